@@ -1,0 +1,44 @@
+# The two commands of the README's quick start: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+EXAMPLE := examples/poisoned-digits
+
+.PHONY: demo test lint typecheck bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamp files: reinstall only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,art,torch]'
+	touch $@ $(VENV)/.installed
+
+# The gate decision is the demo's output, not its success: exit 1 (gate failed) still means the
+# demo ran; exit 2 (bad input) or a crash stops make.
+demo: $(VENV)/.installed
+	$(BIN)/python $(EXAMPLE)/make_example.py
+	$(BIN)/riskframe assess $(EXAMPLE)/pipeline.yaml --policy policies/data-poisoning.yaml \
+		--out reports/poisoned-digits --format json,md,html; \
+	status=$$?; [ $$status -eq 0 ] || [ $$status -eq 1 ]
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check riskframe tests benchmarks examples
+	$(BIN)/ruff format --check riskframe tests benchmarks examples
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy riskframe
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/label_flip.py
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,127 @@
+"""Errors riskframe raises, named by cause.
+
+::
+
+    RiskframeError
+    ├── InputError                  the user's input is wrong; the CLI prints it and exits 2
+    │   ├── DocumentError           problems in one file, every one located (path:line:col: field: message)
+    │   ├── UsageError              a command line that cannot be carried out
+    │   └── ArtifactError           an artifact's content is unusable (NaN, one class, a pickle...)
+    ├── RegistryError               a detector class breaks the contract, or a name is registered twice
+    ├── CatalogImportError          an official catalog file cannot be imported at all
+    └── DetectorError               a detector cannot run; the engine turns it into an ``error`` result
+        ├── MissingDependencyError  an optional extra is not installed (names the extra)
+        └── NotApplicableError      the artifact is fine but the check does not apply (``not_applicable``)
+
+User-facing text has one shape, borrowed from compilers and scikit-learn::
+
+    policies/prod.yaml:14:7: requirements[2].controls[0].with.threshold: must be a number in [0, 1]. Got 1.5 instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located problem in a file.
+
+    ``line`` and ``column`` are 1-based; 0 means the position is unknown (the whole file).
+    """
+
+    path: str
+    line: int
+    column: int
+    field: str
+    message: str
+    value: Any = field(default=None, compare=False)
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}:{self.column}" if self.line else f"{self.path}"
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class RiskframeError(Exception):
+    """Base of every error riskframe raises on purpose."""
+
+
+class InputError(RiskframeError):
+    """The user's input is wrong. The CLI prints ``str(error)`` and exits 2."""
+
+
+class DocumentError(InputError):
+    """Every problem found in one file, reported at once.
+
+    The attributes of the first problem (``path``, ``line``, ``column``, ``field``, ``value``) are
+    exposed on the error itself, so that callers handling a single problem need not index.
+    """
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        if not problems:
+            raise ValueError("DocumentError needs at least one problem")
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        first = self.problems[0]
+        self.path, self.line, self.column = first.path, first.line, first.column
+        self.field, self.value = first.field, first.value
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def single(
+        cls, path: str, message: str, *, line: int = 0, column: int = 0, field: str = "", value: Any = None
+    ) -> DocumentError:
+        return cls([Problem(path, line, column, field, message, value)])
+
+    @classmethod
+    def merge(cls, errors: Iterable[DocumentError]) -> DocumentError:
+        return cls([p for e in errors for p in e.problems])
+
+
+class UsageError(InputError):
+    """A command line that cannot be carried out (unknown format, missing file argument, ...)."""
+
+
+class ArtifactError(InputError):
+    """An artifact file exists but its content is unusable as declared.
+
+    ``field`` is the artifact field to blame (``path``, ``features``, ``labels``); the engine
+    locates the error at that field of the artifact's declaration in the pipeline file.
+    """
+
+    def __init__(self, message: str, field: str = "path") -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class RegistryError(RiskframeError):
+    """A detector breaks the contract or its name is taken. ``detector`` is the offending object."""
+
+    def __init__(self, message: str, detector: object = None) -> None:
+        self.detector = detector
+        super().__init__(message)
+
+
+class CatalogImportError(RiskframeError):
+    """An official catalog file cannot be imported at all (not YAML, no version, wrong shape)."""
+
+
+class DetectorError(RiskframeError):
+    """A detector cannot produce a verdict. Raised inside ``run``; becomes an ``error`` result."""
+
+
+class MissingDependencyError(DetectorError):
+    """An optional dependency is missing; the message names the extra that provides it."""
+
+    def __init__(self, package: str, extra: str, detector: str = "") -> None:
+        self.package, self.extra = package, extra
+        owner = f"detector {detector!r} " if detector else ""
+        super().__init__(
+            f"{owner}needs {package}, which is not installed. "
+            f"Install it with: pip install 'riskframe[{extra}]'"
+        )
+
+
+class NotApplicableError(DetectorError):
+    """The inputs are valid but the check does not apply to them; the result is ``not_applicable``."""

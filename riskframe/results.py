@@ -1,0 +1,46 @@
+"""What a detector returns, and the statuses every result can take.
+
+Scores run from 0 (nothing suspicious) to 1 (the worst). Libraries that score the other way round
+(cleanlab's label quality, 1 = clean) are converted in one visible line where they are called.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["pass", "warn", "fail", "error", "skipped", "waived", "not_applicable"]
+STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
+
+# What a detector itself may conclude; the engine adds error, skipped and waived.
+Verdict = Literal["pass", "warn", "fail", "not_applicable"]
+
+
+class Attachment(BaseModel):
+    """A picture for a person to look at (flagged samples, a reversed trigger, a histogram)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    caption: str = ""
+    media_type: Literal["image/png", "image/svg+xml"] = "image/png"
+    data: str = Field(description="base64-encoded content, so the assessment JSON is self-contained")
+
+
+class DetectorResult(BaseModel):
+    """The outcome of one detector run.
+
+    ``evidence`` holds JSON-serialisable facts a person reads. Sample-level detectors put
+    ``flagged_indices`` there (indices into the dataset artifact, most suspicious first) and
+    ``scores`` (the suspicion score of each flagged sample, same order, 1 = worst).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: Verdict
+    score: float = Field(ge=0.0, le=1.0)
+    summary: str = Field(min_length=1)
+    metrics: dict[str, float] = Field(default_factory=dict)
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    attachments: list[Attachment] = Field(default_factory=list)
