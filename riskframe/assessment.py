@@ -147,6 +147,15 @@ class NistSubcategoryStatus(_Model):
     results: list[str]
 
 
+class NotAssessed(_Model):
+    """A (requirement, control) pair the plan found no stage for, and why."""
+
+    policy: str
+    requirement: str
+    control: str
+    reason: str
+
+
 class Summary(_Model):
     risk_score: float = Field(ge=0, le=100, description="100 x the highest residual risk of any result")
     level: Level
@@ -172,6 +181,7 @@ class Assessment(_Model):
     stages: list[StageRisk]
     atlas: list[TechniqueStatus]
     nist: list[NistSubcategoryStatus]
+    not_assessed: list[NotAssessed] = Field(default_factory=list)
     summary: Summary
     gate: Gate
 

@@ -7,13 +7,15 @@ dataset used by three controls is read and validated once).
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from riskframe.data.datasets import Dataset, load_dataset, load_representations
+from riskframe.digests import sha256_path
 from riskframe.errors import ArtifactError
 from riskframe.spec.pipeline import Artifact, Stage
 
@@ -24,22 +26,44 @@ class ArtifactStore:
     def __init__(self, base_dir: Path) -> None:
         self.base_dir = base_dir
         self._cache: dict[tuple[str, str], object] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the two dicts, never held while loading
+        self._loading: dict[tuple[str, str], threading.Lock] = {}
 
     def path(self, artifact: Artifact) -> Path:
-        return (self.base_dir / artifact.path).resolve()
+        joined = self.base_dir / artifact.path
+        try:
+            return joined.resolve()
+        except RuntimeError:  # a symlink loop: Python < 3.13 raises; the path then does not exist
+            return joined.absolute()
+
+    def digest(self, artifact: Artifact) -> str:
+        """sha256 of the artifact's file (or folder, see :func:`riskframe.digests.sha256_tree`),
+        computed once per assessment however many runs and records need it."""
+        return self._cached(("sha256", artifact.name), lambda: sha256_path(self.path(artifact)))  # type: ignore[return-value]
 
     def dataset(self, artifact: Artifact) -> Dataset:
-        return self._cached(("dataset", artifact.name), lambda: load_dataset(artifact, self.base_dir))  # type: ignore[return-value]
+        load = partial(load_dataset, artifact, self.base_dir)
+        return self._cached(("dataset", artifact.name), load)  # type: ignore[return-value]
 
     def representations(self, artifact: Artifact) -> np.ndarray:
-        return self._cached(("reps", artifact.name), lambda: load_representations(artifact, self.base_dir))  # type: ignore[return-value]
+        load = partial(load_representations, artifact, self.base_dir)
+        return self._cached(("reps", artifact.name), load)  # type: ignore[return-value]
 
-    def _cached(self, key: tuple[str, str], load: object) -> object:
+    def _cached(self, key: tuple[str, str], load: Callable[[], object]) -> object:
+        # One lock per artifact: a run hashing a 10 GB model must not hold up every other run's
+        # dataset, yet a dataset three runs ask for at once is still read only once.
         with self._lock:
-            if key not in self._cache:
-                self._cache[key] = load()  # type: ignore[operator]
-            return self._cache[key]
+            if key in self._cache:
+                return self._cache[key]
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:
+            with self._lock:
+                if key in self._cache:  # loaded by the thread we waited for
+                    return self._cache[key]
+            value = load()
+            with self._lock:
+                self._cache[key] = value
+            return value
 
 
 @dataclass(frozen=True)
@@ -84,5 +108,6 @@ class RunContext:
             n = self.dataset().n_samples
             if reps.shape[0] != n:
                 raise ArtifactError(f"representations have {reps.shape[0]} rows but dataset "
-                                    f"{self.artifact('dataset').name!r} has {n} samples")
+                                    f"{self.artifact('dataset').name!r} has {n} samples; "
+                                    "they must be row-aligned", "of")
         return reps

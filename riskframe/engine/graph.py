@@ -9,6 +9,9 @@ stage that needs it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import networkx as nx
 
 from riskframe.errors import DocumentError, Problem
@@ -51,9 +54,10 @@ def build_stage_graph(pipeline: Pipeline) -> nx.DiGraph:
                                      f"stages form a cycle: {' -> '.join(names)}", cycle[-1][0])])
 
 
-def topological_stages(graph: nx.DiGraph) -> list[str]:
-    """Stages in dependency order; ties broken by name so that plans are deterministic."""
-    return list(nx.lexicographical_topological_sort(graph))
+def topological_stages(graph: nx.DiGraph, key: Callable[[str], Any] | None = None) -> list[str]:
+    """Stages in dependency order; ties broken by ``key`` (default: the name), so plans are
+    deterministic."""
+    return list(nx.lexicographical_topological_sort(graph, key=key))
 
 
 def upstream(graph: nx.DiGraph, stage: str) -> set[str]:

@@ -23,6 +23,7 @@ from riskframe.errors import DocumentError, Problem
 Loc = tuple[str | int, ...]
 
 MAX_NODES = 200_000
+_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 MAX_DEPTH = 64
 
 
@@ -131,6 +132,10 @@ class _Builder:
                 [Problem(self.source.path, line, column, format_loc(loc[:2]),
                          f"document expands to {what} (recursive or exponential YAML aliases?); refused")]
             )
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _COLLECTION_TAGS:
+            line, column = _position(node)
+            raise DocumentError([Problem(self.source.path, line, column, format_loc(loc[:2]),
+                                         f"invalid YAML: unsupported tag {node.tag!r}")])
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, loc)
         if isinstance(node, yaml.SequenceNode):

@@ -1,0 +1,63 @@
+"""The ``riskframe`` command line.
+
+Exit codes: 0 the gate passed (or the command succeeded); 1 the gate failed; 2 invalid input or
+usage, printed as ``file:line:col: field: message`` without a traceback.
+
+Command modules import their heavy dependencies inside their handlers, so ``riskframe --help``
+stays fast (it imports neither scikit-learn, cleanlab nor matplotlib).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from riskframe import __version__
+from riskframe.errors import InputError, RiskframeError
+
+# Each module has register(subparsers) and imports what its handler needs inside the handler.
+_COMMANDS = (
+    "riskframe.commands.validate",
+    "riskframe.commands.assess",
+    "riskframe.catalog.commands",
+    "riskframe.commands.schema",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="riskframe",
+        description="ATLAS-aligned policy-as-code risk assessment for machine-learning pipelines.",
+        epilog="Exit codes: 0 gate passed, 1 gate failed, 2 invalid input or usage.",
+    )
+    parser.add_argument("--version", action="version", version=f"riskframe {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _COMMANDS:
+        importlib.import_module(module).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 0 if not args.command else 2
+    try:
+        return int(handler(args))
+    except InputError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except RiskframeError as exc:
+        print(f"riskframe: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("riskframe: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

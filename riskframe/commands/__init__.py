@@ -1,0 +1,1 @@
+"""One module per ``riskframe`` command; each exposes ``register(subparsers)``."""

@@ -1,0 +1,69 @@
+"""``riskframe assess PIPELINE --policy P ... --out DIR``: the main job."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from riskframe.commands.progress import ProgressPrinter
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "assess", help="assess a pipeline against policies and write reports (the main job)",
+        description="Run the controls the policies map to each stage of the pipeline, score the risk, "
+                    "write the reports and decide the gate (exit 0 passed, 1 failed, 2 invalid input).")
+    parser.add_argument("pipeline", metavar="PIPELINE", help="the pipeline document (kind: Pipeline)")
+    parser.add_argument("--policy", "-p", dest="policies", action="append", required=True, metavar="POLICY",
+                        help="a policy document (repeatable)")
+    parser.add_argument("--controls", dest="controls_dirs", action="append", default=[], metavar="DIR",
+                        help="a folder of extra control documents, besides the bundled ones (repeatable)")
+    parser.add_argument("--out", "-o", metavar="DIR", help="where reports go (default: reports/<pipeline name>)")
+    parser.add_argument("--format", "-f", default="json,md,html", metavar="LIST",
+                        help="report formats, comma-separated (default: json,md,html)")
+    parser.add_argument("--fail-on", choices=("low", "medium", "high", "critical"),
+                        help="gate level (default: the strictest risk_appetite.fail_on of the policies)")
+    parser.add_argument("--jobs", "-j", type=_positive, default=1, metavar="N", help="detectors run at once (default 1)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed handed to every detector (default 0)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from riskframe.engine.assess import assess
+    from riskframe.reports import parse_formats, render
+
+    formats = parse_formats(args.format)  # a typo fails before minutes of detectors
+    progress = ProgressPrinter(sys.stderr, enabled=not args.quiet)
+    assessment = assess(args.pipeline, args.policies, controls_dirs=args.controls_dirs, fail_on=args.fail_on,
+                        jobs=args.jobs, seed=args.seed, progress=progress)
+    progress.close()
+    out = Path(args.out) if args.out else Path("reports") / assessment.pipeline.name
+    written = render(assessment, out, formats)
+    print(summary_text(assessment, written))
+    return 0 if assessment.gate.decision == "pass" else 1
+
+
+def summary_text(assessment: Any, written: list[Path]) -> str:
+    """What a person reads in the terminal: the decision, the score, why, and where to look."""
+    gate, summary = assessment.gate, assessment.summary
+    counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in summary.counts.items() if n)
+    lines = [
+        f"Gate: {gate.decision.upper()} (fail_on: {gate.fail_on})",
+        f"Risk score: {summary.risk_score:g}/100 ({summary.level})",
+        f"Results: {counts or 'none'}",
+    ]
+    lines += [f"  - {reason}" for reason in gate.reasons[:10]]
+    if len(gate.reasons) > 10:
+        lines.append(f"  ... and {len(gate.reasons) - 10} more (see the report)")
+    lines.append("Reports: " + ", ".join(p.as_posix() for p in written))
+    return "\n".join(lines)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1. Got {value} instead.")
+    return value

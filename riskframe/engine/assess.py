@@ -1,0 +1,98 @@
+"""``assess``: the main job, from files to an :class:`~riskframe.assessment.Assessment`.
+
+load and resolve -> stage graph -> plan -> check artifacts -> run -> score -> compose.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from datetime import datetime, timezone
+from pathlib import Path
+
+from riskframe.assessment import Assessment, InputFile, Level
+from riskframe.catalog.store import Catalog
+from riskframe.detectors.registry import Registry
+from riskframe.digests import sha256_file
+from riskframe.engine.compose import compose
+from riskframe.engine.context import ArtifactStore
+from riskframe.engine.inputs import Inputs, PathLike, load_inputs
+from riskframe.engine.plan import plan_runs
+from riskframe.engine.prepare import prepare_artifacts
+from riskframe.engine.run import Progress, run_plan
+from riskframe.spec.pipeline import Pipeline
+from riskframe.spec.policy import Policy
+
+
+def assess(
+    pipeline: Pipeline | PathLike,
+    policies: Sequence[Policy | PathLike],
+    *,
+    controls_dirs: Sequence[PathLike] = (),
+    fail_on: Level | None = None,
+    jobs: int = 1,
+    seed: int = 0,
+    catalog: Catalog | None = None,
+    registry: Registry | None = None,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+) -> Assessment:
+    """Assess a pipeline against policies.
+
+    Parameters
+    ----------
+    pipeline, policies
+        Paths to the YAML documents, or documents already loaded.
+    controls_dirs
+        Folders of extra ``kind: Control`` files, besides the bundled ``controls/``.
+    fail_on
+        Gate level; default the strictest ``risk_appetite.fail_on`` of the policies.
+    jobs, seed, executor, progress
+        How detectors run: at most ``jobs`` at once, seeded, on ``executor`` (default: a daemon
+        thread per run), reporting each finished run to ``progress(done, total, outcome)``.
+
+    Raises
+    ------
+    riskframe.errors.DocumentError
+        Invalid documents or unusable artifacts, every problem of the first bad file located.
+
+    Examples
+    --------
+    >>> import riskframe
+    >>> result = riskframe.assess("examples/poisoned-digits/pipeline.yaml",
+    ...                           ["policies/data-poisoning.yaml"])  # doctest: +SKIP
+    >>> result.gate.decision, result.summary.risk_score  # doctest: +SKIP
+    ('fail', 75.0)
+    """
+    inputs = load_inputs(pipeline, policies, controls_dirs=controls_dirs, catalog=catalog, registry=registry)
+    plan = plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog,
+                     inputs.registry)
+    store = ArtifactStore(inputs.pipeline.base_dir)
+    prepare_artifacts(inputs.pipeline, plan.runs, store)
+    outcomes = run_plan(plan.runs, store, jobs=jobs, seed=seed, executor=executor, progress=progress)
+    created_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return compose(inputs, plan, outcomes, files=input_files(inputs, store), created_at=created_at,
+                   fail_on=fail_on)
+
+
+def input_files(inputs: Inputs, store: ArtifactStore) -> list[InputFile]:
+    """Every file the assessment read, with its sha256."""
+    documents = [("pipeline", inputs.pipeline.path)]
+    documents += [("policy", p.path) for p in inputs.policies]
+    documents += [("control", c.path) for c in inputs.used_controls()]
+    files = [InputFile(path=_shown(path), sha256=sha256_file(path), role=role, size=path.stat().st_size)  # type: ignore[arg-type]
+             for role, path in documents if path is not None]
+    shown_base = inputs.pipeline.path.parent if inputs.pipeline.path else Path(".")
+    for _, artifact in inputs.pipeline.artifacts():
+        path = store.path(artifact)
+        size = path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        files.append(InputFile(path=(shown_base / artifact.path).as_posix(), sha256=store.digest(artifact),
+                               role="artifact", size=size))
+    return files
+
+
+def _shown(path: Path) -> str:
+    """Relative to the working directory when inside it (stable across machines), else absolute."""
+    relative = os.path.relpath(path)
+    return Path(relative).as_posix() if not relative.startswith("..") else path.resolve().as_posix()

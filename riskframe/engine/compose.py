@@ -1,0 +1,156 @@
+"""Compose the Assessment from the resolved inputs, the plan and the run outcomes (no I/O)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from riskframe import __version__
+from riskframe.assessment import (
+    LEVELS,
+    ArtifactInfo,
+    Assessment,
+    ControlResult,
+    InputFile,
+    Level,
+    NistSubcategoryStatus,
+    NotAssessed,
+    PipelineInfo,
+    PolicyInfo,
+    Risk,
+    StageInfo,
+    StageRisk,
+    Summary,
+    TechniqueStatus,
+    ToolInfo,
+)
+from riskframe.engine.graph import topological_stages
+from riskframe.engine.inputs import Inputs
+from riskframe.engine.plan import Plan
+from riskframe.engine.run import Outcome
+from riskframe.gate import decide
+from riskframe.results import STATUSES
+from riskframe.scoring import DEFAULT_MODEL, RiskModel, Verdict, level_of, score_pipeline
+
+# Worst first: the status a technique or subcategory shows when several results cover it.
+_SEVERITY_ORDER = ("error", "fail", "waived", "warn", "pass", "skipped", "not_applicable")
+_VERDICTS = frozenset({"pass", "warn", "fail", "waived"})
+
+
+def compose(inputs: Inputs, plan: Plan, outcomes: Sequence[Outcome], *, files: Sequence[InputFile],
+            created_at: str, fail_on: Level | None = None, model: RiskModel = DEFAULT_MODEL) -> Assessment:
+    results, stage_risks = _score(inputs, outcomes, model)
+    gate_level = fail_on or _strictest(p.risk_appetite.fail_on for p in inputs.policies)
+    top = max((r.risk.residual for r in results if r.status != "not_applicable"), default=0.0)
+    counts = Counter(r.status for r in results)
+    return Assessment(
+        created_at=created_at,
+        tool=ToolInfo(version=__version__, catalogs=inputs.catalog.versions),
+        inputs=list(files),
+        pipeline=_pipeline_info(inputs),
+        policies=[PolicyInfo(name=p.metadata.name, version=p.metadata.version, path=str(p.path or ""),
+                             fail_on=p.risk_appetite.fail_on, requirements=len(p.requirements))
+                  for p in inputs.policies],
+        results=results,
+        stages=stage_risks,
+        atlas=_techniques(inputs, results, model),
+        nist=_nist(inputs, results),
+        summary=Summary(risk_score=round(100 * top, 1), level=level_of(top, model),
+                        counts={s: counts.get(s, 0) for s in STATUSES},
+                        requirements=sum(len(p.requirements) for p in inputs.policies),
+                        stages=len(inputs.pipeline.stages)),
+        gate=decide(results, gate_level),
+        not_assessed=[NotAssessed(**vars(u)) for u in plan.unplanned],
+    )
+
+
+def _score(inputs: Inputs, outcomes: Sequence[Outcome], model: RiskModel) -> tuple[list[ControlResult], list[StageRisk]]:
+    catalog, pipeline = inputs.catalog, inputs.pipeline
+    verdicts = [Verdict(stage=o.run.stage.name, status=o.status, score=o.score,
+                        severity=o.run.requirement.severity,
+                        maturities=tuple(t.maturity for i in o.run.techniques if (t := catalog.technique(i))),
+                        effectiveness=o.run.control.effectiveness) for o in outcomes]
+    order = [s.name for s in pipeline.stages]
+    topo = topological_stages(inputs.graph, key=order.index)
+    predecessors = {n: list(inputs.graph.predecessors(n)) for n in topo}
+    untrusted = [s.name for s in pipeline.stages if s.trust == "untrusted"]
+    risks, stage_scores = score_pipeline(topo, predecessors, untrusted, verdicts,
+                                         pipeline.metadata.criticality, model)
+    results = [_result(o, risk) for o, risk in zip(outcomes, risks)]
+    stages = [StageRisk(name=s.name, kind=s.kind, trust=s.trust, exposed=stage_scores[s.name].exposed,
+                        inherited=stage_scores[s.name].inherited, likelihood=stage_scores[s.name].likelihood,
+                        residual=stage_scores[s.name].residual, level=stage_scores[s.name].level,
+                        results=[r.id for r in results if r.stage == s.name])
+              for s in pipeline.stages]
+    return results, stages
+
+
+def _result(outcome: Outcome, risk: Risk) -> ControlResult:
+    run = outcome.run
+    return ControlResult(
+        id=run.id, requirement=run.requirement.id, requirement_title=run.requirement.title,
+        policy=run.policy.metadata.name, stage=run.stage.name, control=run.control.id,
+        control_title=run.control.title, detector=run.detector.name,
+        artifact=run.primary.name if run.primary else None,
+        params=run.params.model_dump(mode="json"), status=outcome.status,  # type: ignore[arg-type]
+        severity=run.requirement.severity, score=outcome.score, summary=outcome.summary,
+        metrics=outcome.metrics, evidence=outcome.evidence, attachments=outcome.attachments,
+        risk=risk, atlas=run.techniques, mitigations=list(run.control.atlas.mitigates), nist=run.nist,
+        remediation=run.control.remediation, duration_s=outcome.duration_s,
+    )
+
+
+def _techniques(inputs: Inputs, results: Sequence[ControlResult], model: RiskModel) -> list[TechniqueStatus]:
+    addressed = dict.fromkeys(t for p in inputs.policies for r in p.requirements for t in r.threats)
+    for result in results:
+        addressed.update(dict.fromkeys(result.atlas))
+    out = []
+    for technique_id in addressed:
+        technique = inputs.catalog.technique(technique_id)
+        if technique is None:
+            continue
+        mine = [r for r in results if technique_id in r.atlas]
+        top = max((r.risk.residual for r in mine if r.status != "not_applicable"), default=0.0)
+        out.append(TechniqueStatus(
+            id=technique.id, name=technique.name, tactics=technique.tactics, maturity=technique.maturity,
+            covered=any(r.status in _VERDICTS for r in mine), status=_worst(r.status for r in mine),
+            max_residual=top, level=level_of(top, model) if mine else None, results=[r.id for r in mine]))
+    return out
+
+
+def _nist(inputs: Inputs, results: Sequence[ControlResult]) -> list[NistSubcategoryStatus]:
+    catalog = inputs.catalog
+    out = []
+    for sub in catalog.nist.subcategories:
+        mine = [r for r in results if any(catalog.nist_id(n) == sub.id for n in r.nist)]
+        assessed = [r for r in mine if r.status in (*_VERDICTS, "error")]
+        if not assessed:
+            status = "not-assessed"
+        elif any(r.status in ("fail", "error", "waived") for r in assessed):
+            status = "not-satisfied"
+        else:
+            status = "satisfied"
+        out.append(NistSubcategoryStatus(id=sub.id, function=sub.function, category=sub.category,
+                                         statement=sub.statement, status=status, results=[r.id for r in mine]))
+    return out
+
+
+def _worst(statuses: object) -> str:
+    present = set(statuses)  # type: ignore[call-overload]
+    return next((s for s in _SEVERITY_ORDER if s in present), "not-assessed")
+
+
+def _strictest(levels: object) -> Level:
+    return min(levels, key=LEVELS.index, default="high")  # type: ignore[call-overload,no-any-return]
+
+
+def _pipeline_info(inputs: Inputs) -> PipelineInfo:
+    pipeline = inputs.pipeline
+    return PipelineInfo(
+        name=pipeline.metadata.name, path=str(pipeline.path or ""), owner=pipeline.metadata.owner,
+        criticality=pipeline.metadata.criticality,
+        stages=[StageInfo(name=s.name, kind=s.kind, trust=s.trust, needs=list(s.needs),
+                          artifacts=[ArtifactInfo(name=a.name, type=a.type, path=a.path,
+                                                  format=a.resolved_format, sha256=a.sha256)
+                                     for a in s.artifacts])
+                for s in pipeline.stages])

@@ -1,0 +1,51 @@
+"""Check, before any detector runs, that every artifact exists and that the datasets and
+representations the plan uses load and validate. Problems are user mistakes: they are located at
+the artifact's declaration in the pipeline file and stop the assessment (exit 2), all at once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from riskframe.engine.context import ArtifactStore
+from riskframe.engine.plan import PlannedRun
+from riskframe.errors import ArtifactError, Problem
+from riskframe.spec.pipeline import Artifact, Pipeline
+from riskframe.spec.resolve import raise_if
+
+
+def prepare_artifacts(pipeline: Pipeline, runs: Sequence[PlannedRun], store: ArtifactStore) -> None:
+    """Raise :class:`~riskframe.errors.DocumentError` listing every unusable artifact."""
+    where = {a.name: (i, j) for i, s in enumerate(pipeline.stages) for j, a in enumerate(s.artifacts)}
+    problems: dict[str, Problem] = {}
+
+    def blame(artifact: Artifact, exc: ArtifactError) -> None:
+        i, j = where[artifact.name]
+        problems.setdefault(artifact.name, pipeline.source.problem(
+            ("stages", i, "artifacts", j, exc.field), str(exc), getattr(artifact, exc.field, None)))
+
+    for _, artifact in pipeline.artifacts():
+        if not store.path(artifact).exists():
+            blame(artifact, ArtifactError(f"file not found: {store.path(artifact)}"))
+    for run in runs:
+        for role, artifacts in run.bindings.items():
+            for artifact in artifacts:
+                if artifact.name in problems or role not in ("dataset", "representations"):
+                    continue
+                try:
+                    _load(store, artifact, run)
+                except ArtifactError as exc:
+                    blame(artifact, exc)
+    raise_if(sorted(problems.values(), key=lambda p: (p.line, p.column)))
+
+
+def _load(store: ArtifactStore, artifact: Artifact, run: PlannedRun) -> None:
+    if artifact.type == "dataset":
+        store.dataset(artifact)
+        return
+    reps = store.representations(artifact)
+    dataset = run.bindings.get("dataset")
+    if dataset:
+        n = store.dataset(dataset[0]).n_samples
+        if reps.shape[0] != n:
+            raise ArtifactError(f"representations have {reps.shape[0]} rows but dataset "
+                                f"{dataset[0].name!r} has {n} samples; they must be row-aligned", "of")

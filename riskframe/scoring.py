@@ -1,0 +1,171 @@
+"""The risk model: from a result's verdict to a residual risk, and along the stage graph.
+
+Pure functions, no I/O. For one result of requirement R at stage S (docs/risk-model.md has a
+worked example):
+
+- impact ``I = severity_impact[R.severity] x criticality_factor[pipeline.criticality]``;
+- prior likelihood ``L0 = 1 - (1 - m)(1 - e)(1 - h)``: ``m`` the highest maturity prior of the ATLAS
+  techniques the result addresses (realized > demonstrated > feasible), ``e`` the exposure when an
+  untrusted stage is at or upstream of S, ``h`` the likelihood inherited from upstream stages;
+- residual likelihood ``L`` by verdict: ``pass`` removes the control's effectiveness
+  (``L0 (1 - eff)``); ``warn`` removes it in proportion to how clean the detector found the input
+  (``L0 (1 - eff (1 - score))``); ``fail`` raises it to at least ``fail_floor + (1 - fail_floor) x score``
+  (so a failure reaches its severity's level);
+  ``error``, ``skipped`` and ``not_applicable`` leave ``L0`` (they lower nothing); ``waived`` scores
+  as the failure it waives (a waiver accepts a risk, it does not remove it);
+- ``inherent = L0 x I``, ``residual = L x I``, and the level from the residual.
+
+A stage passes on its likelihood (the highest ``L`` of its results, or its own exposure and
+inheritance when it has none) to the stages that need it, scaled by ``propagation``: poisoned data
+upstream raises the likelihood of a backdoored model downstream. Every step is monotone, so adding
+a failure anywhere never lowers any risk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from riskframe.assessment import LEVELS, Level, Risk, RiskTerms
+
+# Statuses that leave the prior likelihood as it was.
+_NO_EVIDENCE = frozenset({"error", "skipped", "not_applicable"})
+
+
+class RiskModel(BaseModel):
+    """The model's parameters. Defaults are justified in docs/risk-model.md."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    severity_impact: dict[str, float] = Field(
+        default_factory=lambda: {"low": 0.25, "medium": 0.5, "high": 0.75, "critical": 1.0})
+    criticality_factor: dict[str, float] = Field(
+        default_factory=lambda: {"low": 0.8, "medium": 0.9, "high": 1.0})
+    maturity_prior: dict[str, float] = Field(
+        default_factory=lambda: {"realized": 0.6, "demonstrated": 0.4, "feasible": 0.2, "unknown": 0.3})
+    exposure: float = Field(default=0.35, ge=0, le=1)
+    propagation: float = Field(default=0.5, ge=0, le=1)
+    fail_floor: float = Field(default=0.75, ge=0, le=1)
+    level_thresholds: dict[str, float] = Field(
+        default_factory=lambda: {"medium": 0.25, "high": 0.5, "critical": 0.75})
+
+
+DEFAULT_MODEL = RiskModel()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What scoring needs of one result."""
+
+    stage: str
+    status: str
+    score: float
+    severity: str
+    maturities: tuple[str | None, ...]
+    effectiveness: float
+
+
+@dataclass(frozen=True)
+class StageScore:
+    exposed: bool
+    inherited: float
+    likelihood: float
+    residual: float
+    level: Level
+
+
+def level_of(residual: float, model: RiskModel = DEFAULT_MODEL) -> Level:
+    level: Level = "low"
+    for name in LEVELS[1:]:
+        if residual >= model.level_thresholds[name]:
+            level = name  # type: ignore[assignment]
+    return level
+
+
+def level_rank(level: str) -> int:
+    return LEVELS.index(level)
+
+
+def maturity_prior(maturities: Iterable[str | None], model: RiskModel = DEFAULT_MODEL) -> float:
+    priors = [model.maturity_prior[m or "unknown"] for m in maturities]
+    return max(priors, default=model.maturity_prior["unknown"])
+
+
+def prior_likelihood(maturity: float, exposure: float, inherited: float) -> float:
+    """Independent routes to the threat: its maturity, untrusted inputs, upstream compromise."""
+    return 1.0 - (1.0 - maturity) * (1.0 - exposure) * (1.0 - inherited)
+
+
+def residual_likelihood(prior: float, status: str, score: float, effectiveness: float,
+                        model: RiskModel = DEFAULT_MODEL) -> tuple[float, str]:
+    """The likelihood after the control's verdict, and the effect in words."""
+    if status == "pass":
+        return prior * (1.0 - effectiveness), f"passed: removes {effectiveness:.0%} of the prior likelihood"
+    if status == "warn":
+        removed = effectiveness * (1.0 - score)
+        return prior * (1.0 - removed), f"warned: removes {removed:.0%} of the prior likelihood"
+    if status in ("fail", "waived"):
+        floor = model.fail_floor + (1.0 - model.fail_floor) * score
+        word = "failed" if status == "fail" else "waived failure"
+        return max(prior, floor), f"{word}: likelihood raised to at least {floor:.2f} by the evidence"
+    if status in _NO_EVIDENCE:
+        return prior, f"{status.replace('_', ' ')}: lowers nothing"
+    raise ValueError(f"unknown status {status!r}")
+
+
+def score_result(verdict: Verdict, criticality: str, exposed: bool, inherited: float,
+                 model: RiskModel = DEFAULT_MODEL) -> Risk:
+    """The risk of one result at a stage with the given exposure and inheritance."""
+    impact = model.severity_impact[verdict.severity] * model.criticality_factor[criticality]
+    maturity = maturity_prior(verdict.maturities, model)
+    exposure = model.exposure if exposed else 0.0
+    prior = prior_likelihood(maturity, exposure, inherited)
+    likelihood, effect = residual_likelihood(prior, verdict.status, verdict.score, verdict.effectiveness, model)
+    residual = likelihood * impact
+    terms = RiskTerms(maturity_prior=_r(maturity), exposure=_r(exposure), inherited=_r(inherited),
+                      control_effect=effect)
+    return Risk(likelihood=_r(likelihood), impact=_r(impact), inherent=_r(prior * impact),
+                residual=_r(residual), level=level_of(residual, model), terms=terms)
+
+
+def score_pipeline(
+    stages: Sequence[str],
+    predecessors: Mapping[str, Sequence[str]],
+    untrusted: Iterable[str],
+    verdicts: Sequence[Verdict],
+    criticality: str,
+    model: RiskModel = DEFAULT_MODEL,
+) -> tuple[list[Risk], dict[str, StageScore]]:
+    """Score every verdict and every stage.
+
+    ``stages`` must be in topological order (upstream first); ``predecessors`` maps a stage to the
+    stages it needs. Returns the risks in the order of ``verdicts`` and the score of each stage.
+    """
+    untrusted = set(untrusted)
+    by_stage: dict[str, list[int]] = {s: [] for s in stages}
+    for index, verdict in enumerate(verdicts):
+        by_stage[verdict.stage].append(index)
+    risks: list[Risk | None] = [None] * len(verdicts)
+    scores: dict[str, StageScore] = {}
+    for stage in stages:
+        preds = predecessors.get(stage, ())
+        exposed = stage in untrusted or any(scores[p].exposed for p in preds)
+        inherited = model.propagation * max((scores[p].likelihood for p in preds), default=0.0)
+        for index in by_stage[stage]:
+            risks[index] = score_result(verdicts[index], criticality, exposed, inherited, model)
+        own = [risks[i] for i in by_stage[stage]]
+        stage_risks = [r for r in own if r is not None]
+        if stage_risks:
+            likelihood = max(r.likelihood for r in stage_risks)
+        else:  # nothing checked here: what flows on is what came in, plus the stage's exposure
+            likelihood = prior_likelihood(0.0, model.exposure if exposed else 0.0, inherited)
+        residual = max((r.residual for r in stage_risks), default=0.0)
+        scores[stage] = StageScore(exposed, _r(inherited), _r(likelihood), _r(residual), level_of(residual, model))
+    return [r for r in risks if r is not None], scores
+
+
+def _r(value: float) -> float:
+    # Rounded so that the JSON is stable and reads well; 6 places keep every comparison exact enough.
+    return round(min(1.0, max(0.0, value)), 6)
