@@ -22,6 +22,7 @@ detector's module, never at package import.
 from __future__ import annotations
 
 import inspect
+import re
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Literal
 
@@ -29,6 +30,8 @@ from pydantic import BaseModel, ConfigDict
 
 from riskframe.errors import RegistryError
 from riskframe.results import DetectorResult
+
+_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 Role = Literal["dataset", "representations", "model", "files"]
 ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
@@ -67,8 +70,8 @@ def check_detector_class(cls: type) -> None:
         if not isinstance(getattr(cls, attr, None), kind):
             raise RegistryError(f"detector {where} must define class variable {attr!r} ({kind.__name__})", cls)
     name = cls.name  # type: ignore[attr-defined]
-    if not name or name != name.lower() or " " in name:
-        raise RegistryError(f"detector {where}: name {name!r} must be lower-case-with-dashes", cls)
+    if not _NAME.match(name):
+        raise RegistryError(f"detector {where}: name {name!r} must be lower-case words joined by dashes", cls)
     roles = (*cls.requires, *getattr(cls, "optional", ()))  # type: ignore[attr-defined]
     if not cls.requires or any(r not in ROLES for r in roles):  # type: ignore[attr-defined]
         raise RegistryError(f"detector {where}: requires/optional must be non-empty roles from {ROLES}", cls)

@@ -139,10 +139,15 @@ def _range_text(model: type[BaseModel], loc: tuple[Any, ...], kind: str, ctx: di
     high = ("]", bounds["le"]) if "le" in bounds else (")", bounds["lt"]) if "lt" in bounds else None
     noun = "an integer" if info is not None and info.annotation is int else "a number"
     if low and high:
-        return f"{noun} in {low[0]}{low[1]}, {high[1]}{high[0]}"
+        return f"{noun} in {low[0]}{_number(low[1])}, {_number(high[1])}{high[0]}"
     symbol = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
     bound = next(iter(v for k, v in ctx.items() if k in ("gt", "ge", "lt", "le")), "?")
-    return f"{noun} {symbol} {bound}"
+    return f"{noun} {symbol} {_number(bound)}"
+
+
+def _number(value: Any) -> str:
+    """1.0 -> '1', 0.25 -> '0.25': bounds read the way people write them."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _field_info(model: type[BaseModel], loc: tuple[Any, ...]) -> FieldInfo | None:

@@ -86,7 +86,7 @@ def test_wrong_type_and_range_messages(tmp_path):
     with pytest.raises(DocumentError) as info:
         load_document(path)
     assert str(info.value).splitlines() == [
-        f"{path}:6:1: effectiveness: must be a number in [0.0, 1.0]. Got 1.5 instead.",
+        f"{path}:6:1: effectiveness: must be a number in [0, 1]. Got 1.5 instead.",
         f"{path}:7:1: timeout: must be a number. Got 'soon' instead.",
     ]
 

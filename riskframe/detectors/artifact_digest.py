@@ -1,0 +1,183 @@
+"""``artifact-digest``: every artifact of a stage is still the file its pipeline pinned.
+
+The detector streams the sha256 of every artifact bound to the stage and compares it with the
+``sha256:`` the pipeline declares for it. Files are hashed in chunks (``hashlib.file_digest`` on
+Python 3.11+, a 1 MiB read loop before), so memory stays constant whatever their size. A folder's
+digest is the sha256 of the ``sha256sum``-style listing of the files under it: one line
+``"<sha256 of the file>  <path relative to the folder, / separated>\\n"`` per file, sorted
+bytewise by path (see :func:`riskframe.digests.sha256_tree`, shared with the assessment's lineage
+records so both always agree). Digests are computed through the run's
+:class:`~riskframe.engine.context.ArtifactStore`, once per assessment.
+
+Per artifact the outcome is one of:
+
+``match``
+    the digest equals the declared one;
+``mismatch``
+    it does not: the file changed since it was pinned (fails);
+``missing``
+    the path does not exist (fails);
+``unreadable``
+    the file exists but cannot be read (fails);
+``undeclared``
+    the pipeline declares no ``sha256``: a warning carrying the computed digest so that users
+    can pin it, or a failure with ``require_digest: true``.
+
+The score is the share of artifacts whose integrity is not confirmed, except that any mismatch
+scores 1: a changed digest is direct evidence that an artifact was modified.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import Field
+
+from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.engine.context import ArtifactStore, RunContext
+from riskframe.errors import NotApplicableError
+from riskframe.results import DetectorResult
+from riskframe.spec.pipeline import Artifact
+
+Outcome = Literal["match", "mismatch", "missing", "unreadable", "undeclared"]
+
+# Failures first in the summary, then what merely lacks a pin.
+_ORDER: tuple[Outcome, ...] = ("mismatch", "missing", "unreadable", "undeclared", "match")
+_METRIC = {"match": "matched", "mismatch": "mismatched", "missing": "missing",
+           "unreadable": "unreadable", "undeclared": "undeclared"}
+_SHOWN = 3  # problems named in the one-sentence summary; the evidence lists them all
+
+FOLDER_METHOD = ("sha256 over one line '<sha256>  <relative/posix/path>\\n' per file under the "
+                 "folder, sorted bytewise by path")
+
+
+class ArtifactDigestParams(DetectorParams):
+    require_digest: bool = Field(
+        default=False,
+        description="fail when an artifact declares no sha256 (default: warn and report the "
+                    "computed digest so it can be pinned)",
+    )
+
+
+@dataclass(frozen=True)
+class DigestCheck:
+    """The outcome for one artifact."""
+
+    artifact: Artifact
+    outcome: Outcome
+    actual: str | None = None
+    kind: Literal["file", "folder"] | None = None
+    error: str | None = None
+
+    def failed(self, require_digest: bool) -> bool:
+        return self.outcome in ("mismatch", "missing", "unreadable") or (
+            require_digest and self.outcome == "undeclared")
+
+    def evidence(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "name": self.artifact.name, "type": self.artifact.type, "path": self.artifact.path,
+            "kind": self.kind, "declared": self.artifact.sha256, "actual": self.actual,
+            "status": self.outcome,
+        }
+        if self.error:
+            entry["error"] = self.error
+        return entry
+
+    def phrase(self) -> str:
+        """How the summary names this artifact's problem."""
+        path = self.artifact.path
+        if self.outcome == "mismatch":
+            declared, found = _short(self.artifact.sha256), _short(self.actual)
+            return f"{path} does not (declared {declared}, found {found})"
+        if self.outcome == "missing":
+            return f"{path} is missing"
+        if self.outcome == "unreadable":
+            return f"{path} cannot be read ({self.error})"
+        return f"{path} declares none (found {_short(self.actual)})"
+
+
+def check_artifact(store: ArtifactStore, artifact: Artifact) -> DigestCheck:
+    """Digest one artifact and compare it with its declared ``sha256``."""
+    path = store.path(artifact)
+    kind: Literal["file", "folder"] | None = None
+    try:
+        if not path.exists():  # a dangling symlink or a symlink loop counts as missing too
+            return DigestCheck(artifact, "missing")
+        kind = "folder" if path.is_dir() else "file"
+        actual = store.digest(artifact)
+    except OSError as exc:  # permissions, a file vanishing mid-walk, a device error
+        return DigestCheck(artifact, "unreadable", kind=kind, error=exc.strerror or str(exc))
+    if artifact.sha256 is None:
+        return DigestCheck(artifact, "undeclared", actual, kind)
+    return DigestCheck(artifact, "match" if actual == artifact.sha256 else "mismatch", actual, kind)
+
+
+class ArtifactDigest(Detector):
+    """Compare the sha256 of every artifact of a stage with the digest the pipeline declares.
+
+    Examples
+    --------
+    >>> from riskframe.detectors.registry import builtin_registry
+    >>> detector = builtin_registry()["artifact-digest"]  # doctest: +SKIP
+    >>> result = detector().run(ctx, detector.Params())  # doctest: +SKIP
+    >>> print(result.summary)  # doctest: +SKIP
+    2 of 3 artifacts match their declared sha256; data/raw.npz does not (declared 3f2a1b0c...,
+    found 9c1e77d2...).
+    """
+
+    name = "artifact-digest"
+    title = "Artifacts match the sha256 digests the pipeline declares"
+    requires = ("files",)
+    Params = ArtifactDigestParams
+    # Supply-chain compromise of data and models, poisoned datasets and models published upstream,
+    # and tampering after the fact: each leaves a file that no longer matches its pin.
+    techniques = ("AML.T0010.002", "AML.T0010.003", "AML.T0019", "AML.T0020", "AML.T0058",
+                  "AML.T0059")
+
+    def run(self, ctx: RunContext, params: ArtifactDigestParams) -> DetectorResult:
+        artifacts = ctx.artifacts("files")
+        if not artifacts:
+            raise NotApplicableError(f"stage {ctx.stage.name!r} declares no artifacts to digest")
+        checks = [check_artifact(ctx.store, artifact) for artifact in artifacts]
+        return digest_result(checks, params.require_digest)
+
+
+def digest_result(checks: list[DigestCheck], require_digest: bool) -> DetectorResult:
+    """The verdict, score, summary and evidence for a stage's digest checks."""
+    counts = Counter(check.outcome for check in checks)
+    failed = any(check.failed(require_digest) for check in checks)
+    unconfirmed = len(checks) - counts["match"]
+    score = 1.0 if counts["mismatch"] else unconfirmed / len(checks)
+    status = "fail" if failed else "warn" if unconfirmed else "pass"
+    metrics = {"artifacts": float(len(checks)), **{_METRIC[o]: float(counts[o]) for o in _ORDER}}
+    evidence = {
+        "artifacts": [check.evidence() for check in checks],
+        "digests": {check.artifact.name: check.actual for check in checks if check.actual},
+        "algorithm": "sha256",
+        "folder_digest": FOLDER_METHOD,
+    }
+    return DetectorResult(status=status, score=score, summary=_summary(checks), metrics=metrics,
+                          evidence=evidence)
+
+
+def _summary(checks: list[DigestCheck]) -> str:
+    total, matched = len(checks), sum(check.outcome == "match" for check in checks)
+    noun = "artifact" if total == 1 else "artifacts"
+    if matched == total:
+        if total == 1:
+            return f"The only artifact, {checks[0].artifact.path}, matches its declared sha256."
+        return f"All {total} artifacts match their declared sha256."
+    problems = sorted((c for c in checks if c.outcome != "match"),
+                      key=lambda c: _ORDER.index(c.outcome))
+    named = "; ".join(check.phrase() for check in problems[:_SHOWN])
+    hidden = len(problems) - _SHOWN
+    more = f"; and {hidden} more (see the evidence)" if hidden > 0 else ""
+    pin = (": pin the sha256 recorded in the evidence"
+           if any(c.outcome == "undeclared" for c in problems) else "")
+    return f"{matched} of {total} {noun} match their declared sha256; {named}{more}{pin}."
+
+
+def _short(digest: str | None) -> str:
+    return f"{digest[:8]}..." if digest else "nothing"

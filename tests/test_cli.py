@@ -1,0 +1,128 @@
+"""The command line: exit codes, located errors without tracebacks, a light --help."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from riskframe.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "riskframe", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_help_does_not_import_heavy_libraries():
+    code = ("import sys; from riskframe.cli import build_parser; build_parser().format_help(); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'cleanlab', 'matplotlib', 'torch', 'art'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_python_m_riskframe_help():
+    result = cli("--help")
+    assert result.returncode == 0
+    assert "Exit codes: 0 gate passed, 1 gate failed, 2 invalid input or usage." in result.stdout
+    for command in ("validate", "assess", "catalog", "schema"):
+        assert command in result.stdout
+
+
+def test_validate_the_bundled_documents(capsys):
+    files = [str(ROOT / "policies/data-poisoning.yaml"), *map(str, sorted((ROOT / "controls").glob("*.yaml"))),
+             str(ROOT / "examples/poisoned-digits/pipeline.yaml")]
+    assert main(["validate", *files]) == 0
+    out = capsys.readouterr().out
+    assert f"ok: {ROOT}/policies/data-poisoning.yaml (Policy data-poisoning, 3 requirements)" in out
+    assert "(Pipeline digits-classifier, 5 stages)" in out
+
+
+def test_validate_reports_every_problem_located_and_exits_2(tmp_path):
+    policy = tmp_path / "bad.yaml"
+    policy.write_text(textwrap.dedent("""\
+        apiVersion: riskframe/v1
+        kind: Policy
+        metadata: {name: bad}
+        requirements:
+          - id: R1
+            title: Labels are clean
+            severity: high
+            threats: [AML.T0020, AML.T0200]
+            nist: [MEASURE 2.7, MS-9.9]
+            controls:
+              - control: label-flip-scren
+          - id: R1
+            title: Duplicate id
+            severity: low
+            controls:
+              - control: artifact-integrity
+        """))
+    result = cli("validate", str(policy))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"{policy}:8:26: requirements[0].threats[1]: unknown ATLAS technique 'AML.T0200' (did you mean 'AML.T0100'?) (ATLAS 5.6.0)",
+        f"{policy}:9:25: requirements[0].nist[1]: unknown NIST AI RMF subcategory 'MS-9.9' (did you mean 'MEASURE 2.9'?); "
+        "write it as 'MEASURE 2.7' (also accepted: 'MS-2.7', 'measure-2.7')",
+        f"{policy}:11:9: requirements[0].controls[0].control: unknown control 'label-flip-scren' "
+        "(did you mean 'label-flip-screen'?)",
+        f"{policy}:12:5: requirements[1].id: requirement id 'R1' is already used by requirements[0]",
+    ]
+
+
+def test_validate_checks_control_parameters_against_the_detector(tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text((ROOT / "policies/data-poisoning.yaml").read_text().replace(
+        "      - control: label-flip-screen\n", "      - control: label-flip-screen\n        with: {max_poison_fraction: 1.5}\n"))
+    result = cli("validate", str(policy))
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith(
+        "requirements[0].controls[0].with.max_poison_fraction: must be a number in [0, 1]. Got 1.5 instead.")
+
+
+def test_validate_a_pipeline_with_a_cycle(tmp_path):
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("apiVersion: riskframe/v1\nkind: Pipeline\nmetadata: {name: c}\nstages:\n"
+                        "  - {name: a, kind: data-preparation, needs: [b]}\n"
+                        "  - {name: b, kind: data-preparation, needs: [a]}\n")
+    result = cli("validate", str(pipeline))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"{pipeline}:5:47: stages[0].needs[0]: stages form a cycle: a -> b -> a"
+
+
+def test_unknown_format_is_a_usage_error_before_anything_runs(capsys):
+    code = main(["assess", str(ROOT / "examples/poisoned-digits/pipeline.yaml"),
+                 "--policy", str(ROOT / "policies/data-poisoning.yaml"), "--format", "json,pdf"])
+    assert code == 2
+    assert "unknown report format 'pdf'" in capsys.readouterr().err
+
+
+def test_missing_policy_argument_is_exit_2():
+    result = cli("assess", "examples/poisoned-digits/pipeline.yaml")
+    assert result.returncode == 2
+    assert "the following arguments are required: --policy/-p" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["assessment", "pipeline", "policy", "control"])
+def test_schema_prints_json_schema(kind, capsys):
+    assert main(["schema", kind]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["type"] == "object"
+
+
+def test_public_api_is_lazy_and_complete():
+    import riskframe
+
+    assert "assess" in riskframe.__all__ and riskframe.__all__ == sorted(riskframe.__all__)
+    for name in riskframe.__all__:
+        assert getattr(riskframe, name) is not None
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        riskframe.nope  # noqa: B018
