@@ -13,6 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 Maturity = Literal["feasible", "demonstrated", "realized"]
 MATURITY_RANK: dict[str | None, int] = {"realized": 3, "demonstrated": 2, "feasible": 1, None: 0}
 
+# The four functions of the AI RMF Core, in the framework's order, with the abbreviations NIST's
+# playbook uses (GV-1.1, MS-2.7, ...).
+NIST_FUNCTIONS: dict[str, str] = {"GOVERN": "GV", "MAP": "MP", "MEASURE": "MS", "MANAGE": "MG"}
+
 
 class _Entry(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -51,6 +55,7 @@ class CaseStudy(_Entry):
 class AtlasCatalog(_Entry):
     version: str
     source: str = Field(description="file name of the official release it was imported from")
+    source_sha256: str | None = Field(default=None, description="digest of that file, for provenance")
     tactics: list[Tactic]
     techniques: list[Technique]
     mitigations: list[Mitigation]
@@ -79,6 +84,8 @@ class NistFunction(_Entry):
 class NistCatalog(_Entry):
     framework: str
     version: str
+    source: str = Field(default="", description="file name it was imported from")
+    source_sha256: str | None = Field(default=None, description="digest of that file, for provenance")
     functions: list[NistFunction]
     categories: list[NistCategory]
     subcategories: list[NistSubcategory]
