@@ -22,10 +22,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def schema_of(kind: str) -> dict[str, Any]:
-    from riskframe.assessment import Assessment
+    if kind == "assessment":
+        from riskframe.reports.json_report import assessment_json_schema
+
+        return assessment_json_schema()
     from riskframe.spec.load import KINDS
 
-    model = Assessment if kind == "assessment" else KINDS[kind.capitalize()]
-    schema = model.model_json_schema(by_alias=True)
+    schema = KINDS[kind.capitalize()].model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema

@@ -1,0 +1,138 @@
+"""Report formats, and writing an assessment in several of them at once.
+
+Every public module of this package that defines a module-level ``RENDERER``
+(:class:`~riskframe.reports.base.Renderer`) is a format; :data:`FORMATS` maps its name to it.
+Adding a format is adding one module. Format modules import their heavy libraries (jinja2,
+matplotlib) inside functions, so importing this package stays cheap.
+
+>>> from riskframe.reports import FORMATS, parse_formats
+>>> parse_formats("json, md,html")
+['json', 'md', 'html']
+>>> FORMATS["html"].files
+('report.html',)
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import ModuleType
+
+from riskframe.assessment import Assessment
+from riskframe.errors import RegistryError, UsageError
+from riskframe.reports.base import RenderContext, Renderer
+from riskframe.spec.validation import did_you_mean
+
+__all__ = ["FORMATS", "RenderContext", "Renderer", "collect_renderers", "parse_formats", "render"]
+
+
+def collect_renderers(modules: Iterable[ModuleType]) -> dict[str, Renderer]:
+    """The ``RENDERER`` of each module that has one, by name.
+
+    Raises
+    ------
+    RegistryError
+        Two modules declare the same format name (never a silent overwrite), or a ``RENDERER``
+        is not a :class:`Renderer`.
+    """
+    found: dict[str, Renderer] = {}
+    owners: dict[str, str] = {}
+    for module in modules:
+        renderer = getattr(module, "RENDERER", None)
+        if renderer is None:
+            continue
+        if not isinstance(renderer, Renderer):
+            raise RegistryError(f"{module.__name__}.RENDERER must be a riskframe.reports.Renderer", renderer)
+        if renderer.name in found:
+            raise RegistryError(
+                f"report format {renderer.name!r} is declared by both {owners[renderer.name]} and {module.__name__}",
+                renderer,
+            )
+        found[renderer.name], owners[renderer.name] = renderer, module.__name__
+    return found
+
+
+def _format_modules() -> list[ModuleType]:
+    names = sorted(info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_"))
+    return [importlib.import_module(f"{__name__}.{name}") for name in names]
+
+
+FORMATS: dict[str, Renderer] = collect_renderers(_format_modules())
+
+
+def parse_formats(text: str) -> list[str]:
+    """Split a ``--format`` value such as ``"json,md,html"`` into known format names.
+
+    Blanks around names are ignored and a repeated name counts once, in first-seen order.
+
+    Raises
+    ------
+    UsageError
+        No name was given, or a name is not a known format (with the nearest known one).
+
+    Examples
+    --------
+    >>> parse_formats("html,json,html")
+    ['html', 'json']
+    """
+    names = list(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
+    known = ", ".join(sorted(FORMATS))
+    if not names:
+        raise UsageError(f"--format: no report format given; known formats: {known}")
+    for name in names:
+        if name not in FORMATS:
+            raise UsageError(
+                f"--format: unknown report format {name!r}{did_you_mean(name, FORMATS)}; known formats: {known}"
+            )
+    return names
+
+
+def render(assessment: Assessment, out_dir: Path, formats: Sequence[str]) -> list[Path]:
+    """Write ``assessment`` to ``out_dir`` in each of ``formats``; return the files written.
+
+    Everything is rendered in memory first, so a renderer that fails leaves no half-written set
+    of reports; each file is then replaced atomically.
+
+    Parameters
+    ----------
+    assessment
+        The assessment to write.
+    out_dir
+        Created if missing.
+    formats
+        Names from :data:`FORMATS` (see :func:`parse_formats`).
+
+    Examples
+    --------
+    >>> render(assessment, Path("reports/run-1"), ["json", "md"])  # doctest: +SKIP
+    [PosixPath('reports/run-1/assessment.json'), PosixPath('reports/run-1/report.md')]
+    """
+    renderers = [FORMATS[name] for name in parse_formats(",".join(formats))]
+    context = RenderContext(Path(out_dir), tuple(f for r in renderers for f in r.files))
+    outputs: dict[str, bytes] = {}
+    for renderer in renderers:
+        produced = renderer.render(assessment, context)
+        unexpected = set(produced) - set(renderer.files)
+        if unexpected:
+            raise RegistryError(
+                f"report format {renderer.name!r} produced undeclared files {sorted(unexpected)}", renderer
+            )
+        outputs.update(produced)
+    context.out_dir.mkdir(parents=True, exist_ok=True)
+    return [_write_atomically(context.out_dir / name, content) for name, content in outputs.items()]
+
+
+def _write_atomically(path: Path, content: bytes) -> Path:
+    # A reader (a CI job uploading the report) never sees a half-written file. The temporary
+    # file is opened the ordinary way (not mkstemp) so it gets the user's usual permissions.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_bytes(content)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,58 @@
+"""The jinja2 environments of the HTML and Markdown reports, and the filters their templates use.
+
+Templates live in ``templates/`` (see :mod:`riskframe.resources`). HTML templates are autoescaped:
+everything a detector wrote (summaries, evidence) is data, never markup. Undefined names raise,
+so a typo in a template fails the tests instead of printing an empty cell.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import TYPE_CHECKING, Literal
+
+from riskframe.reports import _view
+from riskframe.resources import bundled_dir
+
+if TYPE_CHECKING:
+    import jinja2
+
+
+@lru_cache(maxsize=2)
+def environment(kind: Literal["html", "md"]) -> jinja2.Environment:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(bundled_dir("templates")),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=kind == "html"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        percent=_view.percent,
+        number=_view.number,
+        risk_number=_view.risk_number,
+        status_word=_view.status_word,
+        md_cell=md_cell,
+        md_text=md_text,
+        compact_json=compact_json,
+    )
+    return env
+
+
+def compact_json(value: object) -> str:
+    """One-line JSON for parameters; anything JSON cannot hold is shown as text."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def md_text(value: object) -> str:
+    """Text safe to place in Markdown prose: one line, no raw HTML."""
+    text = " ".join(str(value).split())
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def md_cell(value: object) -> str:
+    """Text safe to place in a GitHub Markdown table cell: as :func:`md_text`, ``|`` escaped."""
+    return md_text(value).replace("|", "\\|")

@@ -1,0 +1,141 @@
+"""``report.html``: the reviewer's report, one self-contained page.
+
+Rendered from ``templates/report.html.j2`` with autoescaping. Styles are inlined and every
+picture is a ``data:`` URI (charts as SVG, detector attachments as they came), so the page works
+offline, fetches nothing and can be attached to a ticket or printed as it is.
+
+>>> from riskframe.reports.html_report import render_html
+>>> page = render_html(assessment)  # doctest: +SKIP
+>>> page.startswith("<!DOCTYPE html>")  # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+from riskframe.assessment import Assessment, ControlResult, TechniqueStatus
+from riskframe.reports import _evidence, _view, charts
+from riskframe.reports._templates import environment
+from riskframe.reports.base import RenderContext, Renderer
+
+FILE_NAME = "report.html"
+TEMPLATE = "report.html.j2"
+
+
+@dataclass(frozen=True)
+class Picture:
+    uri: str
+    alt: str
+    caption: str
+    prominent: bool = False
+
+
+@dataclass(frozen=True)
+class ResultView:
+    """One result and what the page shows of it."""
+
+    result: ControlResult
+    anchor: str
+    poison_share: str | None
+    evidence: _evidence.ReadableEvidence
+    histogram: Picture | None
+    attachments: list[Picture]
+    unreadable_attachments: list[str]
+
+
+def render_html(assessment: Assessment) -> str:
+    """The HTML report of ``assessment`` as text."""
+    anchors = _view.anchors(assessment)
+    context: dict[str, Any] = {
+        "a": assessment,
+        "gate_sentence": _view.gate_sentence(assessment),
+        "level_sentence": _view.level_sentence(assessment.summary.level),
+        "status_counts": _view.status_counts(assessment),
+        "counts_sentence": _view.counts_sentence(assessment),
+        "facts": _view.headline_facts(assessment),
+        "attention": _view.attention_results(assessment),
+        "anchors": anchors,
+        "nist_groups": _view.nist_groups(assessment),
+        "techniques": [_technique_row(t) for t in assessment.atlas],
+        "stage_graph": _stage_graph(assessment),
+        "max_graph_stages": charts.MAX_GRAPH_STAGES,
+        "max_histogram_panels": _evidence.MAX_HISTOGRAM_PANELS,
+        "stage_risk": {stage.name: stage for stage in assessment.stages},
+        "results_by_stage": [
+            (stage, [_result_view(r, anchors[r.id]) for r in results])
+            for stage, results in _view.results_by_stage(assessment)
+        ],
+    }
+    return environment("html").get_template(TEMPLATE).render(context)
+
+
+def _stage_graph(assessment: Assessment) -> Picture | None:
+    svg = charts.stage_graph_svg(assessment.pipeline, assessment.stages)
+    if svg is None:
+        return None
+    alt = charts.stage_graph_alt(assessment.pipeline, assessment.stages)
+    return Picture(
+        charts.data_uri(svg), alt, "Stages left to right in dependency order, coloured by residual risk level."
+    )
+
+
+def _technique_row(technique: TechniqueStatus) -> dict[str, Any]:
+    return {"t": technique, "tactics": [_view.tactic_label(t) for t in technique.tactics]}
+
+
+def _result_view(result: ControlResult, anchor: str) -> ResultView:
+    evidence = _evidence.readable(result.evidence)
+    pictures, unreadable = _attachments(result)
+    return ResultView(
+        result, anchor, _view.poison_share(result), evidence, _histogram(result, evidence), pictures, unreadable
+    )
+
+
+def _histogram(result: ControlResult, evidence: _evidence.ReadableEvidence) -> Picture | None:
+    svg = charts.histogram_svg(evidence.histograms, f"Suspicion scores: {result.control} on {result.stage}")
+    if svg is None:
+        return None
+    alt = charts.histogram_alt(evidence.histograms)
+    return Picture(charts.data_uri(svg), alt, "Flagged (hatched, red) and kept (blue) samples by suspicion score.")
+
+
+def _attachments(result: ControlResult) -> tuple[list[Picture], list[str]]:
+    """The attachments that can be shown, and the names of those that cannot (data not base64)."""
+    pictures, unreadable = [], []
+    # The flagged samples are what a reviewer checks by eye: their picture goes first, and large.
+    for attachment in sorted(result.attachments, key=lambda a: not _shows_flagged(a.name)):
+        if not _is_base64(attachment.data):
+            unreadable.append(attachment.name)
+            continue
+        caption = attachment.caption or attachment.name
+        uri = f"data:{attachment.media_type};base64,{attachment.data}"
+        pictures.append(Picture(uri, caption, caption, prominent=_shows_flagged(attachment.name)))
+    return pictures, unreadable
+
+
+def _shows_flagged(name: str) -> bool:
+    return "flagged" in name.lower()
+
+
+def _is_base64(data: str) -> bool:
+    try:
+        base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return bool(data)
+
+
+def _render(assessment: Assessment, context: RenderContext) -> dict[str, bytes]:
+    return {FILE_NAME: render_html(assessment).encode("utf-8")}
+
+
+RENDERER = Renderer(
+    name="html",
+    description="a self-contained HTML report for reviewers (images inline, no network)",
+    files=(FILE_NAME,),
+    render=_render,
+)

@@ -1,0 +1,64 @@
+"""``report.md``: a short summary for a pull-request comment or a GitHub Actions job summary.
+
+GitHub-flavoured Markdown rendered from ``templates/report.md.j2``: the gate decision and why,
+the risk score and level, counts by status, the failing, erroring and warning results, one line
+per NIST AI RMF function, and where the full report is. Cell text has ``|`` escaped and raw HTML
+neutralised, since summaries and titles come from detectors and policies.
+
+>>> from riskframe.reports.markdown_report import render_markdown
+>>> print(render_markdown(assessment))  # doctest: +SKIP
+## riskframe: gate FAILED for digits-classifier
+...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from riskframe.assessment import Assessment
+from riskframe.reports import _view
+from riskframe.reports._templates import environment
+from riskframe.reports.base import RenderContext, Renderer
+
+FILE_NAME = "report.md"
+TEMPLATE = "report.md.j2"
+
+# GitHub refuses comments over 65,536 characters; fifty rows stay far below it.
+MAX_ROWS = 50
+
+
+def render_markdown(assessment: Assessment, companions: Sequence[str] = ()) -> str:
+    """The Markdown summary of ``assessment``.
+
+    Parameters
+    ----------
+    assessment
+        The assessment to summarise.
+    companions
+        The other files written beside it (``report.html``, ``assessment.json``), named at the end
+        so a reader knows where the full report is.
+    """
+    attention = _view.attention_results(assessment)
+    context = {
+        "a": assessment,
+        "level_sentence": _view.level_sentence(assessment.summary.level),
+        "counts_sentence": _view.counts_sentence(assessment),
+        "facts": _view.headline_facts(assessment),
+        "rows": attention[:MAX_ROWS],
+        "rows_left_out": max(0, len(attention) - MAX_ROWS),
+        "nist_groups": _view.nist_groups(assessment),
+        "companions": [name for name in companions if name != FILE_NAME],
+    }
+    return environment("md").get_template(TEMPLATE).render(context)
+
+
+def _render(assessment: Assessment, context: RenderContext) -> dict[str, bytes]:
+    return {FILE_NAME: render_markdown(assessment, context.files).encode("utf-8")}
+
+
+RENDERER = Renderer(
+    name="md",
+    description="a short Markdown summary for a pull-request comment or CI job summary",
+    files=(FILE_NAME,),
+    render=_render,
+)
