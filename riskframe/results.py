@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import math
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Status = Literal["pass", "warn", "fail", "error", "skipped", "waived", "not_applicable"]
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
@@ -44,3 +46,12 @@ class DetectorResult(BaseModel):
     metrics: dict[str, float] = Field(default_factory=dict)
     evidence: dict[str, Any] = Field(default_factory=dict)
     attachments: list[Attachment] = Field(default_factory=list)
+
+    @field_validator("metrics")
+    @classmethod
+    def _finite(cls, metrics: dict[str, float]) -> dict[str, float]:
+        # JSON has no NaN; a metric that is not a number is a detector bug, not a measurement.
+        bad = sorted(name for name, value in metrics.items() if not math.isfinite(value))
+        if bad:
+            raise ValueError(f"metrics must be finite numbers; not finite: {', '.join(bad)}")
+        return metrics

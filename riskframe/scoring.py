@@ -47,9 +47,9 @@ class RiskModel(BaseModel):
         default_factory=lambda: {"realized": 0.6, "demonstrated": 0.4, "feasible": 0.2, "unknown": 0.3})
     exposure: float = Field(default=0.35, ge=0, le=1)
     propagation: float = Field(default=0.5, ge=0, le=1)
-    fail_floor: float = Field(default=0.75, ge=0, le=1)
+    fail_floor: float = Field(default=0.8, ge=0, le=1)
     level_thresholds: dict[str, float] = Field(
-        default_factory=lambda: {"medium": 0.25, "high": 0.5, "critical": 0.75})
+        default_factory=lambda: {"medium": 0.28, "high": 0.52, "critical": 0.78})
 
 
 DEFAULT_MODEL = RiskModel()
