@@ -87,6 +87,15 @@ class Risk(_Model):
     terms: RiskTerms
 
 
+class Location(_Model):
+    """Where in a document a result comes from (1-based line and column)."""
+
+    path: str
+    line: int
+    column: int
+    what: Literal["requirement", "control", "stage", "artifact"]
+
+
 class ControlResult(_Model):
     id: str = Field(description="requirement/stage/control[/artifact], stable across runs")
     requirement: str
@@ -111,6 +120,8 @@ class ControlResult(_Model):
     nist: list[str]
     remediation: str = ""
     waiver: dict[str, Any] | None = None
+    locations: list[Location] = Field(
+        default_factory=list, description="the policy requirement, the stage and the artifact the result concerns")
     duration_s: float = 0.0
 
 

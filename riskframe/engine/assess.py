@@ -5,7 +5,6 @@ load and resolve -> stage graph -> plan -> check artifacts -> run -> score -> co
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from datetime import datetime, timezone
@@ -15,7 +14,7 @@ from riskframe.assessment import Assessment, InputFile, Level
 from riskframe.catalog.store import Catalog
 from riskframe.detectors.registry import Registry
 from riskframe.digests import sha256_file
-from riskframe.engine.compose import compose
+from riskframe.engine.compose import compose, shown_path
 from riskframe.engine.context import ArtifactStore
 from riskframe.engine.inputs import Inputs, PathLike, load_inputs
 from riskframe.engine.plan import plan_runs
@@ -81,7 +80,7 @@ def input_files(inputs: Inputs, store: ArtifactStore) -> list[InputFile]:
     documents = [("pipeline", inputs.pipeline.path)]
     documents += [("policy", p.path) for p in inputs.policies]
     documents += [("control", c.path) for c in inputs.used_controls()]
-    files = [InputFile(path=_shown(path), sha256=sha256_file(path), role=role, size=path.stat().st_size)  # type: ignore[arg-type]
+    files = [InputFile(path=shown_path(path), sha256=sha256_file(path), role=role, size=path.stat().st_size)  # type: ignore[arg-type]
              for role, path in documents if path is not None]
     shown_base = inputs.pipeline.path.parent if inputs.pipeline.path else Path(".")
     for _, artifact in inputs.pipeline.artifacts():
@@ -92,7 +91,3 @@ def input_files(inputs: Inputs, store: ArtifactStore) -> list[InputFile]:
     return files
 
 
-def _shown(path: Path) -> str:
-    """Relative to the working directory when inside it (stable across machines), else absolute."""
-    relative = os.path.relpath(path)
-    return Path(relative).as_posix() if not relative.startswith("..") else path.resolve().as_posix()

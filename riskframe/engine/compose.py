@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from riskframe import __version__
 from riskframe.assessment import (
@@ -13,6 +16,7 @@ from riskframe.assessment import (
     ControlResult,
     InputFile,
     Level,
+    Location,
     NistSubcategoryStatus,
     NotAssessed,
     PipelineInfo,
@@ -26,11 +30,12 @@ from riskframe.assessment import (
 )
 from riskframe.engine.graph import topological_stages
 from riskframe.engine.inputs import Inputs
-from riskframe.engine.plan import Plan
+from riskframe.engine.plan import Plan, PlannedRun
 from riskframe.engine.run import Outcome
 from riskframe.gate import decide
 from riskframe.results import STATUSES
 from riskframe.scoring import DEFAULT_MODEL, RiskModel, Verdict, level_of, score_pipeline
+from riskframe.spec.pipeline import Pipeline
 
 # Worst first: the status a technique or subcategory shows when several results cover it.
 _SEVERITY_ORDER = ("error", "fail", "waived", "warn", "pass", "skipped", "not_applicable")
@@ -64,7 +69,8 @@ def compose(inputs: Inputs, plan: Plan, outcomes: Sequence[Outcome], *, files: S
     )
 
 
-def _score(inputs: Inputs, outcomes: Sequence[Outcome], model: RiskModel) -> tuple[list[ControlResult], list[StageRisk]]:
+def _score(inputs: Inputs, outcomes: Sequence[Outcome],
+           model: RiskModel) -> tuple[list[ControlResult], list[StageRisk]]:
     catalog, pipeline = inputs.catalog, inputs.pipeline
     verdicts = [Verdict(stage=o.run.stage.name, status=o.status, score=o.score,
                         severity=o.run.requirement.severity,
@@ -76,7 +82,7 @@ def _score(inputs: Inputs, outcomes: Sequence[Outcome], model: RiskModel) -> tup
     untrusted = [s.name for s in pipeline.stages if s.trust == "untrusted"]
     risks, stage_scores = score_pipeline(topo, predecessors, untrusted, verdicts,
                                          pipeline.metadata.criticality, model)
-    results = [_result(o, risk) for o, risk in zip(outcomes, risks)]
+    results = [_result(o, risk, pipeline) for o, risk in zip(outcomes, risks, strict=True)]
     stages = [StageRisk(name=s.name, kind=s.kind, trust=s.trust, exposed=stage_scores[s.name].exposed,
                         inherited=stage_scores[s.name].inherited, likelihood=stage_scores[s.name].likelihood,
                         residual=stage_scores[s.name].residual, level=stage_scores[s.name].level,
@@ -85,7 +91,7 @@ def _score(inputs: Inputs, outcomes: Sequence[Outcome], model: RiskModel) -> tup
     return results, stages
 
 
-def _result(outcome: Outcome, risk: Risk) -> ControlResult:
+def _result(outcome: Outcome, risk: Risk, pipeline: Pipeline) -> ControlResult:
     run = outcome.run
     return ControlResult(
         id=run.id, requirement=run.requirement.id, requirement_title=run.requirement.title,
@@ -96,8 +102,35 @@ def _result(outcome: Outcome, risk: Risk) -> ControlResult:
         severity=run.requirement.severity, score=outcome.score, summary=outcome.summary,
         metrics=outcome.metrics, evidence=outcome.evidence, attachments=outcome.attachments,
         risk=risk, atlas=run.techniques, mitigations=list(run.control.atlas.mitigates), nist=run.nist,
-        remediation=run.control.remediation, duration_s=outcome.duration_s,
+        remediation=run.control.remediation, locations=_locations(run, pipeline), duration_s=outcome.duration_s,
     )
+
+
+def _locations(run: PlannedRun, pipeline: Pipeline) -> list[Location]:
+    """The requirement's control entry in the policy, then the stage and the primary artifact in the
+    pipeline: the lines a code-scanning tool points at."""
+    req_index = run.policy.requirements.index(run.requirement)
+    ref_index = next(i for i, ref in enumerate(run.requirement.controls) if ref.control == run.control.id)
+    places: list[tuple[Any, tuple[str | int, ...], str]] = [
+        (run.policy, ("requirements", req_index, "controls", ref_index), "requirement")]
+    stage_index = pipeline.stages.index(run.stage)
+    places.append((pipeline, ("stages", stage_index), "stage"))
+    if run.primary is not None:
+        artifact_index = run.stage.artifacts.index(run.primary)
+        places.append((pipeline, ("stages", stage_index, "artifacts", artifact_index), "artifact"))
+    out = []
+    for document, loc, what in places:
+        if document.path is None:
+            continue
+        line, column = document.source.locate(loc)
+        out.append(Location(path=shown_path(document.path), line=line, column=column, what=what))  # type: ignore[arg-type]
+    return out
+
+
+def shown_path(path: Path) -> str:
+    """Relative to the working directory when inside it (stable across machines), else absolute."""
+    relative = os.path.relpath(path)
+    return Path(relative).as_posix() if not relative.startswith("..") else path.resolve().as_posix()
 
 
 def _techniques(inputs: Inputs, results: Sequence[ControlResult], model: RiskModel) -> list[TechniqueStatus]:

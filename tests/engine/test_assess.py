@@ -135,3 +135,11 @@ def test_missing_artifact_file_is_located_before_anything_runs(workspace, regist
         run(workspace, registry)
     assert str(info.value) == (f"{workspace.pipeline}:14:38: stages[1].artifacts[0].path: "
                                f"file not found: {workspace.root / 'train.npz'}")
+
+
+def test_results_point_at_their_requirement_stage_and_artifact(workspace, registry):
+    assessment = run(workspace, registry)
+    result = next(r for r in assessment.results if r.stage == "prepare")
+    shown = {loc.what: (loc.path.rsplit("/", 1)[-1], loc.line, loc.column) for loc in result.locations}
+    assert shown == {"requirement": ("policy.yaml", 12, 9), "stage": ("pipeline.yaml", 11, 5),
+                     "artifact": ("pipeline.yaml", 14, 9)}
