@@ -141,5 +141,5 @@ def test_results_point_at_their_requirement_stage_and_artifact(workspace, regist
     assessment = run(workspace, registry)
     result = next(r for r in assessment.results if r.stage == "prepare")
     shown = {loc.what: (loc.path.rsplit("/", 1)[-1], loc.line, loc.column) for loc in result.locations}
-    assert shown == {"requirement": ("policy.yaml", 12, 9), "stage": ("pipeline.yaml", 11, 5),
+    assert shown == {"requirement": ("policy.yaml", 12, 9), "stage": ("pipeline.yaml", 10, 5),
                      "artifact": ("pipeline.yaml", 14, 9)}
