@@ -293,8 +293,6 @@ def _assert_valid_result(detector: type[Detector], result: DetectorResult, ctx: 
     assert math.isfinite(result.score), f"{name}: score is {result.score}"
     assert result.summary.strip() and "\n" not in result.summary, (
         f"{name}: summary must be one non-empty line; got {result.summary!r}")
-    bad = {k: v for k, v in result.metrics.items() if not math.isfinite(v)}
-    assert not bad, f"{name}: metrics must be finite numbers; got {bad}"
     try:
         json.dumps(result.model_dump(mode="json"), allow_nan=False)
     except (ValueError, TypeError) as exc:  # PydanticSerializationError is a ValueError
