@@ -12,7 +12,7 @@ CHUNK = 1 << 20
 def sha256_file(path: Path) -> str:
     with path.open("rb") as handle:
         if hasattr(hashlib, "file_digest"):  # Python 3.11+: hashes in C without Python-level chunks
-            return hashlib.file_digest(handle, "sha256").hexdigest()
+            return str(hashlib.file_digest(handle, "sha256").hexdigest())
         digest = hashlib.sha256()
         for chunk in iter(lambda: handle.read(CHUNK), b""):
             digest.update(chunk)

@@ -144,7 +144,13 @@ class _Builder:
                 self.source.positions.setdefault((*loc, index), _position(item))
                 items.append(self._node(item, (*loc, index)))
             return items
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except ValueError:
+            # Shaped like a timestamp but no real date (2025-13-01): keep the text, so that the field's
+            # own validation reports it, located, with the file's other problems.
+            self.loader.recursive_objects.pop(node, None)
+            return node.value
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[Any, Any]:
         self.loader.flatten_mapping(node)  # resolves `<<:` merge keys the way SafeLoader does
@@ -159,8 +165,9 @@ class _Builder:
                 line, column = _position(key_node)
                 raise DocumentError([Problem(self.source.path, line, column, format_loc((*loc, str(key))),
                                              "duplicate key (YAML keeps only the last one)")])
-            self.source.positions.setdefault((*loc, key), _position(key_node))
-            out[key] = self._node(value_node, (*loc, key))
+            step = key if isinstance(key, str) else str(key)  # field paths name keys as text
+            self.source.positions.setdefault((*loc, step), _position(key_node))
+            out[key] = self._node(value_node, (*loc, step))
         return out
 
 
