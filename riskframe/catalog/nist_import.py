@@ -96,7 +96,8 @@ class _Reader:
         self.problems: list[Problem] = []
 
     def problem(self, loc: Loc, message: str) -> None:
-        self.problems.append(self.source.problem(loc, message))
+        # The loader records mapping keys as text (an unquoted 2.7 key sits at "2.7").
+        self.problems.append(self.source.problem(tuple(p if isinstance(p, str) else str(p) for p in loc), message))
 
     def functions(
         self, value: dict[Any, Any]
