@@ -37,9 +37,32 @@ _EXPORTS = {
     "load_pipeline": "riskframe.spec.load",
     "load_policy": "riskframe.spec.load",
     "render": "riskframe.reports",
+    "resolve_policy": "riskframe.spec.policy_resolve",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "Assessment",
+    "Catalog",
+    "Control",
+    "Detector",
+    "DetectorParams",
+    "DetectorResult",
+    "DocumentError",
+    "Pipeline",
+    "Policy",
+    "Registry",
+    "RiskModel",
+    "RiskframeError",
+    "__version__",
+    "assess",
+    "default_registry",
+    "load_catalog",
+    "load_control",
+    "load_pipeline",
+    "load_policy",
+    "render",
+    "resolve_policy",
+]
 
 if TYPE_CHECKING:
     from riskframe.assessment import Assessment
@@ -55,6 +78,7 @@ if TYPE_CHECKING:
     from riskframe.spec.load import load_control, load_pipeline, load_policy
     from riskframe.spec.pipeline import Pipeline
     from riskframe.spec.policy import Policy
+    from riskframe.spec.policy_resolve import resolve_policy
 
 
 def __getattr__(name: str) -> Any:

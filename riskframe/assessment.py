@@ -7,6 +7,8 @@ same JSON apart from ``created_at`` and the ``duration_s`` fields.
 
 from __future__ import annotations
 
+from collections.abc import ItemsView
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,7 +35,7 @@ class ToolInfo(_Model):
 class InputFile(_Model):
     path: str
     sha256: str
-    role: Literal["pipeline", "policy", "control", "artifact"]
+    role: Literal["pipeline", "policy", "control", "waivers", "artifact"]
     size: int
 
 
@@ -61,12 +63,23 @@ class PipelineInfo(_Model):
     stages: list[StageInfo]
 
 
+class ExcludedRequirement(_Model):
+    """An inherited requirement a policy dropped with ``exclude:``."""
+
+    id: str
+    reason: str
+    source: str = Field(description="file:line of the exclude entry")
+
+
 class PolicyInfo(_Model):
     name: str
     version: str
     path: str
     fail_on: Level
     requirements: int
+    extends: list[str] = Field(default_factory=list,
+                               description="the policy files it inherits from, in the order they apply")
+    excluded: list[ExcludedRequirement] = Field(default_factory=list)
 
 
 class RiskTerms(_Model):
@@ -76,6 +89,12 @@ class RiskTerms(_Model):
     exposure: float = Field(description="added likelihood from untrusted inputs at or upstream of the stage")
     inherited: float = Field(description="likelihood flowing in from upstream stages' residual risk")
     control_effect: str = Field(description="what the result did to the likelihood, in words")
+    prior_likelihood: float | None = Field(default=None, description="1 - (1 - maturity)(1 - exposure)(1 - inherited)")
+    severity_impact: float | None = Field(default=None, description="impact of the requirement's severity")
+    criticality_factor: float | None = Field(default=None, description="scales impact by the pipeline's criticality")
+    effectiveness: float | None = Field(default=None, description="the control's effectiveness")
+    inherited_from: str | None = Field(default=None,
+                                       description="the upstream stage the inherited likelihood came from")
 
 
 class Risk(_Model):
@@ -93,7 +112,24 @@ class Location(_Model):
     path: str
     line: int
     column: int
-    what: Literal["requirement", "control", "stage", "artifact"]
+    what: Literal["requirement", "override", "control", "stage", "artifact"]
+
+
+class ResultWaiver(_Model):
+    """The waiver whose scope matched a result: applied (the result is ``waived``) or not, and why."""
+
+    justification: str
+    approved_by: str
+    expires: date
+    source: str = Field(default="", description="file:line of the waiver")
+    status: Literal["active", "expired"] = "active"
+    applied: bool = True
+    waived_status: str | None = Field(default=None, description="the verdict the waiver set aside")
+    note: str = Field(default="", description="what the waiver did to the result, in one sentence")
+
+    def items(self) -> ItemsView[str, Any]:
+        """The fields as a mapping's items, so that templates can list a waiver like a dict."""
+        return self.model_dump(mode="json").items()
 
 
 class ControlResult(_Model):
@@ -119,7 +155,7 @@ class ControlResult(_Model):
     mitigations: list[str] = Field(default_factory=list, description="ATLAS mitigation ids the control implements")
     nist: list[str]
     remediation: str = ""
-    waiver: dict[str, Any] | None = None
+    waiver: ResultWaiver | None = None
     locations: list[Location] = Field(
         default_factory=list, description="the policy requirement, the stage and the artifact the result concerns")
     duration_s: float = 0.0
@@ -131,6 +167,7 @@ class StageRisk(_Model):
     trust: str
     exposed: bool = Field(description="an untrusted stage is at or upstream of this one")
     inherited: float = Field(description="likelihood flowing in from upstream stages")
+    inherited_from: str | None = Field(default=None, description="the upstream stage it flowed in from")
     likelihood: float = Field(description="the stage's residual likelihood, passed downstream")
     residual: float = Field(description="the highest residual risk of the stage's results")
     level: Level
@@ -167,6 +204,54 @@ class NotAssessed(_Model):
     reason: str
 
 
+class WaiverRecord(_Model):
+    """A waiver the assessment considered, with its status on the assessment's date."""
+
+    requirement: str
+    policy: str | None = Field(default=None, description="the policy whose waivers: section holds it; "
+                                                         "None for a waiver file")
+    stage: str | None = None
+    control: str | None = None
+    justification: str
+    approved_by: str
+    expires: date
+    source: str = Field(description="file:line of the waiver")
+    include_errors: bool = False
+    status: Literal["active", "expired"]
+    days_left: int = Field(description="days until it expires (negative: days since it expired)")
+    matched: list[str] = Field(default_factory=list, description="results in its scope")
+    applied_to: list[str] = Field(default_factory=list, description="results it waived")
+
+
+class DvcOrigin(_Model):
+    """Where DVC says an artifact came from, as the ``dvc-lock`` detector verified it."""
+
+    lock: str = Field(description="the dvc.lock or .dvc file, relative to the pipeline file")
+    dvc_stage: str
+    relation: Literal["out", "dep"] = Field(description="out: the DVC stage produced it; dep: it uses it")
+    path: str = Field(description="the entry's path as DVC recorded it")
+    md5: str | None = None
+    status: str = Field(description="match | mismatch | missing | unreadable | unverifiable")
+    cmd: str | None = Field(default=None, description="the command that produced it (for an out)")
+    deps: list[dict[str, Any]] = Field(default_factory=list, description="the producing stage's dependencies: "
+                                       "path, md5 and status")
+
+
+class LineageEntry(_Model):
+    """One artifact of the pipeline: its digest, the one declared for it, and where it came from."""
+
+    artifact: str
+    stage: str
+    type: str
+    path: str
+    sha256: str = Field(description="the digest computed during the assessment")
+    declared_sha256: str | None = None
+    digest_status: Literal["match", "mismatch", "undeclared"]
+    trained_on: str | None = Field(default=None, description="for a model: the dataset it was trained on (of:)")
+    task: str | None = None
+    origins: list[DvcOrigin] = Field(default_factory=list, description="DVC records, when known")
+
+
 class Summary(_Model):
     risk_score: float = Field(ge=0, le=100, description="100 x the highest residual risk of any result")
     level: Level
@@ -193,6 +278,9 @@ class Assessment(_Model):
     atlas: list[TechniqueStatus]
     nist: list[NistSubcategoryStatus]
     not_assessed: list[NotAssessed] = Field(default_factory=list)
+    lineage: list[LineageEntry] = Field(default_factory=list, description="every artifact, its digest and origin")
+    waivers: list[WaiverRecord] = Field(default_factory=list)
+    risk_model: dict[str, Any] = Field(default_factory=dict, description="the risk model's parameters")
     summary: Summary
     gate: Gate
 

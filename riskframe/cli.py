@@ -22,6 +22,17 @@ from riskframe.errors import InputError, RiskframeError
 _COMMANDS = (
     "riskframe.commands.validate",
     "riskframe.commands.assess",
+    "riskframe.commands.report",
+    "riskframe.commands.threat_model",
+    "riskframe.commands.diff",
+    "riskframe.commands.history",
+    "riskframe.commands.remediate",
+    "riskframe.commands.scan_models",
+    "riskframe.commands.policy",
+    "riskframe.commands.waivers",
+    "riskframe.commands.policy_test",
+    "riskframe.commands.keygen",
+    "riskframe.commands.verify",
     "riskframe.catalog.commands",
     "riskframe.commands.schema",
 )

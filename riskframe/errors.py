@@ -11,7 +11,8 @@
     ├── CatalogImportError          an official catalog file cannot be imported at all
     └── DetectorError               a detector cannot run; the engine turns it into an ``error`` result
         ├── MissingDependencyError  an optional extra is not installed (names the extra)
-        └── NotApplicableError      the artifact is fine but the check does not apply (``not_applicable``)
+        ├── NotApplicableError      the artifact is fine but the check does not apply (``not_applicable``)
+        └── UnsafeArtifactError     a model file failed the unsafe-file scan; it must not be loaded
 
 User-facing text has one shape, borrowed from compilers and scikit-learn::
 
@@ -21,7 +22,8 @@ User-facing text has one shape, borrowed from compilers and scikit-learn::
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -37,7 +39,7 @@ class Problem:
     column: int
     field: str
     message: str
-    value: Any = field(default=None, compare=False)
+    value: Any = dataclasses.field(default=None, compare=False)
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}:{self.column}" if self.line else f"{self.path}"
@@ -125,3 +127,18 @@ class MissingDependencyError(DetectorError):
 
 class NotApplicableError(DetectorError):
     """The inputs are valid but the check does not apply to them; the result is ``not_applicable``."""
+
+
+class UnsafeArtifactError(DetectorError):
+    """A file's static scan did not come back ``safe``, so riskframe refuses to load it.
+
+    Raised by :func:`riskframe.scanning.assert_safe_to_load`. ``path`` is the file, ``verdict``
+    is ``unsafe`` or ``unsupported``, ``findings`` the scan's findings (globals, offsets, reasons).
+    """
+
+    def __init__(self, path: str, verdict: str, findings: Sequence[Any] = (), detail: str = "") -> None:
+        self.path, self.verdict, self.findings = path, verdict, tuple(findings)
+        named = "; ".join(str(f) for f in self.findings[:5])
+        more = f"; and {len(self.findings) - 5} more" if len(self.findings) > 5 else ""
+        why = f": {named}{more}" if named else (f": {detail}" if detail else "")
+        super().__init__(f"{path}: refusing to load a file whose scan verdict is {verdict!r}{why}")

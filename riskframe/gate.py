@@ -2,7 +2,9 @@
 
 It fails when any result ended in ``error`` (fail closed: an unmeasured risk is not an accepted
 one), or when any result that is not waived or not applicable reaches the ``fail_on`` level of
-residual risk.
+residual risk. The reasons list what failed it first, then the waived results that would have
+failed it (with who accepted the risk, until when and why), so a passed gate says what it let
+through. A result whose waiver had expired says so in its reason.
 """
 
 from __future__ import annotations
@@ -16,12 +18,40 @@ _VERBS = {"pass": "passed", "warn": "warned", "fail": "failed", "skipped": "was 
 
 
 def decide(results: Sequence[ControlResult], fail_on: Level) -> Gate:
-    reasons = []
+    """The decision and its reasons.
+
+    Examples
+    --------
+    >>> decide([], "high").decision
+    'pass'
+    """
+    failing, accepted = [], []
     for result in results:
         where = f"{result.requirement} at stage {result.stage}: {result.control}"
+        reaches = level_rank(result.risk.level) >= level_rank(fail_on)
+        risk = f"{result.risk.level} residual risk ({result.risk.residual:.2f})"
         if result.status == "error":
-            reasons.append(f"{where} ended in error; the gate fails closed")
-        elif result.status in _VERBS and level_rank(result.risk.level) >= level_rank(fail_on):
-            reasons.append(f"{where} {_VERBS[result.status]} with {result.risk.level} residual risk "
-                           f"({result.risk.residual:.2f}), at or above fail_on: {fail_on}")
-    return Gate(decision="fail" if reasons else "pass", fail_on=fail_on, reasons=reasons)
+            failing.append(f"{where} ended in error; the gate fails closed{_unapplied(result)}")
+        elif result.status in _VERBS and reaches:
+            failing.append(f"{where} {_VERBS[result.status]} with {risk}, at or above fail_on: {fail_on}"
+                           f"{_unapplied(result)}")
+        elif result.status == "waived" and result.waiver is not None and (reaches or _was_error(result)):
+            w = result.waiver
+            verb = "ended in error" if _was_error(result) else f"{_VERBS.get(w.waived_status or '', 'failed')} with"
+            accepted.append(f"{where} {verb}{'' if _was_error(result) else ' ' + risk}, waived until {w.expires} "
+                            f"by {w.approved_by} ({w.source}): {w.justification}")
+    return Gate(decision="fail" if failing else "pass", fail_on=fail_on, reasons=failing + accepted)
+
+
+def _was_error(result: ControlResult) -> bool:
+    return result.waiver is not None and result.waiver.waived_status == "error"
+
+
+def _unapplied(result: ControlResult) -> str:
+    """Why a matching waiver did not apply, as the tail of a gate reason."""
+    waiver = result.waiver
+    if waiver is None or waiver.applied:
+        return ""
+    if waiver.status == "expired":
+        return f"; its waiver ({waiver.source}) expired on {waiver.expires}"
+    return f"; its waiver ({waiver.source}) does not cover errors (include_errors: false)"

@@ -6,9 +6,8 @@ Scores run from 0 (nothing suspicious) to 1 (the worst). Libraries that score th
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
 import math
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 

@@ -11,8 +11,9 @@ worked example):
   (``L0 (1 - eff)``); ``warn`` removes it in proportion to how clean the detector found the input
   (``L0 (1 - eff (1 - score))``); ``fail`` raises it to at least ``fail_floor + (1 - fail_floor) x score``
   (so a failure reaches its severity's level);
-  ``error``, ``skipped`` and ``not_applicable`` leave ``L0`` (they lower nothing); ``waived`` scores
-  as the failure it waives (a waiver accepts a risk, it does not remove it);
+  ``error``, ``skipped`` and ``not_applicable`` leave ``L0`` (they lower nothing); a waived result is
+  scored as the verdict it waives (a waiver accepts a risk, it does not remove it: the engine scores
+  the detector's verdict and marks the result waived afterwards; ``waived`` here scores as ``fail``);
 - ``inherent = L0 x I``, ``residual = L x I``, and the level from the residual.
 
 A stage passes on its likelihood (the highest ``L`` of its results, or its own exposure and
@@ -25,8 +26,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from riskframe.assessment import LEVELS, Level, Risk, RiskTerms
 
@@ -34,22 +37,110 @@ from riskframe.assessment import LEVELS, Level, Risk, RiskTerms
 _NO_EVIDENCE = frozenset({"error", "skipped", "not_applicable"})
 
 
-class RiskModel(BaseModel):
-    """The model's parameters. Defaults are justified in docs/risk-model.md."""
+Unit = Annotated[float, Field(ge=0, le=1)]
+Threshold = Annotated[float, Field(gt=0, le=1)]
+
+
+class _Table(BaseModel):
+    """A small named table of numbers; ``table["high"]`` reads a row like a mapping."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    severity_impact: dict[str, float] = Field(
-        default_factory=lambda: {"low": 0.25, "medium": 0.5, "high": 0.75, "critical": 1.0})
-    criticality_factor: dict[str, float] = Field(
-        default_factory=lambda: {"low": 0.8, "medium": 0.9, "high": 1.0})
-    maturity_prior: dict[str, float] = Field(
-        default_factory=lambda: {"realized": 0.6, "demonstrated": 0.4, "feasible": 0.2, "unknown": 0.3})
-    exposure: float = Field(default=0.35, ge=0, le=1)
-    propagation: float = Field(default=0.5, ge=0, le=1)
-    fail_floor: float = Field(default=0.8, ge=0, le=1)
-    level_thresholds: dict[str, float] = Field(
-        default_factory=lambda: {"medium": 0.28, "high": 0.52, "critical": 0.78})
+    def __getitem__(self, key: str) -> float:
+        if key not in type(self).model_fields:
+            raise KeyError(key)
+        return float(getattr(self, key))
+
+    def _check_order(self, names: Sequence[str], strict: bool, rule: str) -> None:
+        values = [self[n] for n in names]
+        broken = any(b < a or (strict and b == a) for a, b in pairwise(values))
+        if broken:
+            got = ", ".join(f"{n} {v:g}" for n, v in zip(names, values, strict=True))
+            raise ValueError(f"{rule}. Got {got} instead.")
+
+
+class SeverityImpact(_Table):
+    """Impact of a breached requirement, by its severity."""
+
+    low: Unit = 0.25
+    medium: Unit = 0.5
+    high: Unit = 0.75
+    critical: Unit = 1.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SeverityImpact:
+        self._check_order(("low", "medium", "high", "critical"), False,
+                          "must not decrease from low to critical (a more severe breach cannot do less harm)")
+        return self
+
+
+class CriticalityFactor(_Table):
+    """Scales impact by the pipeline's declared criticality."""
+
+    low: Unit = 0.8
+    medium: Unit = 0.9
+    high: Unit = 1.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CriticalityFactor:
+        self._check_order(("low", "medium", "high"), False, "must not decrease from low to high")
+        return self
+
+
+class MaturityPrior(_Table):
+    """Prior likelihood of a threat, by its ATLAS maturity (``unknown``: the catalog gives none)."""
+
+    realized: Unit = 0.6
+    demonstrated: Unit = 0.4
+    feasible: Unit = 0.2
+    unknown: Unit = 0.3
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MaturityPrior:
+        self._check_order(("feasible", "demonstrated", "realized"), False,
+                          "must not decrease from feasible to demonstrated to realized (a technique used "
+                          "against production systems is at least as likely as one shown in research)")
+        return self
+
+
+class LevelThresholds(_Table):
+    """The residual risk at which each level starts (below ``medium`` is ``low``)."""
+
+    medium: Threshold = 0.28
+    high: Threshold = 0.52
+    critical: Threshold = 0.78
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LevelThresholds:
+        self._check_order(("medium", "high", "critical"), True, "must increase from medium to high to critical")
+        return self
+
+
+class RiskModel(BaseModel):
+    """The model's parameters; a policy's ``risk:`` section sets them. Defaults are justified in
+    docs/risk-model.md.
+
+    Tables may be given in part: the rows left out keep their defaults.
+
+    Examples
+    --------
+    >>> model = RiskModel.model_validate({"propagation": 0.3, "severity_impact": {"critical": 0.9}})
+    >>> model.severity_impact["critical"], model.severity_impact["high"], model.propagation
+    (0.9, 0.75, 0.3)
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    severity_impact: SeverityImpact = Field(default_factory=SeverityImpact)
+    criticality_factor: CriticalityFactor = Field(default_factory=CriticalityFactor)
+    maturity_prior: MaturityPrior = Field(default_factory=MaturityPrior)
+    exposure: float = Field(default=0.35, ge=0, le=1,
+                            description="likelihood an untrusted stage at or upstream adds")
+    propagation: float = Field(default=0.5, ge=0, le=1,
+                               description="share of a stage's likelihood passed to the stages that need it")
+    fail_floor: float = Field(default=0.8, ge=0, le=1,
+                              description="the least likelihood a failed control leaves")
+    level_thresholds: LevelThresholds = Field(default_factory=LevelThresholds)
 
 
 DEFAULT_MODEL = RiskModel()
@@ -74,6 +165,7 @@ class StageScore:
     likelihood: float
     residual: float
     level: Level
+    inherited_from: str | None = None  # the upstream stage whose likelihood flowed in
 
 
 def level_of(residual: float, model: RiskModel = DEFAULT_MODEL) -> Level:
@@ -116,16 +208,19 @@ def residual_likelihood(prior: float, status: str, score: float, effectiveness: 
 
 
 def score_result(verdict: Verdict, criticality: str, exposed: bool, inherited: float,
-                 model: RiskModel = DEFAULT_MODEL) -> Risk:
+                 model: RiskModel = DEFAULT_MODEL, inherited_from: str | None = None) -> Risk:
     """The risk of one result at a stage with the given exposure and inheritance."""
-    impact = model.severity_impact[verdict.severity] * model.criticality_factor[criticality]
+    weight, factor = model.severity_impact[verdict.severity], model.criticality_factor[criticality]
+    impact = weight * factor
     maturity = maturity_prior(verdict.maturities, model)
     exposure = model.exposure if exposed else 0.0
     prior = prior_likelihood(maturity, exposure, inherited)
     likelihood, effect = residual_likelihood(prior, verdict.status, verdict.score, verdict.effectiveness, model)
     residual = likelihood * impact
     terms = RiskTerms(maturity_prior=_r(maturity), exposure=_r(exposure), inherited=_r(inherited),
-                      control_effect=effect)
+                      control_effect=effect, prior_likelihood=_r(prior), severity_impact=_r(weight),
+                      criticality_factor=_r(factor), effectiveness=_r(verdict.effectiveness),
+                      inherited_from=inherited_from if inherited > 0 else None)
     return Risk(likelihood=_r(likelihood), impact=_r(impact), inherent=_r(prior * impact),
                 residual=_r(residual), level=level_of(residual, model), terms=terms)
 
@@ -152,9 +247,11 @@ def score_pipeline(
     for stage in stages:
         preds = predecessors.get(stage, ())
         exposed = stage in untrusted or any(scores[p].exposed for p in preds)
-        inherited = model.propagation * max((scores[p].likelihood for p in preds), default=0.0)
+        # The most likely upstream stage flows in (first in `needs` order on a tie).
+        source = max(preds, key=lambda p: scores[p].likelihood, default=None)
+        inherited = model.propagation * scores[source].likelihood if source else 0.0
         for index in by_stage[stage]:
-            risks[index] = score_result(verdicts[index], criticality, exposed, inherited, model)
+            risks[index] = score_result(verdicts[index], criticality, exposed, inherited, model, source)
         own = [risks[i] for i in by_stage[stage]]
         stage_risks = [r for r in own if r is not None]
         if stage_risks:
@@ -162,7 +259,8 @@ def score_pipeline(
         else:  # nothing checked here: what flows on is what came in, plus the stage's exposure
             likelihood = prior_likelihood(0.0, model.exposure if exposed else 0.0, inherited)
         residual = max((r.residual for r in stage_risks), default=0.0)
-        scores[stage] = StageScore(exposed, _r(inherited), _r(likelihood), _r(residual), level_of(residual, model))
+        scores[stage] = StageScore(exposed, _r(inherited), _r(likelihood), _r(residual), level_of(residual, model),
+                                   source if inherited > 0 else None)
     return [r for r in risks if r is not None], scores
 
 

@@ -21,8 +21,9 @@ def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 
 def test_help_does_not_import_heavy_libraries():
+    heavy = "{'sklearn', 'cleanlab', 'matplotlib', 'torch', 'art', 'mlflow', 'trestle'}"
     code = ("import sys; from riskframe.cli import build_parser; build_parser().format_help(); "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'cleanlab', 'matplotlib', 'torch', 'art'}))")
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {heavy}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -126,3 +127,9 @@ def test_public_api_is_lazy_and_complete():
         assert getattr(riskframe, name) is not None
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
         riskframe.nope  # noqa: B018
+
+
+def test_all_names_every_lazy_export():
+    import riskframe
+
+    assert set(riskframe.__all__) == {*riskframe._EXPORTS, "__version__"}

@@ -138,7 +138,7 @@ def test_unknown_status_is_a_programming_error():
 def test_level_thresholds():
     assert [level_of(x) for x in (0.0, 0.27, 0.28, 0.52, 0.77, 0.78, 1.0)] == \
         ["low", "low", "medium", "high", "high", "critical", "critical"]
-    assert DEFAULT_MODEL.level_thresholds == {"medium": 0.28, "high": 0.52, "critical": 0.78}
+    assert DEFAULT_MODEL.level_thresholds.model_dump() == {"medium": 0.28, "high": 0.52, "critical": 0.78}
 
 
 @pytest.mark.parametrize(("severity", "criticality", "scores", "level"), [

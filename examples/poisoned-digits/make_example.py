@@ -73,7 +73,7 @@ def stratified_split(labels: np.ndarray, test_share: float, seed: int) -> tuple[
     train, test = [], []
     for value in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == value))
-        cut = int(round(test_share * members.size))
+        cut = round(test_share * members.size)
         test.extend(members[:cut])
         train.extend(members[cut:])
     return np.sort(np.array(train)), np.sort(np.array(test))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from riskframe.commands.progress import ProgressPrinter
+from riskframe.mlflow_log import add_arguments as add_mlflow_arguments
 
 
 def register(subparsers: Any) -> None:
@@ -23,27 +24,53 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--out", "-o", metavar="DIR", help="where reports go (default: reports/<pipeline name>)")
     parser.add_argument("--format", "-f", default="json,md,html", metavar="LIST",
                         help="report formats, comma-separated (default: json,md,html)")
+    parser.add_argument("--waivers", dest="waiver_files", action="append", default=[], metavar="FILE",
+                        help="a waiver file (kind: Waivers), besides the policies' own waivers (repeatable)")
     parser.add_argument("--fail-on", choices=("low", "medium", "high", "critical"),
                         help="gate level (default: the strictest risk_appetite.fail_on of the policies)")
-    parser.add_argument("--jobs", "-j", type=_positive, default=1, metavar="N", help="detectors run at once (default 1)")
+    parser.add_argument("--jobs", "-j", type=_positive, default=1, metavar="N",
+                        help="detectors run at once (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="random seed handed to every detector (default 0)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    parser.add_argument("--baseline", metavar="OLD_ASSESSMENT.json",
+                        help="report only failures that are new since this earlier assessment; the gate counts "
+                             "only those (docs/ci.md)")
+    parser.add_argument("--sign", metavar="KEY", help="sign the reports and inputs with this Ed25519 private key "
+                        "(riskframe keygen); writes assessment.intoto.jsonl beside the reports")
+    add_mlflow_arguments(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from riskframe.engine.assess import assess
-    from riskframe.reports import parse_formats, render
+    from riskframe.mlflow_log import log_for_command
+    from riskframe.reports import parse_formats
+    from riskframe.reports.baseline import load_baseline, rebase, render_reports
+    from riskframe.reports.oscal import unavailable
 
     formats = parse_formats(args.format)  # a typo fails before minutes of detectors
+    key = _signing_key(args.sign, formats)  # so does an unusable key
+    baseline = load_baseline(args.baseline) if args.baseline else None  # and an unreadable baseline
+    missing = unavailable(formats)  # a missing extra costs only its own report, reported at the end
     progress = ProgressPrinter(sys.stderr, enabled=not args.quiet)
     assessment = assess(args.pipeline, args.policies, controls_dirs=args.controls_dirs, fail_on=args.fail_on,
-                        jobs=args.jobs, seed=args.seed, progress=progress)
+                        jobs=args.jobs, seed=args.seed, progress=progress, waivers=args.waiver_files)
     progress.close()
     out = Path(args.out) if args.out else Path("reports") / assessment.pipeline.name
-    written = render(assessment, out, formats)
+    assessment, comparison = rebase(assessment, baseline)
+    rendered = [name for name in formats if name not in missing]
+    written = render_reports(assessment, out, rendered, comparison) if rendered else []
+    if key is not None:
+        from riskframe.signing import sign_assessment
+
+        written.append(sign_assessment(assessment, out, written, key))
     print(summary_text(assessment, written))
-    return 0 if assessment.gate.decision == "pass" else 1
+    # Exit 2 when a requested output could not be made (the gate decision is printed above).
+    problems = [f"--format {name}: {error}" for name, error in missing.items()]
+    problems += log_for_command(args, assessment, written, "assess")
+    for problem in problems:
+        print(f"riskframe: error: {problem}", file=sys.stderr)
+    return 2 if problems else 0 if assessment.gate.decision == "pass" else 1
 
 
 def summary_text(assessment: Any, written: list[Path]) -> str:
@@ -58,8 +85,19 @@ def summary_text(assessment: Any, written: list[Path]) -> str:
     lines += [f"  - {reason}" for reason in gate.reasons[:10]]
     if len(gate.reasons) > 10:
         lines.append(f"  ... and {len(gate.reasons) - 10} more (see the report)")
-    lines.append("Reports: " + ", ".join(p.as_posix() for p in written))
+    lines.append("Reports: " + (", ".join(p.as_posix() for p in written) or "none"))
     return "\n".join(lines)
+
+
+def _signing_key(path: str | None, formats: list[str]) -> Any:
+    if path is None:
+        return None
+    from riskframe.errors import UsageError
+    from riskframe.signing import load_private_key
+
+    if "json" not in formats:
+        raise UsageError("--sign needs the json format: the signed statement's first subject is assessment.json")
+    return load_private_key(path)
 
 
 def _positive(text: str) -> int:

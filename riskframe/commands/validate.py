@@ -2,13 +2,16 @@
 
 Each file is checked on its own and every problem of every file is printed, so one run of
 ``validate`` (e.g. in a pre-commit hook) shows everything to fix. Controls named on the command
-line count as defined when the policies among the files are checked.
+line count as defined when the policies among the files are checked, and waiver files are checked
+against the policies among the files. A policy is checked as resolved (its ``extends:`` merged in).
+A waiver that has already expired is an error unless ``--allow-expired``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from typing import Any
 
 from riskframe.errors import DocumentError, Problem
@@ -22,11 +25,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="policy, control or pipeline documents")
     parser.add_argument("--controls", dest="controls_dirs", action="append", default=[], metavar="DIR",
                         help="a folder of extra control documents (repeatable)")
+    parser.add_argument("--allow-expired", action="store_true",
+                        help="accept waivers that have already expired (assess reports them as not applied)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    problems, lines = validate_files(args.files, args.controls_dirs)
+    problems, lines = validate_files(args.files, args.controls_dirs, allow_expired=args.allow_expired)
     for problem in problems:
         print(problem, file=sys.stderr)
     for line in lines:
@@ -34,17 +39,20 @@ def run(args: argparse.Namespace) -> int:
     return 2 if problems else 0
 
 
-def validate_files(files: list[str], controls_dirs: list[str]) -> tuple[list[Problem], list[str]]:
-    """Every problem in ``files`` and an ``ok:`` line per valid file."""
+def validate_files(files: list[str], controls_dirs: list[str], *, today: date | None = None,
+                   allow_expired: bool = False) -> tuple[list[Problem], list[str]]:
+    """Every problem in ``files`` and an ``ok:`` line per valid file (waiver dates judged on ``today``)."""
     from riskframe.catalog import load_catalog
     from riskframe.detectors.registry import default_registry
     from riskframe.engine.graph import build_stage_graph
     from riskframe.engine.inputs import load_all_controls
     from riskframe.spec import Control, Pipeline, Policy, load_document
     from riskframe.spec.resolve import check_control, check_pipeline, check_policy
+    from riskframe.spec.waivers import WaiverSet, date_problems, policy_waivers
 
     catalog, registry = load_catalog(), default_registry()
-    documents, problems = [], []
+    documents: list[Any] = []
+    problems: list[Problem] = []
     for path in files:
         try:
             documents.append(load_document(path))
@@ -53,13 +61,18 @@ def validate_files(files: list[str], controls_dirs: list[str]) -> tuple[list[Pro
     controls = load_all_controls(controls_dirs)
     controls.update({d.id: d for d in documents if isinstance(d, Control)})
     lines = []
+    today = today or date.today()
+    policies = [d for d in documents if isinstance(d, Policy)]
     for doc in documents:
-        if isinstance(doc, Control):
+        if isinstance(doc, WaiverSet):
+            found, what = _check_waivers(doc, policies, today, allow_expired)
+        elif isinstance(doc, Control):
             found = check_control(doc, catalog, registry)
             what = f"Control {doc.id}, detector {doc.detector}"
         elif isinstance(doc, Policy):
-            found = check_policy(doc, controls, catalog, registry)
-            what = f"Policy {doc.metadata.name}, {len(doc.requirements)} requirements"
+            found = check_policy(doc, controls, catalog, registry) + \
+                date_problems(policy_waivers(doc), [doc], today, allow_expired)
+            what = _policy_line(doc)
         else:
             assert isinstance(doc, Pipeline)
             found = check_pipeline(doc) or _graph_problems(doc, build_stage_graph)
@@ -68,6 +81,28 @@ def validate_files(files: list[str], controls_dirs: list[str]) -> tuple[list[Pro
         if not found:
             lines.append(f"ok: {doc.source.path} ({what})")
     return problems, lines
+
+
+def _check_waivers(doc: Any, policies: list[Any], today: date, allow_expired: bool) -> tuple[list[Problem], str]:
+    """A waiver file's problems: its references against the policies among the files (if any),
+    its dates against ``today``."""
+    from riskframe.spec.waivers import date_problems, file_waivers, reference_problems
+
+    bound = file_waivers(doc)
+    found = (reference_problems(bound, policies) if policies else []) + date_problems(bound, policies, today,
+                                                                                      allow_expired)
+    what = f"Waivers, {_count(len(bound), 'waiver')}"
+    return found, what + ("" if policies else "; requirements not checked: no policy among the files")
+
+
+def _policy_line(policy: Any) -> str:
+    extends = f", extends {', '.join(policy.extends)}" if policy.extends else ""
+    waivers = f", {_count(len(policy.waivers), 'waiver')}" if policy.waivers else ""
+    return f"Policy {policy.metadata.name}, {len(policy.requirements)} requirements{extends}{waivers}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
 def _graph_problems(pipeline: Any, build: Any) -> list[Problem]:

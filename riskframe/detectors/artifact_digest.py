@@ -21,7 +21,12 @@ Per artifact the outcome is one of:
     the file exists but cannot be read (fails);
 ``undeclared``
     the pipeline declares no ``sha256``: a warning carrying the computed digest so that users
-    can pin it, or a failure with ``require_digest: true``.
+    can pin it, or a failure with ``require_digest: true``;
+``manifest-mismatch``
+    the artifact names a ``manifest:`` (a ``sha256sum``-style listing, see
+    :mod:`riskframe.signing.manifest`) and a listed file changed or is missing, a file of the
+    artifact is not listed, or the manifest cannot be read (fails). An artifact whose manifest
+    checks out and that declares no ``sha256`` counts as a ``match``.
 
 The score is the share of artifacts whose integrity is not confirmed, except that any mismatch
 scores 1: a changed digest is direct evidence that an artifact was modified.
@@ -39,14 +44,15 @@ from riskframe.detectors.base import Detector, DetectorParams
 from riskframe.engine.context import ArtifactStore, RunContext
 from riskframe.errors import NotApplicableError
 from riskframe.results import DetectorResult
+from riskframe.signing.manifest import ManifestCheck, check_manifest
 from riskframe.spec.pipeline import Artifact
 
-Outcome = Literal["match", "mismatch", "missing", "unreadable", "undeclared"]
+Outcome = Literal["match", "mismatch", "manifest-mismatch", "missing", "unreadable", "undeclared"]
 
 # Failures first in the summary, then what merely lacks a pin.
-_ORDER: tuple[Outcome, ...] = ("mismatch", "missing", "unreadable", "undeclared", "match")
-_METRIC = {"match": "matched", "mismatch": "mismatched", "missing": "missing",
-           "unreadable": "unreadable", "undeclared": "undeclared"}
+_ORDER: tuple[Outcome, ...] = ("mismatch", "manifest-mismatch", "missing", "unreadable", "undeclared", "match")
+_METRIC = {"match": "matched", "mismatch": "mismatched", "manifest-mismatch": "manifest_mismatched",
+           "missing": "missing", "unreadable": "unreadable", "undeclared": "undeclared"}
 _SHOWN = 3  # problems named in the one-sentence summary; the evidence lists them all
 
 FOLDER_METHOD = ("sha256 over one line '<sha256>  <relative/posix/path>\\n' per file under the "
@@ -70,9 +76,10 @@ class DigestCheck:
     actual: str | None = None
     kind: Literal["file", "folder"] | None = None
     error: str | None = None
+    manifest: ManifestCheck | None = None
 
     def failed(self, require_digest: bool) -> bool:
-        return self.outcome in ("mismatch", "missing", "unreadable") or (
+        return self.outcome in ("mismatch", "manifest-mismatch", "missing", "unreadable") or (
             require_digest and self.outcome == "undeclared")
 
     def evidence(self) -> dict[str, Any]:
@@ -83,6 +90,8 @@ class DigestCheck:
         }
         if self.error:
             entry["error"] = self.error
+        if self.manifest:
+            entry["manifest"] = self.manifest.evidence()
         return entry
 
     def phrase(self) -> str:
@@ -91,6 +100,8 @@ class DigestCheck:
         if self.outcome == "mismatch":
             declared, found = _short(self.artifact.sha256), _short(self.actual)
             return f"{path} does not (declared {declared}, found {found})"
+        if self.outcome == "manifest-mismatch" and self.manifest:
+            return f"{path} does not match its manifest ({self.manifest.phrase()})"
         if self.outcome == "missing":
             return f"{path} is missing"
         if self.outcome == "unreadable":
@@ -109,9 +120,15 @@ def check_artifact(store: ArtifactStore, artifact: Artifact) -> DigestCheck:
         actual = store.digest(artifact)
     except OSError as exc:  # permissions, a file vanishing mid-walk, a device error
         return DigestCheck(artifact, "unreadable", kind=kind, error=exc.strerror or str(exc))
-    if artifact.sha256 is None:
+    manifest = (check_manifest(store.base_dir / artifact.manifest, path, artifact.manifest)
+                if artifact.manifest else None)
+    if artifact.sha256 is not None and actual != artifact.sha256:
+        return DigestCheck(artifact, "mismatch", actual, kind, manifest=manifest)
+    if manifest is not None and not manifest.ok:
+        return DigestCheck(artifact, "manifest-mismatch", actual, kind, manifest=manifest)
+    if artifact.sha256 is None and manifest is None:
         return DigestCheck(artifact, "undeclared", actual, kind)
-    return DigestCheck(artifact, "match" if actual == artifact.sha256 else "mismatch", actual, kind)
+    return DigestCheck(artifact, "match", actual, kind, manifest=manifest)
 
 
 class ArtifactDigest(Detector):
@@ -149,9 +166,11 @@ def digest_result(checks: list[DigestCheck], require_digest: bool) -> DetectorRe
     counts = Counter(check.outcome for check in checks)
     failed = any(check.failed(require_digest) for check in checks)
     unconfirmed = len(checks) - counts["match"]
-    score = 1.0 if counts["mismatch"] else unconfirmed / len(checks)
+    score = 1.0 if counts["mismatch"] or counts["manifest-mismatch"] else unconfirmed / len(checks)
     status = "fail" if failed else "warn" if unconfirmed else "pass"
-    metrics = {"artifacts": float(len(checks)), **{_METRIC[o]: float(counts[o]) for o in _ORDER}}
+    # The manifest count appears only where manifests are used, so other stages' metrics stay as they were.
+    shown = [o for o in _ORDER if o != "manifest-mismatch" or any(c.manifest for c in checks)]
+    metrics = {"artifacts": float(len(checks)), **{_METRIC[o]: float(counts[o]) for o in shown}}
     evidence = {
         "artifacts": [check.evidence() for check in checks],
         "digests": {check.artifact.name: check.actual for check in checks if check.actual},

@@ -80,4 +80,5 @@ def check_detector_class(cls: type) -> None:
         raise RegistryError(f"detector {where} must define a pydantic 'Params' model", cls)
     config = params.model_config
     if config.get("extra") != "forbid" or not config.get("frozen"):
-        raise RegistryError(f"detector {where}: Params must be frozen with extra='forbid' (subclass DetectorParams)", cls)
+        raise RegistryError(
+            f"detector {where}: Params must be frozen with extra='forbid' (subclass DetectorParams)", cls)

@@ -22,6 +22,14 @@ BUILTIN_DETECTORS: tuple[str, ...] = (
     "riskframe.detectors.label_issues:LabelIssues",
     "riskframe.detectors.class_outliers:ClassOutliers",
     "riskframe.detectors.artifact_digest:ArtifactDigest",
+    "riskframe.detectors.dvc_lock:DvcLock",
+    "riskframe.detectors.model_scan:ModelFileScan",
+    "riskframe.detectors.spectral_signatures:SpectralSignatures",
+    "riskframe.detectors.activation_clustering:ActivationClustering",
+    "riskframe.detectors.art_backdoor:ArtSpectralSignatures",
+    "riskframe.detectors.art_backdoor:ArtActivationDefence",
+    "riskframe.detectors.trigger_reverse:TriggerReverseEngineering",
+    "riskframe.detectors.backdoor_removed:BackdoorRemoved",
 )
 
 

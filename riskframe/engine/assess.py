@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from riskframe.assessment import Assessment, InputFile, Level
@@ -22,6 +22,7 @@ from riskframe.engine.prepare import prepare_artifacts
 from riskframe.engine.run import Progress, run_plan
 from riskframe.spec.pipeline import Pipeline
 from riskframe.spec.policy import Policy
+from riskframe.spec.policy_resolve import policy_files
 
 
 def assess(
@@ -36,6 +37,8 @@ def assess(
     registry: Registry | None = None,
     executor: Executor | None = None,
     progress: Progress | None = None,
+    waivers: Sequence[PathLike] = (),
+    today: date | None = None,
 ) -> Assessment:
     """Assess a pipeline against policies.
 
@@ -50,6 +53,9 @@ def assess(
     jobs, seed, executor, progress
         How detectors run: at most ``jobs`` at once, seeded, on ``executor`` (default: a daemon
         thread per run), reporting each finished run to ``progress(done, total, outcome)``.
+    waivers, today
+        ``kind: Waivers`` files, besides the policies' own waivers; the date their expiry is judged
+        on (default: today).
 
     Raises
     ------
@@ -64,7 +70,8 @@ def assess(
     >>> result.gate.decision, result.summary.risk_score  # doctest: +SKIP
     ('fail', 75.0)
     """
-    inputs = load_inputs(pipeline, policies, controls_dirs=controls_dirs, catalog=catalog, registry=registry)
+    inputs = load_inputs(pipeline, policies, controls_dirs=controls_dirs, catalog=catalog, registry=registry,
+                         waivers=waivers, today=today)
     plan = plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog,
                      inputs.registry)
     store = ArtifactStore(inputs.pipeline.base_dir)
@@ -78,9 +85,10 @@ def assess(
 def input_files(inputs: Inputs, store: ArtifactStore) -> list[InputFile]:
     """Every file the assessment read, with its sha256."""
     documents = [("pipeline", inputs.pipeline.path)]
-    documents += [("policy", p.path) for p in inputs.policies]
+    documents += [("policy", f) for p in inputs.policies for f in policy_files(p)]  # with every ancestor
+    documents += [("waivers", s.path) for s in inputs.waiver_sets]
     documents += [("control", c.path) for c in inputs.used_controls()]
-    files = [InputFile(path=shown_path(path), sha256=sha256_file(path), role=role, size=path.stat().st_size)  # type: ignore[arg-type]
+    files = [InputFile(path=shown_path(path), sha256=sha256_file(path), role=role, size=path.stat().st_size)
              for role, path in documents if path is not None]
     shown_base = inputs.pipeline.path.parent if inputs.pipeline.path else Path(".")
     for _, artifact in inputs.pipeline.artifacts():

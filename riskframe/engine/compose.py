@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,11 @@ from riskframe.assessment import (
     ArtifactInfo,
     Assessment,
     ControlResult,
+    DvcOrigin,
+    ExcludedRequirement,
     InputFile,
     Level,
+    LineageEntry,
     Location,
     NistSubcategoryStatus,
     NotAssessed,
@@ -34,8 +39,11 @@ from riskframe.engine.plan import Plan, PlannedRun
 from riskframe.engine.run import Outcome
 from riskframe.gate import decide
 from riskframe.results import STATUSES
-from riskframe.scoring import DEFAULT_MODEL, RiskModel, Verdict, level_of, score_pipeline
+from riskframe.scoring import RiskModel, Verdict, level_of, score_pipeline
 from riskframe.spec.pipeline import Pipeline
+from riskframe.spec.policy import Policy
+from riskframe.spec.policy_resolve import ProvenanceMap, display_path, origin_of, policy_files
+from riskframe.spec.waivers import BoundWaiver, WaiverDecision, decide_waiver, index_waivers, waiver_records
 
 # Worst first: the status a technique or subcategory shows when several results cover it.
 _SEVERITY_ORDER = ("error", "fail", "waived", "warn", "pass", "skipped", "not_applicable")
@@ -43,33 +51,56 @@ _VERDICTS = frozenset({"pass", "warn", "fail", "waived"})
 
 
 def compose(inputs: Inputs, plan: Plan, outcomes: Sequence[Outcome], *, files: Sequence[InputFile],
-            created_at: str, fail_on: Level | None = None, model: RiskModel = DEFAULT_MODEL) -> Assessment:
-    results, stage_risks = _score(inputs, outcomes, model)
+            created_at: str, fail_on: Level | None = None, model: RiskModel | None = None) -> Assessment:
+    model = model or inputs.risk_model  # the policies' risk: section, else the defaults
+    waivers = inputs.waivers
+    by_requirement = index_waivers(waivers)
+    decisions = [_waiver_decision(by_requirement.get(o.run.requirement.id, []), inputs.today, o) for o in outcomes]
+    results, stage_risks = _score(inputs, outcomes, decisions, model)
     gate_level = fail_on or _strictest(p.risk_appetite.fail_on for p in inputs.policies)
     top = max((r.risk.residual for r in results if r.status != "not_applicable"), default=0.0)
-    counts = Counter(r.status for r in results)
+    counts: Counter[str] = Counter(r.status for r in results)
     return Assessment(
         created_at=created_at,
         tool=ToolInfo(version=__version__, catalogs=inputs.catalog.versions),
         inputs=list(files),
         pipeline=_pipeline_info(inputs),
-        policies=[PolicyInfo(name=p.metadata.name, version=p.metadata.version, path=str(p.path or ""),
-                             fail_on=p.risk_appetite.fail_on, requirements=len(p.requirements))
-                  for p in inputs.policies],
+        policies=[_policy_info(p) for p in inputs.policies],
         results=results,
         stages=stage_risks,
         atlas=_techniques(inputs, results, model),
         nist=_nist(inputs, results),
         summary=Summary(risk_score=round(100 * top, 1), level=level_of(top, model),
-                        counts={s: counts.get(s, 0) for s in STATUSES},
+                        counts={s: counts[s] for s in STATUSES},
                         requirements=sum(len(p.requirements) for p in inputs.policies),
                         stages=len(inputs.pipeline.stages)),
         gate=decide(results, gate_level),
         not_assessed=[NotAssessed(**vars(u)) for u in plan.unplanned],
+        waivers=waiver_records(waivers, [(r.id, d) for r, d in zip(results, decisions, strict=True)], inputs.today),
+        risk_model=model.model_dump(mode="json"),
+        lineage=_lineage(inputs, files, results),
     )
 
 
-def _score(inputs: Inputs, outcomes: Sequence[Outcome],
+def _waiver_decision(waivers: Sequence[BoundWaiver], today: date, outcome: Outcome) -> WaiverDecision:
+    run = outcome.run
+    return decide_waiver(waivers, policy=run.policy.metadata.name, requirement=run.requirement.id,
+                         stage=run.stage.name, control=run.control.id, status=outcome.status, today=today)
+
+
+def _policy_info(policy: Policy) -> PolicyInfo:
+    files = policy_files(policy)
+    excluded = []
+    for index, exclusion in enumerate(policy.exclude):
+        path, line, _ = origin_of(policy.source, ("exclude", index))
+        excluded.append(ExcludedRequirement(id=exclusion.id, reason=exclusion.reason,
+                                            source=f"{display_path(path)}:{line}"))
+    return PolicyInfo(name=policy.metadata.name, version=policy.metadata.version, path=str(policy.path or ""),
+                      fail_on=policy.risk_appetite.fail_on, requirements=len(policy.requirements),
+                      extends=[display_path(f) for f in files[:-1]], excluded=excluded)
+
+
+def _score(inputs: Inputs, outcomes: Sequence[Outcome], decisions: Sequence[WaiverDecision],
            model: RiskModel) -> tuple[list[ControlResult], list[StageRisk]]:
     catalog, pipeline = inputs.catalog, inputs.pipeline
     verdicts = [Verdict(stage=o.run.stage.name, status=o.status, score=o.score,
@@ -82,33 +113,40 @@ def _score(inputs: Inputs, outcomes: Sequence[Outcome],
     untrusted = [s.name for s in pipeline.stages if s.trust == "untrusted"]
     risks, stage_scores = score_pipeline(topo, predecessors, untrusted, verdicts,
                                          pipeline.metadata.criticality, model)
-    results = [_result(o, risk, pipeline) for o, risk in zip(outcomes, risks, strict=True)]
+    # A waiver accepts a risk, it does not remove it: a waived result is scored as the verdict it waives.
+    results = [_result(o, risk, pipeline, d) for o, risk, d in zip(outcomes, risks, decisions, strict=True)]
     stages = [StageRisk(name=s.name, kind=s.kind, trust=s.trust, exposed=stage_scores[s.name].exposed,
-                        inherited=stage_scores[s.name].inherited, likelihood=stage_scores[s.name].likelihood,
+                        inherited=stage_scores[s.name].inherited, inherited_from=stage_scores[s.name].inherited_from,
+                        likelihood=stage_scores[s.name].likelihood,
                         residual=stage_scores[s.name].residual, level=stage_scores[s.name].level,
                         results=[r.id for r in results if r.stage == s.name])
               for s in pipeline.stages]
     return results, stages
 
 
-def _result(outcome: Outcome, risk: Risk, pipeline: Pipeline) -> ControlResult:
+def _result(outcome: Outcome, risk: Risk, pipeline: Pipeline, decision: WaiverDecision) -> ControlResult:
     run = outcome.run
+    if decision.applied:
+        effect = f"{risk.terms.control_effect}; waived: the risk is accepted, the gate ignores it"
+        risk = risk.model_copy(update={"terms": risk.terms.model_copy(update={"control_effect": effect})})
     return ControlResult(
         id=run.id, requirement=run.requirement.id, requirement_title=run.requirement.title,
         policy=run.policy.metadata.name, stage=run.stage.name, control=run.control.id,
         control_title=run.control.title, detector=run.detector.name,
         artifact=run.primary.name if run.primary else None,
-        params=run.params.model_dump(mode="json"), status=outcome.status,  # type: ignore[arg-type]
+        params=run.params.model_dump(mode="json"), status=decision.status,
         severity=run.requirement.severity, score=outcome.score, summary=outcome.summary,
         metrics=outcome.metrics, evidence=outcome.evidence, attachments=outcome.attachments,
         risk=risk, atlas=run.techniques, mitigations=list(run.control.atlas.mitigates), nist=run.nist,
-        remediation=run.control.remediation, locations=_locations(run, pipeline), duration_s=outcome.duration_s,
+        remediation=run.control.remediation, waiver=decision.waiver, locations=_locations(run, pipeline),
+        duration_s=outcome.duration_s,
     )
 
 
 def _locations(run: PlannedRun, pipeline: Pipeline) -> list[Location]:
-    """The requirement's control entry in the policy, then the stage and the primary artifact in the
-    pipeline: the lines a code-scanning tool points at."""
+    """The requirement's control entry in the policy (in the file that defined it, and where a child
+    policy last overrode it), then the stage and the primary artifact in the pipeline: the lines a
+    code-scanning tool points at."""
     req_index = run.policy.requirements.index(run.requirement)
     ref_index = next(i for i, ref in enumerate(run.requirement.controls) if ref.control == run.control.id)
     places: list[tuple[Any, tuple[str | int, ...], str]] = [
@@ -122,8 +160,12 @@ def _locations(run: PlannedRun, pipeline: Pipeline) -> list[Location]:
     for document, loc, what in places:
         if document.path is None:
             continue
-        line, column = document.source.locate(loc)
-        out.append(Location(path=shown_path(document.path), line=line, column=column, what=what))  # type: ignore[arg-type]
+        path, line, column = origin_of(document.source, loc)
+        out.append(Location(path=shown_path(Path(path)), line=line, column=column, what=what))
+        override = document.source.override(loc) if isinstance(document.source, ProvenanceMap) else None
+        if override is not None:
+            path, line, column = override
+            out.append(Location(path=shown_path(Path(path)), line=line, column=column, what="override"))
     return out
 
 
@@ -175,6 +217,25 @@ def _worst(statuses: object) -> str:
 
 def _strictest(levels: object) -> Level:
     return min(levels, key=LEVELS.index, default="high")  # type: ignore[call-overload,no-any-return]
+
+
+def _lineage(inputs: Inputs, files: Sequence[InputFile], results: Sequence[ControlResult]) -> list[LineageEntry]:
+    """Every artifact with its computed and declared digests, and the DVC origins the ``dvc-lock``
+    runs verified (same path construction as :func:`riskframe.engine.assess.input_files`)."""
+    digests = {f.path: f.sha256 for f in files if f.role == "artifact"}
+    base = inputs.pipeline.path.parent if inputs.pipeline.path else Path(".")
+    origins = [o for r in results if r.detector == "dvc-lock" for o in r.evidence.get("lineage", [])]
+    out = []
+    for stage, artifact in inputs.pipeline.artifacts():
+        actual = digests.get((base / artifact.path).as_posix(), "")
+        status = "undeclared" if artifact.sha256 is None else "match" if actual == artifact.sha256 else "mismatch"
+        seen = {json.dumps(o, sort_keys=True): o for o in origins if o.get("artifact") == artifact.name}
+        out.append(LineageEntry(
+            artifact=artifact.name, stage=stage.name, type=artifact.type, path=artifact.path, sha256=actual,
+            declared_sha256=artifact.sha256, digest_status=status,
+            trained_on=artifact.of if artifact.type == "model" else None, task=artifact.task,
+            origins=[DvcOrigin(**{k: v for k, v in o.items() if k != "artifact"}) for o in seen.values()]))
+    return out
 
 
 def _pipeline_info(inputs: Inputs) -> PipelineInfo:

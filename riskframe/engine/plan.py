@@ -4,13 +4,14 @@ A control applies at a stage when the stage's kind is one of the control's stage
 or its mitigations' ATLAS lifecycle), the requirement's scope admits the stage, and the stage has
 an artifact for the detector's primary role. The detector runs once per such artifact (the
 ``files`` role binds every artifact of the stage in one run). Requirements that apply nowhere are
-reported, not dropped.
+reported, not dropped. A detector with ``binds_training_data = True`` also gets the bound model's
+training data (the model's ``of:``) as a second ``dataset``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 
@@ -69,10 +70,12 @@ def plan_runs(pipeline: Pipeline, graph: nx.DiGraph, policies: Sequence[Policy],
     stages = [pipeline.stage(n) for n in topological_stages(graph, key=order.__getitem__)]
     runs: list[PlannedRun] = []
     unplanned: list[Unplanned] = []
+    cache = _Cache()  # shared by every requirement: a 1,000-requirement policy looks each thing up once
     for policy in policies:
         for requirement in policy.requirements:
             for ref in requirement.controls:
-                found = _runs_for(policy, requirement, ref, stages, pipeline, graph, controls, catalog, registry)
+                found = _runs_for(policy, requirement, ref, stages, pipeline, graph, controls, catalog, registry,
+                                  cache)
                 if isinstance(found, Unplanned):
                     unplanned.append(found)
                 else:
@@ -83,15 +86,26 @@ def plan_runs(pipeline: Pipeline, graph: nx.DiGraph, policies: Sequence[Policy],
 
 def _runs_for(policy: Policy, requirement: Requirement, ref: ControlRef, stages: list[Stage],
               pipeline: Pipeline, graph: nx.DiGraph, controls: Mapping[str, Control],
-              catalog: Catalog, registry: Registry) -> list[PlannedRun] | Unplanned:
+              catalog: Catalog, registry: Registry, cache: _Cache | None = None) -> list[PlannedRun] | Unplanned:
     control = controls[ref.control]
     detector = registry[control.detector]
     params = effective_params(control, ref, registry)
     kinds = control_stage_kinds(control, catalog)
-    eligible = [s for s in stages if s.kind in kinds and _in_scope(requirement, s)]
+    cache = cache or _Cache()
+    named = set(requirement.scope.stages)  # a scope naming stages: only those are looked at
+    if named:
+        candidates = [s for s in stages if s.name in named and s.kind in kinds]
+    else:
+        if kinds not in cache.of_kinds:
+            cache.of_kinds[kinds] = [s for s in stages if s.kind in kinds]
+        candidates = cache.of_kinds[kinds]
+    eligible = [s for s in candidates if _in_scope(requirement, s)]
     runs = []
     for stage in eligible:
-        for primary, bindings in _bindings(detector, stage, pipeline, graph):
+        key = (detector.name, stage.name)
+        if key not in cache.bindings:
+            cache.bindings[key] = _bindings(detector, stage, pipeline, graph)
+        for primary, bindings in cache.bindings[key]:
             parts = [requirement.id, stage.name, control.id] + ([primary.name] if primary else [])
             runs.append(PlannedRun("/".join(parts), policy, requirement, control, detector, params,
                                    stage, bindings, primary))
@@ -111,34 +125,59 @@ def _in_scope(requirement: Requirement, stage: Stage) -> bool:
             and (scope.trust is None or stage.trust == scope.trust))
 
 
+_Binding = tuple[Artifact | None, dict[str, tuple[Artifact, ...]]]
+
+
+@dataclass
+class _Cache:
+    """Look-ups a plan's requirements share: bindings by (detector, stage), stages by stage kinds."""
+
+    bindings: dict[tuple[str, str], list[_Binding]] = field(default_factory=dict)
+    of_kinds: dict[tuple[str, ...], list[Stage]] = field(default_factory=dict)
+
+
 def _bindings(detector: type[Detector], stage: Stage, pipeline: Pipeline,
-              graph: nx.DiGraph) -> list[tuple[Artifact | None, dict[str, tuple[Artifact, ...]]]]:
+              graph: nx.DiGraph) -> list[_Binding]:
     primary_role = detector.requires[0]
     if primary_role == "files":
         return [(None, {"files": tuple(stage.artifacts)})] if stage.artifacts else []
-    out = []
+    out: list[_Binding] = []
     for primary in (a for a in stage.artifacts if a.type == primary_role):
         bindings: dict[str, tuple[Artifact, ...]] = {primary_role: (primary,)}
         for role in (*detector.requires[1:], *detector.optional):
             found = _companion(role, primary, stage, pipeline, graph)
             if found is not None:
                 bindings[role] = (found,)
+        if getattr(detector, "binds_training_data", False):
+            _bind_training_data(bindings, primary, pipeline)
         if all(role in bindings for role in detector.requires):
             out.append((primary, bindings))
     return out
+
+
+def _bind_training_data(bindings: dict[str, tuple[Artifact, ...]], primary: Artifact, pipeline: Pipeline) -> None:
+    """Bind the model's training data (its ``of:``) as the second ``dataset``, after the primary.
+
+    Detectors that evaluate a model on held-out data and also need what it was trained on (to
+    retrain it, or to find the training samples that carry a trigger) set ``binds_training_data``.
+    """
+    model = bindings.get("model")
+    trained_on = model[0].of if model else None
+    found = next((a for _, a in pipeline.artifacts() if a.name == trained_on and a.type == "dataset"), None)
+    if found is not None and found.name != primary.name and "dataset" in bindings:
+        bindings["dataset"] = (*bindings["dataset"], found)
 
 
 def _companion(role: str, primary: Artifact, stage: Stage, pipeline: Pipeline,
                graph: nx.DiGraph) -> Artifact | None:
     """The artifact that goes with ``primary`` for ``role``: representations ``of`` it, the dataset
     representations are ``of``, or the nearest model at or upstream of the stage."""
-    everything = [a for _, a in pipeline.artifacts()]
     if role == "files":
         return None
     if role == "representations":
-        return next((a for a in everything if a.type == role and a.of == primary.name), None)
+        return next((a for a in pipeline.derived_from.get(primary.name, ()) if a.type == role), None)
     if role == "dataset" and primary.of:
-        return next((a for a in everything if a.name == primary.of), None)
+        return pipeline.artifact_index.get(primary.of)
     nearby = [stage.name, *sorted(graph.predecessors(stage.name))]
     for name in nearby:
         match = next((a for a in pipeline.stage(name).artifacts if a.type == role), None)

@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from riskframe.assessment import Assessment, ControlResult, NistSubcategoryStatus
 from riskframe.errors import RiskframeError
@@ -186,6 +187,22 @@ def nist_groups(assessment: Assessment) -> list[NistGroup]:
 def _nist_sort_key(subcategory_id: str) -> tuple[object, ...]:
     # "MEASURE 2.10" sorts after "MEASURE 2.9"
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"[ .]", subcategory_id))
+
+
+def sentence(text: str) -> str:
+    """``text`` on one line, ending with a full stop (summaries and remediations come from YAML
+    and detectors, with or without one)."""
+    text = " ".join(text.split())
+    return text if not text or text.endswith((".", "!", "?")) else f"{text}."
+
+
+def waiver_fields(waiver: object) -> dict[str, Any]:
+    """A result's waiver as plain JSON fields, whether the assessment holds it as a mapping or a
+    model (older assessments wrote a free-form mapping); ``{}`` for none."""
+    if isinstance(waiver, dict):
+        return waiver
+    dump = getattr(waiver, "model_dump", None)
+    return dump(mode="json") if callable(dump) else {}
 
 
 def tactic_label(tactic: str) -> str:

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from riskframe.assessment import Assessment, ControlResult, TechniqueStatus
-from riskframe.reports import _evidence, _view, charts
+from riskframe.reports import _evidence, _executive, _matrix, _view, charts
 from riskframe.reports._templates import environment
 from riskframe.reports.base import RenderContext, Renderer
+from riskframe.reports.baseline import BaselineComparison, comparison_in, unreported
 
 FILE_NAME = "report.html"
 TEMPLATE = "report.html.j2"
@@ -47,9 +50,10 @@ class ResultView:
     unreadable_attachments: list[str]
 
 
-def render_html(assessment: Assessment) -> str:
-    """The HTML report of ``assessment`` as text."""
+def render_html(assessment: Assessment, baseline: BaselineComparison | None = None) -> str:
+    """The HTML report of ``assessment`` as text (with ``baseline``: known failures left out of the findings)."""
     anchors = _view.anchors(assessment)
+    matrix = _matrix.atlas_matrix(assessment)
     context: dict[str, Any] = {
         "a": assessment,
         "gate_sentence": _view.gate_sentence(assessment),
@@ -57,7 +61,12 @@ def render_html(assessment: Assessment) -> str:
         "status_counts": _view.status_counts(assessment),
         "counts_sentence": _view.counts_sentence(assessment),
         "facts": _view.headline_facts(assessment),
-        "attention": _view.attention_results(assessment),
+        "attention": unreported(_view.attention_results(assessment), baseline),
+        "baseline": baseline,
+        "brief": _executive.executive_summary(assessment, baseline),
+        "matrix": matrix,
+        "matrix_rows": list(itertools.zip_longest(*(column.cells for column in matrix.columns))),
+        "technique_anchors": {t.id: technique_anchor(t.id) for t in assessment.atlas},
         "anchors": anchors,
         "nist_groups": _view.nist_groups(assessment),
         "techniques": [_technique_row(t) for t in assessment.atlas],
@@ -81,6 +90,11 @@ def _stage_graph(assessment: Assessment) -> Picture | None:
     return Picture(
         charts.data_uri(svg), alt, "Stages left to right in dependency order, coloured by residual risk level."
     )
+
+
+def technique_anchor(technique_id: str) -> str:
+    """``AML.T0010.002`` -> ``technique-aml-t0010-002``: the HTML id of a technique's row."""
+    return "technique-" + re.sub(r"[^a-z0-9]+", "-", technique_id.lower()).strip("-")
 
 
 def _technique_row(technique: TechniqueStatus) -> dict[str, Any]:
@@ -130,7 +144,7 @@ def _is_base64(data: str) -> bool:
 
 
 def _render(assessment: Assessment, context: RenderContext) -> dict[str, bytes]:
-    return {FILE_NAME: render_html(assessment).encode("utf-8")}
+    return {FILE_NAME: render_html(assessment, comparison_in(context)).encode("utf-8")}
 
 
 RENDERER = Renderer(

@@ -19,6 +19,7 @@ from riskframe.assessment import Assessment
 from riskframe.reports import _view
 from riskframe.reports._templates import environment
 from riskframe.reports.base import RenderContext, Renderer
+from riskframe.reports.baseline import BaselineComparison, comparison_in, unreported
 
 FILE_NAME = "report.md"
 TEMPLATE = "report.md.j2"
@@ -27,7 +28,9 @@ TEMPLATE = "report.md.j2"
 MAX_ROWS = 50
 
 
-def render_markdown(assessment: Assessment, companions: Sequence[str] = ()) -> str:
+def render_markdown(
+    assessment: Assessment, companions: Sequence[str] = (), baseline: BaselineComparison | None = None
+) -> str:
     """The Markdown summary of ``assessment``.
 
     Parameters
@@ -37,8 +40,10 @@ def render_markdown(assessment: Assessment, companions: Sequence[str] = ()) -> s
     companions
         The other files written beside it (``report.html``, ``assessment.json``), named at the end
         so a reader knows where the full report is.
+    baseline
+        With ``--baseline``: failures already failing there are left out of the table, and counted.
     """
-    attention = _view.attention_results(assessment)
+    attention = unreported(_view.attention_results(assessment), baseline)
     context = {
         "a": assessment,
         "level_sentence": _view.level_sentence(assessment.summary.level),
@@ -48,12 +53,13 @@ def render_markdown(assessment: Assessment, companions: Sequence[str] = ()) -> s
         "rows_left_out": max(0, len(attention) - MAX_ROWS),
         "nist_groups": _view.nist_groups(assessment),
         "companions": [name for name in companions if name != FILE_NAME],
+        "baseline": baseline,
     }
     return environment("md").get_template(TEMPLATE).render(context)
 
 
 def _render(assessment: Assessment, context: RenderContext) -> dict[str, bytes]:
-    return {FILE_NAME: render_markdown(assessment, context.files).encode("utf-8")}
+    return {FILE_NAME: render_markdown(assessment, context.files, comparison_in(context)).encode("utf-8")}
 
 
 RENDERER = Renderer(

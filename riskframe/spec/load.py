@@ -16,11 +16,13 @@ from riskframe.spec.control import Control
 from riskframe.spec.pipeline import Pipeline
 from riskframe.spec.policy import Policy
 from riskframe.spec.validation import did_you_mean, validate_model
+from riskframe.spec.waivers import WaiverSet
 from riskframe.spec.yaml_source import load_yaml
 
 D = TypeVar("D", bound=Document)
 
-KINDS: dict[str, type[Document]] = {"Pipeline": Pipeline, "Policy": Policy, "Control": Control}
+KINDS: dict[str, type[Document]] = {"Pipeline": Pipeline, "Policy": Policy, "Control": Control,
+                                    "Waivers": WaiverSet}
 
 
 def load_document(path: str | Path, expected: type[D] | None = None) -> Document:
@@ -50,6 +52,10 @@ def load_document(path: str | Path, expected: type[D] | None = None) -> Document
         raise source.error(("kind",), f"expected a {expected.__name__} document, got {kind!r}", kind)
     if data.get("apiVersion") not in (None, API_VERSION):
         raise source.error(("apiVersion",), f"must be {API_VERSION!r}. Got {data['apiVersion']!r} instead.")
+    if model is Policy and ("extends" in data or "exclude" in data):
+        from riskframe.spec.policy_resolve import resolve_document  # it imports this module's models
+
+        return resolve_document(doc)
     document = validate_model(model, data, source)
     document._source = source
     return document
@@ -61,12 +67,18 @@ def load_pipeline(path: str | Path) -> Pipeline:
 
 
 def load_policy(path: str | Path) -> Policy:
-    """Load a ``kind: Policy`` document (structure only; see :func:`riskframe.spec.resolve`)."""
+    """Load a ``kind: Policy`` document, its ``extends:`` resolved into the effective policy
+    (structure only; see :func:`riskframe.spec.resolve`)."""
     return load_document(path, Policy)  # type: ignore[return-value]
 
 
 def load_control(path: str | Path) -> Control:
     return load_document(path, Control)  # type: ignore[return-value]
+
+
+def load_waivers(path: str | Path) -> WaiverSet:
+    """Load a ``kind: Waivers`` document (shape only; see :mod:`riskframe.spec.waivers` for the checks)."""
+    return load_document(path, WaiverSet)  # type: ignore[return-value]
 
 
 def control_files(directories: Iterable[Path]) -> list[Path]:

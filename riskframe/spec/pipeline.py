@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -34,6 +35,11 @@ class Artifact(Spec):
     is the path of the label array; for a ``csv`` dataset, ``labels`` is the label column and
     ``features`` (optional) lists the feature columns. Features of shape (N, H, W) or
     (N, H, W, C) are images: detectors see them flattened, reports show them as pictures.
+    For a ``model``, ``layer`` names the layer whose output detectors read as the model's
+    representation of a sample (a TorchScript submodule such as ``penultimate``, or ``hidden_2``
+    of a scikit-learn MLP); by default the input of the model's last linear layer.
+    A model's ``of`` names the dataset it was trained on and ``train`` the entry point
+    (``package.module:function``) that trains it again, for controls that retrain and verify.
     """
 
     name: Name
@@ -42,8 +48,22 @@ class Artifact(Spec):
     format: str | None = None
     features: str | list[str] | None = None
     labels: str | None = None
-    of: Name | None = Field(default=None, description="the dataset a representations artifact is row-aligned with")
+    of: Name | None = Field(default=None, description="the dataset a representations artifact is row-aligned "
+                            "with; for a model, the dataset it was trained on")
     sha256: Sha256 | None = None
+    layer: str | None = Field(default=None, min_length=1,
+                              description="for a model: the layer whose output is its representation")
+    manifest: str | None = Field(
+        default=None, min_length=1,
+        description="a sha256sum-style manifest ('<sha256>  <path>' lines, paths relative to the manifest) "
+                    "listing the artifact's files: artifact-digest verifies each and reports missing, extra "
+                    "and changed files")
+    task: str | None = Field(default=None, min_length=1,
+                             description="for a model: what it does (e.g. image-classification), for the AI BOM")
+    train: str | None = Field(
+        default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$",
+        description="for a model: the training entry point 'package.module:function' that retrains it "
+                    "from its `of:` dataset (riskframe imports and runs it: name only code you trust)")
     description: str = ""
 
     @model_validator(mode="after")
@@ -55,6 +75,12 @@ class Artifact(Spec):
             )
         if self.type == "representations" and self.of is None:
             raise ValueError("a representations artifact needs `of:`, the dataset it is row-aligned with")
+        if self.layer is not None and self.type != "model":
+            raise ValueError(f"`layer:` names a layer of a model; a {self.type} artifact has none")
+        if self.task is not None and self.type != "model":
+            raise ValueError(f"`task:` says what a model does; a {self.type} artifact has none")
+        if self.train is not None and self.type != "model":
+            raise ValueError(f"`train:` names how a model is trained; a {self.type} artifact is not one")
         return self
 
     @property
@@ -91,7 +117,34 @@ class Pipeline(Document):
     stages: list[Stage] = Field(min_length=1)
 
     def stage(self, name: str) -> Stage:
-        return next(s for s in self.stages if s.name == name)
+        return self.stage_index[name]
 
     def artifacts(self) -> list[tuple[Stage, Artifact]]:
         return [(s, a) for s in self.stages for a in s.artifacts]
+
+    # Look-ups the planner makes once per binding: indexed once per (immutable) pipeline, so that
+    # planning a 2,000-stage pipeline does not rescan every stage and artifact for each run.
+    @cached_property
+    def stage_index(self) -> dict[str, Stage]:
+        """Stages by name (the first of a name; a duplicate is check_pipeline's to report)."""
+        index: dict[str, Stage] = {}
+        for stage in self.stages:
+            index.setdefault(stage.name, stage)
+        return index
+
+    @cached_property
+    def artifact_index(self) -> dict[str, Artifact]:
+        """Artifacts by name (the first of a name)."""
+        index: dict[str, Artifact] = {}
+        for _, artifact in self.artifacts():
+            index.setdefault(artifact.name, artifact)
+        return index
+
+    @cached_property
+    def derived_from(self) -> dict[str, tuple[Artifact, ...]]:
+        """Artifact name -> the artifacts declared ``of`` it (representations of a dataset), in order."""
+        index: dict[str, list[Artifact]] = {}
+        for _, artifact in self.artifacts():
+            if artifact.of is not None:
+                index.setdefault(artifact.of, []).append(artifact)
+        return {name: tuple(found) for name, found in index.items()}

@@ -6,7 +6,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from riskframe.scoring import RiskModel
 from riskframe.spec.common import Document, Name, Severity, Spec, StageKind, Trust
+from riskframe.spec.waivers import ApproverEntry, NonBlank, Waiver
 
 
 class ControlRef(Spec):
@@ -40,6 +42,19 @@ class RiskAppetite(Spec):
     fail_on: Literal["low", "medium", "high", "critical"] = Field(
         default="high", description="the gate fails when any result's residual risk reaches this level"
     )
+    max_waiver_days: int = Field(
+        default=365, ge=1, le=3650,
+        description="the longest a waiver may run, from its approved_on date (else from today) to its expiry")
+    approvers: list[ApproverEntry] = Field(
+        default_factory=list,
+        description="who may approve waivers: emails, full names, or @domain for anyone at a domain; empty: anyone")
+
+
+class Exclusion(Spec):
+    """An inherited requirement this policy drops, and why (the reason is shown in every report)."""
+
+    id: Name
+    reason: NonBlank
 
 
 class PolicyMetadata(Spec):
@@ -50,7 +65,18 @@ class PolicyMetadata(Spec):
 
 
 class Policy(Document):
+    """A policy. Loaded with ``extends:``, it is the effective policy: its parents' requirements merged
+    with its own (see :mod:`riskframe.spec.policy_resolve`), and ``source`` says which file and line
+    each value came from."""
+
     kind: Literal["Policy"]
     metadata: PolicyMetadata
+    extends: list[str] = Field(default_factory=list, description="parent policies: names or paths")
+    exclude: list[Exclusion] = Field(default_factory=list, description="inherited requirements dropped")
     risk_appetite: RiskAppetite = Field(default_factory=RiskAppetite)
+    risk: RiskModel | None = Field(default=None, description="risk model parameters (docs/risk-model.md)")
     requirements: list[Requirement] = Field(min_length=1)
+    waivers: list[Waiver] = Field(default_factory=list)
+
+    def requirement(self, requirement_id: str) -> Requirement | None:
+        return next((r for r in self.requirements if r.id == requirement_id), None)

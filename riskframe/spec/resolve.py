@@ -21,6 +21,7 @@ from riskframe.spec.control import Control
 from riskframe.spec.pipeline import Pipeline
 from riskframe.spec.policy import ControlRef, Policy
 from riskframe.spec.validation import did_you_mean, problems_from
+from riskframe.spec.waivers import policy_waivers, reference_problems
 from riskframe.spec.yaml_source import Loc, SourceMap
 
 
@@ -58,6 +59,8 @@ def check_policy(policy: Policy, controls: Mapping[str, Control], catalog: Catal
         problems += _nist_problems(src, (*at, "nist"), req.nist, catalog)
         for j, ref in enumerate(req.controls):
             problems += _control_ref_problems(src, (*at, "controls", j), ref, controls, registry)
+    # Dates are checked against the assessment's day, where there is one: waivers.date_problems.
+    problems += reference_problems(policy_waivers(policy), [policy])
     return problems
 
 
@@ -81,9 +84,9 @@ def check_pipeline(pipeline: Pipeline) -> list[Problem]:
     for i, stage in enumerate(pipeline.stages):
         for j, artifact in enumerate(stage.artifacts):
             if artifact.of is not None and artifact.of not in datasets:
+                hint = did_you_mean(artifact.of, datasets)
                 problems.append(src.problem(("stages", i, "artifacts", j, "of"),
-                                            f"no dataset artifact named {artifact.of!r}{did_you_mean(artifact.of, datasets)}",
-                                            artifact.of))
+                                            f"no dataset artifact named {artifact.of!r}{hint}", artifact.of))
     return problems
 
 

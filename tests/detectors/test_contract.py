@@ -16,7 +16,6 @@ from riskframe.errors import NotApplicableError, RegistryError
 from riskframe.results import DetectorResult
 from riskframe.testing import (
     CHECKS,
-    ContractSkipWarning,
     check_class_contract,
     check_detector,
     check_params_defaults,
@@ -215,19 +214,18 @@ def test_the_class_and_schema_checks_pass_for_the_probes():
         check_params_schema(detector, None)
 
 
-def test_a_model_role_is_skipped_with_a_reason(tmp_path):
-    with pytest.raises(unittest.SkipTest, match=r"^model-only needs a model artifact; the contract suite builds none"):
-        check_run_result(ModelOnly, tmp_path)
+def test_a_model_role_binds_the_tiny_torchscript_cnn(tmp_path):
+    pytest.importorskip("torch", reason="the tiny model needs the torch extra")
+    ctx = tiny_context(ModelOnly, tmp_path)
+    model = ctx.artifact("model")
+    assert (model.name, model.resolved_format, ctx.path("model").name) == ("tiny-cnn", "torchscript", "model.pt")
 
 
 def test_check_detector_runs_every_check_and_warns_about_skips(tmp_path):
     check_detector(Balance, tmp_path / "balance")
 
-    with pytest.warns(ContractSkipWarning) as skipped:
+    with pytest.raises(AssertionError, match=r"^model-only: passed damaged artifacts"):
         check_detector(ModelOnly, tmp_path / "model")
-    assert [str(w.message) for w in skipped] == [
-        f"model-only: {check} skipped: model-only needs a model artifact; the contract suite builds none yet"
-        for check in ("check_run_result", "check_run_deterministic", "check_run_fails_closed")]
 
     with pytest.raises(AssertionError, match=r"^sloppy: passed damaged artifacts"):
         check_detector(Sloppy, tmp_path / "sloppy")
@@ -254,5 +252,5 @@ def test_the_tiny_stage_is_real_and_pinned(tmp_path):
     assert (ds.n_samples, ds.n_classes) == (200, 10) and ds.images is not None
     assert int((ds.labels == 1).sum()) == 24  # 20 ones and four 7s relabelled 1
     assert ctx.representations().shape == (200, 16)
-    assert [a.name for a in ctx.artifacts("files")] == ["train", "train-reps", "config"]
+    assert [a.name for a in ctx.artifacts("files")] == ["train", "train-reps", "config", "model"]
     assert all(a.sha256 for a in ctx.artifacts("files"))

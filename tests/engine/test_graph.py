@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import networkx as nx
 import pytest
 from hypothesis import given, settings

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import base64
 import io
+import os
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -500,6 +503,14 @@ def assessment() -> Assessment:
     return build_assessment()
 
 
+@pytest.fixture(scope="session")
+def html_page(assessment) -> str:
+    """report.html of the fixture assessment, rendered once for the tests that only read it."""
+    from riskframe.reports.html_report import render_html
+
+    return render_html(assessment)
+
+
 @pytest.fixture
 def make_result() -> Callable[..., ControlResult]:
     """``make_result(**fields)``: a passing digest-check result with ``fields`` overridden."""
@@ -574,3 +585,35 @@ def parse_html_tree(page: str) -> Element:
 def parse_html() -> Callable[[str], Element]:
     """``parse_html(page)``: the page as an :class:`Element` tree (fails on unbalanced tags)."""
     return parse_html_tree
+
+
+# A tiny real workspace (fixtures/tiny-pipeline): one passing and one failing artifact-integrity
+# result, assessed by the real engine, with locations in real YAML files.
+TINY_PIPELINE = Path(__file__).parent / "fixtures" / "tiny-pipeline"
+
+
+def assess_tiny_pipeline(root: Path) -> Assessment:
+    """``riskframe.assess`` on a copy of fixtures/tiny-pipeline at ``root`` (copied there unless
+    ``root`` already holds it), run from ``root`` so that the assessment's paths are relative to it,
+    as in a CI checkout."""
+    from riskframe import assess
+
+    if not (root / "pipeline.yaml").exists():
+        shutil.copytree(TINY_PIPELINE, root, dirs_exist_ok=True)
+    previous = Path.cwd()
+    os.chdir(root)
+    try:
+        return assess("pipeline.yaml", ["policy.yaml"])
+    finally:
+        os.chdir(previous)
+
+
+@pytest.fixture(scope="session")
+def real_assessment(tmp_path_factory) -> Assessment:
+    return assess_tiny_pipeline(tmp_path_factory.mktemp("tiny-pipeline"))
+
+
+@pytest.fixture(scope="session")
+def assess_tiny() -> Callable[[Path], Assessment]:
+    """``assess_tiny(root)``: assess fixtures/tiny-pipeline at ``root`` (copied there if not yet)."""
+    return assess_tiny_pipeline

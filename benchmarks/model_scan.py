@@ -1,0 +1,240 @@
+"""Unsafe-model-file scan benchmark: riskframe.scanning next to modelscan and fickling.
+
+Part 1, detection. The corpus of ``riskframe.scanning._corpus`` (the one the tests use): malicious
+pickles for every gadget family issue 4 lists, and one payload wrapped in every container (raw
+pickle protocols 0-5, PyTorch zip, legacy torch, joblib plain/zlib/gzip, npy and npz object
+arrays, zip, zip in zip, TorchScript with a malicious constants.pkl, gzip, pickle+zip polyglot,
+skops), evasions (memo-routed and computed STACK_GLOBAL, INST/OBJ/EXT opcodes, attribute and
+dunder chains, BUILD on a global, a second pickle), and benign files (numpy arrays, OrderedDicts,
+scikit-learn pipelines, random forests, k-NN and gradient boosting via joblib, torch state dicts
+zip and legacy, TorchScript, safetensors, ONNX, npy/npz, skops). Each tool scans each file; a
+file counts as flagged when the tool reports any issue (riskframe: verdict ``unsafe``; modelscan:
+any issue; fickling: ``scan_file`` severity above LIKELY_SAFE). Errors count as not flagged and
+are listed.
+
+modelscan's "no issue" on a file it failed to parse or did not scan (joblib files, where its
+``pickletools.genops`` stops at the first array's bytes; npy; skops) is counted as an error (E),
+not as a clean verdict.
+
+Part 2, speed and memory. Larger benign files (a 256 MB torch state dict, a 200 MB numpy pickle,
+a 10 MB opcode-dense dict pickle, a 40 MB random forest via joblib, a 1 GB pickle): wall time and
+MB/s per tool, the ratio to modelscan, and each tool's peak resident memory on the 1 GB file
+(measured in a child process with ``resource.getrusage``).
+
+A canary file, which every payload would create if anything loaded it, must not exist at the end.
+
+Run: ``.venv/bin/python benchmarks/model_scan.py [--quick]`` (``pip install modelscan fickling``
+first; a missing tool is skipped with a note). About 4 minutes on 2 cores; ``--quick`` skips the
+1 GB file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+Tool = Callable[[Path], bool]
+
+
+def riskframe_tool() -> Tool:
+    from riskframe.scanning import scan_file
+
+    return lambda path: scan_file(path).verdict == "unsafe"
+
+
+def modelscan_tool() -> Tool | None:
+    try:
+        from modelscan.modelscan import ModelScan
+    except ImportError:
+        return None
+
+    def scan(path: Path) -> bool:
+        result = ModelScan().scan(path)
+        if result.get("issues"):
+            return True
+        if result.get("errors") or not result["summary"]["scanned"]["total_scanned"]:
+            # modelscan's "no issue" on a file it could not parse or did not scan is not a verdict
+            problem = (result.get("errors") or [{"description": "not scanned (format not supported)"}])[0]
+            raise RuntimeError(problem["description"])
+        return False
+    return scan
+
+
+def fickling_tool() -> Tool | None:
+    try:
+        import fickling
+        from fickling.analysis import Severity
+    except ImportError:
+        return None
+
+    def scan(path: Path) -> bool:
+        return fickling.scan_file(str(path), graceful=True).severity > Severity.LIKELY_SAFE
+    return scan
+
+
+def tools() -> dict[str, Tool]:
+    found = {"riskframe": riskframe_tool(), "modelscan": modelscan_tool(), "fickling": fickling_tool()}
+    for name, tool in found.items():
+        if tool is None:
+            print(f"note: {name} is not installed; skipped (pip install {name})")
+    return {name: tool for name, tool in found.items() if tool is not None}
+
+
+def _quietly(tool: Tool, path: Path) -> tuple[bool | None, float, str]:
+    import contextlib
+    import io
+    import logging
+
+    logging.disable(logging.CRITICAL)
+    start = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            flagged = tool(path)
+        return flagged, time.perf_counter() - start, ""
+    except Exception as exc:  # a tool crashing on a file is a result to report, not a benchmark failure
+        return None, time.perf_counter() - start, f"{type(exc).__name__}: {str(exc)[:60]}"
+
+
+def detection(folder: Path, canary: Path, scanners: dict[str, Tool]) -> None:
+    from riskframe.scanning._corpus import build_corpus
+
+    samples = build_corpus(folder, canary)
+    malicious = [s for s in samples if s.malicious]
+    benign = [s for s in samples if not s.malicious]
+    print(f"\n## Detection: {len(malicious)} malicious, {len(benign)} benign files\n")
+    outcomes: dict[str, dict[str, tuple[bool | None, float, str]]] = {}
+    for name, tool in scanners.items():
+        outcomes[name] = {s.name: _quietly(tool, folder / s.name) for s in samples}
+    common = [s.name for s in samples if not any(outcomes[n][s.name][2] for n in outcomes)]
+    size = sum((folder / name).stat().st_size for name in common) / 1e6
+    print("| tool | malicious caught | benign flagged (false alarms) | errors | time on the "
+          f"{len(common)} files every tool scanned (ms) | MB/s there |")
+    print("|---|---|---|---|---|---|")
+    for name, results in outcomes.items():
+        caught = sum(bool(results[s.name][0]) for s in malicious)
+        false = sum(bool(results[s.name][0]) for s in benign)
+        errors = sum(bool(results[s.name][2]) for s in samples)
+        seconds = sum(min(results[f][1], _quietly(scanners[name], folder / f)[1]) for f in common)
+        print(f"| {name} | {caught}/{len(malicious)} | {false}/{len(benign)} | {errors} | {seconds * 1000:.0f} | "
+              f"{size / seconds:.2f} |")
+    print("\nPer file (x = flagged, . = not flagged, E = error):\n")
+    names = list(outcomes)
+    print("| file | kind | " + " | ".join(names) + " |")
+    print("|---|---|" + "---|" * len(names))
+    for sample in samples:
+        marks = []
+        for name in names:
+            flagged, _, error = outcomes[name][sample.name]
+            marks.append("E" if error else "x" if flagged else ".")
+        kind = f"{'MALICIOUS' if sample.malicious else 'benign'}: {sample.label}"
+        print(f"| {sample.name} | {kind} | " + " | ".join(marks) + " |")
+    missed = [s.name for s in malicious if not outcomes["riskframe"][s.name][0]]
+    alarms = [s.name for s in benign if outcomes["riskframe"][s.name][0]]
+    print(f"\nriskframe target: every malicious file caught ({'met' if not missed else f'MISSED {missed}'}), "
+          f"no benign file flagged ({'met' if not alarms else f'FLAGGED {alarms}'})")
+
+
+def _big_files(folder: Path, quick: bool) -> dict[str, Path]:
+    import pickle
+
+    import joblib
+    import numpy as np
+    import torch
+    from sklearn.ensemble import RandomForestClassifier
+
+    torch.set_num_threads(1)
+    files = {}
+    files["torch state dict 256 MB"] = folder / "state.pt"
+    torch.save({f"layer{i}.weight": torch.zeros(8 << 20) for i in range(8)}, files["torch state dict 256 MB"])
+    files["numpy pickle 200 MB"] = folder / "array.pkl"
+    files["numpy pickle 200 MB"].write_bytes(pickle.dumps(np.zeros(25_000_000), protocol=4))
+    files["dense dict pickle 10 MB"] = folder / "dense.pkl"
+    dense = {f"k{i}": [i, float(i), "v" * (i % 7)] for i in range(300_000)}
+    files["dense dict pickle 10 MB"].write_bytes(pickle.dumps(dense, protocol=4))
+    rng = np.random.RandomState(0)
+    features = rng.normal(size=(20_000, 20))
+    forest = RandomForestClassifier(n_estimators=40, n_jobs=1, random_state=0)
+    files["random forest joblib"] = folder / "forest.joblib"
+    joblib.dump(forest.fit(features, features[:, 0] > 0), files["random forest joblib"])
+    if not quick:
+        files["numpy pickle 1 GB"] = folder / "huge.pkl"
+        with files["numpy pickle 1 GB"].open("wb") as fp:
+            pickle.dump(np.zeros(1 << 27), fp, protocol=4)
+    return files
+
+
+_FICKLING_MAX_MB = 300
+
+
+def speed(folder: Path, scanners: dict[str, Tool], quick: bool) -> None:
+    files = _big_files(folder, quick)
+    print("\n## Speed: wall time (s) and MB/s per file\n")
+    names = list(scanners)
+    print("| file | MB | " + " | ".join(f"{n} s | {n} MB/s" for n in names) + " | riskframe / modelscan speed |")
+    print("|---|---|" + "---|---|" * len(names) + "---|")
+    for label, path in files.items():
+        size = path.stat().st_size / 1e6
+        cells, rates = [], {}
+        for name, tool in scanners.items():
+            if name == "fickling" and size > _FICKLING_MAX_MB:
+                cells.append("skipped | -")  # it reads the whole file and builds an AST: many GB of RAM
+                continue
+            runs = [_quietly(tool, path) for _ in range(1 if size > 300 else 5)]
+            flagged, seconds, error = min(runs, key=lambda run: run[1])  # best of 5 below 300 MB
+            rates[name] = size / seconds if not error else float("nan")
+            shown = "E" if error else f"{'FLAGGED ' if flagged else ''}{seconds:.2f}"
+            cells.append(f"{shown} | {rates[name]:.0f}")
+        ratio = f"{rates['riskframe'] / rates['modelscan']:.1f}x" if "modelscan" in rates else "-"
+        print(f"| {label} | {size:.0f} | " + " | ".join(cells) + f" | {ratio} |")
+    if "numpy pickle 1 GB" in files:
+        memory(files["numpy pickle 1 GB"], [n for n in names if n != "fickling"])
+
+
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec.
+_CHILD = """
+import re, sys, time
+sys.path.insert(0, {bench!r})
+import model_scan
+tool = getattr(model_scan, {factory!r})()
+before = int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
+start = time.perf_counter()
+tool(__import__("pathlib").Path({path!r}))
+after = int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
+print(time.perf_counter() - start, before, after)
+"""
+
+
+def memory(path: Path, names: list[str]) -> None:
+    print(f"\n## Peak resident memory scanning the {path.stat().st_size / 1e9:.2f} GB pickle (child process)\n")
+    print("| tool | peak RSS after imports (MB) | peak RSS during the scan (MB) | time (s) |")
+    print("|---|---|---|---|")
+    for name in names:
+        code = _CHILD.format(bench=str(Path(__file__).parent), factory=f"{name}_tool", path=str(path))
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+        try:
+            seconds, before, after = out.stdout.split()[-3:]
+            print(f"| {name} | {int(before) / 1024:.0f} | {int(after) / 1024:.0f} | {float(seconds):.2f} |")
+        except ValueError:
+            print(f"| {name} | failed: {out.stderr.strip().splitlines()[-1:]} | - | - |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="skip the 1 GB file")
+    args = parser.parse_args()
+    scanners = tools()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        canary = root / "CANARY_PAYLOAD_RAN"
+        detection(root / "corpus", canary, scanners)
+        speed(root, scanners, args.quick)
+        print(f"\ncanary {canary.name}: {'CREATED - something ran a payload' if canary.exists() else 'never created'}")
+
+
+if __name__ == "__main__":
+    main()

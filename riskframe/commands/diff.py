@@ -1,0 +1,135 @@
+"""``riskframe diff OLD.json NEW.json [--fail-on-regression] [--format text|json|md]``.
+
+Exit 0, or 1 when ``--fail-on-regression`` is given and the newer assessment is worse (a new
+failing result, a gate that passed and now fails, or a higher risk score); 2 for unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+MAX_ROWS = 25
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "diff", help="compare two assessments: new and fixed failures, risk changes, expired waivers",
+        description="Compare two assessment.json files: new and fixed failures, the risk change per stage and per "
+                    "ATLAS technique, and waivers that expired in between.")
+    parser.add_argument("old", metavar="OLD.json", help="the earlier assessment.json")
+    parser.add_argument("new", metavar="NEW.json", help="the later assessment.json")
+    parser.add_argument("--format", "-f", choices=("text", "json", "md"), default="text", help="output (default text)")
+    parser.add_argument("--fail-on-regression", action="store_true",
+                        help="exit 1 when the new assessment is worse than the old one")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from riskframe.diffing import diff_assessments
+    from riskframe.reports.json_report import load_assessment
+
+    diff = diff_assessments(load_assessment(args.old), load_assessment(args.new), args.old, args.new)
+    if args.format == "json":
+        print(json.dumps(diff.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    else:
+        print(render(diff, markdown=args.format == "md"))
+    return 1 if args.fail_on_regression and diff.regression else 0
+
+
+def render(diff: Any, markdown: bool = False) -> str:
+    """The diff as plain text, or as Markdown (headings and tables) for a pull-request comment."""
+    head = "## " if markdown else ""
+    lines = [f"{'# ' if markdown else ''}Assessment diff: {diff.new.pipeline}", ""]
+    if not diff.same_pipeline:
+        lines += [f"Note: the assessments are of different pipelines ({diff.old.pipeline} and "
+                  f"{diff.new.pipeline}).", ""]
+    for word, side in (("old", diff.old), ("new", diff.new)):
+        lines.append(f"{'- ' if markdown else '  '}{word}: {side.path} ({side.created_at}): gate {side.gate}, "
+                     f"risk {side.risk_score:g}/100 {side.level}")
+    delta = diff.new.risk_score - diff.old.risk_score
+    lines += ["", f"Risk score: {diff.old.risk_score:g} -> {diff.new.risk_score:g} ({delta:+g}); "
+                  f"gate {diff.old.gate} -> {diff.new.gate}", ""]
+    lines += _results(f"{head}New failures", diff.new_failures, markdown)
+    lines += _results(f"{head}Fixed failures", diff.fixed_failures, markdown)
+    lines += _results(f"{head}Other status changes", diff.other_changes, markdown)
+    lines += _waivers(f"{head}Waivers that expired or changed", diff.waivers, markdown)
+    lines += _scores(f"{head}Risk by stage", diff.stages, markdown)
+    lines += _scores(f"{head}Risk by ATLAS technique", diff.techniques, markdown)
+    lines.append(verdict(diff))
+    return "\n".join(lines)
+
+
+def verdict(diff: Any) -> str:
+    if diff.regression:
+        return "Regression: " + "; ".join(diff.regression_reasons) + "."
+    if diff.improvements:
+        return "No regression; improved: " + "; ".join(diff.improvements) + "."
+    return "No regression."
+
+
+def _status(value: str | None) -> str:
+    return value.replace("_", " ") if value else "(absent)"
+
+
+def _results(title: str, changes: list[Any], markdown: bool) -> list[str]:
+    if not changes:
+        return []
+    lines = [f"{title} ({len(changes)})", ""]
+    if markdown:
+        lines += ["| result | was | now | residual | summary |", "|---|---|---|---|---|"]
+    for c in changes[:MAX_ROWS]:
+        residual = f"{c.new_residual:.2f}" if c.new_residual is not None else "-"
+        if markdown:
+            lines.append(f"| {c.id} | {_status(c.old_status)} | {_status(c.new_status)} | {residual} | "
+                         f"{_cell(c.summary)} |")
+        else:
+            lines.append(f"  - {c.id}: {_status(c.old_status)} -> {_status(c.new_status)} "
+                         f"({c.level}, residual {residual}): {c.summary}")
+    return [*lines, *_more(len(changes)), ""]
+
+
+def _waivers(title: str, changes: list[Any], markdown: bool) -> list[str]:
+    if not changes:
+        return []
+    lines = [f"{title} ({len(changes)})", ""]
+    if markdown:
+        lines += ["| result | waiver | expires | was | now |", "|---|---|---|---|---|"]
+    for w in changes[:MAX_ROWS]:
+        if markdown:
+            lines.append(f"| {w.result} | {w.change} | {w.expires or '-'} | {_status(w.old_status)} | "
+                         f"{_status(w.new_status)} |")
+        else:
+            why = f" ({w.justification})" if w.justification else ""
+            lines.append(f"  - {w.result}: waiver {w.change}{', expires ' + w.expires if w.expires else ''}{why}; "
+                         f"{_status(w.old_status)} -> {_status(w.new_status)}")
+    return [*lines, *_more(len(changes)), ""]
+
+
+def _scores(title: str, changes: list[Any], markdown: bool) -> list[str]:
+    if not changes:
+        return []
+    lines = [f"{title} ({len(changes)} changed)", ""]
+    lines += (["| | old | new | change |", "|---|---|---|---|"] if markdown
+              else [f"  {'':<28} {'old':>12} {'new':>12} {'change':>8}"])
+    for c in changes[:MAX_ROWS]:
+        old, new = _score(c.old, c.old_level), _score(c.new, c.new_level)
+        name = c.id if c.id == c.name else f"{c.id} {c.name}"
+        if markdown:
+            lines.append(f"| {_cell(name)} | {old} | {new} | {c.delta:+.2f} |")
+        else:
+            lines.append(f"  {name[:28]:<28} {old:>12} {new:>12} {c.delta:>+8.2f}")
+    return [*lines, *_more(len(changes)), ""]
+
+
+def _score(value: float | None, level: str | None) -> str:
+    return "-" if value is None else f"{value:.2f} {level or ''}".strip()
+
+
+def _cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _more(total: int) -> list[str]:
+    return [f"  ... and {total - MAX_ROWS} more (use --format json)"] if total > MAX_ROWS else []

@@ -1,0 +1,125 @@
+"""Write a threat model in several formats: ``json``, ``md``, ``html`` and ``navigator``.
+
+Each format is a name, the file it writes and a pure function from the
+:class:`~riskframe.threat.model.ThreatModel` to bytes. Every format is rendered in memory before
+anything is written, so a failing renderer leaves no half-written set of files.
+
+>>> parse_formats("md, json,md")
+['md', 'json']
+>>> FORMATS["navigator"].file
+'threat-model-layer.json'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from riskframe.errors import DocumentError, UsageError
+from riskframe.spec.validation import did_you_mean, validate_model
+from riskframe.spec.yaml_source import SourceMap
+from riskframe.threat.model import ThreatModel
+
+
+@dataclass(frozen=True)
+class ThreatFormat:
+    name: str
+    file: str
+    description: str
+    render: Callable[[ThreatModel], bytes]
+
+
+# Past this many stages the JSON is written without indentation: a 2,000-stage threat model has
+# 100,000 (stage, technique) entries, and indentation alone would triple its size.
+INDENT_MAX_STAGES = 200
+
+
+def dumps_threat_model(model: ThreatModel) -> bytes:
+    """``threat-model.json``: the model as JSON (indent 2 up to 200 stages), UTF-8, trailing newline."""
+    indent = 2 if len(model.stages) <= INDENT_MAX_STAGES else None
+    return model.model_dump_json(indent=indent).encode("utf-8") + b"\n"
+
+
+def load_threat_model(path: str | Path) -> ThreatModel:
+    """Read a ``threat-model.json`` back (errors name the file and the field)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DocumentError.single(str(path), "file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DocumentError.single(str(path), f"not a threat model written by riskframe ({exc})") from None
+    return validate_model(ThreatModel, data, SourceMap(str(path)))
+
+
+def _markdown(model: ThreatModel) -> bytes:
+    from riskframe.threat.markdown import render_markdown
+
+    return render_markdown(model).encode("utf-8")
+
+
+def _html(model: ThreatModel) -> bytes:
+    from riskframe.threat.html import render_html
+
+    return render_html(model).encode("utf-8")
+
+
+def _navigator(model: ThreatModel) -> bytes:
+    from riskframe.threat.navigator import dumps_threat_layer
+
+    return dumps_threat_layer(model)
+
+
+FORMATS: dict[str, ThreatFormat] = {f.name: f for f in (
+    ThreatFormat("json", "threat-model.json", "the whole threat model as JSON", dumps_threat_model),
+    ThreatFormat("md", "threat-model.md", "a Markdown summary for a pull request or a wiki", _markdown),
+    ThreatFormat("html", "threat-model.html", "a self-contained HTML page", _html),
+    ThreatFormat("navigator", "threat-model-layer.json",
+                 "an ATLAS Navigator layer: applicable techniques by design-time residual risk", _navigator),
+)}
+
+
+def parse_formats(text: str) -> list[str]:
+    """Known format names in ``text`` (comma-separated), first-seen order, repeats dropped.
+
+    Raises
+    ------
+    UsageError
+        No name, or an unknown one (with the nearest known name).
+    """
+    names = list(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
+    known = ", ".join(FORMATS)
+    if not names:
+        raise UsageError(f"--format: no format given; known formats: {known}")
+    for name in names:
+        if name not in FORMATS:
+            raise UsageError(f"--format: unknown format {name!r}{did_you_mean(name, FORMATS)}; known formats: {known}")
+    return names
+
+
+def write_threat_model(model: ThreatModel, out_dir: str | Path, formats: Sequence[str]) -> list[Path]:
+    """Write ``model`` in each of ``formats`` into ``out_dir`` (created if missing); the files written.
+
+    Examples
+    --------
+    >>> write_threat_model(model, "reports/digits", ["json", "md"])  # doctest: +SKIP
+    [PosixPath('reports/digits/threat-model.json'), PosixPath('reports/digits/threat-model.md')]
+    """
+    rendered = {FORMATS[name].file: FORMATS[name].render(model) for name in parse_formats(",".join(formats))}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return [_write_atomically(out / name, content) for name, content in rendered.items()]
+
+
+def _write_atomically(path: Path, content: bytes) -> Path:
+    # A reader (a CI job uploading the file) never sees it half-written.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_bytes(content)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,94 @@
+"""riskframe scan-models: JSON shape, text output, exit codes, and nothing ever run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from riskframe.commands import scan_models
+from riskframe.errors import UsageError
+from riskframe.scanning._asm import Asm
+
+
+def _cli(*argv: str) -> int:
+    """The command's own parser and handler (errors propagate, as riskframe.cli.main sees them)."""
+    parser = argparse.ArgumentParser(prog="riskframe")
+    scan_models.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["scan-models", *argv])
+    return int(args.handler(args))
+
+
+@pytest.fixture
+def models(tmp_path):
+    folder = tmp_path / "models"
+    (folder / "vendor").mkdir(parents=True)
+    canary = tmp_path / "CANARY"
+    (folder / "vendor" / "evil.pt").write_bytes(Asm(2).call("os", "system", f"touch {canary}").stop())
+    (folder / "good.pkl").write_bytes(pickle.dumps({"w": np.ones(3)}))
+    (folder / "notes.txt").write_text("from a vendor\n")
+    return folder, canary
+
+
+def test_json_lists_every_file_with_its_findings_and_exits_1(models, capsys):
+    folder, canary = models
+
+    code = _cli(str(folder), "--format", "json")
+
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and not canary.exists()
+    assert [(f["path"].removeprefix(str(folder) + "/"), f["verdict"]) for f in report["files"]] == [
+        ("good.pkl", "safe"), ("notes.txt", "unsupported"), ("vendor/evil.pt", "unsafe")]
+    evil = report["files"][2]
+    assert {k: evil[k] for k in ("format", "verdict", "severity")} == {
+        "format": "pickle", "verdict": "unsafe", "severity": "critical"}
+    assert list(evil["findings"][0]) == ["global", "offset", "severity", "reason"]
+    assert (evil["findings"][0]["global"], evil["findings"][0]["offset"]) == ("os.system", 2)
+    assert report["summary"] == {"files": 3, "safe": 1, "unsafe": 1, "unsupported": 1,
+                                 "findings": {"critical": 1, "high": 0, "medium": 0, "low": 0}, "worst": "critical"}
+
+
+def test_text_output_shows_one_line_per_file_and_the_findings(models, capsys):
+    folder, _ = models
+
+    assert _cli(str(folder / "vendor" / "evil.pt"), str(folder / "good.pkl")) == 1
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"UNSAFE      critical {folder}/vendor/evil.pt  [pickle]"
+    assert lines[1].startswith("    critical os.system at byte 2: runs operating-system commands")
+    assert lines[2] == f"SAFE        -        {folder}/good.pkl  [pickle]"
+    assert lines[-1] == "2 files: 1 safe, 1 unsafe, 0 unsupported (1 critical)"
+
+
+def test_safe_files_exit_0_and_unsupported_ones_only_fail_with_strict(models, capsys):
+    folder, _ = models
+
+    assert _cli(str(folder / "good.pkl"), str(folder / "notes.txt")) == 0
+    assert _cli(str(folder / "good.pkl"), str(folder / "notes.txt"), "--strict") == 1
+
+
+def test_allow_trusts_a_site_class(tmp_path, capsys):
+    (tmp_path / "m.pkl").write_bytes(Asm(2).call("mypackage.models", "Net").stop())
+
+    assert _cli(str(tmp_path / "m.pkl")) == 1
+    assert _cli(str(tmp_path / "m.pkl"), "--allow", "mypackage.models.Net") == 0
+
+
+def test_a_missing_path_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match=rf"^riskframe scan-models: no such file or folder: {tmp_path}/nope$"):
+        _cli(str(tmp_path / "nope"))
+
+
+def test_through_the_real_cli_a_missing_path_exits_2(tmp_path, capsys, monkeypatch):
+    from riskframe import cli
+
+    if "riskframe.commands.scan_models" not in cli._COMMANDS:
+        monkeypatch.setattr(cli, "_COMMANDS", (*cli._COMMANDS, "riskframe.commands.scan_models"))
+
+    assert cli.main(["scan-models", str(tmp_path / "nope")]) == 2
+    assert capsys.readouterr().err.strip() == f"riskframe scan-models: no such file or folder: {tmp_path}/nope"
+    (tmp_path / "w.pkl").write_bytes(pickle.dumps([1]))
+    assert cli.main(["scan-models", str(tmp_path / "w.pkl"), "--format", "json"]) == 0

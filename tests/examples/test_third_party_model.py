@@ -1,0 +1,143 @@
+"""The third-party-model example: the gate fails for the unsafe model and only for it, the payload
+is real yet never runs, and tampering with the DVC-tracked data is caught."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from riskframe.detectors.dvc_lock import DvcLock
+from riskframe.detectors.registry import builtin_registry
+from riskframe.engine.assess import assess
+from riskframe.errors import RegistryError
+from riskframe.reports.cyclonedx import build_bom
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "third-party-model"
+CANARY = "THIRD_PARTY_MODEL_PAYLOAD_RAN"
+# Where the unsafe-file scan detector may live until it is listed in BUILTIN_DETECTORS.
+SCANNER_CANDIDATES = ("riskframe.detectors.model_file_scan:ModelFileScan",
+                      "riskframe.detectors.model_scan:ModelFileScan")
+
+
+def _registry(need_scanner: bool = False):
+    registry = builtin_registry()
+    if "dvc-lock" not in registry:
+        registry.register(DvcLock)
+    for spec in SCANNER_CANDIDATES:
+        if "model-file-scan" in registry:
+            break
+        try:
+            registry.register_path(spec)
+        except RegistryError:
+            continue
+    if need_scanner and "model-file-scan" not in registry:
+        pytest.skip("the model-file-scan detector is not available yet")
+    return registry
+
+
+def test_the_payload_is_real_when_the_checkpoint_is_unpickled(tmp_path):
+    # The positive control: what a victim's torch.load would do, reproduced with plain pickle in a
+    # separate process whose working directory is a scratch folder. Only the canary is touched.
+    code = textwrap.dedent(f"""
+        import pickle, zipfile
+        data = zipfile.ZipFile({str(EXAMPLE / 'models/digits-cnn.pt')!r}).read('archive/data.pkl')
+        class Victim(pickle.Unpickler):
+            def persistent_load(self, pid):
+                return None
+            def find_class(self, module, name):
+                if module == 'posix' and name == 'system':
+                    return super().find_class(module, name)
+                raise pickle.UnpicklingError('stop after the payload')
+        try:
+            Victim(__import__('io').BytesIO(data)).load()
+        except pickle.UnpicklingError:
+            pass
+        """)
+    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, timeout=60)
+
+    assert (tmp_path / CANARY).exists()
+
+
+def test_assessing_the_example_fails_the_gate_for_the_unsafe_model_and_never_runs_it(tmp_path, monkeypatch):
+    registry = _registry(need_scanner=True)
+    monkeypatch.chdir(tmp_path)
+
+    assessment = assess(EXAMPLE / "pipeline.yaml", [ROOT / "policies/supply-chain.yaml"], registry=registry)
+
+    assert not (tmp_path / CANARY).exists() and not (EXAMPLE / CANARY).exists()
+    assert assessment.gate.decision == "fail"
+    assert assessment.gate.reasons == ["SC-1 at stage adopt-models: unsafe-model-file-scan failed with critical "
+                                       "residual risk (1.00), at or above fail_on: high"]
+    failing = {(r.requirement, r.stage) for r in assessment.results if r.status in ("fail", "error", "warn")}
+    assert failing == {("SC-1", "adopt-models")}
+    scan = next(r for r in assessment.results if r.requirement == "SC-1" and r.stage == "adopt-models")
+    assert scan.summary == ("1 of 2 scanned files would not load safely: models/digits-cnn.pt names posix.system "
+                            "(critical).")
+    verdicts = {f["artifact"]: (f["verdict"], f["severity"]) for f in scan.evidence["files"]}
+    assert verdicts == {"digits-logreg": ("safe", None), "digits-cnn": ("unsafe", "critical")}
+    assert {r.status for r in assessment.results if r.requirement in ("SC-2", "SC-3")} == {"pass"}
+    cards = {c["bom-ref"]: c["modelCard"]["considerations"]["technicalLimitations"]
+             for c in build_bom(assessment)["components"] if "modelCard" in c}
+    assert cards["model:digits-cnn"] == [f"FAIL (critical) SC-1 unsafe-model-file-scan at stage adopt-models "
+                                         f"[{', '.join(scan.atlas)}]: {scan.summary}"]
+    assert cards["model:digits-logreg"][0].startswith("riskframe found no failing, erroring or warning control")
+
+
+PROVENANCE_POLICY = """\
+apiVersion: riskframe/v1
+kind: Policy
+metadata: {name: provenance}
+requirements:
+  - id: SC-2
+    title: Data is the data DVC recorded
+    severity: high
+    controls: [{control: dvc-lock-integrity}]
+    scope: {kinds: [data-understanding, data-preparation]}
+  - id: SC-3
+    title: Third-party artifacts match their pins
+    severity: high
+    controls: [{control: artifact-integrity, with: {require_digest: true}}]
+    scope: {trust: untrusted}
+"""
+
+
+@pytest.fixture
+def copy(tmp_path) -> Path:
+    shutil.copytree(EXAMPLE, tmp_path / "example")
+    (tmp_path / "provenance.yaml").write_text(PROVENANCE_POLICY)
+    return tmp_path / "example"
+
+
+def test_the_untouched_example_has_verified_provenance_and_lineage(copy):
+    assessment = assess(copy / "pipeline.yaml", [copy.parent / "provenance.yaml"], registry=_registry())
+
+    assert assessment.gate.decision == "pass"
+    lineage = {entry.artifact: entry for entry in assessment.lineage}
+    assert [o.dvc_stage for o in lineage["train"].origins] == ["prepare"]
+    assert lineage["train"].origins[0].relation == "out"
+    assert [(d["path"], d["status"]) for d in lineage["train"].origins[0].deps] == [
+        ("data/raw", "match"), ("src/prepare.py", "match")]
+    assert lineage["raw"].digest_status == "match" and lineage["raw"].origins[0].relation == "dep"
+    assert lineage["digits-cnn"].trained_on == "train" and lineage["digits-cnn"].origins == []
+
+
+def test_a_byte_changed_in_the_vendor_data_fails_provenance_and_pinning(copy):
+    digits = copy / "data/raw/digits.npz"
+    data = bytearray(digits.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    digits.write_bytes(bytes(data))
+
+    assessment = assess(copy / "pipeline.yaml", [copy.parent / "provenance.yaml"], registry=_registry())
+
+    assert assessment.gate.decision == "fail"
+    failing = {(r.requirement, r.stage) for r in assessment.results if r.status == "fail"}
+    assert failing == {("SC-2", "acquire-data"), ("SC-2", "prepare"), ("SC-3", "acquire-data")}
+    dvc = next(r for r in assessment.results if r.requirement == "SC-2" and r.stage == "prepare")
+    assert "data/raw (prepare): md5 recorded 3f7f4eea..., found" in dvc.summary
+    assert next(e for e in assessment.lineage if e.artifact == "raw").digest_status == "mismatch"
