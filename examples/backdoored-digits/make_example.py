@@ -21,10 +21,8 @@ import hashlib
 import io
 import json
 import os
-import struct
 import sys
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -76,37 +74,22 @@ def write_npz(path: Path, **arrays: np.ndarray) -> None:
             archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), buffer.getvalue())
 
 
-def pin_serialization_id(path: Path) -> None:
-    """Make a TorchScript file byte-reproducible: torch writes a random ``.data/serialization_id``
-    into every archive; replace it, in place and at the same length, with digits derived from the
-    archive's other entries, and fix its CRC-32 in the data descriptor and the central directory."""
+def make_reproducible(path: Path) -> None:
+    """Make a TorchScript file byte-reproducible on any machine, by rewriting its archive: torch writes
+    a random ``.data/serialization_id`` (replaced by a digest of the other entries) and ``*.debug_pkl``
+    source maps that record this machine's file paths (dropped: loading does not need them); entries
+    get fixed timestamps."""
     with zipfile.ZipFile(path) as archive:
-        info = next(i for i in archive.infolist() if i.filename.endswith(".data/serialization_id"))
-        digest = hashlib.sha256()
-        for other in sorted(i.filename for i in archive.infolist() if i is not info):
-            digest.update(other.encode() + archive.read(other))
-    data = bytearray(path.read_bytes())
-    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
-    start = info.header_offset + 30 + name_len + extra_len
-    pinned = str(int(digest.hexdigest(), 16)).encode()[:info.file_size].rjust(info.file_size, b"0")
-    data[start:start + info.file_size] = pinned
-    crc = struct.pack("<I", zlib.crc32(pinned))
-    after = start + info.file_size  # the data descriptor (flag bit 3), with or without its signature
-    if info.flag_bits & 0x08:
-        at = after + 4 if data[after:after + 4] == b"PK\x07\x08" else after
-        data[at:at + 4] = crc
-    else:
-        data[info.header_offset + 14:info.header_offset + 18] = crc
-    record = data.find(b"PK\x01\x02", after)  # the central directory follows every entry
-    while record != -1:
-        length = struct.unpack("<H", data[record + 28:record + 30])[0]
-        if data[record + 46:record + 46 + length] == info.filename.encode():
-            data[record + 16:record + 20] = crc
-            break
-        record = data.find(b"PK\x01\x02", record + 4)
-    path.write_bytes(bytes(data))
-    with zipfile.ZipFile(path) as archive:  # fails loudly if the archive no longer checks out
-        assert archive.testzip() is None, f"{path}: damaged while pinning its serialization id"
+        entries = {i.filename: archive.read(i.filename) for i in archive.infolist()
+                   if not i.filename.endswith(".debug_pkl")}
+    digest = hashlib.sha256()
+    for name in sorted(n for n in entries if not n.endswith(".data/serialization_id")):
+        digest.update(name.encode() + entries[name])
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, data in entries.items():
+            if name.endswith(".data/serialization_id"):
+                data = str(int(digest.hexdigest(), 16)).encode()[:len(data)].rjust(len(data), b"0")
+            archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
 
 
 def stratified_split(labels: np.ndarray, test_share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -143,7 +126,7 @@ def build(share: float = 0.05, seed: int = 0, clean: bool = False, out: Path = H
     write_npz(data / "test.npz", X=images[test], y=labels[test], trigger_mask=mask.astype(np.float64),
               trigger_pattern=np.where(mask, float(images.max()), 0.0), trigger_target=np.array(TARGET))
     np.save(data / "train_reps.npy", cnn.penultimate_activations(model, x))
-    pin_serialization_id(cnn.export_torchscript(model, out / "models" / "model.pt"))
+    make_reproducible(cnn.export_torchscript(model, out / "models" / "model.pt"))
     truth = {"scenario": "clean" if clean else f"2x2 patch, bottom-right, {share:.0%} of the training set -> {TARGET}",
              "target": None if clean else TARGET, "poisoned_share": poisoned.size / y.size,
              "poisoned": {"train": poisoned.tolist()}, "trigger": {"size": PATCH, "corner": "bottom-right"}}
