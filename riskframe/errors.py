@@ -21,8 +21,8 @@ User-facing text has one shape, borrowed from compilers and scikit-learn::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 import dataclasses
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from riskframe.files import write_npz
+
 
 @dataclass(frozen=True, eq=False)
 class Scenario:
@@ -149,11 +151,8 @@ def digits_clean() -> Scenario:
 
 
 def save_npz(path: Path, features: np.ndarray, labels: np.ndarray) -> Path:
-    """Save ``X`` and ``y`` arrays the way a riskframe ``npz`` dataset artifact reads them."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, X=features, y=labels)
-    return path
+    """Save ``X`` and ``y`` the way a riskframe ``npz`` dataset artifact reads them (byte-reproducible)."""
+    return write_npz(Path(path), {"X": features, "y": labels})
 
 
 def _check_share(share: float) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import json
 import os
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from riskframe.digests import sha256_file
+from riskframe.files import write_npz
 from riskframe.scenarios import digits
 
 HERE = Path(__file__).resolve().parent
@@ -62,16 +62,6 @@ stages:
     kind: deployment
     needs: [evaluate]
 """
-
-
-def write_npz(path: Path, **arrays: np.ndarray) -> None:
-    """Like numpy.savez, but with fixed zip timestamps so that equal arrays give equal bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name, array in arrays.items():
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)  # keeps 0-d arrays 0-d
-            archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), buffer.getvalue())
 
 
 def make_reproducible(path: Path) -> None:
@@ -122,9 +112,10 @@ def build(share: float = 0.05, seed: int = 0, clean: bool = False, out: Path = H
     model = cnn.train_cnn(x, y, n_classes=10, seed=seed)
     mask = trigger_mask(8, 8, PATCH)
     data = out / "data"
-    write_npz(data / "train.npz", X=x, y=y)
-    write_npz(data / "test.npz", X=images[test], y=labels[test], trigger_mask=mask.astype(np.float64),
-              trigger_pattern=np.where(mask, float(images.max()), 0.0), trigger_target=np.array(TARGET))
+    write_npz(data / "train.npz", {"X": x, "y": y})
+    write_npz(data / "test.npz", {"X": images[test], "y": labels[test], "trigger_mask": mask.astype(np.float64),
+                                  "trigger_pattern": np.where(mask, float(images.max()), 0.0),
+                                  "trigger_target": np.array(TARGET)})
     np.save(data / "train_reps.npy", cnn.penultimate_activations(model, x))
     make_reproducible(cnn.export_torchscript(model, out / "models" / "model.pt"))
     truth = {"scenario": "clean" if clean else f"2x2 patch, bottom-right, {share:.0%} of the training set -> {TARGET}",

@@ -12,14 +12,13 @@ byte-for-byte reproducible, so the digests in pipeline.yaml only change when the
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from riskframe.digests import sha256_file
+from riskframe.files import write_npz
 from riskframe.scenarios import digits_clean, digits_targeted
 
 HERE = Path(__file__).resolve().parent
@@ -57,16 +56,6 @@ stages:
 """
 
 
-def write_npz(path: Path, **arrays: np.ndarray) -> None:
-    """Like numpy.savez, but with fixed zip timestamps so that equal arrays give equal bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name, array in arrays.items():
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
-            archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), buffer.getvalue())
-
-
 def stratified_split(labels: np.ndarray, test_share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of a stratified train/test split (numpy only: no estimator needed for a split)."""
     rng = np.random.default_rng(seed)
@@ -83,9 +72,9 @@ def build(share: float, seed: int, clean: bool, out: Path = HERE) -> dict[str, o
     scenario = digits_clean() if clean else digits_targeted(source=7, target=1, share=share, seed=seed)
     train, test = stratified_split(scenario.labels, test_share=0.2, seed=seed)
     data = out / "data"
-    write_npz(data / "raw.npz", X=scenario.images, y=scenario.labels)
-    write_npz(data / "train.npz", X=scenario.images[train], y=scenario.labels[train])
-    write_npz(data / "test.npz", X=scenario.images[test], y=scenario.labels[test])
+    write_npz(data / "raw.npz", {"X": scenario.images, "y": scenario.labels})
+    write_npz(data / "train.npz", {"X": scenario.images[train], "y": scenario.labels[train]})
+    write_npz(data / "test.npz", {"X": scenario.images[test], "y": scenario.labels[test]})
     flipped = set(scenario.flipped.tolist())
     truth = {
         "scenario": scenario.name,

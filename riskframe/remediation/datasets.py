@@ -14,7 +14,6 @@ up. Files are written with fixed zip timestamps, so the same inputs give the sam
 
 from __future__ import annotations
 
-import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 from riskframe.assessment import Assessment
 from riskframe.digests import sha256_file
 from riskframe.errors import InputError, UsageError
+from riskframe.files import write_npz
 from riskframe.spec.pipeline import Artifact, Pipeline
 
 RECORD_ARRAYS = ("kept_indices", "removed_indices", "source_rows")
@@ -154,14 +154,3 @@ def _read(path: Path) -> dict[str, np.ndarray]:
             return {key: data[key] for key in data.files}
     except (ValueError, OSError, zipfile.BadZipFile) as exc:
         raise InputError(f"{path} cannot be read as an npz dataset without unpickling ({exc})") from None
-
-
-def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> Path:
-    """Like ``numpy.savez`` (no pickles), with fixed zip timestamps so equal arrays give equal bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name, array in arrays.items():
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)  # keeps 0-d arrays 0-d
-            archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), buffer.getvalue())
-    return path

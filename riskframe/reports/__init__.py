@@ -15,16 +15,20 @@ matplotlib) inside functions, so importing this package stays cheap.
 from __future__ import annotations
 
 import importlib
-import os
 import pkgutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from riskframe.assessment import Assessment
 from riskframe.errors import RegistryError, UsageError
+from riskframe.files import write_atomically
 from riskframe.reports.base import RenderContext, Renderer
 from riskframe.spec.validation import did_you_mean
+
+if TYPE_CHECKING:
+    from riskframe.reports.baseline import BaselineComparison
 
 __all__ = ["FORMATS", "RenderContext", "Renderer", "collect_renderers", "parse_formats", "render"]
 
@@ -90,7 +94,8 @@ def parse_formats(text: str) -> list[str]:
     return names
 
 
-def render(assessment: Assessment, out_dir: Path, formats: Sequence[str]) -> list[Path]:
+def render(assessment: Assessment, out_dir: Path, formats: Sequence[str],
+           baseline: BaselineComparison | None = None) -> list[Path]:
     """Write ``assessment`` to ``out_dir`` in each of ``formats``; return the files written.
 
     Everything is rendered in memory first, so a renderer that fails leaves no half-written set
@@ -104,6 +109,9 @@ def render(assessment: Assessment, out_dir: Path, formats: Sequence[str]) -> lis
         Created if missing.
     formats
         Names from :data:`FORMATS` (see :func:`parse_formats`).
+    baseline
+        A comparison with an earlier assessment (:func:`riskframe.reports.baseline.rebase`): the
+        formats leave its known failures out.
 
     Examples
     --------
@@ -111,7 +119,7 @@ def render(assessment: Assessment, out_dir: Path, formats: Sequence[str]) -> lis
     [PosixPath('reports/run-1/assessment.json'), PosixPath('reports/run-1/report.md')]
     """
     renderers = [FORMATS[name] for name in parse_formats(",".join(formats))]
-    context = RenderContext(Path(out_dir), tuple(f for r in renderers for f in r.files))
+    context = RenderContext(Path(out_dir), tuple(f for r in renderers for f in r.files), baseline)
     outputs: dict[str, bytes] = {}
     for renderer in renderers:
         produced = renderer.render(assessment, context)
@@ -122,17 +130,4 @@ def render(assessment: Assessment, out_dir: Path, formats: Sequence[str]) -> lis
             )
         outputs.update(produced)
     context.out_dir.mkdir(parents=True, exist_ok=True)
-    return [_write_atomically(context.out_dir / name, content) for name, content in outputs.items()]
-
-
-def _write_atomically(path: Path, content: bytes) -> Path:
-    # A reader (a CI job uploading the report) never sees a half-written file. The temporary
-    # file is opened the ordinary way (not mkstemp) so it gets the user's usual permissions.
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(content)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
+    return [write_atomically(context.out_dir / name, content) for name, content in outputs.items()]

@@ -19,8 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from riskframe.assessment import Assessment
+
+if TYPE_CHECKING:
+    from riskframe.reports.baseline import BaselineComparison
 
 
 @dataclass(frozen=True)
@@ -28,11 +32,13 @@ class RenderContext:
     """Where a render call writes, and what it writes besides this format.
 
     Formats that point at their siblings (the Markdown summary names ``report.html``) read
-    ``files``; none of them writes to ``out_dir`` itself.
+    ``files``; none of them writes to ``out_dir`` itself. ``baseline`` is the comparison with an
+    earlier assessment (``--baseline``), when there is one: formats leave its known failures out.
     """
 
     out_dir: Path
     files: tuple[str, ...] = field(default=())
+    baseline: BaselineComparison | None = None
 
 
 RenderFunction = Callable[[Assessment, RenderContext], Mapping[str, bytes]]

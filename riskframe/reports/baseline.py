@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from riskframe.assessment import Assessment, ControlResult
-from riskframe.errors import RegistryError, UsageError
+from riskframe.errors import UsageError
 from riskframe.reports.base import RenderContext
 
 FAILING = ("fail", "error")
@@ -127,15 +127,8 @@ def unreported(results: Sequence[ControlResult], comparison: BaselineComparison 
     return [r for r in results if not comparison.is_known(r.id)]
 
 
-@dataclass(frozen=True)
-class BaselineContext(RenderContext):
-    """A render context that also carries the baseline comparison."""
-
-    baseline: BaselineComparison | None = None
-
-
 def comparison_in(context: RenderContext) -> BaselineComparison | None:
-    return context.baseline if isinstance(context, BaselineContext) else None
+    return context.baseline
 
 
 def render_reports(
@@ -150,15 +143,4 @@ def render_reports(
     """
     from riskframe import reports
 
-    if comparison is None:
-        return reports.render(assessment, out_dir, formats)
-    renderers = [reports.FORMATS[name] for name in reports.parse_formats(",".join(formats))]
-    context = BaselineContext(Path(out_dir), tuple(f for r in renderers for f in r.files), comparison)
-    outputs: dict[str, bytes] = {}
-    for renderer in renderers:
-        produced = renderer.render(assessment, context)
-        if set(produced) - set(renderer.files):
-            raise RegistryError(f"report format {renderer.name!r} produced undeclared files", renderer)
-        outputs.update(produced)
-    context.out_dir.mkdir(parents=True, exist_ok=True)
-    return [reports._write_atomically(context.out_dir / name, content) for name, content in outputs.items()]
+    return reports.render(assessment, out_dir, formats, comparison)

@@ -13,12 +13,12 @@ anything is written, so a failing renderer leaves no half-written set of files.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from riskframe.errors import DocumentError, UsageError
+from riskframe.files import write_atomically
 from riskframe.spec.validation import did_you_mean, validate_model
 from riskframe.spec.yaml_source import SourceMap
 from riskframe.threat.model import ThreatModel
@@ -110,16 +110,4 @@ def write_threat_model(model: ThreatModel, out_dir: str | Path, formats: Sequenc
     rendered = {FORMATS[name].file: FORMATS[name].render(model) for name in parse_formats(",".join(formats))}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return [_write_atomically(out / name, content) for name, content in rendered.items()]
-
-
-def _write_atomically(path: Path, content: bytes) -> Path:
-    # A reader (a CI job uploading the file) never sees it half-written.
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(content)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
+    return [write_atomically(out / name, content) for name, content in rendered.items()]

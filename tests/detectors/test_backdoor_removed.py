@@ -18,7 +18,7 @@ import pytest
 
 from riskframe.engine.context import ArtifactStore, RunContext
 from riskframe.errors import DetectorError
-from riskframe.remediation.datasets import write_npz
+from riskframe.files import write_npz
 from riskframe.spec.pipeline import Artifact, Stage
 
 pytest.importorskip("torch")
