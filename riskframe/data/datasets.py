@@ -177,7 +177,8 @@ def _npy_array(path: Path, field: str) -> np.ndarray:
 def _npz_arrays(path: Path, wanted: dict[str, str | None]) -> dict[str, np.ndarray]:
     """The arrays ``wanted`` maps fields to (None: the first array of the file)."""
     arrays: dict[str, np.ndarray] = {}
-    with _numpy_errors(path, "path"), np.load(path, allow_pickle=False) as data:
+    # The file is opened here, not by np.load, so that it is closed even when the zip is damaged.
+    with _numpy_errors(path, "path"), path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
         if not data.files:
             raise ArtifactError(f"{path.name} holds no arrays")
         for field, key in wanted.items():
