@@ -19,9 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from riskframe.assessment import SCHEMA_VERSION, Assessment
+from riskframe.assessment import Assessment
 from riskframe.errors import DocumentError
 from riskframe.reports.json_report import load_assessment
 
@@ -100,13 +98,6 @@ def _read(path: Path) -> Assessment | None:
         return None
     if not isinstance(data, dict) or not {"schema_version", "tool", "results", "gate"} <= data.keys():
         return None
-    if data.get("schema_version") == SCHEMA_VERSION:
-        # The common case, validated directly: load_assessment maps every key's line first, which
-        # costs a tenth of a second per file; it is called for the located message when this fails.
-        try:
-            return Assessment.model_validate(data)
-        except ValidationError:
-            pass
     return load_assessment(path)
 
 

@@ -87,7 +87,22 @@ def find_test_files(path: str | Path) -> list[Path]:
     if not root.is_dir():
         raise DocumentError.single(str(path), "no such file or folder")
     candidates = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-    return [p for p in candidates if _KIND_LINE.search(p.read_text(encoding="utf-8", errors="replace"))]
+    return [p for p in candidates if is_policy_test(p)]
+
+
+def is_policy_test(path: str | Path) -> bool:
+    """Whether the file says ``kind: PolicyTest`` on a line of its own (a block-style document).
+
+    Examples
+    --------
+    >>> is_policy_test("policies/tests/data-poisoning_test.yaml")  # doctest: +SKIP
+    True
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False  # the document loader reports the unreadable file
+    return bool(_KIND_LINE.search(text))
 
 
 def load_policy_test(path: str | Path) -> PolicyTest:

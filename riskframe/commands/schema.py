@@ -1,12 +1,16 @@
-"""``riskframe schema KIND``: the JSON Schema of the assessment or of a document kind."""
+"""``riskframe schema KIND``: the JSON Schema of the assessment or of a document kind (pipeline,
+policy, control, waivers, policytest), for editors and for checking documents in other tools."""
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-_KINDS = ("assessment", "pipeline", "policy", "control")
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+_KINDS = ("assessment", "pipeline", "policy", "control", "waivers", "policytest")
 
 
 def register(subparsers: Any) -> None:
@@ -26,8 +30,14 @@ def schema_of(kind: str) -> dict[str, Any]:
         from riskframe.reports.json_report import assessment_json_schema
 
         return assessment_json_schema()
-    from riskframe.spec.load import KINDS
+    if kind == "policytest":
+        from riskframe.policytests import PolicyTest
 
-    schema = KINDS[kind.capitalize()].model_json_schema(by_alias=True)
+        model: type[BaseModel] = PolicyTest
+    else:
+        from riskframe.spec.load import KINDS
+
+        model = KINDS[kind.capitalize()]
+    schema = model.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema

@@ -4,7 +4,9 @@ Each file is checked on its own and every problem of every file is printed, so o
 ``validate`` (e.g. in a pre-commit hook) shows everything to fix. Controls named on the command
 line count as defined when the policies among the files are checked, and waiver files are checked
 against the policies among the files. A policy is checked as resolved (its ``extends:`` merged in).
-A waiver that has already expired is an error unless ``--allow-expired``.
+A waiver that has already expired is an error unless ``--allow-expired``. A policy test
+(``kind: PolicyTest``) is checked as ``riskframe test`` loads it: the policies, pipelines and
+waiver files it names exist and load, and every requirement and stage it expects a status of exists.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from riskframe.errors import DocumentError, Problem
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "validate", help="check policies, controls and pipelines against schema, catalogs and detectors",
+        "validate", help="check policies, controls, pipelines, waivers and policy tests without running anything",
         description="Check documents (told apart by their kind:) against their schema, the ATLAS and "
                     "NIST catalogs, the detector registry and the controls. Exit 0 when all are valid, 2 otherwise.")
-    parser.add_argument("files", nargs="+", metavar="FILE", help="policy, control or pipeline documents")
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="policy, control, pipeline, waiver (kind: Waivers) or policy test (kind: PolicyTest) "
+                             "documents")
     parser.add_argument("--controls", dest="controls_dirs", action="append", default=[], metavar="DIR",
                         help="a folder of extra control documents (repeatable)")
     parser.add_argument("--allow-expired", action="store_true",
@@ -46,7 +50,8 @@ def validate_files(files: list[str], controls_dirs: list[str], *, today: date | 
     from riskframe.detectors.registry import default_registry
     from riskframe.engine.graph import build_stage_graph
     from riskframe.engine.inputs import load_all_controls
-    from riskframe.spec import Control, Pipeline, Policy, load_document
+    from riskframe.policytests import PolicyTest
+    from riskframe.spec import Control, Pipeline, Policy
     from riskframe.spec.resolve import check_control, check_pipeline, check_policy
     from riskframe.spec.waivers import WaiverSet, date_problems, policy_waivers
 
@@ -55,7 +60,7 @@ def validate_files(files: list[str], controls_dirs: list[str], *, today: date | 
     problems: list[Problem] = []
     for path in files:
         try:
-            documents.append(load_document(path))
+            documents.append(_load(path))
         except DocumentError as exc:
             problems += exc.problems
     controls = load_all_controls(controls_dirs)
@@ -69,6 +74,8 @@ def validate_files(files: list[str], controls_dirs: list[str], *, today: date | 
         elif isinstance(doc, Control):
             found = check_control(doc, catalog, registry)
             what = f"Control {doc.id}, detector {doc.detector}"
+        elif isinstance(doc, PolicyTest):
+            found, what = [], _policy_test_line(doc)
         elif isinstance(doc, Policy):
             found = check_policy(doc, controls, catalog, registry) + \
                 date_problems(policy_waivers(doc), [doc], today, allow_expired)
@@ -81,6 +88,14 @@ def validate_files(files: list[str], controls_dirs: list[str], *, today: date | 
         if not found:
             lines.append(f"ok: {doc.source.path} ({what})")
     return problems, lines
+
+
+def _load(path: str) -> Any:
+    """The document in ``path``; a policy test with what it names checked (as ``riskframe test`` does)."""
+    from riskframe.policytests import is_policy_test, load_policy_test
+    from riskframe.spec import load_document
+
+    return load_policy_test(path) if is_policy_test(path) else load_document(path)
 
 
 def _check_waivers(doc: Any, policies: list[Any], today: date, allow_expired: bool) -> tuple[list[Problem], str]:
@@ -98,7 +113,11 @@ def _check_waivers(doc: Any, policies: list[Any], today: date, allow_expired: bo
 def _policy_line(policy: Any) -> str:
     extends = f", extends {', '.join(policy.extends)}" if policy.extends else ""
     waivers = f", {_count(len(policy.waivers), 'waiver')}" if policy.waivers else ""
-    return f"Policy {policy.metadata.name}, {len(policy.requirements)} requirements{extends}{waivers}"
+    return f"Policy {policy.metadata.name}, {_count(len(policy.requirements), 'requirement')}{extends}{waivers}"
+
+
+def _policy_test_line(test: Any) -> str:
+    return f"PolicyTest {test.metadata.name}, {_count(len(test.cases), 'case')} for {', '.join(test.policies)}"
 
 
 def _count(n: int, noun: str) -> str:

@@ -162,9 +162,8 @@ def _bind_training_data(bindings: dict[str, tuple[Artifact, ...]], primary: Arti
     retrain it, or to find the training samples that carry a trigger) set ``binds_training_data``.
     """
     model = bindings.get("model")
-    trained_on = model[0].of if model else None
-    found = next((a for _, a in pipeline.artifacts() if a.name == trained_on and a.type == "dataset"), None)
-    if found is not None and found.name != primary.name and "dataset" in bindings:
+    found = pipeline.artifact_index.get(model[0].of) if model and model[0].of else None
+    if found is not None and found.type == "dataset" and found.name != primary.name and "dataset" in bindings:
         bindings["dataset"] = (*bindings["dataset"], found)
 
 

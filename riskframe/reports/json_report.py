@@ -17,12 +17,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from riskframe.assessment import SCHEMA_VERSION, Assessment
 from riskframe.errors import DocumentError, InputError
 from riskframe.reports.base import RenderContext, Renderer
-from riskframe.spec.validation import validate_model
+from riskframe.spec.validation import problems_from
 from riskframe.spec.yaml_source import SourceMap, parse_yaml
 
 FILE_NAME = "assessment.json"
@@ -95,9 +95,15 @@ def load_assessment(path: str | Path) -> Assessment:
             "not a riskframe assessment: expected a JSON object with schema_version, tool, "
             "results and gate, as 'riskframe assess' writes in assessment.json",
         )
-    source = _source_map(text, shown)
-    _check_version(data["schema_version"], source)
-    return validate_model(Assessment, data, source)
+    # Validated first: mapping every key's line costs far more than validating, and is only
+    # needed to locate a problem.
+    version_problem = _version_problem(data["schema_version"])
+    if version_problem is None:
+        try:
+            return Assessment.model_validate(data)
+        except ValidationError as exc:
+            raise DocumentError(problems_from(exc, Assessment, _source_map(text, shown))) from None
+    raise _source_map(text, shown).error(("schema_version",), version_problem, data["schema_version"])
 
 
 def _read_text(path: Path, shown: str) -> str:
@@ -113,20 +119,16 @@ def _read_text(path: Path, shown: str) -> str:
         raise DocumentError.single(shown, "not a riskframe assessment: the file is not UTF-8 text") from None
 
 
-def _check_version(version: Any, source: SourceMap) -> None:
+def _version_problem(version: Any) -> str | None:
+    """Why this riskframe cannot read an assessment of schema ``version``; None if it can."""
     match = _VERSION.match(version) if isinstance(version, str) else None
     if match is None:
-        raise source.error(
-            ("schema_version",), f"must be a version such as {SCHEMA_VERSION!r}. Got {version!r} instead.", version
-        )
+        return f"must be a version such as {SCHEMA_VERSION!r}. Got {version!r} instead."
     supported = tuple(int(part) for part in SCHEMA_VERSION.split("."))
     if (int(match.group(1)), int(match.group(2))) > supported:
-        raise source.error(
-            ("schema_version",),
-            f"this assessment uses schema {version}, newer than the {SCHEMA_VERSION} this riskframe "
-            "reads; upgrade riskframe to read it",
-            version,
-        )
+        return (f"this assessment uses schema {version}, newer than the {SCHEMA_VERSION} this riskframe "
+                "reads; upgrade riskframe to read it")
+    return None
 
 
 def _source_map(text: str, shown: str) -> SourceMap:

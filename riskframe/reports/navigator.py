@@ -85,7 +85,7 @@ def risk_layer(assessment: Assessment, catalog: Catalog | None = None) -> dict[s
             f"{_policy_names(assessment)} ran on pipeline {assessment.pipeline.name}. "
             f"Gate {assessment.gate.decision}, risk score {assessment.summary.risk_score:g}/100."
         ),
-        techniques=_with_parents(techniques),
+        techniques=with_parent_techniques(techniques),
         extra={"gradient": RISK_GRADIENT, "legendItems": legend, "sorting": 3},
     )
 
@@ -119,7 +119,7 @@ def coverage_layer(assessment: Assessment, catalog: Catalog | None = None) -> di
             f"pipeline {assessment.pipeline.name} ({covered} of {len(assessment.atlas)} named techniques "
             "covered). Score: the number of controls with a verdict."
         ),
-        techniques=_with_parents(techniques),
+        techniques=with_parent_techniques(techniques),
         extra={"legendItems": legend, "sorting": 3, "hideDisabled": False},
     )
 
@@ -218,10 +218,31 @@ def _coverage_comment(cell: Cell, controls: list[str]) -> str:
     return "No requirement of the policy addresses this technique."
 
 
-def _with_parents(techniques: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Unfold the parent of every annotated sub-technique (``showSubtechniques``), adding the
-    parent under that tactic where it is not annotated itself: the Navigator folds sub-techniques
-    away by default, and a folded annotation is invisible."""
+def with_parent_techniques(techniques: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Layer ``techniques`` entries with every annotated sub-technique made visible.
+
+    The Navigator folds sub-techniques under their parent by default, and a folded annotation is
+    invisible. So the parent of every annotated sub-technique gets ``showSubtechniques: true``,
+    and is added (under the same tactic, just before the first of its sub-techniques) where it is
+    not annotated itself. Other entries are returned unchanged, in order.
+
+    Parameters
+    ----------
+    techniques
+        Layer entries, each with a ``techniqueID`` and optionally a ``tactic``.
+
+    Returns
+    -------
+    list of dict
+        A new list; no entry is modified in place (an unfolded parent is a copy).
+
+    Examples
+    --------
+    >>> with_parent_techniques([{"techniqueID": "AML.T0010.002", "tactic": "initial-access", "score": 80}])
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [{'techniqueID': 'AML.T0010', 'tactic': 'initial-access', 'showSubtechniques': True},
+     {'techniqueID': 'AML.T0010.002', 'tactic': 'initial-access', 'score': 80}]
+    """
     unfold = {(_parent(t["techniqueID"]), t.get("tactic")) for t in techniques if _parent(t["techniqueID"])}
     present = {(t["techniqueID"], t.get("tactic")) for t in techniques}
     out = []

@@ -58,7 +58,7 @@ def threat_layer(model: ThreatModel) -> dict[str, Any]:
         ],
         "layout": {"layout": "side", "showID": True, "showName": True},
         "selectTechniquesAcrossTactics": True,
-        "techniques": layers._with_parents(entries),
+        "techniques": layers.with_parent_techniques(entries),
         "gradient": layers.RISK_GRADIENT,
         "legendItems": legend,
         "sorting": 3,

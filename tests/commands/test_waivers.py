@@ -96,7 +96,7 @@ def test_validate_refuses_an_expired_waiver_unless_allowed(policies, capsys):
     assert capsys.readouterr().err.strip().startswith(
         f"{parent}:13:5: waivers[0].expires: the waiver expired on 2025-03-31 (")
     assert cli.main(["validate", "--allow-expired", str(parent), str(waivers)]) == 0
-    assert capsys.readouterr().out.splitlines() == [f"ok: {parent} (Policy base, 1 requirements, 1 waiver)",
+    assert capsys.readouterr().out.splitlines() == [f"ok: {parent} (Policy base, 1 requirement, 1 waiver)",
                                                     f"ok: {waivers} (Waivers, 1 waiver)"]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from riskframe.assessment import SCHEMA_VERSION, Assessment
 from riskframe.errors import InputError
-from riskframe.reports import render
+from riskframe.reports import json_report, render
 from riskframe.reports.json_report import assessment_json_schema, dumps_assessment, load_assessment
 
 
@@ -73,6 +73,25 @@ def test_a_newer_schema_version_is_refused_with_its_position(assessment, tmp_pat
     )
     with pytest.raises(InputError, match=f"^{re.escape(expected)}$"):
         load_assessment(path)
+
+
+def test_a_schema_version_that_is_not_a_version_is_refused_with_its_position(assessment, tmp_path) -> None:
+    path = tmp_path / "assessment.json"
+    path.write_bytes(dumps_assessment(assessment).replace(b'"schema_version": "1.0"', b'"schema_version": 1'))
+    expected = f"{path}:2:3: schema_version: must be a version such as '{SCHEMA_VERSION}'. Got 1 instead."
+    with pytest.raises(InputError, match=f"^{re.escape(expected)}$"):
+        load_assessment(path)
+
+
+def test_a_valid_file_is_read_without_mapping_its_lines(assessment, tmp_path, monkeypatch) -> None:
+    # The line map (a second, slower parse) is built only to locate a problem.
+    [path] = render(assessment, tmp_path, ["json"])
+
+    def no_line_map(text: str, shown: str) -> None:
+        raise AssertionError("the line map was built for a valid file")
+
+    monkeypatch.setattr(json_report, "_source_map", no_line_map)
+    assert load_assessment(path) == assessment
 
 
 def test_a_json_file_that_is_not_an_assessment_is_refused(tmp_path) -> None:

@@ -11,7 +11,13 @@ import pytest
 
 from riskframe.catalog import load_catalog
 from riskframe.reports import render
-from riskframe.reports.navigator import COVERAGE_COLOURS, LEVEL_COLOURS, coverage_layer, risk_layer
+from riskframe.reports.navigator import (
+    COVERAGE_COLOURS,
+    LEVEL_COLOURS,
+    coverage_layer,
+    risk_layer,
+    with_parent_techniques,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "navigator"
 SCHEMA = json.loads((FIXTURES / "layer-format-4.3.schema.json").read_text(encoding="utf-8"))
@@ -80,6 +86,29 @@ def test_the_risk_layer_scores_residual_risk_with_the_evidence(layers) -> None:
     }
     assert risk["gradient"]["minValue"] == 0 and risk["gradient"]["maxValue"] == 100
     assert all(0 <= t.get("score", 0) <= 100 for t in risk["techniques"])
+
+
+def test_annotated_sub_techniques_are_unfolded_under_each_of_their_tactics() -> None:
+    entries = [
+        {"techniqueID": "AML.T0010", "tactic": "initial-access", "score": 10},
+        {"techniqueID": "AML.T0010.002", "tactic": "initial-access", "score": 80},
+        {"techniqueID": "AML.T0010.001", "tactic": "initial-access"},
+        {"techniqueID": "AML.T0018.000", "tactic": "persistence"},
+        {"techniqueID": "AML.T0020"},
+    ]
+    before = json.dumps(entries)
+
+    out = with_parent_techniques(entries)
+
+    assert [(t["techniqueID"], t.get("tactic"), t.get("showSubtechniques")) for t in out] == [
+        ("AML.T0010", "initial-access", True),  # annotated itself: unfolded, not repeated
+        ("AML.T0010.002", "initial-access", None),
+        ("AML.T0010.001", "initial-access", None),
+        ("AML.T0018", "persistence", True),  # added just before its first sub-technique
+        ("AML.T0018.000", "persistence", None),
+        ("AML.T0020", None, None),
+    ]
+    assert out[0]["score"] == 10 and json.dumps(entries) == before  # copied, not modified in place
 
 
 def test_the_coverage_layer_shows_covered_unverified_and_gaps(layers, assessment) -> None:

@@ -1,0 +1,109 @@
+"""``riskframe validate`` on policy tests (``kind: PolicyTest``) and waiver files (``kind: Waivers``):
+what the pre-commit hook hands it from a policies/ folder validates, and their mistakes are located."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from datetime import date, timedelta
+from pathlib import Path
+
+from riskframe.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+CLEAN = ROOT / "policies/tests/fixtures/clean/pipeline.yaml"
+POLICY = """\
+apiVersion: riskframe/v1
+kind: Policy
+metadata: {name: integrity}
+requirements:
+  - id: IN-1
+    title: Data is what its source published
+    severity: high
+    threats: [AML.T0010.002]
+    controls:
+      - control: artifact-integrity
+"""
+
+
+def test_every_document_of_the_policies_folder_validates(capsys):
+    files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "policies").rglob("*.yaml"))
+
+    assert main(["validate", *(str(ROOT / f) for f in files)]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert f"ok: {ROOT}/policies/tests/data-poisoning_test.yaml (PolicyTest data-poisoning, 4 cases for " \
+           "../data-poisoning.yaml)" in out
+    assert len(out.splitlines()) == len(files)
+
+
+def test_a_policy_test_with_a_shape_mistake_is_located(tmp_path, capsys):
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    test = tmp_path / "integrity_test.yaml"
+    test.write_text(textwrap.dedent(f"""\
+        apiVersion: riskframe/v1
+        kind: PolicyTest
+        metadata: {{name: integrity}}
+        policies: [policy.yaml]
+        cases:
+          - name: clean
+            pipeline: {CLEAN}
+            expect: {{IN-1: passed}}
+            gaet: pass
+        """))
+
+    assert main(["validate", str(test)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{test}:8:14: cases[0].expect.IN-1: must be one of pass, warn, fail, error, skipped, waived, "
+        "not_applicable, not-assessed. Got 'passed' instead (did you mean 'pass'?).",
+        f"{test}:9:5: cases[0].gaet: unknown field (did you mean 'gate'?). Allowed fields: description, expect, "
+        "fail_on, gate, name, pipeline, today",
+    ]
+
+
+def test_a_policy_test_naming_what_does_not_exist_is_located(tmp_path, capsys):
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    test = tmp_path / "integrity_test.yaml"
+    test.write_text(textwrap.dedent(f"""\
+        apiVersion: riskframe/v1
+        kind: PolicyTest
+        metadata: {{name: integrity}}
+        policies: [policy.yaml, missing.yaml]
+        cases:
+          - name: clean
+            pipeline: {CLEAN}
+            expect: {{IN-2: pass, IN-1@ingset: pass}}
+        """))
+
+    assert main(["validate", str(test)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{test}:4:25: policies[1]: no policy file 'missing.yaml' next to the test file",
+        f"{test}:8:14: cases[0].expect.IN-2: no requirement 'IN-2' in the policies (did you mean 'IN-1'?)",
+        f"{test}:8:26: cases[0].expect.IN-1@ingset: no stage 'ingset' in pipeline {CLEAN} (did you mean "
+        "'ingest'?)",
+    ]
+
+
+def test_a_waiver_file_validates_with_its_policy_and_its_mistakes_are_located(tmp_path, capsys):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    waivers = tmp_path / "waivers.yaml"
+    expires = date.today() + timedelta(days=30)
+    entry = ("  - {requirement: %s, justification: the vendor re-signs the data next week, "
+             f"approved_by: Jane Doe, expires: {expires}}}\n")
+    waivers.write_text("apiVersion: riskframe/v1\nkind: Waivers\nwaivers:\n" + entry % "IN-1")
+
+    assert main(["validate", str(policy), str(waivers)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"ok: {waivers} (Waivers, 1 waiver)"
+
+    waivers.write_text("apiVersion: riskframe/v1\nkind: Waivers\nwaivers:\n" + entry % "IN-9")
+    assert main(["validate", str(policy), str(waivers)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{waivers}:4:6: waivers[0].requirement: no requirement 'IN-9' in policy 'integrity' (did you mean 'IN-1'?)"]
+
+
+def test_the_schemas_of_policy_tests_and_waivers_are_printed(capsys):
+    for kind, title in (("policytest", "PolicyTest"), ("waivers", "WaiverSet")):
+        assert main(["schema", kind]) == 0
+        schema = json.loads(capsys.readouterr().out)
+        assert schema["title"] == title and schema["$schema"].endswith("/2020-12/schema")
+        assert "kind" in schema["required"]
