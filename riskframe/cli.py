@@ -72,6 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `riskframe catalog list | head`: the reader left; stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as exc:  # an unwritable --out, a full disk: the user's to fix, not a crash
+        print(f"riskframe: error: {exc.strerror or exc}: {exc.filename}" if exc.filename else
+              f"riskframe: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

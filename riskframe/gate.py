@@ -1,10 +1,13 @@
 """The gate: the one pass/fail decision a CI job acts on.
 
 It fails when any result ended in ``error`` (fail closed: an unmeasured risk is not an accepted
-one), or when any result that is not waived or not applicable reaches the ``fail_on`` level of
-residual risk. The reasons list what failed it first, then the waived results that would have
-failed it (with who accepted the risk, until when and why), so a passed gate says what it let
-through. A result whose waiver had expired says so in its reason.
+one), when a requirement produced no verdict at all (unless its policy says
+``risk_appetite.unassessed: allow``), when a result fails a requirement whose severity is at or
+above ``fail_on`` (whatever the pipeline's declared criticality makes of its residual risk: the team
+being gated declares the criticality), or when any result that is not waived or not applicable
+reaches the ``fail_on`` level of residual risk. The reasons list what failed it first, then the
+waived results that would have failed it (with who accepted the risk, until when and why), so a
+passed gate says what it let through. A result whose waiver had expired says so in its reason.
 """
 
 from __future__ import annotations
@@ -17,21 +20,28 @@ from riskframe.scoring import level_rank
 _VERBS = {"pass": "passed", "warn": "warned", "fail": "failed", "skipped": "was skipped"}
 
 
-def decide(results: Sequence[ControlResult], fail_on: Level) -> Gate:
-    """The decision and its reasons.
+def decide(results: Sequence[ControlResult], fail_on: Level, unassessed: Sequence[str] = ()) -> Gate:
+    """The decision and its reasons. ``unassessed`` says why each requirement that must produce a
+    verdict produced none.
 
     Examples
     --------
     >>> decide([], "high").decision
     'pass'
+    >>> decide([], "high", ["DP-1 (data-poisoning) produced no verdict (no dataset)"]).decision
+    'fail'
     """
-    failing, accepted = [], []
+    failing: list[str] = [f"{why}; the gate fails closed (risk_appetite.unassessed: fail)" for why in unassessed]
+    accepted: list[str] = []
     for result in results:
         where = f"{result.requirement} at stage {result.stage}: {result.control}"
         reaches = level_rank(result.risk.level) >= level_rank(fail_on)
         risk = f"{result.risk.level} residual risk ({result.risk.residual:.2f})"
         if result.status == "error":
             failing.append(f"{where} ended in error; the gate fails closed{_unapplied(result)}")
+        elif result.status == "fail" and not reaches and level_rank(result.severity) >= level_rank(fail_on):
+            failing.append(f"{where} failed a {result.severity}-severity requirement ({risk}), at or above "
+                           f"fail_on: {fail_on}{_unapplied(result)}")
         elif result.status in _VERBS and reaches:
             failing.append(f"{where} {_VERBS[result.status]} with {risk}, at or above fail_on: {fail_on}"
                            f"{_unapplied(result)}")

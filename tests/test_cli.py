@@ -133,3 +133,28 @@ def test_all_names_every_lazy_export():
     import riskframe
 
     assert set(riskframe.__all__) == {*riskframe._EXPORTS, "__version__"}
+
+
+def test_out_that_is_a_file_is_a_usage_error_before_anything_runs(tmp_path, capsys):
+    out = tmp_path / "report"
+    out.write_text("not a folder")
+    code = main(["assess", str(ROOT / "examples/poisoned-digits/pipeline.yaml"),
+                 "--policy", str(ROOT / "policies/data-poisoning.yaml"), "--out", str(out)])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == f"--out {out}: is a file; reports go into a folder"
+
+
+def test_a_missing_controls_folder_is_a_usage_error(tmp_path, capsys):
+    code = main(["assess", str(ROOT / "examples/poisoned-digits/pipeline.yaml"),
+                 "--policy", str(ROOT / "policies/data-poisoning.yaml"), "--controls", str(tmp_path / "nope")])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == f"--controls {tmp_path / 'nope'}: no such folder"
+
+
+def test_an_os_error_is_one_line_and_exit_2(tmp_path):
+    out = tmp_path / "taken"
+    out.write_text("x")
+    result = cli("threat-model", "examples/poisoned-digits/pipeline.yaml", "--out", str(out))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("riskframe: error: ")

@@ -14,13 +14,13 @@ from riskframe.scoring import DEFAULT_MODEL
 RESIDUAL = {"low": 0.1, "medium": 0.4, "high": 0.6, "critical": 0.9}
 
 
-def result(status, level="high", waiver=None, requirement="R1"):
+def result(status, level="high", waiver=None, requirement="R1", severity="high"):
     terms = RiskTerms(maturity_prior=0.6, exposure=0.0, inherited=0.0, control_effect="-")
     risk = Risk(likelihood=1.0, impact=RESIDUAL[level], inherent=RESIDUAL[level], residual=RESIDUAL[level],
                 level=level, terms=terms)
     return ControlResult(id=f"{requirement}/prepare/balance", requirement=requirement, requirement_title="t",
                          policy="p", stage="prepare", control="balance", control_title="c", detector="d", params={},
-                         status=status, severity="high", score=0.5, summary="s", risk=risk, atlas=[], nist=[],
+                         status=status, severity=severity, score=0.5, summary="s", risk=risk, atlas=[], nist=[],
                          waiver=waiver)
 
 
@@ -63,15 +63,17 @@ statuses = st.sampled_from(("pass", "warn", "fail", "error", "skipped", "waived"
 levels = st.sampled_from(LEVELS)
 
 
-@given(st.lists(st.tuples(statuses, levels), max_size=8), levels)
-def test_the_gate_fails_exactly_on_unwaived_errors_and_risks_at_its_level(cases, fail_on):
-    results = [result(s, lvl, waiver() if s == "waived" else None) for s, lvl in cases]
+@given(st.lists(st.tuples(statuses, levels, levels), max_size=8), levels)
+def test_the_gate_fails_exactly_on_unwaived_errors_severe_failures_and_risks_at_its_level(cases, fail_on):
+    results = [result(s, lvl, waiver() if s == "waived" else None, severity=sev) for s, lvl, sev in cases]
     gate = decide(results, fail_on)
-    failing = any(s == "error" or (s in ("pass", "warn", "fail", "skipped")
-                                   and LEVELS.index(lvl) >= LEVELS.index(fail_on)) for s, lvl in cases)
+    at_level = LEVELS.index(fail_on)
+    failing = any(s == "error"
+                  or (s in ("pass", "warn", "fail", "skipped") and LEVELS.index(lvl) >= at_level)
+                  or (s == "fail" and LEVELS.index(sev) >= at_level) for s, lvl, sev in cases)
     assert (gate.decision == "fail") == failing
     # waiving any result never turns a passing gate into a failing one
-    waived = [result("waived", lvl, waiver()) for _, lvl in cases]
+    waived = [result("waived", lvl, waiver(), severity=sev) for _, lvl, sev in cases]
     assert decide(waived, fail_on).decision == "pass"
 
 
@@ -80,3 +82,19 @@ def test_residuals_above_match_their_levels():
 
     assert {level: level_of(value, DEFAULT_MODEL) for level, value in RESIDUAL.items()} == \
         {level: level for level in RESIDUAL}
+
+
+def test_a_failure_of_a_severe_requirement_fails_the_gate_whatever_the_criticality_made_of_it():
+    # A low-criticality pipeline scales impact down; the team being gated declares its criticality,
+    # so a failed high-severity requirement still fails a fail_on: high gate.
+    gate = decide([result("fail", "medium", severity="high")], "high")
+    assert gate.decision == "fail"
+    assert gate.reasons == ["R1 at stage prepare: balance failed a high-severity requirement (medium residual "
+                            "risk (0.40)), at or above fail_on: high"]
+
+
+def test_a_requirement_without_a_verdict_fails_closed():
+    gate = decide([], "high", ["R9 (p) produced no verdict (balance: no dataset artifact at the eligible stages)"])
+    assert gate.decision == "fail"
+    assert gate.reasons == ["R9 (p) produced no verdict (balance: no dataset artifact at the eligible stages); "
+                            "the gate fails closed (risk_appetite.unassessed: fail)"]

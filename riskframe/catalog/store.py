@@ -41,7 +41,6 @@ from riskframe.spec.validation import did_you_mean
 
 _NIST_ABBREVIATIONS = {abbreviation: function for function, abbreviation in NIST_FUNCTIONS.items()}
 _NIST_PATTERN = re.compile(r"^\s*([A-Za-z]+)[\s\-_.]*(\d+(?:\.\d+)?)\s*$")
-_ATLAS_PATTERN = re.compile(r"^AML\.(TA|T|M|CS)\d{4}(\.\d{3})?$")
 
 # A release version becomes part of a file name (atlas-5.6.0.yaml): nothing that leaves the directory.
 VERSION_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-]*$")
@@ -232,10 +231,6 @@ def _atlas_hint(text: str, choices: Iterable[str]) -> str:
         if padded in choices:
             return f" (did you mean {padded!r}?)"
     return did_you_mean(text, choices)
-
-
-def looks_like_atlas_id(text: str) -> bool:
-    return bool(_ATLAS_PATTERN.match(text.strip().upper()))
 
 
 def catalog_dir() -> Path:

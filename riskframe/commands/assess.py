@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from riskframe.reports.oscal import unavailable
 
     formats = parse_formats(args.format)  # a typo fails before minutes of detectors
+    _check_paths(args)  # so does an --out that is a file, a --controls folder that is not there
     key = _signing_key(args.sign, formats)  # so does an unusable key
     baseline = load_baseline(args.baseline) if args.baseline else None  # and an unreadable baseline
     missing = unavailable(formats)  # a missing extra costs only its own report, reported at the end
@@ -87,6 +88,20 @@ def summary_text(assessment: Any, written: list[Path]) -> str:
         lines.append(f"  ... and {len(gate.reasons) - 10} more (see the report)")
     lines.append("Reports: " + (", ".join(p.as_posix() for p in written) or "none"))
     return "\n".join(lines)
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    import importlib.util
+
+    from riskframe.errors import MissingDependencyError, UsageError
+
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out}: is a file; reports go into a folder")
+    for folder in args.controls_dirs:
+        if not Path(folder).is_dir():
+            raise UsageError(f"--controls {folder}: no such folder")
+    if getattr(args, "mlflow_uri", None) and importlib.util.find_spec("mlflow") is None:
+        raise MissingDependencyError("mlflow", "mlflow")
 
 
 def _signing_key(path: str | None, formats: list[str]) -> Any:

@@ -91,6 +91,10 @@ class ActivationClustering(Detector):
     optional = ("representations", "model")
     Params = ActivationClusteringParams
     techniques: ClassVar[tuple[str, ...]] = ("AML.T0020", "AML.T0018.000", "AML.T0043.004")
+    imports: ClassVar[tuple[str, ...]] = (
+        "sklearn.covariance", "sklearn.cluster", "sklearn.decomposition", "sklearn.metrics",
+        "sklearn.neighbors", "torch", "skops.io", "matplotlib.figure", "matplotlib.backends.backend_agg",
+    )
 
     def run(self, ctx: Any, params: Any) -> DetectorResult:
         """Cluster every class in two and judge each split; see the module docstring."""

@@ -157,6 +157,7 @@ class ArtSpectralSignatures(Detector):
     requires = ("dataset", "model")
     Params = ArtSpectralParams
     techniques: ClassVar[tuple[str, ...]] = ("AML.T0020", "AML.T0018.000", "AML.T0043.004")
+    imports: ClassVar[tuple[str, ...]] = ("torch", "art.estimators.classification", "art.defences.detector.poison")
 
     def run(self, ctx: Any, params: Any) -> DetectorResult:
         """Flag what ART's SpectralSignatureDefense flags; scores are ART's, scaled to [0, 1] per class."""
@@ -187,6 +188,7 @@ class ArtActivationDefence(Detector):
     requires = ("dataset", "model")
     Params = ArtActivationParams
     techniques: ClassVar[tuple[str, ...]] = ("AML.T0020", "AML.T0018.000", "AML.T0043.004")
+    imports: ClassVar[tuple[str, ...]] = ("torch", "art.estimators.classification", "art.defences.detector.poison")
 
     def run(self, ctx: Any, params: Any) -> DetectorResult:
         """Flag what ART's ActivationDefence flags (it gives no per-sample score: each is 1)."""

@@ -73,6 +73,7 @@ class BackdoorRemoved(Detector):
     requires = ("dataset", "model")
     Params = BackdoorRemovedParams
     techniques: ClassVar[tuple[str, ...]] = ("AML.T0018.000", "AML.T0043.004", "AML.T0020")
+    imports: ClassVar[tuple[str, ...]] = ("torch",)
     binds_training_data: ClassVar[bool] = True
 
     def run(self, ctx: RunContext, params: Any) -> DetectorResult:

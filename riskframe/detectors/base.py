@@ -11,7 +11,10 @@ It declares, as class variables checked when the class is defined:
 - ``optional``: roles it uses when the stage has them;
 - ``Params``: a frozen pydantic model with ``extra="forbid"``: its fields are the detector's
   parameters and thresholds, validated when a control or policy loads;
-- ``techniques``: the ATLAS techniques it can produce evidence for.
+- ``techniques``: the ATLAS techniques it can produce evidence for;
+- ``imports``: the heavy modules ``run`` imports (optional). The engine imports them in the main
+  thread before runs start in parallel: first imports of packages with circular imports
+  (scikit-learn) are not thread-safe, and a half-initialised module would crash a run.
 
 ``run(ctx, params)`` returns a :class:`~riskframe.results.DetectorResult`. It may raise: the engine
 turns any exception into an ``error`` result (:class:`~riskframe.errors.NotApplicableError` into
@@ -52,6 +55,7 @@ class Detector(ABC):
     optional: ClassVar[tuple[Role, ...]] = ()
     Params: ClassVar[type[DetectorParams]]
     techniques: ClassVar[tuple[str, ...]] = ()
+    imports: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -84,6 +84,10 @@ class ClassOutliers(Detector):
     optional = ("representations",)
     Params = ClassOutliersParams
     techniques: ClassVar[tuple[str, ...]] = ("AML.T0020", "AML.T0059")
+    imports: ClassVar[tuple[str, ...]] = (
+        "sklearn.ensemble", "sklearn.preprocessing", "sklearn.pipeline", "matplotlib.figure",
+        "matplotlib.backends.backend_agg",
+    )
 
     def run(self, ctx: Any, params: Any) -> DetectorResult:
         """Score every sample within its class and flag the ones that stand out."""

@@ -106,6 +106,11 @@ class LabelIssues(Detector):
     requires = ("dataset",)
     Params = LabelIssuesParams
     techniques: ClassVar[tuple[str, ...]] = ("AML.T0020", "AML.T0019", "AML.T0059")
+    imports: ClassVar[tuple[str, ...]] = (
+        "sklearn.base", "sklearn.model_selection", "sklearn.linear_model", "sklearn.neighbors",
+        "sklearn.svm", "sklearn.preprocessing", "sklearn.pipeline", "cleanlab.rank", "cleanlab.filter",
+        "scipy.stats", "matplotlib.figure", "matplotlib.backends.backend_agg",
+    )
 
     def run(self, ctx: Any, params: Any) -> DetectorResult:
         """Flag flipped labels in the bound dataset; see the module docstring for the method."""

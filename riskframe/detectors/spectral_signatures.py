@@ -88,6 +88,10 @@ class SpectralSignatures(Detector):
     optional = ("representations", "model")
     Params = SpectralSignaturesParams
     techniques: ClassVar[tuple[str, ...]] = ("AML.T0020", "AML.T0018.000", "AML.T0043.004")
+    imports: ClassVar[tuple[str, ...]] = (
+        "sklearn.covariance", "sklearn.mixture", "sklearn.neighbors", "sklearn.decomposition", "torch",
+        "skops.io", "matplotlib.figure", "matplotlib.backends.backend_agg",
+    )
 
     def run(self, ctx: Any, params: Any) -> DetectorResult:
         """Split every class along its spectral signature; see the module docstring."""

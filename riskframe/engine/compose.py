@@ -74,12 +74,30 @@ def compose(inputs: Inputs, plan: Plan, outcomes: Sequence[Outcome], *, files: S
                         counts={s: counts[s] for s in STATUSES},
                         requirements=sum(len(p.requirements) for p in inputs.policies),
                         stages=len(inputs.pipeline.stages)),
-        gate=decide(results, gate_level),
+        gate=decide(results, gate_level, _unassessed(inputs, plan, results)),
         not_assessed=[NotAssessed(**vars(u)) for u in plan.unplanned],
         waivers=waiver_records(waivers, [(r.id, d) for r, d in zip(results, decisions, strict=True)], inputs.today),
         risk_model=model.model_dump(mode="json"),
         lineage=_lineage(inputs, files, results),
     )
+
+
+def _unassessed(inputs: Inputs, plan: Plan, results: Sequence[ControlResult]) -> list[str]:
+    """Why each requirement that produced no verdict does so, for the policies that fail on it."""
+    reasons = []
+    for policy in inputs.policies:
+        if policy.risk_appetite.unassessed == "allow":
+            continue
+        name = policy.metadata.name
+        for requirement in policy.requirements:
+            mine = [r for r in results if r.policy == name and r.requirement == requirement.id]
+            if any(r.status not in ("not_applicable", "skipped") for r in mine):
+                continue
+            why = ([f"{r.control} at {r.stage}: {r.summary}" for r in mine]
+                   or [f"{u.control}: {u.reason}" for u in plan.unplanned
+                       if u.policy == name and u.requirement == requirement.id])
+            reasons.append(f"{requirement.id} ({name}) produced no verdict ({'; '.join(why[:3])})")
+    return reasons
 
 
 def _waiver_decision(waivers: Sequence[BoundWaiver], today: date, outcome: Outcome) -> WaiverDecision:
@@ -201,10 +219,10 @@ def _nist(inputs: Inputs, results: Sequence[ControlResult]) -> list[NistSubcateg
         assessed = [r for r in mine if r.status in (*_VERDICTS, "error")]
         if not assessed:
             status = "not-assessed"
-        elif any(r.status in ("fail", "error", "waived") for r in assessed):
-            status = "not-satisfied"
-        else:
+        elif all(r.status == "pass" for r in assessed):
             status = "satisfied"
+        else:  # a warning, a waived failure or an error is not evidence the outcome is achieved
+            status = "not-satisfied"
         out.append(NistSubcategoryStatus(id=sub.id, function=sub.function, category=sub.category,
                                          statement=sub.statement, status=status, results=[r.id for r in mine]))
     return out

@@ -9,6 +9,7 @@ hold the process open at exit (``ThreadPoolExecutor``'s workers would).
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 import traceback
@@ -58,7 +59,9 @@ class DaemonThreadExecutor(Executor):
 
 
 def execute(run: PlannedRun, store: ArtifactStore, seed: int = 0) -> Outcome:
-    """Run one detector; every exception becomes an outcome (never raises)."""
+    """Run one detector; every exception becomes an outcome. Only ``KeyboardInterrupt`` (the user
+    stopping riskframe) propagates: a ``SystemExit`` from a detector or from user training code
+    (argparse, click) must not end the assessment with exit 0 and no reports."""
     started = time.perf_counter()
     ctx = RunContext(stage=run.stage, bindings=run.bindings, store=store, seed=seed)
     try:
@@ -67,7 +70,9 @@ def execute(run: PlannedRun, store: ArtifactStore, seed: int = 0) -> Outcome:
             raise TypeError(f"run() returned {type(result).__name__}, not a DetectorResult")
     except NotApplicableError as exc:
         return Outcome(run, "not_applicable", 0.0, str(exc), duration_s=_since(started))
-    except Exception as exc:  # fail closed: a crashed detector is an error result, not a crash
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # fail closed: a crashed detector is an error result, not a crash
         return _error(run, exc, _since(started))
     return Outcome(run, result.status, result.score, result.summary, dict(result.metrics),
                    dict(result.evidence), list(result.attachments), _since(started))
@@ -77,6 +82,8 @@ def run_plan(runs: Sequence[PlannedRun], store: ArtifactStore, *, jobs: int = 1,
              executor: Executor | None = None, progress: Progress | None = None) -> list[Outcome]:
     """Execute ``runs`` with at most ``jobs`` in flight; outcomes come back in plan order."""
     executor = executor or DaemonThreadExecutor()
+    if jobs > 1:
+        _import_ahead(runs)
     pending = list(reversed(runs))
     inflight: dict[Future[Outcome], tuple[PlannedRun, float]] = {}
     outcomes: dict[str, Outcome] = {}
@@ -104,10 +111,21 @@ def run_plan(runs: Sequence[PlannedRun], store: ArtifactStore, *, jobs: int = 1,
     return [outcomes[run.id] for run in runs]
 
 
+def _import_ahead(runs: Sequence[PlannedRun]) -> None:
+    """Import the detectors' heavy modules here, in one thread, before runs start side by side."""
+    for module in dict.fromkeys(m for run in runs for m in run.detector.imports):
+        try:
+            importlib.import_module(module)
+        except ImportError:  # a missing extra: the run itself says which one to install
+            continue
+
+
 def _result_of(future: Future[Outcome], run: PlannedRun) -> Outcome:
     try:
         return future.result()
-    except Exception as exc:  # an executor that fails to run the call at all
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # an executor that fails to run the call at all
         return _error(run, exc, 0.0)
 
 

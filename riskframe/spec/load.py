@@ -49,7 +49,8 @@ def load_document(path: str | Path, expected: type[D] | None = None) -> Document
         raise source.error(("kind",), message, kind)
     model = KINDS[kind]
     if expected is not None and model is not expected:
-        raise source.error(("kind",), f"expected a {expected.__name__} document, got {kind!r}", kind)
+        wanted = next(name for name, cls in KINDS.items() if cls is expected)
+        raise source.error(("kind",), f"expected a kind: {wanted} document, got {kind!r}", kind)
     if data.get("apiVersion") not in (None, API_VERSION):
         raise source.error(("apiVersion",), f"must be {API_VERSION!r}. Got {data['apiVersion']!r} instead.")
     if model is Policy and ("extends" in data or "exclude" in data):

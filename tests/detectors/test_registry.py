@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -214,3 +215,12 @@ def test_an_entry_point_may_not_take_a_built_in_name(plugin_dir):
         registry.load_entry_points()
 
     assert registry["artifact-digest"].__module__ == "riskframe.detectors.artifact_digest"
+
+
+def test_every_built_in_detector_declares_importable_heavy_modules():
+    # The engine imports these in the main thread before parallel runs (--jobs > 1).
+    registry = builtin_registry()
+    declared = {m for name in registry for m in registry[name].imports}
+    assert {"sklearn.base", "cleanlab.filter", "torch"} <= declared
+    for module in sorted(declared):
+        assert importlib.util.find_spec(module) is not None, module

@@ -4,6 +4,7 @@ engine is tested without the heavy built-in detectors."""
 
 from __future__ import annotations
 
+import sys
 import textwrap
 import threading
 from dataclasses import dataclass
@@ -49,6 +50,20 @@ class Crashes(Detector):
         raise RuntimeError("boom")
 
 
+class Exits(Detector):
+    """What user code using argparse or click does on a bad argument."""
+
+    name = "exits"
+    title = "Calls sys.exit(0)"
+    requires = ("dataset",)
+
+    class Params(DetectorParams):
+        pass
+
+    def run(self, ctx, params):
+        sys.exit(0)
+
+
 class Hangs(Detector):
     name = "hangs"
     title = "Waits until released"
@@ -66,7 +81,7 @@ class Hangs(Detector):
 @pytest.fixture
 def registry() -> Registry:
     reg = Registry()
-    for cls in (ClassBalance, Crashes, Hangs):
+    for cls in (ClassBalance, Crashes, Exits, Hangs):
         reg.register(cls)
     return reg
 
@@ -151,7 +166,8 @@ def workspace(tmp_path) -> Workspace:
     controls = tmp_path / "controls"
     controls.mkdir()
     for cid, detector, with_, timeout in (("balance", "class-balance", "{min_ratio: 0.5}", 60),
-                                          ("crash", "crashes", "{}", 60), ("hang", "hangs", "{}", 0.5)):
+                                          ("crash", "crashes", "{}", 60), ("exit", "exits", "{}", 60),
+                                          ("hang", "hangs", "{}", 0.5)):
         (controls / f"{cid}.yaml").write_text(textwrap.dedent(CONTROL.format(
             id=cid, detector=detector, with_=with_, timeout=timeout)))
     ws = Workspace(tmp_path, tmp_path / "pipeline.yaml", tmp_path / "policy.yaml", controls)

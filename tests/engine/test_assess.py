@@ -49,6 +49,15 @@ def test_crashing_detector_becomes_an_error_and_the_rest_completes(workspace, re
     assert any("ended in error; the gate fails closed" in reason for reason in assessment.gate.reasons)
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_detector_calling_sys_exit_is_an_error_not_the_end_of_riskframe(workspace, registry, jobs):
+    workspace.write_policy(("R1", "exit", "low"))
+    assessment = run(workspace, registry, jobs=jobs)
+    assert {r.status for r in assessment.results} == {"error"}
+    assert assessment.results[0].summary == "Detector 'exits' raised SystemExit: 0. Counted as a failure (fail closed)."
+    assert assessment.gate.decision == "fail"
+
+
 def test_a_run_past_its_timeout_is_abandoned_as_an_error(workspace, registry):
     release = registry["hangs"].release
     release.clear()

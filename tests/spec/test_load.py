@@ -109,7 +109,7 @@ def test_document_shape_errors(tmp_path, text, message):
 
 def test_expected_kind_is_enforced(tmp_path):
     path = write(tmp_path, "p.yaml", PIPELINE)
-    with pytest.raises(DocumentError, match="expected a Policy document, got 'Pipeline'"):
+    with pytest.raises(DocumentError, match="expected a kind: Policy document, got 'Pipeline'"):
         load_policy(path)
 
 
