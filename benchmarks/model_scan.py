@@ -4,8 +4,10 @@ Part 1, detection. The corpus of ``riskframe.scanning._corpus`` (the one the tes
 pickles for every gadget family issue 4 lists, and one payload wrapped in every container (raw
 pickle protocols 0-5, PyTorch zip, legacy torch, joblib plain/zlib/gzip, npy and npz object
 arrays, zip, zip in zip, TorchScript with a malicious constants.pkl, gzip, pickle+zip polyglot,
-skops), evasions (memo-routed and computed STACK_GLOBAL, INST/OBJ/EXT opcodes, attribute and
-dunder chains, BUILD on a global, a second pickle), and benign files (numpy arrays, OrderedDicts,
+skops), two Keras v3 archives (a Lambda layer with marshalled bytecode, as the security review
+found called SAFE; a Dense activation naming ``os.system``), evasions (memo-routed and computed
+STACK_GLOBAL, INST/OBJ/EXT opcodes, attribute and dunder chains, BUILD on a global, a second
+pickle), and benign files (numpy arrays, OrderedDicts,
 scikit-learn pipelines, random forests, k-NN and gradient boosting via joblib, torch state dicts
 zip and legacy, TorchScript, safetensors, ONNX, npy/npz, skops). Each tool scans each file; a
 file counts as flagged when the tool reports any issue (riskframe: verdict ``unsafe``; modelscan:

@@ -5,7 +5,9 @@ Built on disk on first use: a dataset (``train.npz``, 200 of scikit-learn's 8x8 
 of files (``config/``) and a tiny benign model (``model.joblib``, a scikit-learn logistic
 regression fitted on ``train``, bound through the ``files`` role), every artifact pinned with its
 sha256. Detectors with a ``model`` role also get ``tiny-cnn`` (``model.pt``, a small TorchScript
-CNN trained on ``train``; needs the ``torch`` extra).
+CNN trained on ``train``; needs the ``torch`` extra), and then their ``representations`` role binds
+``tiny-cnn-reps`` (``train_reps_cnn.npy``, the CNN's own penultimate layer), since representations
+bound beside a model trained on the same data must be that model's (they are spot-checked).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 TINY_PER_CLASS = 20  # digits per class in the tiny dataset: enough for 5-fold cross-validation
 TINY_FLIPS = 4  # 7s relabelled 1 in the tiny dataset
 TINY_TORCHSCRIPT = "model.pt"  # the tiny CNN the ``model`` role binds (see tiny_context)
+TINY_CNN_REPS = "train_reps_cnn.npy"  # its penultimate layer on ``train``, bound beside it
 
 
 def tiny_context(detector: type[Detector], workdir: Path, *, roles: Iterable[str] | None = None,
@@ -64,7 +67,8 @@ def tiny_context(detector: type[Detector], workdir: Path, *, roles: Iterable[str
         _write_tiny_torchscript(detector, workdir)
     stage = tiny_stage(workdir)
     by_name = {a.name: a for a in stage.artifacts}
-    available = {"dataset": (by_name["train"],), "representations": (by_name["train-reps"],),
+    reps = "tiny-cnn-reps" if "model" in roles and "tiny-cnn-reps" in by_name else "train-reps"
+    available = {"dataset": (by_name["train"],), "representations": (by_name[reps],),
                  "files": tuple(stage.artifacts), "model": (by_name["tiny-cnn"],) if "tiny-cnn" in by_name else ()}
     bindings = {role: available[role] for role in roles}
     return RunContext(stage=stage, bindings=bindings, store=ArtifactStore(workdir), seed=seed)
@@ -84,6 +88,7 @@ def tiny_stage(workdir: Path) -> Stage:
     if (workdir / TINY_TORCHSCRIPT).exists():
         artifacts.append(Artifact(name="tiny-cnn", type="model", path=TINY_TORCHSCRIPT, format="torchscript",
                                   of="train"))
+        artifacts.append(Artifact(name="tiny-cnn-reps", type="representations", path=TINY_CNN_REPS, of="train"))
     pinned = [a.model_copy(update={"sha256": sha256_path(workdir / a.path)}) for a in artifacts]
     return Stage(name="tiny", kind="data-preparation", trust="untrusted", artifacts=pinned)
 
@@ -118,6 +123,14 @@ def _write_tiny_model(workdir: Path, features: np.ndarray, labels: np.ndarray) -
 def _write_tiny_torchscript(detector: type[Detector], workdir: Path) -> None:
     if not (workdir / TINY_TORCHSCRIPT).exists():
         (workdir / TINY_TORCHSCRIPT).write_bytes(_tiny_torchscript_bytes(detector.name, workdir / "train.npz"))
+    if not (workdir / TINY_CNN_REPS).exists():
+        from riskframe.data.datasets import load_dataset
+        from riskframe.representations import load_model  # scans the file, then loads it
+
+        train = Artifact(name="train", type="dataset", path="train.npz", format="npz", features="X", labels="y")
+        cnn = Artifact(name="tiny-cnn", type="model", path=TINY_TORCHSCRIPT, format="torchscript", of="train")
+        model = load_model(cnn, workdir / TINY_TORCHSCRIPT)
+        np.save(workdir / TINY_CNN_REPS, model.representations(load_dataset(train, workdir), model.default_layer()))
 
 
 _TINY_CNN: dict[str, bytes] = {}

@@ -16,7 +16,8 @@ Writes, next to this file:
   (without ``weights_only=True``) would create that canary file in the working directory. It is
   never loaded by riskframe, which scans the opcodes instead;
 - ``models/SHA256SUMS``: the vendor's published checksums of both models;
-- ``pipeline.yaml``: the pipeline, pinning the raw data's digest.
+- ``pipeline.yaml``: the pipeline, pinning the raw data's digest and the digest of the vendor's
+  ``SHA256SUMS`` (a manifest that ships with the models proves nothing unless it is pinned).
 
 Every file is byte-for-byte reproducible (for the installed scikit-learn and torch versions).
 """
@@ -64,10 +65,14 @@ stages:
     trust: untrusted            # delivered by the model vendor, checked against its SHA256SUMS
     needs: [prepare]
     artifacts:
+      # The vendor's SHA256SUMS ships with the models, so it is pinned too: whoever swapped a model
+      # could rewrite an unpinned one to match.
       - {{name: digits-logreg, type: model, path: models/digits-logreg.joblib, format: joblib, of: train,
-         task: image-classification, manifest: models/SHA256SUMS}}
+         task: image-classification, manifest: models/SHA256SUMS, manifest_sha256:
+           "{sums}"}}
       - {{name: digits-cnn, type: model, path: models/digits-cnn.pt, of: train, task: image-classification,
-         manifest: models/SHA256SUMS}}
+         manifest: models/SHA256SUMS, manifest_sha256:
+           "{sums}"}}
 """
 
 DVC_YAML = """\
@@ -146,7 +151,8 @@ def build(out: Path = HERE) -> None:
     subprocess.run([sys.executable, "src/prepare.py"], cwd=out, check=True)  # the stage, as DVC runs it
     write_models(out)
     write_dvc(out)
-    (out / "pipeline.yaml").write_text(PIPELINE.format(raw=sha256_path(out / "data/raw")))
+    (out / "pipeline.yaml").write_text(PIPELINE.format(raw=sha256_path(out / "data/raw"),
+                                                       sums=sha256_path(out / "models/SHA256SUMS")))
 
 
 if __name__ == "__main__":

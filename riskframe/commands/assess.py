@@ -93,7 +93,7 @@ def summary_text(assessment: Any, written: list[Path]) -> str:
 def _check_paths(args: argparse.Namespace) -> None:
     import importlib.util
 
-    from riskframe.errors import MissingDependencyError, UsageError
+    from riskframe.errors import MissingDependencyError, RiskframeError, UsageError
 
     if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
         raise UsageError(f"--out {args.out}: is a file; reports go into a folder")
@@ -101,7 +101,7 @@ def _check_paths(args: argparse.Namespace) -> None:
         if not Path(folder).is_dir():
             raise UsageError(f"--controls {folder}: no such folder")
     if getattr(args, "mlflow_uri", None) and importlib.util.find_spec("mlflow") is None:
-        raise MissingDependencyError("mlflow", "mlflow")
+        raise RiskframeError(f"--mlflow-uri: {MissingDependencyError('mlflow', 'mlflow')}")
 
 
 def _signing_key(path: str | None, formats: list[str]) -> Any:

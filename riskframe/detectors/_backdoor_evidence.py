@@ -90,10 +90,7 @@ class BackdoorView:
             "skipped_classes": [
                 {"label": self.label(code), "samples": count, "reason": reason} for code, count, reason in f.skipped
             ],
-            "representations": {
-                "source": self.reps.source,
-                "dimensions": int(self.reps.values.shape[1]),
-            },
+            "representations": self.reps.evidence(),
             "method": self.method,
         }
 

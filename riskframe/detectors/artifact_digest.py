@@ -20,13 +20,20 @@ Per artifact the outcome is one of:
 ``unreadable``
     the file exists but cannot be read (fails);
 ``undeclared``
-    the pipeline declares no ``sha256``: a warning carrying the computed digest so that users
-    can pin it, or a failure with ``require_digest: true``;
+    nothing pinned vouches for the artifact: the pipeline declares no ``sha256``, and no manifest
+    or only an unpinned one (below). A warning carrying the computed digest so that users can
+    pin it, or a failure with ``require_digest: true``;
 ``manifest-mismatch``
     the artifact names a ``manifest:`` (a ``sha256sum``-style listing, see
     :mod:`riskframe.signing.manifest`) and a listed file changed or is missing, a file of the
-    artifact is not listed, or the manifest cannot be read (fails). An artifact whose manifest
-    checks out and that declares no ``sha256`` counts as a ``match``.
+    artifact is not listed, the manifest cannot be read, or the manifest is pinned
+    (``manifest_sha256:``) and is no longer the pinned file (fails).
+
+A manifest vouches for an artifact only when it is pinned itself. A ``SHA256SUMS`` shipped in the
+same delivery as the model it lists is rewritten by whoever swaps the model, so an artifact that
+declares no ``sha256`` and matches an *unpinned* manifest is ``undeclared`` ("matches its
+manifest, which is not pinned"), never a ``match``; one that matches a pinned manifest is a
+``match``.
 
 The score is the share of artifacts whose integrity is not confirmed, except that any mismatch
 scores 1: a changed digest is direct evidence that an artifact was modified.
@@ -36,11 +43,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
 
 from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.digests import sha256_file
 from riskframe.engine.context import ArtifactStore, RunContext
 from riskframe.errors import NotApplicableError
 from riskframe.results import DetectorResult
@@ -77,6 +86,11 @@ class DigestCheck:
     kind: Literal["file", "folder"] | None = None
     error: str | None = None
     manifest: ManifestCheck | None = None
+    manifest_actual: str | None = None  # the manifest file's own sha256, when it could be read
+
+    @property
+    def manifest_pinned(self) -> bool:
+        return self.artifact.manifest_sha256 is not None
 
     def failed(self, require_digest: bool) -> bool:
         return self.outcome in ("mismatch", "manifest-mismatch", "missing", "unreadable") or (
@@ -91,7 +105,8 @@ class DigestCheck:
         if self.error:
             entry["error"] = self.error
         if self.manifest:
-            entry["manifest"] = self.manifest.evidence()
+            entry["manifest"] = {**self.manifest.evidence(), "declared": self.artifact.manifest_sha256,
+                                 "actual": self.manifest_actual, "pinned": self.manifest_pinned}
         return entry
 
     def phrase(self) -> str:
@@ -101,11 +116,17 @@ class DigestCheck:
             declared, found = _short(self.artifact.sha256), _short(self.actual)
             return f"{path} does not (declared {declared}, found {found})"
         if self.outcome == "manifest-mismatch" and self.manifest:
+            if self.manifest_pinned and self.manifest_actual not in (None, self.artifact.manifest_sha256):
+                return (f"{path}'s manifest {self.artifact.manifest} is not the pinned one (declared "
+                        f"{_short(self.artifact.manifest_sha256)}, found {_short(self.manifest_actual)})")
             return f"{path} does not match its manifest ({self.manifest.phrase()})"
         if self.outcome == "missing":
             return f"{path} is missing"
         if self.outcome == "unreadable":
             return f"{path} cannot be read ({self.error})"
+        if self.manifest is not None:
+            return (f"{path} matches its manifest {self.artifact.manifest}, which is not pinned (found "
+                    f"{_short(self.manifest_actual)})")
         return f"{path} declares none (found {_short(self.actual)})"
 
 
@@ -120,15 +141,31 @@ def check_artifact(store: ArtifactStore, artifact: Artifact) -> DigestCheck:
         actual = store.digest(artifact)
     except OSError as exc:  # permissions, a file vanishing mid-walk, a device error
         return DigestCheck(artifact, "unreadable", kind=kind, error=exc.strerror or str(exc))
-    manifest = (check_manifest(store.base_dir / artifact.manifest, path, artifact.manifest)
-                if artifact.manifest else None)
-    if artifact.sha256 is not None and actual != artifact.sha256:
-        return DigestCheck(artifact, "mismatch", actual, kind, manifest=manifest)
-    if manifest is not None and not manifest.ok:
-        return DigestCheck(artifact, "manifest-mismatch", actual, kind, manifest=manifest)
-    if artifact.sha256 is None and manifest is None:
-        return DigestCheck(artifact, "undeclared", actual, kind)
-    return DigestCheck(artifact, "match", actual, kind, manifest=manifest)
+    if artifact.manifest is None:
+        outcome: Outcome = "undeclared" if artifact.sha256 is None else (
+            "match" if actual == artifact.sha256 else "mismatch")
+        return DigestCheck(artifact, outcome, actual, kind)
+    manifest = check_manifest(store.base_dir / artifact.manifest, path, artifact.manifest)
+    pin = _manifest_digest(store.base_dir / artifact.manifest)
+
+    def outcome_with_manifest() -> Outcome:
+        if artifact.sha256 is not None and actual != artifact.sha256:
+            return "mismatch"
+        if artifact.manifest_sha256 is not None and pin != artifact.manifest_sha256:
+            return "manifest-mismatch"  # the manifest itself was replaced: what it lists proves nothing
+        if not manifest.ok:
+            return "manifest-mismatch"
+        return "match" if artifact.sha256 is not None or artifact.manifest_sha256 is not None else "undeclared"
+
+    return DigestCheck(artifact, outcome_with_manifest(), actual, kind, manifest=manifest, manifest_actual=pin)
+
+
+def _manifest_digest(path: Path) -> str | None:
+    """The manifest file's own sha256; None when it cannot be read (its check reports why)."""
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None
 
 
 class ArtifactDigest(Detector):
@@ -148,10 +185,12 @@ class ArtifactDigest(Detector):
     title = "Artifacts match the sha256 digests the pipeline declares"
     requires = ("files",)
     Params = ArtifactDigestParams
-    # Supply-chain compromise of data and models, poisoned datasets and models published upstream,
-    # and tampering after the fact: each leaves a file that no longer matches its pin.
-    techniques = ("AML.T0010.002", "AML.T0010.003", "AML.T0019", "AML.T0020", "AML.T0058",
-                  "AML.T0059")
+    # What a digest check evidences is change after pinning: data or a model swapped on its way
+    # from its source (supply-chain compromise of data, T0010.002, and of models, T0010.003: model
+    # artifacts are digested too) or a published dataset replaced (T0019), as its control's
+    # atlas.detects says. It says nothing about poison already in the data or the model when it
+    # was pinned (T0020, T0058, T0059): those need the content screens.
+    techniques = ("AML.T0010.002", "AML.T0010.003", "AML.T0019")
 
     def run(self, ctx: RunContext, params: ArtifactDigestParams) -> DetectorResult:
         artifacts = ctx.artifacts("files")
@@ -185,9 +224,12 @@ def _summary(checks: list[DigestCheck]) -> str:
     total, matched = len(checks), sum(check.outcome == "match" for check in checks)
     noun = "artifact" if total == 1 else "artifacts"
     if matched == total:
+        by_manifest = [c for c in checks if c.artifact.sha256 is None]  # matched through a pinned manifest
         if total == 1:
-            return f"The only artifact, {checks[0].artifact.path}, matches its declared sha256."
-        return f"All {total} artifacts match their declared sha256."
+            pin = f"pinned manifest {by_manifest[0].artifact.manifest}" if by_manifest else "declared sha256"
+            return f"The only artifact, {checks[0].artifact.path}, matches its {pin}."
+        pins = "declared sha256 or pinned manifest" if by_manifest else "declared sha256"
+        return f"All {total} artifacts match their {pins}."
     problems = sorted((c for c in checks if c.outcome != "match"),
                       key=lambda c: _ORDER.index(c.outcome))
     named = "; ".join(check.phrase() for check in problems[:_SHOWN])

@@ -131,7 +131,7 @@ class ArtifactScan:
 
     def phrase(self) -> str:
         if self.scan.verdict == "unsupported":
-            return f"{self.shown} is in no format the scan recognises"
+            return f"{self.shown}: {self.scan.unsupported_reason}"
         worst = max(self.scan.findings, key=lambda f: severity_rank(f.severity))
         what = worst.global_ or "a malformed stream"
         more = len(self.scan.findings) - 1

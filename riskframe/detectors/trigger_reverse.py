@@ -7,8 +7,8 @@ anomaly index, the median absolute deviation of the mask norms scaled by 1.4826,
 this one optimises through any TorchScript classifier. See :mod:`riskframe.backdoor.neural_cleanse`.
 
 Which data: the run's primary ``dataset`` is a clean held-out set (the control runs at
-``model-evaluation`` stages, where the evaluation data lives) and the model is the one at that
-stage or the stage before (:func:`riskframe.engine.plan._companion`). Neural Cleanse assumes a
+``model-evaluation`` stages, where the evaluation data lives), with one run per model of the
+nearest stage at or upstream (:func:`riskframe.engine.plan.nearest_upstream`). Neural Cleanse assumes a
 small set of clean images: optimising on the training set would mix in the poisoned images the
 search is meant to expose. ``samples`` class-balanced images drive the search; the remaining ones
 measure the reversed trigger's attack success, so the number is not fitted to its own data.

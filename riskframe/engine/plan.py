@@ -6,6 +6,13 @@ an artifact for the detector's primary role. The detector runs once per such art
 ``files`` role binds every artifact of the stage in one run). Requirements that apply nowhere are
 reported, not dropped. A detector with ``binds_training_data = True`` also gets the bound model's
 training data (the model's ``of:``) as a second ``dataset``.
+
+A detector that takes a ``model`` (required or optional) runs once per model of the nearest stage
+that has models: the stage itself, else its nearest ancestor by graph distance (all models of the
+stages at that distance, when several tie). Every model is examined, and a model the detector
+cannot read (an ONNX export for a TorchScript-only detector) is its own ``not_applicable`` result.
+Such a run's id names both artifacts, ``<requirement>/<stage>/<control>/<primary>+<model>``, and
+always names the model, so adding a second model to a pipeline renames no existing run.
 """
 
 from __future__ import annotations
@@ -106,7 +113,7 @@ def _runs_for(policy: Policy, requirement: Requirement, ref: ControlRef, stages:
         if key not in cache.bindings:
             cache.bindings[key] = _bindings(detector, stage, pipeline, graph)
         for primary, bindings in cache.bindings[key]:
-            parts = [requirement.id, stage.name, control.id] + ([primary.name] if primary else [])
+            parts = [requirement.id, stage.name, control.id] + ([_bound_names(primary, bindings)] if primary else [])
             runs.append(PlannedRun("/".join(parts), policy, requirement, control, detector, params,
                                    stage, bindings, primary))
     if runs:
@@ -141,18 +148,50 @@ def _bindings(detector: type[Detector], stage: Stage, pipeline: Pipeline,
     primary_role = detector.requires[0]
     if primary_role == "files":
         return [(None, {"files": tuple(stage.artifacts)})] if stage.artifacts else []
+    companions = [role for role in (*detector.requires[1:], *detector.optional) if role != primary_role]
+    models: list[Artifact | None] = [None]
+    if "model" in companions:
+        companions.remove("model")
+        models = [*nearest_upstream("model", stage.name, pipeline, graph)] or [None]
     out: list[_Binding] = []
     for primary in (a for a in stage.artifacts if a.type == primary_role):
-        bindings: dict[str, tuple[Artifact, ...]] = {primary_role: (primary,)}
-        for role in (*detector.requires[1:], *detector.optional):
+        shared: dict[str, tuple[Artifact, ...]] = {primary_role: (primary,)}
+        for role in companions:
             found = _companion(role, primary, stage, pipeline, graph)
             if found is not None:
-                bindings[role] = (found,)
-        if getattr(detector, "binds_training_data", False):
-            _bind_training_data(bindings, primary, pipeline)
-        if all(role in bindings for role in detector.requires):
-            out.append((primary, bindings))
+                shared[role] = (found,)
+        for model in models:
+            bindings = {**shared, "model": (model,)} if model is not None else dict(shared)
+            if getattr(detector, "binds_training_data", False):
+                _bind_training_data(bindings, primary, pipeline)
+            if all(role in bindings for role in detector.requires):
+                out.append((primary, bindings))
     return out
+
+
+def _bound_names(primary: Artifact, bindings: Mapping[str, tuple[Artifact, ...]]) -> str:
+    """The id part naming what a run examines: ``test``, or ``test+model`` when a model is bound."""
+    model = bindings.get("model")
+    return f"{primary.name}+{model[0].name}" if model and model[0] is not primary else primary.name
+
+
+def nearest_upstream(kind: str, stage: str, pipeline: Pipeline, graph: nx.DiGraph) -> list[Artifact]:
+    """The ``kind`` artifacts of the nearest stage at or upstream of ``stage`` that has any.
+
+    Nearest by graph distance (``stage`` itself is at 0); stages tied at that distance all count,
+    in pipeline order. Empty when no stage at or upstream of ``stage`` declares one.
+
+    Examples
+    --------
+    >>> [m.name for m in nearest_upstream("model", "evaluate", pipeline, graph)]  # doctest: +SKIP
+    ['model-onnx', 'model']
+    """
+    distance = nx.single_source_shortest_path_length(graph.reverse(copy=False), stage)
+    holding = [s for s in pipeline.stages if s.name in distance and any(a.type == kind for a in s.artifacts)]
+    if not holding:
+        return []
+    nearest = min(distance[s.name] for s in holding)
+    return [a for s in holding if distance[s.name] == nearest for a in s.artifacts if a.type == kind]
 
 
 def _bind_training_data(bindings: dict[str, tuple[Artifact, ...]], primary: Artifact, pipeline: Pipeline) -> None:
@@ -169,17 +208,13 @@ def _bind_training_data(bindings: dict[str, tuple[Artifact, ...]], primary: Arti
 
 def _companion(role: str, primary: Artifact, stage: Stage, pipeline: Pipeline,
                graph: nx.DiGraph) -> Artifact | None:
-    """The artifact that goes with ``primary`` for ``role``: representations ``of`` it, the dataset
-    representations are ``of``, or the nearest model at or upstream of the stage."""
+    """The artifact that goes with ``primary`` for ``role`` (models aside: every nearest one gets
+    its own run): representations ``of`` it, the dataset representations are ``of``, or the first
+    artifact of the role at the nearest stage at or upstream of the stage."""
     if role == "files":
         return None
     if role == "representations":
         return next((a for a in pipeline.derived_from.get(primary.name, ()) if a.type == role), None)
     if role == "dataset" and primary.of:
         return pipeline.artifact_index.get(primary.of)
-    nearby = [stage.name, *sorted(graph.predecessors(stage.name))]
-    for name in nearby:
-        match = next((a for a in pipeline.stage(name).artifacts if a.type == role), None)
-        if match is not None:
-            return match
-    return None
+    return next(iter(nearest_upstream(role, stage.name, pipeline, graph)), None)

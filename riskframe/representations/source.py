@@ -1,23 +1,28 @@
 """Where a detector's representations come from: a ``representations`` artifact, or a model.
 
 Representation-based detectors bind ``dataset`` (primary), and optionally ``representations``
-(the artifact declared ``of:`` the dataset) and ``model`` (the nearest model at or upstream of the
-stage). An explicit representations artifact wins; otherwise the model is loaded (after the
-unsafe-model scan) and the dataset is run through it up to the artifact's ``layer:`` (default: the
-input of its final linear layer).
+(the artifact declared ``of:`` the dataset) and ``model`` (one run per model of the nearest stage
+at or upstream of the stage that has models). An explicit representations artifact is used, but
+not blindly: when the bound model was trained on the same dataset (its ``of:`` is the
+representations' ``of:``) and riskframe can read its layers, the artifact is first spot-checked
+against the model's layer (:mod:`riskframe.representations.spot_check`), since a replaced file
+would otherwise decide the verdict on its own. Without an artifact the model is loaded (after the
+unsafe-model scan) and the dataset is run through it up to the artifact's ``layer:`` (default:
+the input of its final linear layer). :meth:`Representations.evidence` records which it was.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from riskframe.data.datasets import Dataset
 from riskframe.errors import DetectorError, NotApplicableError
 from riskframe.representations._safety import _assert_safe
+from riskframe.representations.spot_check import SpotCheck, spot_check
 from riskframe.spec.pipeline import Artifact
 
 MODEL_FORMATS = ("torchscript", "skops")
@@ -28,7 +33,8 @@ class Representations:
     """(N, D) representations row-aligned with a dataset, and where they came from.
 
     ``source`` is a phrase for reports (``layer 'penultimate' of TorchScript model 'model'``);
-    ``model`` is the loaded model when one produced them (``None`` for an artifact).
+    ``model`` is the loaded model when one produced them (``None`` for an artifact);
+    ``checked`` is how an artifact compared with the bound model, or why it was not compared.
     """
 
     values: np.ndarray
@@ -36,6 +42,25 @@ class Representations:
     artifact: str
     layer: str | None = None
     model: Any = None
+    checked: SpotCheck | str | None = None
+
+    @property
+    def origin(self) -> Literal["artifact", "model"]:
+        return "model" if self.model is not None else "artifact"
+
+    def evidence(self) -> dict[str, Any]:
+        """Where the values came from, for a result's evidence.
+
+        >>> Representations(np.zeros((2, 3)), "representations artifact 'reps'", "reps").evidence()
+        {'source': "representations artifact 'reps'", 'representations_source': 'artifact', 'dimensions': 3}
+        """
+        out: dict[str, Any] = {"source": self.source, "representations_source": self.origin,
+                               "dimensions": int(self.values.shape[1])}
+        if isinstance(self.checked, SpotCheck):
+            out["checked_against_model"] = self.checked.evidence()
+        elif self.checked is not None:
+            out["not_checked"] = self.checked
+        return out
 
 
 def representations_for(ctx: Any) -> Representations:
@@ -58,8 +83,7 @@ def representations_for(ctx: Any) -> Representations:
     ((1438, 64), "layer 'penultimate' of TorchScript model 'model'")
     """
     if ctx.has("representations"):
-        artifact = ctx.artifact("representations")
-        return Representations(ctx.representations(), f"representations artifact {artifact.name!r}", artifact.name)
+        return _declared(ctx)
     if not ctx.has("model"):
         raise NotApplicableError(
             "no representations to analyse: bind a representations artifact (`of:` the dataset) or a "
@@ -75,6 +99,27 @@ def representations_for(ctx: Any) -> Representations:
         raise DetectorError(f"layer {layer!r} of model {artifact.name!r} produced NaN or infinite values")
     source = f"layer {layer!r} of {model.kind} model {artifact.name!r}"
     return Representations(values, source, artifact.name, layer, model)
+
+
+def _declared(ctx: Any) -> Representations:
+    """The representations artifact, spot-checked against the bound model when it can be."""
+    artifact = ctx.artifact("representations")
+    values = ctx.representations()
+    source = f"representations artifact {artifact.name!r}"
+    model_artifact = ctx.artifact("model") if ctx.has("model") else None
+    if model_artifact is None or model_artifact.of != artifact.of:
+        why = None if model_artifact is None else (
+            f"model {model_artifact.name!r} is not declared `of: {artifact.of}`, the dataset they represent")
+        return Representations(values, source, artifact.name, checked=why)
+    if model_artifact.resolved_format not in MODEL_FORMATS:
+        why = f"model {model_artifact.name!r} is {model_artifact.resolved_format}, whose layers riskframe cannot read"
+        return Representations(values, source, artifact.name, checked=why)
+    model = load_model(model_artifact, ctx.path("model"))
+    layer = model_artifact.layer or model.default_layer()
+    seed = [ctx.seed % 2**32, int(ctx.store.digest(artifact)[:16], 16)]  # reproducible, fixed only with the file
+    check = spot_check(values, ctx.dataset(), model, layer, artifact.name, seed)
+    source += f" (matches layer {layer!r} of {model.kind} model {model.name!r} on {check.rows} sampled rows)"
+    return Representations(values, source, artifact.name, checked=check)
 
 
 def load_model(artifact: Artifact, path: Path) -> Any:

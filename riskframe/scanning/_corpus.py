@@ -3,8 +3,10 @@
 Malicious files are *written, never loaded*: payloads are objects whose ``__reduce__`` names a
 real gadget and are only ever passed to ``pickle.dumps``/``torch.save``/``joblib.dump``/
 ``numpy.save`` (which call ``__reduce__`` and record the answer, running nothing), or pickles
-assembled opcode by opcode (:mod:`riskframe.scanning._asm`). Each payload would, if loaded, create
-the ``canary`` file: a test that finds no canary after scanning everything proves nothing ran.
+assembled opcode by opcode (:mod:`riskframe.scanning._asm`), or Keras configs whose Lambda
+layer carries a function's marshalled bytecode (written with ``marshal.dumps``, never run). Each
+payload would, if loaded, create the ``canary`` file: a test that finds no canary after scanning
+everything proves nothing ran.
 
 Every :class:`Sample` says what a scanner must report: the globals (with severities) for a
 malicious file, a ``safe`` verdict for a benign one.
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from riskframe.scanning._asm import Asm
-from riskframe.scanning._corpus_files import benign_samples, replace_zip_member, torchscript_bytes
+from riskframe.scanning._corpus_files import benign_samples, keras_bytes, replace_zip_member, torchscript_bytes
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,8 @@ def build_corpus(folder: Path, canary: Path) -> list[Sample]:
         write(name, pickle.dumps(system, protocol=protocol), sample)
     for name, container, content in _containers(system, folder):
         write(name, content, Sample(name, True, "os.system", container, expect))
+    for name, (family, data, expect) in _keras(canary).items():
+        write(name, data, Sample(name, True, family, "keras", expect))
     samples.extend(benign_samples(folder))
     return samples
 
@@ -193,6 +197,29 @@ def _containers(payload: Any, folder: Path) -> list[tuple[str, str, bytes | Call
         ("polyglot.pkl", "pickle+zip", pickle.dumps([1.0, 2.0]) + plain_zip),
         ("model.skops", "skops", _skops_bytes()),
     ]
+
+
+def _keras(canary: Path) -> dict[str, tuple[str, bytes, tuple[tuple[str, str], ...]]]:
+    """Keras v3 archives that run code on load: a Lambda layer, and a function from ``os``."""
+    import base64
+    import marshal
+
+    def payload(x: Any) -> Any:  # never called: only its bytecode is written, as Keras does
+        return __import__("os").system(f"touch {canary}") or x
+
+    code = base64.encodebytes(marshal.dumps(payload.__code__)).decode("ascii")
+    function = {"class_name": "__lambda__", "config": {"code": code, "defaults": None, "closure": None}}
+    lambda_layer = {"module": "keras.layers", "class_name": "Lambda", "registered_name": None,
+                    "config": {"name": "lambda", "function": function, "arguments": {}}}
+    system = {"module": "os", "class_name": "function", "config": "system", "registered_name": "function"}
+    dense = {"module": "keras.layers", "class_name": "Dense", "registered_name": None,
+             "config": {"name": "dense", "units": 2, "activation": system}}
+    high = "high"
+    return {
+        "keras-lambda.keras": ("lambda-bytecode", keras_bytes([lambda_layer]),
+                               (("keras.layers.Lambda", high), ("__lambda__", high))),
+        "keras-function.keras": ("os.system", keras_bytes([dense]), (("os.system", high),)),
+    }
 
 
 def _zip(members: dict[str, bytes]) -> bytes:

@@ -42,6 +42,29 @@ def replace_zip_member(data: bytes, suffix: str, content: bytes) -> bytes:
     return target.getvalue()
 
 
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def keras_bytes(layers: list[dict[str, Any]]) -> bytes:
+    """A Keras v3 ``.keras`` archive of a ``Sequential`` model with ``layers``, as Keras 3 writes it.
+
+    ``config.json`` and ``metadata.json`` follow Keras 3.x's own output; ``model.weights.h5`` is
+    an HDF5 signature only (riskframe does not depend on h5py, and no scanner reads the weights).
+    """
+    dtype = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
+    config = {"module": "keras", "class_name": "Sequential", "registered_name": None,
+              "config": {"name": "sequential", "trainable": True, "dtype": dtype,
+                         "layers": [{"module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
+                                     "config": {"batch_shape": [None, 4], "dtype": "float32", "name": "input"}},
+                                    *layers]}}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("metadata.json", json.dumps({"keras_version": "3.15.1", "date_saved": "2025-01-01@00:00:00"}))
+        archive.writestr("config.json", json.dumps(config))
+        archive.writestr("model.weights.h5", HDF5_SIGNATURE + bytes(64))
+    return buffer.getvalue()
+
+
 def safetensors_bytes(tensors: dict[str, Any]) -> bytes:
     """A safetensors file, as the format specifies (header padded with spaces to 8 bytes)."""
     header: dict[str, Any] = {"__metadata__": {"format": "pt"}}

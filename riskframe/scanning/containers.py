@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from riskframe.scanning._stream import ByteStream, LimitExceeded, Truncated
 from riskframe.scanning.findings import Finding
+from riskframe.scanning.layouts import Role, member_role, torch_root, zip_kind
 
 if TYPE_CHECKING:
     from riskframe.scanning.scan import Scope
@@ -55,21 +56,11 @@ def zip_entry_count(fp: BinaryIO) -> int | None:
     return int(count)
 
 
-def zip_kind(names: list[str]) -> str:
-    """``pytorch``, ``torchscript``, ``npz``, ``skops`` or ``zip``, from the member names."""
-    if "schema.json" in names:
-        return "skops"
-    if any(n.endswith("/constants.pkl") or "/code/__torch__/" in n for n in names):
-        return "torchscript"
-    if any(n.endswith("/data.pkl") for n in names):
-        return "pytorch"
-    if names and all(n.endswith(".npy") for n in names):
-        return "npz"
-    return "zip"
-
-
 def scan_zip(fp: BinaryIO, scope: Scope, *, polyglot: bool = False) -> str:
-    """Scan every relevant member of the zip in ``fp``; returns the archive's format.
+    """Scan every member of the zip in ``fp`` that is not known-inert; returns the archive's format.
+
+    Which members are pickles, scanned by content, or known-inert depends on the layout the
+    member names show (:mod:`riskframe.scanning.layouts`).
 
     ``polyglot``: the file was recognised as something else and only *also* looks like a zip;
     a directory that does not open is then a note, not a finding.
@@ -92,14 +83,12 @@ def scan_zip(fp: BinaryIO, scope: Scope, *, polyglot: bool = False) -> str:
         infos = archive.infolist()
         names = [info.filename for info in infos]
         kind = zip_kind(names)
-        if kind == "skops":
-            from riskframe.scanning.skops_files import scan_skops_schema
-
-            scan_skops_schema(archive, scope)
+        _scan_layout_metadata(kind, archive, scope)
+        root = torch_root(names)
         budget = [limits.max_archive_bytes]
         for info in infos:
-            role = _member_role(kind, info.filename)
-            if role is not None and not info.is_dir():
+            role = member_role(kind, info.filename, root)
+            if role != "inert" and not info.is_dir():
                 _scan_member(archive, info, role, kind, scope, budget)
                 if budget[0] <= 0:
                     scope.add(Finding(None, None, "medium", f"archive decompresses to more than "
@@ -109,25 +98,26 @@ def scan_zip(fp: BinaryIO, scope: Scope, *, polyglot: bool = False) -> str:
     return kind
 
 
-def _member_role(kind: str, name: str) -> str | None:
-    """How a member is scanned: ``pickle`` (must be one), ``any`` (by its content), or None."""
-    if kind in ("pytorch", "torchscript"):
-        if name.endswith((".pkl", ".debug_pkl")):
-            return "pickle"
-        return None  # tensor storages and TorchScript sources: raw bytes torch never unpickles
+def _scan_layout_metadata(kind: str, archive: zipfile.ZipFile, scope: Scope) -> None:
+    """The JSON a layout's loader rebuilds objects from: skops' schema, Keras' config."""
     if kind == "skops":
-        return None if name == "schema.json" else "any"
-    return "any"
+        from riskframe.scanning.skops_files import scan_skops_schema
+
+        scan_skops_schema(archive, scope)
+    elif kind == "keras":
+        from riskframe.scanning.keras_files import scan_keras_config
+
+        scan_keras_config(archive, scope)
 
 
-def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, role: str, kind: str,
+def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, role: Role, kind: str,
                  scope: Scope, budget: list[int]) -> None:
-    member = scope.child(info.filename, torchscript=kind == "torchscript")
+    member = scope.child(info.filename, torchscript=kind == "torchscript", optional=role == "bytes")
     try:
         with archive.open(info) as raw:
             stream = ByteStream(raw, max_bytes=budget[0])
             try:
-                member.scan_stream(stream, expect=role)
+                member.scan_stream(stream, expect="pickle" if role == "pickle" else "any")
             finally:
                 budget[0] = 0 if stream.limit_hit else budget[0] - max(stream.offset, 1)
     except RuntimeError as exc:  # encrypted member

@@ -67,8 +67,11 @@ class ScanLimits:
 class FileScan:
     """The scan of one file: its recognised format, verdict, worst severity and findings.
 
-    ``verdict`` is ``safe`` (recognised, and nothing found), ``unsafe`` (at least one finding)
-    or ``unsupported`` (the format was not recognised: never treated as safe).
+    ``verdict`` is ``safe`` (recognised, every part of it scanned or known-inert, and nothing
+    found), ``unsafe`` (at least one finding) or ``unsupported`` (never treated as safe): the
+    format was not recognised, or parts of the file are ``unverified``, i.e. archive members the
+    scan could not read as any format it knows, or parts of a recognised format that can run code
+    the scan cannot judge (a Keras config, a TensorFlow graph).
     """
 
     path: str
@@ -76,13 +79,29 @@ class FileScan:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     recognised: bool = True
+    unverified: list[str] = field(default_factory=list)
     dropped: int = 0  # findings beyond MAX_FINDINGS, counted but not kept
 
     @property
     def verdict(self) -> Verdict:
         if self.findings:
             return "unsafe"
-        return "safe" if self.recognised else "unsupported"
+        return "safe" if self.recognised and not self.unverified else "unsupported"
+
+    @property
+    def unsupported_reason(self) -> str | None:
+        """Why nothing vouches for the file, in a phrase; None unless the verdict is ``unsupported``.
+
+        >>> FileScan("m.zip", "zip", unverified=["notes.txt"]).unsupported_reason
+        'nothing vouches for part of it (notes.txt)'
+        """
+        if self.verdict != "unsupported":
+            return None
+        if not self.recognised:
+            return "its format is not recognised"
+        shown = ", ".join(self.unverified[:3]) + (f" and {len(self.unverified) - 3} more"
+                                                  if len(self.unverified) > 3 else "")
+        return f"nothing vouches for part of it ({shown})"
 
     @property
     def severity(self) -> Severity | None:
@@ -103,6 +122,8 @@ class FileScan:
         }
         if self.dropped:
             data["findings_not_shown"] = self.dropped
+        if self.unverified:
+            data["unverified"] = list(self.unverified)
         if self.notes:
             data["notes"] = list(self.notes)
         return data

@@ -19,11 +19,15 @@ from riskframe.scanning._joblib import WRAPPERS
 from riskframe.scanning._stream import ByteStream, Truncated
 from riskframe.scanning.allowlist import Allowlist
 from riskframe.scanning.findings import FileScan, Finding, ScanLimits
+from riskframe.scanning.keras_files import SAVEDMODEL_RISK, is_saved_model
 from riskframe.scanning.pickle_ops import MAX_PICKLES, StreamReport, walk_pickles
 from riskframe.scanning.sniff import COMPRESSED, HEAD, NOT_SCANNED, sniff
 
 LEGACY_TORCH_MAGIC = 0x1950A86A20F9469CFC6C  # first pickle of torch.save(..., _use_new_zipfile_serialization=False)
 _LEGACY_TORCH_PICKLES = 5  # magic, protocol version, sys info, the object, its storage keys
+_RISKS = {  # what an unscanned format can do, for the notes
+    "hdf5": " (a Keras .h5 model's config can hold Lambda layers whose code runs on load)",
+}
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class Scope:
     member: str | None = None
     depth: int = 0
     torchscript: bool = False
+    optional: bool = False  # content the scan does not recognise is fine here (bytes no loader interprets)
 
     def add(self, finding: Finding) -> None:
         self.scan.add(finding.within(self.member) if self.member else finding)
@@ -43,9 +48,17 @@ class Scope:
     def note(self, text: str) -> None:
         self.scan.notes.append(f"{self.member}: {text}" if self.member else text)
 
-    def child(self, name: str, *, torchscript: bool = False) -> Scope:
+    def child(self, name: str, *, torchscript: bool = False, optional: bool = False) -> Scope:
         member = f"{self.member}/{name}" if self.member else name
-        return replace(self, member=member, torchscript=self.torchscript or torchscript)
+        return replace(self, member=member, torchscript=self.torchscript or torchscript,
+                       optional=self.optional or optional)
+
+    def cannot_vouch(self, reason: str, part: str | None = None) -> None:
+        """Record a part of the file (``part`` of this member, or the member itself) that the scan
+        read but cannot vouch for: the file is then not ``safe``."""
+        self.note(reason)
+        where = [name for name in (self.member, part) if name] or [Path(self.scan.path).name]
+        self.scan.unverified.append("/".join(where))
 
     def deeper(self) -> Scope:
         return replace(self, depth=self.depth + 1)
@@ -78,18 +91,30 @@ class Scope:
 
             if kind == "safetensors":
                 return check_safetensors(stream, self)
+            if is_saved_model(head):
+                self.cannot_vouch(SAVEDMODEL_RISK)
+                return "tf-savedmodel"
             return check_onnx(stream, self) or self.unrecognised("unknown")
         return self.unrecognised(kind)
 
     def unrecognised(self, kind: str) -> str:
+        """Report content the scan has no reader for: the file (or member) is not vouched for.
+
+        An empty member holds nothing to run, and an ``optional`` member's bytes are never
+        interpreted by its loader: both are noted only.
+        """
         why = "no scanner for this format" if kind in NOT_SCANNED.values() else "format not recognised"
+        why += _RISKS.get(kind, "")
         if kind == "empty":
             why = "empty"
         if self.member is None:
             self.scan.recognised = False
             self.note(f"{why}: the file was not scanned")
+        elif kind == "empty" or self.optional:
+            self.note(f"{why}; not scanned" + (" (bytes its loader never interprets)" if self.optional else ""))
         else:
             self.note(f"{why}; not scanned")
+            self.scan.unverified.append(self.member)
         return kind
 
     def scan_compressed(self, stream: ByteStream, codec: str) -> str:

@@ -58,6 +58,11 @@ class Artifact(Spec):
         description="a sha256sum-style manifest ('<sha256>  <path>' lines, paths relative to the manifest) "
                     "listing the artifact's files: artifact-digest verifies each and reports missing, extra "
                     "and changed files")
+    manifest_sha256: Sha256 | None = Field(
+        default=None,
+        description="the sha256 of the `manifest:` file itself. A manifest shipped in the same delivery as the "
+                    "files it lists proves nothing unless it is pinned: without this (or the artifact's own "
+                    "`sha256:`), a match against the manifest counts as undeclared")
     task: str | None = Field(default=None, min_length=1,
                              description="for a model: what it does (e.g. image-classification), for the AI BOM")
     train: str | None = Field(
@@ -79,6 +84,8 @@ class Artifact(Spec):
             raise ValueError(f"`layer:` names a layer of a model; a {self.type} artifact has none")
         if self.task is not None and self.type != "model":
             raise ValueError(f"`task:` says what a model does; a {self.type} artifact has none")
+        if self.manifest_sha256 is not None and self.manifest is None:
+            raise ValueError("`manifest_sha256:` pins a manifest; name it with `manifest:`")
         if self.train is not None and self.type != "model":
             raise ValueError(f"`train:` names how a model is trained; a {self.type} artifact is not one")
         return self

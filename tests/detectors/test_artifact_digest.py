@@ -231,6 +231,96 @@ def test_a_stage_without_artifacts_is_not_applicable(stage_dir):
         _run(stage_dir, [])
 
 
+# Manifests vouch only when pinned ------------------------------------------------------------------
+
+
+@pytest.fixture
+def release(stage_dir: Path) -> Path:
+    """A vendor's delivery: a model and the SHA256SUMS shipped beside it."""
+    models = stage_dir / "models"
+    (models / "SHA256SUMS").write_text(f"{_sha256(models / 'model.onnx')}  model.onnx\n")
+    return models
+
+
+def _vendor_model(release: Path, pin_manifest: bool) -> Artifact:
+    pin = _sha256(release / "SHA256SUMS") if pin_manifest else None
+    return Artifact(name="model", type="model", path="models/model.onnx", manifest="models/SHA256SUMS",
+                    manifest_sha256=pin)
+
+
+def _swap_model_and_rewrite_the_manifest(release: Path) -> None:
+    """The security review's attack: tamper with the model, and make the shipped manifest agree."""
+    (release / "model.onnx").write_bytes(b"a model with a payload")
+    (release / "SHA256SUMS").write_text(f"{_sha256(release / 'model.onnx')}  model.onnx\n")
+
+
+def test_a_match_against_an_unpinned_manifest_is_undeclared(stage_dir, release):
+    artifact = _vendor_model(release, pin_manifest=False)
+    sums = _sha256(release / "SHA256SUMS")
+
+    result = _run(stage_dir, [artifact])
+
+    assert (result.status, result.score) == ("warn", 1.0)
+    assert result.summary == (f"0 of 1 artifact match their declared sha256; models/model.onnx matches its manifest "
+                              f"models/SHA256SUMS, which is not pinned (found {sums[:8]}...): pin the sha256 "
+                              "recorded in the evidence.")
+    manifest = result.evidence["artifacts"][0]["manifest"]
+    assert (manifest["pinned"], manifest["declared"], manifest["actual"], manifest["matched"]) == (False, None, sums, 1)
+    assert _run(stage_dir, [artifact], require_digest=True).status == "fail"
+
+
+def test_a_tampered_model_with_a_rewritten_unpinned_manifest_is_not_called_a_match(stage_dir, release):
+    _swap_model_and_rewrite_the_manifest(release)
+
+    result = _run(stage_dir, [_vendor_model(release, pin_manifest=False)], require_digest=True)
+
+    assert result.status == "fail" and result.evidence["artifacts"][0]["status"] == "undeclared"
+    assert "match their declared sha256" not in result.summary.split(";")[1]
+
+
+def test_a_pinned_manifest_vouches_for_the_artifact(stage_dir, release):
+    result = _run(stage_dir, [_vendor_model(release, pin_manifest=True)], require_digest=True)
+
+    assert (result.status, result.score) == ("pass", 0.0)
+    assert result.summary == "The only artifact, models/model.onnx, matches its pinned manifest models/SHA256SUMS."
+    raw = _artifacts(stage_dir)[0]
+    assert _run(stage_dir, [raw, _vendor_model(release, pin_manifest=True)]).summary == (
+        "All 2 artifacts match their declared sha256 or pinned manifest.")
+
+
+def test_a_pinned_manifest_that_was_rewritten_fails(stage_dir, release):
+    artifact = _vendor_model(release, pin_manifest=True)
+    _swap_model_and_rewrite_the_manifest(release)
+    found = _sha256(release / "SHA256SUMS")
+
+    result = _run(stage_dir, [artifact])
+
+    assert (result.status, result.score) == ("fail", 1.0)
+    assert result.summary == (f"0 of 1 artifact match their declared sha256; models/model.onnx's manifest "
+                              f"models/SHA256SUMS is not the pinned one (declared {artifact.manifest_sha256[:8]}..., "
+                              f"found {found[:8]}...).")
+    assert result.evidence["artifacts"][0]["status"] == "manifest-mismatch"
+
+
+def test_a_manifest_pin_needs_a_manifest():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"`manifest_sha256:` pins a manifest; name it with `manifest:`"):
+        Artifact(name="m", type="model", path="m.onnx", manifest_sha256="a" * 64)
+
+
+def test_the_techniques_are_what_a_digest_check_evidences():
+    from riskframe.spec.yaml_source import load_yaml
+
+    control = load_yaml(Path(__file__).resolve().parents[2] / "controls" / "artifact-integrity.yaml").data
+    detects = set(control["atlas"]["detects"])
+
+    # change after pinning: supply-chain compromise of data (and of models: they are digested too),
+    # published datasets replaced; never poison that was there when the digest was taken
+    assert detects <= set(ArtifactDigest.techniques) <= detects | {"AML.T0010.003"}
+    assert not {"AML.T0020", "AML.T0058", "AML.T0059"} & set(ArtifactDigest.techniques)
+
+
 # The digest itself ------------------------------------------------------------------------------
 
 

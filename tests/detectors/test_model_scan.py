@@ -97,7 +97,7 @@ def test_an_unrecognised_model_fails_unless_relaxed(tmp_path):
 
     failed = _run(tmp_path, strange)
     assert (failed.status, failed.score) == ("fail", 0.5)
-    assert failed.summary == "1 of 1 scanned files would not load safely: m.bin is in no format the scan recognises."
+    assert failed.summary == "1 of 1 scanned files would not load safely: m.bin: its format is not recognised."
     assert _run(tmp_path, strange, unsupported_models="warn").status == "warn"
 
 

@@ -141,3 +141,42 @@ def test_a_byte_changed_in_the_vendor_data_fails_provenance_and_pinning(copy):
     dvc = next(r for r in assessment.results if r.requirement == "SC-2" and r.stage == "prepare")
     assert "data/raw (prepare): md5 recorded 3f7f4eea..., found" in dvc.summary
     assert next(e for e in assessment.lineage if e.artifact == "raw").digest_status == "mismatch"
+
+
+def _swap_the_logreg_and_rewrite_the_vendor_sums(example: Path) -> None:
+    """The security review's attack: a changed model, and the SHA256SUMS shipped beside it rewritten."""
+    import hashlib
+
+    models = example / "models"
+    model = models / "digits-logreg.joblib"
+    model.write_bytes(model.read_bytes() + b"\x00")
+    sums = "".join(f"{hashlib.sha256((models / n).read_bytes()).hexdigest()}  {n}\n"
+                   for n in ("digits-cnn.pt", "digits-logreg.joblib"))
+    (models / "SHA256SUMS").write_text(sums)
+
+
+def test_a_swapped_model_with_rewritten_vendor_sums_fails_the_pinned_manifest(copy):
+    _swap_the_logreg_and_rewrite_the_vendor_sums(copy)
+
+    assessment = assess(copy / "pipeline.yaml", [copy.parent / "provenance.yaml"], registry=_registry())
+
+    sc3 = next(r for r in assessment.results if r.requirement == "SC-3" and r.stage == "adopt-models")
+    assert sc3.status == "fail"
+    assert sc3.summary.startswith("0 of 2 artifacts match their declared sha256; models/digits-logreg.joblib's "
+                                  "manifest models/SHA256SUMS is not the pinned one (declared 2872b11b..., found ")
+
+
+def test_without_the_manifest_pin_the_same_attack_is_no_longer_called_a_match(copy):
+    pipeline = copy / "pipeline.yaml"
+    text = pipeline.read_text()
+    pin = 'manifest_sha256:\n           "2872b11b0b3b5fa70259aad96cfd8215c7e05b63dd229954f7ed800940bfb0b2"'
+    assert text.count(pin) == 2
+    pipeline.write_text(text.replace(", " + pin, ""))
+    _swap_the_logreg_and_rewrite_the_vendor_sums(copy)
+
+    assessment = assess(pipeline, [copy.parent / "provenance.yaml"], registry=_registry())
+
+    sc3 = next(r for r in assessment.results if r.requirement == "SC-3" and r.stage == "adopt-models")
+    assert sc3.status == "fail"  # require_digest: an unpinned manifest is no pin
+    assert [a["status"] for a in sc3.evidence["artifacts"]] == ["undeclared", "undeclared"]
+    assert "models/digits-logreg.joblib matches its manifest models/SHA256SUMS, which is not pinned" in sc3.summary

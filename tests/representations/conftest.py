@@ -32,13 +32,14 @@ def _context(
     layer: str | None = None,
     fmt: str | None = None,
     reps: np.ndarray | None = None,
+    model_of: str | None = None,
 ) -> RunContext:
-    """``train.npz`` (and a model, and representations) bound to a stage in ``folder``."""
+    """``train.npz`` (and a model, trained on ``model_of``, and representations) bound to a stage in ``folder``."""
     scenarios.save_npz(folder / "train.npz", images, labels)
     dataset = Artifact(name="train", type="dataset", path="train.npz", format="npz", features="X", labels="y")
     artifacts, bindings = [dataset], {"dataset": (dataset,)}
     if model_file is not None:
-        model = Artifact(name="model", type="model", path=model_file, format=fmt, layer=layer)
+        model = Artifact(name="model", type="model", path=model_file, format=fmt, layer=layer, of=model_of)
         artifacts.append(model)
         bindings["model"] = (model,)
     if reps is not None:
@@ -58,5 +59,6 @@ def digits_dataset():
 
 @pytest.fixture
 def model_context():
-    """Factory: ``(folder, images, labels, model_file, layer=None, fmt=None, reps=None) -> RunContext``."""
+    """Factory: ``(folder, images, labels, model_file, layer=None, fmt=None, reps=None, model_of=None)
+    -> RunContext``."""
     return _context

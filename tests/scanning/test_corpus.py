@@ -18,7 +18,7 @@ GADGET_FAMILIES = {  # the families issue 4 lists, each present in the corpus
 CONTAINERS = {  # every container the scanner unpacks carries a payload
     "pickle-p0", "pickle-p1", "pickle-p2", "pickle-p3", "pickle-p4", "pickle-p5", "torch-zip",
     "torch-legacy", "joblib", "joblib-zlib", "joblib-gzip", "npy-object-array", "npz-object-array",
-    "zip", "zip-in-zip", "torchscript-constants", "gzip", "pickle+zip", "skops",
+    "zip", "zip-in-zip", "torchscript-constants", "gzip", "pickle+zip", "skops", "keras",
 }
 
 

@@ -97,14 +97,26 @@ def _digest_run(base, *artifacts):
     return ArtifactDigest().run(ctx, ArtifactDigest.Params(require_digest=True))
 
 
-def test_artifact_digest_accepts_a_manifest_in_place_of_a_pin(release):
-    artifact = Artifact(name="release", type="files", path="release", manifest="release/SHA256SUMS")
+def test_artifact_digest_accepts_a_pinned_manifest_in_place_of_a_pin(release):
+    pin = hashlib.sha256((release / "SHA256SUMS").read_bytes()).hexdigest()
+    artifact = Artifact(name="release", type="files", path="release", manifest="release/SHA256SUMS",
+                        manifest_sha256=pin)
 
     result = _digest_run(release.parent, artifact)
 
-    assert (result.status, result.summary) == ("pass", "The only artifact, release, matches its declared sha256.")
+    assert (result.status, result.summary) == (
+        "pass", "The only artifact, release, matches its pinned manifest release/SHA256SUMS.")
     assert result.evidence["artifacts"][0]["manifest"]["matched"] == 3
     assert result.metrics["manifest_mismatched"] == 0.0
+
+
+def test_artifact_digest_counts_an_unpinned_manifest_as_no_pin(release):
+    artifact = Artifact(name="release", type="files", path="release", manifest="release/SHA256SUMS")
+
+    result = _digest_run(release.parent, artifact)  # require_digest: true
+
+    assert result.status == "fail" and result.evidence["artifacts"][0]["status"] == "undeclared"
+    assert "release matches its manifest release/SHA256SUMS, which is not pinned" in result.summary
 
 
 def test_artifact_digest_fails_an_artifact_that_breaks_its_manifest(release):
