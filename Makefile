@@ -42,7 +42,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/policy_scale.py
 
 # The bundled policies' own tests (riskframe test), also part of make test.
-policy-test: $(VENV)/.installed
+policy-test: $(VENV)/.installed-dev
 	$(BIN)/riskframe test policies/tests
 
 clean:

@@ -1,10 +1,17 @@
-"""Compare two assessments: new and fixed failures, risk changes per stage and per ATLAS technique,
-waivers that expired in between, and whether the newer one is a regression.
+"""Compare two assessments: new and fixed failures, failures whose evidence changed, risk changes
+per stage and per ATLAS technique, waivers that expired in between, and whether the newer one is a
+regression.
 
 Results are matched by their id (``requirement/stage/control[/artifact]``), which is stable across
 runs. ``fail`` and ``error`` count as failing (the gate fails closed on an error); a ``waived``
 result does not, so a failure whose waiver expired shows up both as a new failure and as an
 expired waiver.
+
+A result failing in both assessments is the *same* failure only when its evidence fingerprint
+(:mod:`riskframe.fingerprint`) is unchanged: the digests of the artifacts it examined and a
+canonical summary of what it found. Otherwise its evidence changed (an unsafe model file joined by
+a second one, a poisoned share grown from 1% to 30%): ``riskframe diff`` lists it apart and counts
+it as a regression, as ``--baseline`` counts it as new (:mod:`riskframe.reports.baseline`).
 
 >>> from riskframe.diffing import diff_assessments
 >>> diff = diff_assessments(old, new)  # doctest: +SKIP
@@ -20,8 +27,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from riskframe.assessment import Assessment, ControlResult
+from riskframe.fingerprint import evidence_of
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 FAILING = frozenset({"fail", "error"})
 # Differences below this are rounding, not change (scores are stored to 6 places).
 EPSILON = 1e-6
@@ -53,6 +61,8 @@ class ResultChange(_Model):
     new_residual: float | None
     level: str | None = Field(description="the newer result's level, else the older one's")
     summary: str = Field(description="the newer result's summary, else the older one's")
+    evidence_change: str | None = Field(
+        default=None, description="failing in both: what changed in its evidence (None: the same evidence)")
 
 
 class ScoreChange(_Model):
@@ -89,6 +99,8 @@ class AssessmentDiff(_Model):
     new: Side
     same_pipeline: bool
     new_failures: list[ResultChange]
+    changed_failures: list[ResultChange] = Field(
+        default_factory=list, description="failing in both, with a different evidence fingerprint")
     fixed_failures: list[ResultChange]
     other_changes: list[ResultChange] = Field(description="status changes that neither start nor end a failure")
     stages: list[ScoreChange] = Field(description="stages whose residual risk changed, or that exist in one only")
@@ -100,10 +112,19 @@ class AssessmentDiff(_Model):
 
 
 def diff_assessments(old: Assessment, new: Assessment, old_path: str = "", new_path: str = "") -> AssessmentDiff:
-    """Everything that changed from ``old`` to ``new``."""
+    """Everything that changed from ``old`` to ``new``.
+
+    Examples
+    --------
+    >>> diff = diff_assessments(old, new, "main.json", "pr.json")  # doctest: +SKIP
+    >>> [(c.id, c.evidence_change) for c in diff.changed_failures]  # doctest: +SKIP
+    [('SC-1/adopt-models/unsafe-model-file-scan', 'artifact digits-logreg changed; ...')]
+    """
     before, after = {r.id: r for r in old.results}, {r.id: r for r in new.results}
-    changes = [_change(before.get(i), after.get(i)) for i in dict.fromkeys([*after, *before])]
-    changes = [c for c in changes if c.old_status != c.new_status]
+    changed_evidence = evidence_changes(old, new)
+    changes = [_change(before.get(i), after.get(i), changed_evidence.get(i)) for i in dict.fromkeys([*after, *before])]
+    changed = [c for c in changes if c.evidence_change]
+    changes = [c for c in changes if c.old_status != c.new_status and not c.evidence_change]
     new_failures = [c for c in changes if c.new_status in FAILING and c.old_status not in FAILING]
     fixed = [c for c in changes if c.old_status in FAILING and c.new_status not in FAILING]
     others = [c for c in changes if c not in new_failures and c not in fixed]
@@ -111,12 +132,24 @@ def diff_assessments(old: Assessment, new: Assessment, old_path: str = "", new_p
                             ((s.name, s.name, s.residual, s.level) for s in new.stages))
     techniques = _score_changes(((t.id, t.name, t.max_residual, t.level) for t in old.atlas),
                                 ((t.id, t.name, t.max_residual, t.level) for t in new.atlas))
-    reasons = _regressions(old, new, new_failures)
+    reasons = _regressions(old, new, new_failures, changed)
     return AssessmentDiff(
         old=_side(old, old_path), new=_side(new, new_path), same_pipeline=old.pipeline.name == new.pipeline.name,
-        new_failures=new_failures, fixed_failures=fixed, other_changes=others, stages=stages,
-        techniques=techniques, waivers=waiver_changes(before, after), regression=bool(reasons),
+        new_failures=new_failures, changed_failures=changed, fixed_failures=fixed, other_changes=others,
+        stages=stages, techniques=techniques, waivers=waiver_changes(before, after), regression=bool(reasons),
         regression_reasons=reasons, improvements=_improvements(old, new, fixed))
+
+
+def evidence_changes(old: Assessment, new: Assessment) -> dict[str, str]:
+    """Results failing in both assessments whose evidence fingerprint differs: id -> what changed."""
+    before = {r.id: r for r in old.results if r.status in FAILING}
+    out = {}
+    for result in new.results:
+        if result.status in FAILING and result.id in before:
+            then, now = evidence_of(before[result.id], old), evidence_of(result, new)
+            if then.fingerprint != now.fingerprint:
+                out[result.id] = now.changes_since(then) or "the evidence changed"
+    return out
 
 
 def _side(assessment: Assessment, path: str) -> Side:
@@ -125,14 +158,14 @@ def _side(assessment: Assessment, path: str) -> Side:
                 gate=assessment.gate.decision)
 
 
-def _change(old: ControlResult | None, new: ControlResult | None) -> ResultChange:
+def _change(old: ControlResult | None, new: ControlResult | None, evidence_change: str | None) -> ResultChange:
     either = new or old
     assert either is not None
     return ResultChange(
         id=either.id, requirement=either.requirement, stage=either.stage, control=either.control,
         old_status=old.status if old else None, new_status=new.status if new else None,
         old_residual=old.risk.residual if old else None, new_residual=new.risk.residual if new else None,
-        level=either.risk.level, summary=either.summary)
+        level=either.risk.level, summary=either.summary, evidence_change=evidence_change)
 
 
 def _score_changes(old: Iterable[tuple[str, str, float, str | None]],
@@ -151,10 +184,13 @@ def _score_changes(old: Iterable[tuple[str, str, float, str | None]],
     return sorted(out, key=lambda c: -abs(c.delta))
 
 
-def _regressions(old: Assessment, new: Assessment, new_failures: list[ResultChange]) -> list[str]:
+def _regressions(old: Assessment, new: Assessment, new_failures: list[ResultChange],
+                 changed: list[ResultChange]) -> list[str]:
     reasons = []
     if new_failures:
         reasons.append(f"{len(new_failures)} new failing result{'s' if len(new_failures) != 1 else ''}")
+    if changed:
+        reasons.append(f"{len(changed)} failing result{'s' if len(changed) != 1 else ''} with changed evidence")
     if old.gate.decision == "pass" and new.gate.decision == "fail":
         reasons.append("the gate passed before and fails now")
     if new.summary.risk_score > old.summary.risk_score + EPSILON:

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
+# One thread per numerical library: the suite's timings and results then hold on a shared 2-core CI
+# machine (torch's default of one thread per core oversubscribes it when anything else runs).
+# Set before numpy or torch is imported, which read it once.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import numpy as np
 import pytest
 

@@ -1,7 +1,9 @@
 """``riskframe diff OLD.json NEW.json [--fail-on-regression] [--format text|json|md]``.
 
 Exit 0, or 1 when ``--fail-on-regression`` is given and the newer assessment is worse (a new
-failing result, a gate that passed and now fails, or a higher risk score); 2 for unreadable input.
+failing result, a failing result whose evidence changed, a gate that passed and now fails, or a
+higher risk score); 2 for unreadable input, or for assessments of two different pipelines (their
+result ids would match by accident) unless ``--allow-different-pipelines``.
 """
 
 from __future__ import annotations
@@ -23,14 +25,23 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--format", "-f", choices=("text", "json", "md"), default="text", help="output (default text)")
     parser.add_argument("--fail-on-regression", action="store_true",
                         help="exit 1 when the new assessment is worse than the old one")
+    parser.add_argument("--allow-different-pipelines", action="store_true",
+                        help="compare assessments of two different pipelines (refused by default)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from riskframe.diffing import diff_assessments
+    from riskframe.errors import UsageError
     from riskframe.reports.json_report import load_assessment
 
-    diff = diff_assessments(load_assessment(args.old), load_assessment(args.new), args.old, args.new)
+    old, new = load_assessment(args.old), load_assessment(args.new)
+    if old.pipeline.name != new.pipeline.name and not args.allow_different_pipelines:
+        raise UsageError(
+            f"diff: {args.old} assesses pipeline {old.pipeline.name!r} and {args.new} pipeline "
+            f"{new.pipeline.name!r}; their result ids would match by accident. Compare two assessments of "
+            "the same pipeline, or pass --allow-different-pipelines")
+    diff = diff_assessments(old, new, args.old, args.new)
     if args.format == "json":
         print(json.dumps(diff.model_dump(mode="json"), indent=2, ensure_ascii=False))
     else:
@@ -52,6 +63,7 @@ def render(diff: Any, markdown: bool = False) -> str:
     lines += ["", f"Risk score: {diff.old.risk_score:g} -> {diff.new.risk_score:g} ({delta:+g}); "
                   f"gate {diff.old.gate} -> {diff.new.gate}", ""]
     lines += _results(f"{head}New failures", diff.new_failures, markdown)
+    lines += _results(f"{head}Failures whose evidence changed", diff.changed_failures, markdown)
     lines += _results(f"{head}Fixed failures", diff.fixed_failures, markdown)
     lines += _results(f"{head}Other status changes", diff.other_changes, markdown)
     lines += _waivers(f"{head}Waivers that expired or changed", diff.waivers, markdown)
@@ -74,6 +86,7 @@ def _status(value: str | None) -> str:
 
 
 def _results(title: str, changes: list[Any], markdown: bool) -> list[str]:
+    """A section of result changes; a failure whose evidence changed says what changed, then its summary."""
     if not changes:
         return []
     lines = [f"{title} ({len(changes)})", ""]
@@ -81,12 +94,13 @@ def _results(title: str, changes: list[Any], markdown: bool) -> list[str]:
         lines += ["| result | was | now | residual | summary |", "|---|---|---|---|---|"]
     for c in changes[:MAX_ROWS]:
         residual = f"{c.new_residual:.2f}" if c.new_residual is not None else "-"
+        summary = f"{c.evidence_change}. {c.summary}" if c.evidence_change else c.summary
         if markdown:
             lines.append(f"| {c.id} | {_status(c.old_status)} | {_status(c.new_status)} | {residual} | "
-                         f"{_cell(c.summary)} |")
+                         f"{_cell(summary)} |")
         else:
             lines.append(f"  - {c.id}: {_status(c.old_status)} -> {_status(c.new_status)} "
-                         f"({c.level}, residual {residual}): {c.summary}")
+                         f"({c.level}, residual {residual}): {summary}")
     return [*lines, *_more(len(changes)), ""]
 
 

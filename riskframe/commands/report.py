@@ -66,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"Gate: {gate.decision.upper()} (fail_on: {gate.fail_on}), counting only failures new since the baseline")
         print(f"Baseline: {comparison.sentence()}")
+        if comparison.changed:
+            print(f"Changed: {comparison.changed_sentence()}")
     print("Reports: " + ", ".join(p.as_posix() for p in written))
     problems = [f"--format {name}: {error}" for name, error in missing.items()]
     logged = written if "json" in rendered else [*written, Path(args.assessment)]  # MLflow gets the assessment too

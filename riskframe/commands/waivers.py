@@ -1,8 +1,12 @@
-"""``riskframe waivers list [POLICY|WAIVERS ...] [--within DAYS]``: every waiver and its status.
+"""``riskframe waivers list [POLICY|WAIVERS|FOLDER ...] [--within DAYS]``: every waiver and its status.
 
 A waiver is *active* until its ``expires`` date (inclusive), *expiring* when that date is within
 ``--within`` days (30 by default), and *expired* after it. Inherited waivers are listed with the
-file and line they are written at, once even when several policies inherit them.
+file and line they are written at, once even when several policies inherit them. A folder stands
+for every policy and waiver file (``kind: Policy`` or ``kind: Waivers``) directly in it; its other
+YAML files (pipelines, controls, policy tests) are passed over, and a folder with none is an error.
+A bare name (``data-poisoning``) is a policy name: ``NAME.yaml`` in the current directory, else
+among the bundled policies.
 
 >>> import argparse
 >>> parser = argparse.ArgumentParser(prog="riskframe")
@@ -53,7 +57,8 @@ def register(subparsers: Any) -> None:
         description="List the waivers of policies (their own and inherited ones) and of waiver files "
                     "(kind: Waivers), expired first, then by expiry date.")
     listing.add_argument("documents", nargs="*", metavar="POLICY",
-                         help="policy files or bundled policy names, and waiver files (default: the bundled policies)")
+                         help="policy files or bundled policy names, waiver files, and folders of them "
+                              "(default: the bundled policies)")
     listing.add_argument("--within", type=_days, default=30, metavar="DAYS",
                          help="call a waiver expiring when it expires within DAYS days (default 30)")
     listing.add_argument("--today", type=_date, metavar="YYYY-MM-DD",
@@ -88,7 +93,7 @@ def waiver_rows(documents: Sequence[str | Path], *, today: date, within: int = 3
     from riskframe.spec.waivers import days_left, file_waivers, policy_waivers, waiver_status
 
     seen: dict[str, WaiverRow] = {}
-    for bound in (b for doc in documents for b in _waivers_of(doc, policy_waivers, file_waivers)):
+    for bound in (b for doc in expand_folders(documents) for b in _waivers_of(doc, policy_waivers, file_waivers)):
         w = bound.waiver
         left = days_left(w, today)
         status: str = waiver_status(w, today)
@@ -99,6 +104,40 @@ def waiver_rows(documents: Sequence[str | Path], *, today: date, within: int = 3
             requirement=w.requirement, stage=w.stage or "*", control=w.control or "*", approved_by=w.approved_by,
             source=bound.where, justification=w.justification))
     return sorted(seen.values(), key=lambda r: (r.status != "expired", r.expires, r.source))
+
+
+def expand_folders(documents: Sequence[str | Path]) -> list[str | Path]:
+    """``documents`` with each folder replaced by the policy and waiver files directly in it, by name.
+
+    Raises
+    ------
+    UsageError
+        A folder holds no policy or waiver file.
+
+    Examples
+    --------
+    >>> [Path(p).name for p in expand_folders(["policies/"])]  # doctest: +SKIP
+    ['backdoor.yaml', 'data-poisoning.yaml', 'supply-chain.yaml']
+    """
+    from riskframe.spec.yaml_source import load_yaml
+
+    out: list[str | Path] = []
+    for document in documents:
+        folder = Path(document)
+        if not folder.is_dir():
+            out.append(document)
+            continue
+        files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        # The kind decides before the file is loaded in full: a pipeline in the folder is no mistake.
+        found = [p for p in files if _kind(load_yaml(p).data) in ("Policy", "Waivers")]
+        if not found:
+            raise UsageError(f"{document}: no policy or waiver file (kind: Policy or Waivers) in this folder")
+        out += found
+    return out
+
+
+def _kind(data: Any) -> Any:
+    return data.get("kind") if isinstance(data, dict) else None
 
 
 def _waivers_of(document: str | Path, policy_waivers: Any, file_waivers: Any) -> list[Any]:

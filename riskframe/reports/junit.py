@@ -83,7 +83,7 @@ def _suite(
     if risk is not None and risk.results:
         pairs.append(("stage.residual_risk", f"{risk.level} ({_view.risk_number(risk.residual)})"))
     if baseline is not None:
-        pairs.append(("baseline", baseline.sentence()))
+        pairs.append(("baseline", " ".join(baseline.explanation()) or baseline.sentence()))
     for name, value in pairs:
         ET.SubElement(properties, "property", name=name, value=_xml(value))
     for result in results:

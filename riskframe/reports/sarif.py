@@ -11,7 +11,11 @@ gets them relative to the ``%SRCROOT%`` base, which GitHub resolves to the repos
 riskframe from the root of the checkout). Absolute paths stay absolute ``file:`` URIs.
 
 ``partialFingerprints`` hash the policy and the result id (requirement/stage/control[/artifact]),
-never a line number, so an alert survives edits that move the YAML around.
+never a line number, so an alert survives edits that move the YAML around: they identify *where* a
+finding is, and GitHub keeps one alert per place. Whether a finding is news is a different question,
+answered with ``--baseline`` by the evidence fingerprint (:mod:`riskframe.fingerprint`): a result
+whose id failed in the baseline with other evidence is reported with ``baselineState: updated``
+(the same alert, new evidence) and its ``evidenceFingerprint`` in its properties.
 
 >>> from riskframe.reports.sarif import sarif_log
 >>> log = sarif_log(assessment)  # doctest: +SKIP
@@ -53,8 +57,8 @@ MAX_RELATED = 10
 def sarif_log(assessment: Assessment, baseline: BaselineComparison | None = None) -> dict[str, Any]:
     """The SARIF log of ``assessment`` as a JSON-ready dict (one run).
 
-    With ``baseline``, failures already failing there are left out and the rest are marked
-    ``baselineState: new``.
+    With ``baseline``, failures already failing there with the same evidence are left out; the rest
+    are marked ``baselineState: new``, or ``updated`` when their id failed there with other evidence.
     """
     rules, index = _rules(assessment.results)
     reported = [r for r in assessment.results if r.status in REPORTED]
@@ -173,9 +177,16 @@ def _result(
     if result.status == "waived":
         out["suppressions"] = [_suppression(result.waiver)]
     if baseline is not None:
-        was = baseline.before.get(result.id)
-        out["baselineState"] = "unchanged" if was in REPORTED else "new"
+        out["baselineState"] = _baseline_state(result.id, baseline)
+        if result.id in baseline.fingerprints:
+            out["properties"]["evidenceFingerprint"] = baseline.fingerprints[result.id]
     return out
+
+
+def _baseline_state(result_id: str, baseline: BaselineComparison) -> str:
+    if result_id in baseline.changed:
+        return "updated"
+    return "unchanged" if baseline.before.get(result_id) in REPORTED else "new"
 
 
 def _message(result: ControlResult) -> str:
@@ -294,8 +305,9 @@ def _run_properties(assessment: Assessment, baseline: BaselineComparison | None)
             "createdAt": baseline.created_at,
             "suppressedAsKnown": len(baseline.known),
             "new": len(baseline.new),
+            "changedEvidence": len(baseline.changed),
             "fixed": len(baseline.fixed),
-            "summary": baseline.sentence(),
+            "summary": " ".join(baseline.explanation()) or baseline.sentence(),
         }
     return properties
 

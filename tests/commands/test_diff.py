@@ -8,6 +8,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from riskframe import cli
@@ -96,3 +97,37 @@ def test_unreadable_input_is_a_located_error(pair, tmp_path, capsys):
 
 def _score(path: Path) -> float:
     return load_assessment(path).summary.risk_score
+
+
+def test_a_failure_whose_evidence_changed_is_a_regression(pair, tmp_path, capsys):
+    """R1 fails in both, but the training data is more skewed now: the same id, other evidence."""
+    _, bad = pair
+    pipeline = real.workspace(tmp_path / "ws-worse", skewed=True)
+    labels = np.concatenate([np.zeros(45, int), np.ones(3, int), np.full(2, 2)])
+    np.savez(pipeline.parent / "train.npz", X=np.zeros((labels.size, 4)), y=labels)
+    worse = real.assessment_file(tmp_path / "worse", pipeline)
+    assert cli.main(["diff", str(bad), str(worse), "--fail-on-regression"]) == 1
+    out = capsys.readouterr().out
+    assert "New failures" not in out
+    assert "Failures whose evidence changed (1)\n\n  - R1/prepare/balance/train: fail -> fail (high, residual " in out
+    assert "): artifact train changed; the metrics changed. smallest/largest class = 0.04\n" in out
+    assert "Regression: 1 failing result with changed evidence" in out
+    same = real.assessment_file(tmp_path / "again", pipeline)
+    diff = diff_assessments(load_assessment(worse), load_assessment(same))
+    assert (diff.changed_failures, diff.regression) == ([], False)  # a rerun on the same data is the same failure
+
+
+def test_assessments_of_two_pipelines_are_refused_unless_allowed(pair, tmp_path, capsys):
+    good, _ = pair
+    other = tmp_path / "other.json"
+    data = json.loads(good.read_text(encoding="utf-8"))
+    data["pipeline"]["name"] = "fraud-model"
+    other.write_text(json.dumps(data), encoding="utf-8")
+    assert cli.main(["diff", str(good), str(other)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"diff: {good} assesses pipeline 'tiny' and {other} pipeline 'fraud-model'; their result ids would match by "
+        "accident. Compare two assessments of the same pipeline, or pass --allow-different-pipelines\n")
+    assert cli.main(["diff", str(good), str(other), "--allow-different-pipelines"]) == 0
+    assert "Note: the assessments are of different pipelines (tiny and fraud-model)." in capsys.readouterr().out

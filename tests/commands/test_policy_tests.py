@@ -47,15 +47,17 @@ def write_test(folder: Path, cases: str, policies: str = "[policy.yaml]") -> Pat
 
 def test_the_shipped_policy_tests_pass(capsys):
     assert cli.main(["test", str(ROOT / "policies/tests")]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == f"{ROOT / 'policies/tests/data-poisoning_test.yaml'}"
-    assert [re.sub(r" \(\d+\.\d+s\)$", "", line) for line in lines[1:5]] == [
+    lines = [re.sub(r" \(\d+\.\d+s\)$", "", line) for line in capsys.readouterr().out.splitlines()]
+    assert [lines[0], lines[4], lines[9]] == [
+        f"{ROOT / 'policies/tests'}/{name}_test.yaml" for name in ("backdoor", "data-poisoning", "supply-chain")]
+    assert lines[5:9] == [
         "  PASS  clean data from the vendor passes every requirement",
         "  PASS  a fifth of the 7s relabelled as 1s fails the label check and the gate",
         "  PASS  noise images labelled 3 fail the outlier check, a medium finding the gate lets through",
         "  PASS  data edited after its digest was pinned fails the integrity check and the gate",
     ]
-    assert lines[5] == "4 cases: 4 passed, 0 failed"
+    assert all(line.startswith("  PASS  ") for line in [*lines[1:4], *lines[10:14]])
+    assert lines[14:] == ["11 cases: 11 passed, 0 failed"]
 
 
 def test_a_failing_case_shows_what_moved_and_why(tmp_path, capsys):
@@ -132,6 +134,7 @@ def test_a_case_that_cannot_run_is_an_error_not_a_failure(tmp_path, capsys):
 
 
 def test_only_policy_test_documents_are_collected():
-    assert find_test_files(ROOT / "policies") == [ROOT / "policies/tests/data-poisoning_test.yaml"]
+    assert find_test_files(ROOT / "policies") == [
+        ROOT / f"policies/tests/{name}_test.yaml" for name in ("backdoor", "data-poisoning", "supply-chain")]
     with pytest.raises(Exception, match="no such file or folder"):
         find_test_files(ROOT / "policies/nope")

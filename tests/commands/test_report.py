@@ -135,6 +135,23 @@ def test_report_with_a_baseline(assessed, riskframe) -> None:
     ]
 
 
+def test_report_says_which_known_failures_count_as_new_because_their_evidence_changed(assessed, riskframe) -> None:
+    older = json.loads(assessed.read_text(encoding="utf-8"))
+    for entry in [*older["inputs"], *older["lineage"]]:  # the baseline examined other bytes at the same paths
+        entry["sha256"] = "1" * 64
+    Path("older.json").write_text(json.dumps(older), encoding="utf-8")
+    code, out, _ = riskframe("report", "out/assessment.json", "--baseline", "older.json", "--format", "md")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[:3] == [
+        "Gate: FAIL (fail_on: high), counting only failures new since the baseline",
+        f"Baseline: No failing result was already failing in the baseline older.json ({older['created_at']}); "
+        "the reports list every one and the gate counts every one.",
+        "Changed: 1 failing result was failing in the baseline too but counts as new because its evidence changed: "
+        "INT-1/deploy/artifact-integrity (artifact model changed).",
+    ]
+
+
 def test_a_baseline_of_another_pipeline_or_a_bad_file_is_refused(assessed, riskframe, workspace) -> None:
     other = json.loads(assessed.read_text(encoding="utf-8"))
     other["pipeline"]["name"] = "fraud-model"

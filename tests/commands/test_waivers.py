@@ -147,3 +147,39 @@ def test_assess_with_a_waiver_file_passes_the_gate_and_reports_the_waiver(tmp_pa
     result = json.loads((out / "assessment.json").read_text())["results"][0]
     assert result["status"] == "waived" and result["waiver"]["justification"] == "Vendor re-publishes the digests"
     assert "Vendor re-publishes the digests" in (out / "report.md").read_text()
+
+
+def test_list_a_folder_of_policies_and_waiver_files(policies, tmp_path, monkeypatch, capsys):
+    """Every policy and waiver file directly in the folder; its pipelines and other YAML passed over."""
+    (tmp_path / "pipeline.yaml").write_text(PIPELINE.format(digest="0" * 64))
+    (tmp_path / "notes.txt").write_text("not YAML")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["waivers", "list", "./", "--today", "2025-04-01", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["source"], r["status"]) for r in rows] == [("base.yaml:10", "expired"), ("team.yaml:6", "expiring"),
+                                                          ("q2.yaml:4", "active")]
+
+
+def test_a_folder_without_policies_or_waivers_is_a_usage_error(tmp_path, capsys):
+    (tmp_path / "pipeline.yaml").write_text(PIPELINE.format(digest="0" * 64))
+    assert cli.main(["waivers", "list", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (f"{tmp_path}: no policy or waiver file (kind: Policy or Waivers) in this "
+                                       "folder\n")
+
+
+def test_a_policy_name_is_looked_up_in_the_working_directory_then_among_the_bundled(policies, tmp_path,
+                                                                                    monkeypatch, capsys):
+    """As docs/policies.md says: a name is NAME.yaml in the working directory, else a bundled policy;
+    a policy kept in policies/ is named by its path."""
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "team.yaml").rename(tmp_path / "policies" / "team.yaml")
+    (tmp_path / "base.yaml").rename(tmp_path / "policies" / "base.yaml")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["waivers", "list", "team"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "team: no policy named 'team' next to this file or among the bundled policies")
+    assert cli.main(["waivers", "list", "policies/team.yaml", "--today", "2025-04-01", "--format", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2
+    monkeypatch.chdir(tmp_path / "policies")
+    assert cli.main(["waivers", "list", "team", "--today", "2025-04-01", "--format", "json"]) == 0  # team.yaml, here
+    assert [r["source"] for r in json.loads(capsys.readouterr().out)] == ["base.yaml:10", "team.yaml:6"]
