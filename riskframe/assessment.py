@@ -248,6 +248,8 @@ class LineageEntry(_Model):
     declared_sha256: str | None = None
     digest_status: Literal["match", "mismatch", "undeclared"]
     trained_on: str | None = Field(default=None, description="for a model: the dataset it was trained on (of:)")
+    of: str | None = Field(default=None, description="the artifact it derives from (of:): a model's training "
+                                                     "data, the dataset representations were computed from")
     task: str | None = None
     origins: list[DvcOrigin] = Field(default_factory=list, description="DVC records, when known")
 

@@ -5,10 +5,12 @@
 failure that was already there is only the same failure when its evidence is:
 
 - the **artifacts it examined** have the same sha256 in both assessments (the primary artifact, the
-  model a run is bound to, which its id names after the primary, ``train+model``, and for a model
-  the dataset it was trained on; every artifact of the stage for a run over the whole stage, such
-  as a model-file scan or a digest check), as recorded in the assessment's ``lineage`` (else its
-  ``inputs``);
+  model a run is bound to, which its id names after the primary, ``train+model``, for a model the
+  dataset it was trained on, and the representations computed from the primary, which the backdoor
+  screens read; every artifact of the stage for a run over the whole stage, such as a model-file
+  scan or a digest check), as recorded in the assessment's ``lineage`` (else its ``inputs``). A
+  run that did not read the representations still counts them: a false "new" costs a look, a
+  false "known" hides a failure;
 - **what it found** is the same: the status, the metrics (floats to 4 significant digits), the
   flagged sample indices of a sample-level detector, every evidence record that is not sound (a
   failing file with its findings, a mismatching digest or DVC entry) and, for an error, its summary.
@@ -117,7 +119,10 @@ def _examined(result: ControlResult, assessment: Assessment) -> set[str]:
     # cannot hold "+" or "/", so the id's last part lists the artifacts the run was bound to.
     bound = {name for name in result.id.rsplit("/", 1)[-1].split("+") if name in known}
     trained_on = {e.artifact: e.trained_on for e in assessment.lineage if e.trained_on}
-    return {result.artifact} | bound | {trained_on[n] for n in {result.artifact} | bound if n in trained_on}
+    representations = {e.artifact for e in assessment.lineage
+                       if e.type == "representations" and e.of == result.artifact}
+    return ({result.artifact} | bound | representations
+            | {trained_on[n] for n in {result.artifact} | bound if n in trained_on})
 
 
 def _artifact_digests(assessment: Assessment) -> dict[str, str]:
@@ -176,7 +181,7 @@ def canonical(value: Any) -> Any:
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
-        number = float(value)
-        return float(f"{number:.{_SIGNIFICANT}g}") if math.isfinite(number) else None
+        rounded = float(f"{float(value):.{_SIGNIFICANT}g}")  # rounding 1.79769e308 up overflows to inf
+        return rounded if math.isfinite(rounded) else None
     return str(value)
 

@@ -78,6 +78,35 @@ def test_validate_reports_every_problem_located_and_exits_2(tmp_path):
     ]
 
 
+def test_a_control_used_twice_by_one_requirement_is_refused(tmp_path):
+    """Both uses would share one result id: the laxer one could stand in for the stricter one."""
+    policy = tmp_path / "p.yaml"
+    policy.write_text((ROOT / "policies/data-poisoning.yaml").read_text().replace(
+        "      - control: label-flip-screen\n",
+        "      - control: label-flip-screen\n      - control: label-flip-screen\n        with: {folds: 3}\n",
+        1))
+    result = cli("validate", str(policy))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        f"{policy}:41:9: requirements[0].controls[1].control: control 'label-flip-screen' is already used by this "
+        "requirement at controls[0]; a requirement uses a control once (set its parameters in one `with:`, or use "
+        "the control in another requirement)"]
+
+
+def test_two_policies_with_one_requirement_id_are_refused_before_anything_runs(tmp_path):
+    copy = tmp_path / "copy.yaml"
+    copy.write_text((ROOT / "policies/data-poisoning.yaml").read_text().replace(
+        "name: data-poisoning", "name: data-poisoning-copy"))
+    result = cli("assess", "examples/poisoned-digits/pipeline.yaml", "--policy", "policies/data-poisoning.yaml",
+                 "--policy", str(copy), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[0] == (
+        f"{copy}:34:5: requirements[0].id: requirement id 'DP-1' is already used by policy 'data-poisoning'; the "
+        "policies of one assessment need distinct requirement ids (rename one, or assess with only the policy that "
+        "extends the other)")
+    assert not (tmp_path / "out").exists()
+
+
 def test_validate_checks_control_parameters_against_the_detector(tmp_path):
     policy = tmp_path / "p.yaml"
     policy.write_text((ROOT / "policies/data-poisoning.yaml").read_text().replace(

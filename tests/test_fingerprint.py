@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from riskframe import assess
-from riskframe.assessment import ControlResult
+from riskframe.assessment import ArtifactInfo, Assessment, ControlResult, LineageEntry, PipelineInfo, StageInfo
 from riskframe.fingerprint import Evidence, canonical, evidence_fingerprint, evidence_of
 from riskframe.reports import render
 from riskframe.reports.json_report import load_assessment
@@ -108,3 +108,29 @@ def test_a_run_bound_to_a_model_examines_the_model_its_id_names(tmp_path, monkey
     assert sorted(evidence_of(bound, assessment).artifacts) == ["a", "b"]
     alone = scan.model_copy(update={"id": "BD-2/adopt/trigger-screen/a", "artifact": "a"})
     assert sorted(evidence_of(alone, assessment).artifacts) == ["a"]
+
+
+def test_the_representations_of_the_primary_artifact_are_examined_too() -> None:
+    """A replaced representations file (what the backdoor screens read) makes a known failure new."""
+    def assessment(reps_sha256: str) -> Assessment:
+        artifacts = [ArtifactInfo(name="train", type="dataset", path="train.npz", format="npz"),
+                     ArtifactInfo(name="train-reps", type="representations", path="reps.npy", format="npy")]
+        stage = StageInfo(name="train", kind="training", trust="untrusted", needs=[], artifacts=artifacts)
+        lineage = [LineageEntry(artifact="train", stage="train", type="dataset", path="train.npz",
+                                sha256="a" * 64, digest_status="undeclared"),
+                   LineageEntry(artifact="train-reps", stage="train", type="representations", path="reps.npy",
+                                sha256=reps_sha256, digest_status="undeclared", of="train")]
+        return Assessment.model_construct(lineage=lineage, inputs=[], pipeline=PipelineInfo(
+            name="p", path="pipeline.yaml", owner=None, criticality="high", stages=[stage]))
+
+    screen = ControlResult.model_construct(id="BD-1/train/spectral-signature-screen/train", stage="train",
+                                           artifact="train", status="fail", summary="", metrics={}, evidence={})
+    before, after = evidence_of(screen, assessment("1" * 64)), evidence_of(screen, assessment("2" * 64))
+    assert sorted(before.artifacts) == ["train", "train-reps"]
+    assert after.changes_since(before) == "artifact train-reps changed"
+
+
+def test_a_float_that_rounds_past_the_largest_double_is_none_as_in_json() -> None:
+    assert canonical(1.7976e308) is None
+    assert canonical(-1.7976e308) is None
+    assert canonical(1.7e308) == 1.7e308

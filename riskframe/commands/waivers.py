@@ -4,7 +4,8 @@ A waiver is *active* until its ``expires`` date (inclusive), *expiring* when tha
 ``--within`` days (30 by default), and *expired* after it. Inherited waivers are listed with the
 file and line they are written at, once even when several policies inherit them. A folder stands
 for every policy and waiver file (``kind: Policy`` or ``kind: Waivers``) directly in it; its other
-YAML files (pipelines, controls, policy tests) are passed over, and a folder with none is an error.
+YAML files (pipelines, controls, policy tests) are passed over, and a folder with none is an error;
+so is a YAML file there that cannot be read, which might be a policy whose waivers would go missing.
 A bare name (``data-poisoning``) is a policy name: ``NAME.yaml`` in the current directory, else
 among the bundled policies.
 
@@ -128,7 +129,8 @@ def expand_folders(documents: Sequence[str | Path]) -> list[str | Path]:
             out.append(document)
             continue
         files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-        # The kind decides before the file is loaded in full: a pipeline in the folder is no mistake.
+        # The kind decides before the file is loaded in full: a pipeline in the folder is no mistake,
+        # but unreadable YAML is (load_yaml raises its located error), since it may be a policy.
         found = [p for p in files if _kind(load_yaml(p).data) in ("Policy", "Waivers")]
         if not found:
             raise UsageError(f"{document}: no policy or waiver file (kind: Policy or Waivers) in this folder")

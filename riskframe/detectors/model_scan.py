@@ -10,11 +10,13 @@ Per file the evidence gives its format, verdict (``safe``, ``unsafe``, ``unsuppo
 severity and findings (global, byte offset, severity, reason). The run
 
 - **fails** when a file has a finding at or above ``fail_on`` (default ``medium``: anything outside
-  the allowlist), or when a ``model`` artifact's format is not recognised (nothing vouches for it;
-  ``unsupported_models: warn`` relaxes this);
+  the allowlist), or when nothing vouches for a model file: a ``model`` artifact whose format is
+  not recognised, or any file in a format that can hold a model the scan cannot vouch for (Keras,
+  SavedModel, HDF5, GGUF, tar, a zip with members it cannot read), also inside a ``files``
+  artifact, where model bundles usually ship (``unsupported_models: warn`` relaxes this);
 - **warns** on findings below ``fail_on``, or when nothing it saw was a recognised format;
-- **passes** otherwise. Files inside a ``files`` artifact that are not model formats (a README)
-  are listed and otherwise ignored.
+- **passes** otherwise. Files inside a ``files`` artifact whose content is no format the scan knows
+  (a README, a CSV, an image) are listed and otherwise ignored.
 
 The score is the worst file's: 1.0 for a critical finding, 0.8 high, 0.5 medium (or an
 unsupported model), 0.2 low, 0 when every file is safe.
@@ -36,6 +38,9 @@ from riskframe.scanning import SEVERITIES, Allowlist, FileScan, Severity, iter_f
 from riskframe.spec.pipeline import Artifact
 
 SEVERITY_SCORE = {"critical": 1.0, "high": 0.8, "medium": 0.5, "low": 0.2}
+# Formats of content the scan knows nothing of ("unknown+gzip": a compressed one): in a ``files``
+# artifact such a file is data or documentation, not a model nobody vouched for.
+_NOT_A_MODEL = frozenset({"unknown", "empty"})
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 _SHOWN = 3  # files named in the summary
 
@@ -51,7 +56,8 @@ class ModelFileScanParams(DetectorParams):
                     "the site's own model classes. They never override a critical gadget")
     unsupported_models: Literal["fail", "warn"] = Field(
         default="fail",
-        description="what a model artifact whose format is not recognised does to the run")
+        description="what a model file nothing vouches for does to the run: a model artifact whose format is "
+                    "not recognised, or a Keras, SavedModel, HDF5, GGUF, tar or partly unreadable zip file")
 
     @field_validator("allow")
     @classmethod
@@ -108,8 +114,11 @@ class ArtifactScan:
         self.artifact, self.shown, self.scan = artifact, shown, scan
 
     @property
-    def is_model(self) -> bool:
-        return self.artifact.type == "model"
+    def may_be_model(self) -> bool:
+        """A file of a ``model`` artifact, or one in a format that can hold a model (recognised, or
+        one the scan knows but cannot read: HDF5, GGUF, tar)."""
+        return (self.artifact.type == "model" or self.scan.recognised
+                or self.scan.format.split("+")[0] not in _NOT_A_MODEL)
 
     def outcome(self, params: ModelFileScanParams) -> Literal["fail", "warn", "pass", "ignored"]:
         scan = self.scan
@@ -117,12 +126,12 @@ class ArtifactScan:
             failing = severity_rank(scan.severity) >= severity_rank(params.fail_on)
             return "fail" if failing else "warn"
         if scan.verdict == "unsupported":
-            return params.unsupported_models if self.is_model else "ignored"
+            return params.unsupported_models if self.may_be_model else "ignored"
         return "pass"
 
     def score(self) -> float:
         if self.scan.verdict == "unsupported":
-            return SEVERITY_SCORE["medium"] if self.is_model else 0.0
+            return SEVERITY_SCORE["medium"] if self.may_be_model else 0.0
         return SEVERITY_SCORE.get(self.scan.severity or "", 0.0)
 
     def evidence(self, params: ModelFileScanParams) -> dict[str, Any]:

@@ -251,7 +251,7 @@ def _lineage(inputs: Inputs, files: Sequence[InputFile], results: Sequence[Contr
         out.append(LineageEntry(
             artifact=artifact.name, stage=stage.name, type=artifact.type, path=artifact.path, sha256=actual,
             declared_sha256=artifact.sha256, digest_status=status,
-            trained_on=artifact.of if artifact.type == "model" else None, task=artifact.task,
+            trained_on=artifact.of if artifact.type == "model" else None, of=artifact.of, task=artifact.task,
             origins=[DvcOrigin(**{k: v for k, v in o.items() if k != "artifact"}) for o in seen.values()]))
     return out
 

@@ -22,7 +22,7 @@ from riskframe.spec.load import control_files, load_controls, load_pipeline, loa
 from riskframe.spec.pipeline import Pipeline
 from riskframe.spec.policy import Policy
 from riskframe.spec.policy_resolve import resolve_policy, risk_model_of
-from riskframe.spec.resolve import check_control, check_pipeline, check_policy, raise_if
+from riskframe.spec.resolve import check_control, check_pipeline, check_policy, raise_if, shared_requirement_problems
 from riskframe.spec.waivers import (
     BoundWaiver,
     WaiverSet,
@@ -102,6 +102,7 @@ def load_inputs(pipeline: Pipeline | PathLike, policies: Sequence[Policy | PathL
         raise_if(check_control(control, catalog, registry))
     for policy in loaded:
         raise_if(check_policy(policy, controls, catalog, registry))
+    raise_if(shared_requirement_problems(loaded))
     # Expired waivers are no input error here: the assessment reports them as not applied.
     groups = [(policy_waivers(p), [p]) for p in loaded] + [(file_waivers(s), loaded) for s in waiver_sets]
     for bound, owners in groups:

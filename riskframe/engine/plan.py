@@ -17,6 +17,7 @@ always names the model, so adding a second model to a pipeline renames no existi
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -88,6 +89,10 @@ def plan_runs(pipeline: Pipeline, graph: nx.DiGraph, policies: Sequence[Policy],
                 else:
                     runs.extend(found)
     runs.sort(key=lambda r: order[r.stage.name])  # stable: policy order within a stage
+    shared = [run_id for run_id, n in Counter(r.id for r in runs).items() if n > 1]
+    if shared:  # load_inputs refuses the policies that cause this; results must never merge silently
+        raise ValueError(f"{len(shared)} run id(s) shared by several runs, e.g. {shared[0]!r}: a requirement id in two "
+                         "policies, or a control used twice by one requirement")
     return Plan(runs, unplanned)
 
 

@@ -86,10 +86,10 @@ def run_plan(runs: Sequence[PlannedRun], store: ArtifactStore, *, jobs: int = 1,
         _import_ahead(runs)
     pending = list(reversed(runs))
     inflight: dict[Future[Outcome], tuple[PlannedRun, float]] = {}
-    outcomes: dict[str, Outcome] = {}
+    outcomes: dict[int, Outcome] = {}  # by the run object itself: one outcome per run, whatever its id
 
     def finish(outcome: Outcome) -> None:
-        outcomes[outcome.run.id] = outcome
+        outcomes[id(outcome.run)] = outcome
         if progress:
             progress(len(outcomes), len(runs), outcome)
 
@@ -108,7 +108,7 @@ def run_plan(runs: Sequence[PlannedRun], store: ArtifactStore, *, jobs: int = 1,
                 del inflight[future]
                 future.cancel()
                 finish(_timed_out(run))
-    return [outcomes[run.id] for run in runs]
+    return [outcomes[id(run)] for run in runs]
 
 
 def _import_ahead(runs: Sequence[PlannedRun]) -> None:

@@ -177,16 +177,21 @@ def _result(
     if result.status == "waived":
         out["suppressions"] = [_suppression(result.waiver)]
     if baseline is not None:
-        out["baselineState"] = _baseline_state(result.id, baseline)
+        out["baselineState"] = _baseline_state(result, baseline)
         if result.id in baseline.fingerprints:
             out["properties"]["evidenceFingerprint"] = baseline.fingerprints[result.id]
     return out
 
 
-def _baseline_state(result_id: str, baseline: BaselineComparison) -> str:
-    if result_id in baseline.changed:
+def _baseline_state(result: ControlResult, baseline: BaselineComparison) -> str:
+    """``updated`` for a failure whose evidence changed, ``unchanged`` only for a waived result the
+    baseline reported too; any other failing result listed here is new (known ones are not listed,
+    and a failure whose waiver expired counts as new however the baseline saw it)."""
+    if result.id in baseline.changed:
         return "updated"
-    return "unchanged" if baseline.before.get(result_id) in REPORTED else "new"
+    if result.status != "waived":
+        return "new"
+    return "unchanged" if baseline.before.get(result.id) in REPORTED else "new"
 
 
 def _message(result: ControlResult) -> str:

@@ -57,10 +57,34 @@ def check_policy(policy: Policy, controls: Mapping[str, Control], catalog: Catal
         seen.setdefault(req.id, i)
         problems += _atlas_problems(src, (*at, "threats"), req.threats, catalog, "technique")
         problems += _nist_problems(src, (*at, "nist"), req.nist, catalog)
+        used: dict[str, int] = {}
         for j, ref in enumerate(req.controls):
+            if ref.control in used:  # its runs would share one id, and one result would stand for both
+                problems.append(src.problem((*at, "controls", j, "control"), (
+                    f"control {ref.control!r} is already used by this requirement at controls[{used[ref.control]}]; "
+                    "a requirement uses a control once (set its parameters in one `with:`, or use the control in "
+                    "another requirement)"), ref.control))
+            used.setdefault(ref.control, j)
             problems += _control_ref_problems(src, (*at, "controls", j), ref, controls, registry)
     # Dates are checked against the assessment's day, where there is one: waivers.date_problems.
     problems += reference_problems(policy_waivers(policy), [policy])
+    return problems
+
+
+def shared_requirement_problems(policies: Sequence[Policy]) -> list[Problem]:
+    """A requirement id defined by two of an assessment's policies (or one policy given twice): its
+    results would share ids, so which policy a result answers to would be lost."""
+    problems: list[Problem] = []
+    owner: dict[str, str] = {}
+    for policy in policies:
+        for i, req in enumerate(policy.requirements):
+            if req.id in owner:
+                problems.append(policy.source.problem(("requirements", i, "id"), (
+                    f"requirement id {req.id!r} is already used by policy {owner[req.id]!r}; the policies of one "
+                    "assessment need distinct requirement ids (rename one, or assess with only the policy that "
+                    "extends the other)"),
+                    req.id))
+            owner.setdefault(req.id, policy.metadata.name)
     return problems
 
 

@@ -167,6 +167,14 @@ def test_a_folder_without_policies_or_waivers_is_a_usage_error(tmp_path, capsys)
                                        "folder\n")
 
 
+def test_unreadable_yaml_in_a_folder_is_a_located_error_not_passed_over(policies, tmp_path, capsys):
+    """It may be a policy: listing the folder without it would hide its waivers."""
+    (tmp_path / "broken.yaml").write_text("kind: Policy\nwaivers: [unclosed\n")
+    assert cli.main(["waivers", "list", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{tmp_path / 'broken.yaml'}:3:1: invalid YAML: ") and "Traceback" not in err
+
+
 def test_a_policy_name_is_looked_up_in_the_working_directory_then_among_the_bundled(policies, tmp_path,
                                                                                     monkeypatch, capsys):
     """As docs/policies.md says: a name is NAME.yaml in the working directory, else a bundled policy;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import pickle
 
@@ -14,12 +15,14 @@ from riskframe.detectors.registry import Registry
 from riskframe.engine.context import ArtifactStore, RunContext
 from riskframe.errors import NotApplicableError
 from riskframe.scanning._asm import Asm
+from riskframe.scanning._corpus_files import keras_bytes
 from riskframe.spec.pipeline import Artifact, Stage
 from riskframe.testing import check_detector, parametrize_detector_checks
 
 _registry = Registry()
 _registry.register(ModelFileScan)
 EVIL = Asm(2).call("os", "system", "touch CANARY").stop()
+DENSE = {"module": "keras.layers", "class_name": "Dense", "registered_name": None, "config": {"units": 2}}
 
 
 @parametrize_detector_checks(_registry)
@@ -108,6 +111,25 @@ def test_files_artifacts_are_walked_and_their_text_files_ignored(tmp_path):
     assert result.status == "fail"
     assert [(f["path"], f["outcome"]) for f in result.evidence["files"]] == [
         ("vendor/README.txt", "ignored"), ("vendor/sub/w.pkl", "fail")]
+
+
+@pytest.mark.parametrize("name, data", [
+    ("classifier.keras", keras_bytes([DENSE])),  # only built-in layers: no finding, still unvouched
+    ("legacy.h5", b"\x89HDF\r\n\x1a\n" + bytes(64)),
+    ("weights.tar", b"\0" * 257 + b"ustar\x0000" + bytes(250)),
+])
+def test_a_model_bundle_folder_with_a_file_nothing_vouches_for_fails(tmp_path, name, data):
+    """In a ``files`` artifact too: model bundles ship as folders, and such a file can run code on load."""
+    files = {f"bundle/{name}": data, "bundle/weights.pkl": pickle.dumps([1.0]), "bundle/README.md": b"# model\n",
+             "bundle/data.csv.gz": gzip.compress(b"a,b\n1,2\n")}
+    result = _run(tmp_path, files, types=dict.fromkeys(files, "files"))
+
+    assert (result.status, result.score) == ("fail", 0.5)
+    assert {f["path"]: f["outcome"] for f in result.evidence["files"]} == {
+        f"bundle/{name}": "fail", "bundle/weights.pkl": "pass", "bundle/README.md": "ignored",
+        "bundle/data.csv.gz": "ignored"}
+    assert result.summary.startswith(f"1 of 4 scanned files would not load safely: bundle/{name}: ")
+    assert _run(tmp_path, files, types=dict.fromkeys(files, "files"), unsupported_models="warn").status == "warn"
 
 
 def test_nothing_recognised_warns(tmp_path):

@@ -80,8 +80,7 @@ class HeldOutOnly(WithTrainingData):
     binds_training_data: ClassVar[bool] = False
 
 
-@pytest.fixture
-def plan(tmp_path):
+def _held_out_inputs(tmp_path):
     (tmp_path / "pipeline.yaml").write_text(PIPELINE)
     (tmp_path / "policy.yaml").write_text(POLICY)
     controls = tmp_path / "controls"
@@ -90,8 +89,13 @@ def plan(tmp_path):
     for detector in (WithTrainingData, HeldOutOnly):
         registry.register(detector)
         (controls / f"{detector.name}.yaml").write_text(textwrap.dedent(CONTROL.format(detector=detector.name)))
-    inputs = load_inputs(tmp_path / "pipeline.yaml", [tmp_path / "policy.yaml"], controls_dirs=[controls],
-                         registry=registry)
+    return load_inputs(tmp_path / "pipeline.yaml", [tmp_path / "policy.yaml"], controls_dirs=[controls],
+                       registry=registry)
+
+
+@pytest.fixture
+def plan(tmp_path):
+    inputs = _held_out_inputs(tmp_path)
     return plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog,
                      inputs.registry)
 
@@ -113,6 +117,15 @@ def test_a_detector_that_does_not_ask_gets_only_the_primary_dataset(plan):
         "train": {"dataset": ["train"], "model": ["model"]},
         "evaluate": {"dataset": ["test"], "model": ["model"]},
     }
+
+
+def test_runs_that_would_share_an_id_are_never_planned(tmp_path):
+    """load_inputs refuses the policies that cause it; a caller that skips it gets an error, not
+    results merged under one id."""
+    inputs = _held_out_inputs(tmp_path)
+    twice = [inputs.policies[0], inputs.policies[0]]
+    with pytest.raises(ValueError, match=r"^4 run id\(s\) shared by several runs, e\.g\. 'R1/train/"):
+        plan_runs(inputs.pipeline, inputs.graph, twice, inputs.controls, inputs.catalog, inputs.registry)
 
 
 # -- every model is bound: one run per model of the nearest stage that has models ---------------

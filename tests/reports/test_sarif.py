@@ -190,6 +190,15 @@ def test_a_baseline_leaves_known_failures_out(located) -> None:
     assert (baseline["suppressedAsKnown"], baseline["new"], baseline["path"]) == (1, 1, "old/assessment.json")
 
 
+def test_a_failure_whose_waiver_expired_is_new_not_unchanged(located) -> None:
+    waived = "DP-6/prepare/class-outliers/clean"
+    expired = [r.model_copy(update={"status": "fail", "waiver": None}) if r.id == waived else r
+               for r in located.results]
+    current, comparison = rebase(located.model_copy(update={"results": expired}), Baseline("old.json", located))
+    assert comparison.before[waived] == "waived" and waived in comparison.new
+    assert _results(sarif_log(current, comparison))[waived]["baselineState"] == "new"
+
+
 def test_render_reports_hands_the_baseline_to_the_sarif_file(located, tmp_path) -> None:
     current, comparison = rebase(located, Baseline("old.json", located))
     [path] = render_reports(current, tmp_path, ["sarif"], comparison)
