@@ -121,7 +121,7 @@ class MissingDependencyError(DetectorError):
         owner = f"detector {detector!r} " if detector else ""
         super().__init__(
             f"{owner}needs {package}, which is not installed. "
-            f"Install it with: pip install 'riskframe[{extra}]'"
+            f"Install riskframe's {extra!r} extra; in a checkout: pip install -e '.[{extra}]'"
         )
 
 

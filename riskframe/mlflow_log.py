@@ -180,7 +180,7 @@ def log_assessment(
     Raises
     ------
     MissingDependencyError
-        MLflow is not installed (``pip install 'riskframe[mlflow]'``).
+        MLflow is not installed (riskframe's ``mlflow`` extra).
     UsageError
         The tracking store cannot be reached or refuses the run.
 

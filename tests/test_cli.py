@@ -173,11 +173,24 @@ def test_out_that_is_a_file_is_a_usage_error_before_anything_runs(tmp_path, caps
     assert capsys.readouterr().err.strip() == f"--out {out}: is a file; reports go into a folder"
 
 
-def test_a_missing_controls_folder_is_a_usage_error(tmp_path, capsys):
-    code = main(["assess", str(ROOT / "examples/poisoned-digits/pipeline.yaml"),
-                 "--policy", str(ROOT / "policies/data-poisoning.yaml"), "--controls", str(tmp_path / "nope")])
-    assert code == 2
+@pytest.mark.parametrize("command", [
+    ["assess", str(ROOT / "examples/poisoned-digits/pipeline.yaml"), "--policy", "data-poisoning"],
+    ["validate", str(ROOT / "policies/data-poisoning.yaml")],
+    ["threat-model", str(ROOT / "examples/poisoned-digits/pipeline.yaml"), "--policy", "data-poisoning"],
+])
+def test_a_missing_controls_folder_is_a_usage_error_for_every_command(tmp_path, capsys, command):
+    assert main([*command, "--controls", str(tmp_path / "nope")]) == 2
     assert capsys.readouterr().err.strip() == f"--controls {tmp_path / 'nope'}: no such folder"
+    (tmp_path / "file.yaml").write_text("kind: Control\n")
+    assert main([*command, "--controls", str(tmp_path / "file.yaml")]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"--controls {tmp_path / 'file.yaml'}: not a folder")
+
+
+def test_the_bundled_controls_folder_given_again_is_no_duplicate(monkeypatch, capsys):
+    """In a checkout ./controls is the bundled folder: docs/ci.md's `--controls controls` must work there."""
+    monkeypatch.chdir(ROOT)
+    assert main(["validate", "policies/data-poisoning.yaml", "--controls", "controls"]) == 0
+    assert capsys.readouterr().out.startswith("ok: policies/data-poisoning.yaml (Policy data-poisoning")
 
 
 def test_an_os_error_is_one_line_and_exit_2(tmp_path):

@@ -190,12 +190,13 @@ def test_report_logs_an_earlier_assessment(workspace, store, capsys) -> None:
 def test_without_mlflow_the_error_names_the_extra(assessed, monkeypatch, workspace, capsys) -> None:
     for name in ("mlflow", "mlflow.tracking"):
         monkeypatch.setitem(sys.modules, name, None)  # as if the extra were not installed
-    with pytest.raises(MissingDependencyError, match=r"needs mlflow, .* pip install 'riskframe\[mlflow\]'$"):
+    with pytest.raises(MissingDependencyError,
+                       match=r"needs mlflow, .* Install riskframe's 'mlflow' extra; in a checkout: pip install -e '\.\[mlflow\]'$"):
         log_assessment(assessed, [], "sqlite:///unused.db")
     assert cli.main([*ASSESS, "-f", "json", "--mlflow-uri", "sqlite:///unused.db"]) == 2
     assert capsys.readouterr().err == (
         "riskframe: error: --mlflow-uri: needs mlflow, which is not installed. "
-        "Install it with: pip install 'riskframe[mlflow]'\n"
+        "Install riskframe's 'mlflow' extra; in a checkout: pip install -e '.[mlflow]'\n"
     )
     # checked before any detector runs, like --format and --sign: nothing is written
     assert not (workspace / "out").exists() and not (workspace / "unused.db").exists()

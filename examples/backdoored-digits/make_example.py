@@ -133,9 +133,9 @@ def main() -> None:
         # TorchScript writes a module's constants in set order, which string hashing randomises
         # per process: a fixed hash seed makes models/model.pt (and its pinned digest) reproducible.
         os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))  # the first paragraph
     parser.add_argument("--share", type=float, default=0.05, help="share of the training set poisoned (default 0.05)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--clean", action="store_true", help="poison nothing (the policy should pass)")
     parser.add_argument("--out", type=Path, default=HERE, help="folder to write into (default: next to this file)")
     args = parser.parse_args()

@@ -90,9 +90,9 @@ def build(share: float, seed: int, clean: bool, out: Path = HERE) -> dict[str, o
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))  # the first paragraph
     parser.add_argument("--share", type=float, default=0.10, help="share of the 7s relabelled 1 (default 0.10)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--clean", action="store_true", help="flip nothing (the policy should pass)")
     args = parser.parse_args()
     truth = build(args.share, args.seed, args.clean)

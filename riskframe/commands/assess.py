@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from riskframe.commands.progress import ProgressPrinter
+from riskframe.commands.report import format_help
 from riskframe.mlflow_log import add_arguments as add_mlflow_arguments
 
 
@@ -22,8 +23,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--controls", dest="controls_dirs", action="append", default=[], metavar="DIR",
                         help="a folder of extra control documents, besides the bundled ones (repeatable)")
     parser.add_argument("--out", "-o", metavar="DIR", help="where reports go (default: reports/<pipeline name>)")
-    parser.add_argument("--format", "-f", default="json,md,html", metavar="LIST",
-                        help="report formats, comma-separated (default: json,md,html)")
+    parser.add_argument("--format", "-f", default="json,md,html", metavar="LIST", help=format_help("json,md,html"))
     parser.add_argument("--waivers", dest="waiver_files", action="append", default=[], metavar="FILE",
                         help="a waiver file (kind: Waivers), besides the policies' own waivers (repeatable)")
     parser.add_argument("--fail-on", choices=("low", "medium", "high", "critical"),
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from riskframe.reports.oscal import unavailable
 
     formats = parse_formats(args.format)  # a typo fails before minutes of detectors
-    _check_paths(args)  # so does an --out that is a file, a --controls folder that is not there
+    _check_paths(args)  # so does an --out that is a file
     key = _signing_key(args.sign, formats)  # so does an unusable key
     baseline = load_baseline(args.baseline) if args.baseline else None  # and an unreadable baseline
     missing = unavailable(formats)  # a missing extra costs only its own report, reported at the end
@@ -97,9 +97,6 @@ def _check_paths(args: argparse.Namespace) -> None:
 
     if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
         raise UsageError(f"--out {args.out}: is a file; reports go into a folder")
-    for folder in args.controls_dirs:
-        if not Path(folder).is_dir():
-            raise UsageError(f"--controls {folder}: no such folder")
     if getattr(args, "mlflow_uri", None) and importlib.util.find_spec("mlflow") is None:
         raise RiskframeError(f"--mlflow-uri: {MissingDependencyError('mlflow', 'mlflow')}")
 

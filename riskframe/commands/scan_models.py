@@ -84,12 +84,13 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append(f"{entry['verdict'].upper():<11} {severity:<8} {entry['path']}  [{entry['format']}]")
         for finding in entry["findings"]:
             where = f"{finding['member']}: " if finding.get("member") else ""
-            at = f"byte {finding['offset']}" if finding["offset"] is not None else "-"
+            at = f" at byte {finding['offset']}" if finding["offset"] is not None else ""
             what = finding["global"] or "(structure)"
-            lines.append(f"    {finding['severity']:<8} {where}{what} at {at}: {finding['reason']}")
+            lines.append(f"    {finding['severity']:<8} {where}{what}{at}: {finding['reason']}")
         lines.extend(f"    note: {note}" for note in entry.get("notes", ()))
     summary = report["summary"]
     counts = ", ".join(f"{n} {s}" for s, n in summary["findings"].items() if n) or "no findings"
-    lines.append(f"{summary['files']} files: {summary['safe']} safe, {summary['unsafe']} unsafe, "
+    files = "1 file" if summary["files"] == 1 else f"{summary['files']} files"
+    lines.append(f"{files}: {summary['safe']} safe, {summary['unsafe']} unsafe, "
                  f"{summary['unsupported']} unsupported ({counts})")
     return "\n".join(lines)

@@ -40,4 +40,24 @@ def schema_of(kind: str) -> dict[str, Any]:
         model = KINDS[kind.capitalize()]
     schema = model.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return _as_written(schema) if kind == "policy" else schema
+
+
+def _as_written(schema: dict[str, Any]) -> dict[str, Any]:
+    """The policy schema for files as people write them, not for the effective policy.
+
+    A policy that ``extends:`` another may override an inherited requirement by writing only its
+    ``id`` and the fields it changes, or write no requirements at all; without ``extends:`` every
+    requirement is complete. (A new id under ``extends:`` must be complete too, which a schema
+    cannot tell from an override: ``riskframe validate`` does.)
+    """
+    requirement = schema["$defs"]["Requirement"]
+    complete = requirement["required"]
+    requirement["required"] = ["id"]
+    requirement["description"] = ("A requirement. Under `extends:`, an inherited one is overridden by its id and the "
+                                  f"fields that change; any other needs {', '.join(complete)}.")
+    schema["required"] = [key for key in schema["required"] if key != "requirements"]
+    schema["if"] = {"not": {"required": ["extends"]}}
+    schema["then"] = {"required": ["requirements"],
+                      "properties": {"requirements": {"items": {"required": complete}}}}
     return schema

@@ -229,7 +229,8 @@ def _summary(checks: list[DigestCheck]) -> str:
             pin = f"pinned manifest {by_manifest[0].artifact.manifest}" if by_manifest else "declared sha256"
             return f"The only artifact, {checks[0].artifact.path}, matches its {pin}."
         pins = "declared sha256 or pinned manifest" if by_manifest else "declared sha256"
-        return f"All {total} artifacts match their {pins}."
+        every = "Both" if total == 2 else f"All {total}"
+        return f"{every} artifacts match their {pins}."
     problems = sorted((c for c in checks if c.outcome != "match"),
                       key=lambda c: _ORDER.index(c.outcome))
     named = "; ".join(check.phrase() for check in problems[:_SHOWN])

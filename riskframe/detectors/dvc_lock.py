@@ -118,7 +118,7 @@ class DvcLock(Detector):
     >>> from riskframe.detectors.registry import builtin_registry
     >>> detector = builtin_registry()["dvc-lock"]  # doctest: +SKIP
     >>> print(detector().run(ctx, detector.Params()).summary)  # doctest: +SKIP
-    All 5 DVC entries behind stage 'ingest' match dvc.lock (2 tracked artifacts).
+    All 5 DVC entries behind stage 'ingest' match dvc.lock.
     """
 
     name = "dvc-lock"
@@ -220,8 +220,9 @@ def _result(stage_name: str, checks: list[EntryCheck], untracked: list[Artifact]
     score = 1.0 if counts["mismatch"] else unconfirmed / (len(checks) + len(untracked))
     status = "fail" if bad or untracked else "warn" if counts["unverifiable"] else "pass"
     if status == "pass":
-        summary = (f"All {len(checks)} DVC entries behind stage {stage_name!r} match "
-                   f"{', '.join(evidence['lock_files'])}.")
+        entries = {1: "The one DVC entry", 2: "Both DVC entries"}.get(len(checks), f"All {len(checks)} DVC entries")
+        verb = "matches" if len(checks) == 1 else "match"
+        summary = f"{entries} behind stage {stage_name!r} {verb} {', '.join(evidence['lock_files'])}."
     else:
         problems = [f"{c.entry.path} ({c.entry.stage}): {c.problem}" for c in
                     sorted(checks, key=lambda c: ("mismatch", "missing", "unreadable", "unverifiable",

@@ -173,11 +173,14 @@ def _summary(scans: list[ArtifactScan], params: ModelFileScanParams, status: str
         more = f"; and {hidden} more (see the evidence)" if hidden > 0 else ""
         return f"{len(problems)} of {len(scans)} scanned files would not load safely: {named}{more}."
     if status == "warn":
+        if len(scans) == 1:
+            return "The one file is in no format the scan recognises, so it is not vouched for."
         return f"None of the {len(scans)} files is in a format the scan recognises, so none is vouched for."
     safe = sum(s.scan.verdict == "safe" for s in scans)
     if safe == 1:
         return "The one recognised file is safe to load: it names no global outside the allowlist."
-    return f"All {safe} recognised files are safe to load: none names a global outside the allowlist."
+    every = "Both" if safe == 2 else f"All {safe}"
+    return f"{every} recognised files are safe to load: none names a global outside the allowlist."
 
 
 __all__ = ["ArtifactScan", "ModelFileScan", "ModelFileScanParams", "scan_result"]

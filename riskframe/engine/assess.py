@@ -27,7 +27,7 @@ from riskframe.spec.policy_resolve import policy_files
 
 def assess(
     pipeline: Pipeline | PathLike,
-    policies: Sequence[Policy | PathLike],
+    policies: Sequence[Policy | PathLike] | Policy | PathLike,
     *,
     controls_dirs: Sequence[PathLike] = (),
     fail_on: Level | None = None,
@@ -45,7 +45,8 @@ def assess(
     Parameters
     ----------
     pipeline, policies
-        Paths to the YAML documents, or documents already loaded.
+        Paths to the YAML documents (or bundled policy names), or documents already loaded; one
+        policy or a sequence of them.
     controls_dirs
         Folders of extra ``kind: Control`` files, besides the bundled ``controls/``.
     fail_on
@@ -70,6 +71,8 @@ def assess(
     >>> result.gate.decision, result.summary.risk_score  # doctest: +SKIP
     ('fail', 75.0)
     """
+    if isinstance(policies, (str, Path, Policy)):  # one policy, not a sequence of characters
+        policies = [policies]
     inputs = load_inputs(pipeline, policies, controls_dirs=controls_dirs, catalog=catalog, registry=registry,
                          waivers=waivers, today=today)
     plan = plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog,

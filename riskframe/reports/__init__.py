@@ -94,7 +94,7 @@ def parse_formats(text: str) -> list[str]:
     return names
 
 
-def render(assessment: Assessment, out_dir: Path, formats: Sequence[str],
+def render(assessment: Assessment, out_dir: Path, formats: Sequence[str] | str,
            baseline: BaselineComparison | None = None) -> list[Path]:
     """Write ``assessment`` to ``out_dir`` in each of ``formats``; return the files written.
 
@@ -108,7 +108,7 @@ def render(assessment: Assessment, out_dir: Path, formats: Sequence[str],
     out_dir
         Created if missing.
     formats
-        Names from :data:`FORMATS` (see :func:`parse_formats`).
+        Names from :data:`FORMATS`, or one string of them as ``--format`` takes it (``"json,md"``).
     baseline
         A comparison with an earlier assessment (:func:`riskframe.reports.baseline.rebase`): the
         formats leave its known failures out.
@@ -118,7 +118,7 @@ def render(assessment: Assessment, out_dir: Path, formats: Sequence[str],
     >>> render(assessment, Path("reports/run-1"), ["json", "md"])  # doctest: +SKIP
     [PosixPath('reports/run-1/assessment.json'), PosixPath('reports/run-1/report.md')]
     """
-    renderers = [FORMATS[name] for name in parse_formats(",".join(formats))]
+    renderers = [FORMATS[name] for name in parse_formats(formats if isinstance(formats, str) else ",".join(formats))]
     context = RenderContext(Path(out_dir), tuple(f for r in renderers for f in r.files), baseline)
     outputs: dict[str, bytes] = {}
     for renderer in renderers:

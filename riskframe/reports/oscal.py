@@ -110,7 +110,7 @@ def assessment_results(assessment: Assessment, siblings: Sequence[str] = ()) -> 
     Raises
     ------
     MissingDependencyError
-        compliance-trestle is not installed (``pip install 'riskframe[oscal]'``).
+        compliance-trestle is not installed (riskframe's ``oscal`` extra).
 
     Examples
     --------

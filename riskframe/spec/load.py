@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from riskframe.errors import DocumentError
+from riskframe.errors import DocumentError, UsageError
 from riskframe.spec.common import API_VERSION, Document
 from riskframe.spec.control import Control
 from riskframe.spec.pipeline import Pipeline
@@ -83,7 +83,21 @@ def load_waivers(path: str | Path) -> WaiverSet:
 
 
 def control_files(directories: Iterable[Path]) -> list[Path]:
-    return [f for d in directories for f in sorted(Path(d).glob("*.yaml")) + sorted(Path(d).glob("*.yml"))]
+    """The control files of ``directories``, each once: ``--controls controls`` in a checkout of
+    riskframe names the bundled folder again, which is no duplicate definition.
+
+    Raises
+    ------
+    UsageError
+        A directory that does not exist, or is a file.
+    """
+    files: dict[Path, Path] = {}
+    for directory in map(Path, directories):
+        if not directory.is_dir():
+            raise UsageError(f"--controls {directory}: " + ("not a folder" if directory.exists() else "no such folder"))
+        for file in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
+            files.setdefault(file.resolve(), file)
+    return list(files.values())
 
 
 def load_controls(paths: Sequence[Path]) -> dict[str, Control]:

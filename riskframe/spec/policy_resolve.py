@@ -78,7 +78,8 @@ def find_policy(ref: str | Path, base_dir: str | Path | None = None) -> Path:
         shown = str(ref)
         if _is_path(shown):
             raise DocumentError.single(shown, "file not found")
-        raise DocumentError.single(shown, _unknown_name_message(shown, base))
+        where = "in the current folder" if base_dir is None else f"in {display_path(base)}"
+        raise DocumentError.single(shown, _unknown_name_message(shown, base, where))
     return found
 
 
@@ -99,11 +100,12 @@ def _is_path(ref: str) -> bool:
     return "/" in ref or "\\" in ref or ref.endswith(SUFFIXES)
 
 
-def _unknown_name_message(name: str, base: Path) -> str:
+def _unknown_name_message(name: str, base: Path, where: str = "next to this file") -> str:
+    """``where`` says what ``base`` is: the folder of the file that names the policy, or the
+    current folder for a name given on the command line."""
     known = sorted({p.stem for folder in (base, bundled_dir("policies")) for s in SUFFIXES
                     for p in folder.glob(f"*{s}")})
-    return (f"no policy named {name!r} next to this file or among the bundled policies"
-            f"{did_you_mean(name, known)}")
+    return f"no policy named {name!r} {where} or among the bundled policies{did_you_mean(name, known)}"
 
 
 def resolve_document(top: YamlDocument) -> Policy:

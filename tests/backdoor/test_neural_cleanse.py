@@ -139,7 +139,7 @@ def test_search_split_is_class_balanced_and_disjoint_from_the_holdout():
 
 def test_without_torch_the_message_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)
-    with pytest.raises(MissingDependencyError, match=r"pip install 'riskframe\[torch\]'"):
+    with pytest.raises(MissingDependencyError, match=r"Install riskframe's 'torch' extra; in a checkout: pip install -e '\.\[torch\]'"):
         import_torch("trigger-reverse-engineering")
 
 

@@ -97,6 +97,13 @@ def test_show_a_broken_chain_exits_2_with_the_located_error(child, capsys):
         "(did you mean 'data-poisoning'?)")
 
 
+def test_show_an_unknown_name_on_the_command_line_names_the_current_folder(capsys):
+    assert cli.main(["policy", "show", "data-poisonin"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "data-poisonin: no policy named 'data-poisonin' in the current folder or among the bundled policies "
+        "(did you mean 'data-poisoning'?)")
+
+
 def test_validate_resolves_extends(child, capsys):
     assert cli.main(["validate", str(child)]) == 0
     assert capsys.readouterr().out.strip() == f"ok: {child} (Policy team, 2 requirements, extends data-poisoning)"

@@ -167,6 +167,9 @@ def test_a_baseline_of_another_pipeline_or_a_bad_file_is_refused(assessed, riskf
     assert not (workspace / "reports").exists()
 
 
-def test_the_command_is_in_the_help(riskframe) -> None:
+def test_the_command_is_in_the_help(riskframe, capsys) -> None:
     with pytest.raises(SystemExit):
         riskframe("report", "--help")
+    help_text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert f"comma-separated report formats: {', '.join(sorted(FORMATS))} (default: md,html)" in help_text
+    assert "cyclonedx" in FORMATS

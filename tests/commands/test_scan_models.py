@@ -92,3 +92,18 @@ def test_through_the_real_cli_a_missing_path_exits_2(tmp_path, capsys, monkeypat
     assert capsys.readouterr().err.strip() == f"riskframe scan-models: no such file or folder: {tmp_path}/nope"
     (tmp_path / "w.pkl").write_bytes(pickle.dumps([1]))
     assert cli.main(["scan-models", str(tmp_path / "w.pkl"), "--format", "json"]) == 0
+
+
+def test_one_file_is_counted_in_the_singular_and_a_finding_without_offset_has_no_at(tmp_path, capsys):
+    from riskframe.scanning._corpus_files import keras_bytes
+
+    lambda_layer = {"module": "keras.layers", "class_name": "Lambda", "registered_name": None,
+                    "config": {"name": "lambda", "arguments": {}, "function": "identity"}}
+    (tmp_path / "model.keras").write_bytes(keras_bytes([lambda_layer]))
+
+    assert _cli(str(tmp_path / "model.keras")) == 1
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == ("    high     config.json: keras.layers.Lambda: config.json holds a Lambda layer: its Python "
+                        "function is rebuilt from the file on load")
+    assert lines[-1] == "1 file: 0 safe, 1 unsafe, 0 unsupported (1 high)"

@@ -107,3 +107,23 @@ def test_the_schemas_of_policy_tests_and_waivers_are_printed(capsys):
         schema = json.loads(capsys.readouterr().out)
         assert schema["title"] == title and schema["$schema"].endswith("/2020-12/schema")
         assert "kind" in schema["required"]
+
+
+def test_the_policy_schema_takes_policies_as_written(capsys):
+    """Overrides under extends: carry only what changes; a policy without extends: is complete."""
+    import jsonschema
+    import yaml
+
+    assert main(["schema", "policy"]) == 0
+    validator = jsonschema.Draft202012Validator(json.loads(capsys.readouterr().out))
+    as_json = lambda text: json.loads(json.dumps(yaml.safe_load(text), default=str))  # noqa: E731 (dates)
+    for bundled in sorted((ROOT / "policies").glob("*.yaml")):
+        assert list(validator.iter_errors(as_json(bundled.read_text()))) == [], bundled
+    head = "apiVersion: riskframe/v1\nkind: Policy\nmetadata: {name: p}\n"
+    override = head + "extends: [data-poisoning]\nrequirements:\n  - {id: DP-1, severity: critical}\n"
+    assert list(validator.iter_errors(as_json(override))) == []
+    assert list(validator.iter_errors(as_json(head + "extends: [data-poisoning]\n"))) == []
+    incomplete = head + "requirements:\n  - {id: X-1, severity: critical}\n"
+    assert sorted(e.message for e in validator.iter_errors(as_json(incomplete))) == [
+        "'controls' is a required property", "'title' is a required property"]
+    assert [e.message for e in validator.iter_errors(as_json(head))] == ["'requirements' is a required property"]

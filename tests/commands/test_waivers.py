@@ -185,7 +185,7 @@ def test_a_policy_name_is_looked_up_in_the_working_directory_then_among_the_bund
     monkeypatch.chdir(tmp_path)
     assert cli.main(["waivers", "list", "team"]) == 2
     assert capsys.readouterr().err.startswith(
-        "team: no policy named 'team' next to this file or among the bundled policies")
+        "team: no policy named 'team' in the current folder or among the bundled policies")
     assert cli.main(["waivers", "list", "policies/team.yaml", "--today", "2025-04-01", "--format", "json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 2
     monkeypatch.chdir(tmp_path / "policies")

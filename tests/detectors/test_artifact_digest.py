@@ -285,7 +285,7 @@ def test_a_pinned_manifest_vouches_for_the_artifact(stage_dir, release):
     assert result.summary == "The only artifact, models/model.onnx, matches its pinned manifest models/SHA256SUMS."
     raw = _artifacts(stage_dir)[0]
     assert _run(stage_dir, [raw, _vendor_model(release, pin_manifest=True)]).summary == (
-        "All 2 artifacts match their declared sha256 or pinned manifest.")
+        "Both artifacts match their declared sha256 or pinned manifest.")
 
 
 def test_a_pinned_manifest_that_was_rewritten_fails(stage_dir, release):

@@ -144,9 +144,16 @@ def test_dvc_files_are_read_through_glob_patterns(project):
     result = _run(project, raw, lock_files=("dvc.lock", "data/*.dvc"))
 
     assert result.status == "pass"
+    assert result.summary == "All 3 DVC entries behind stage 'prepare' match dvc.lock, data/raw.dvc."
     assert result.evidence["lock_files"] == ["dvc.lock", "data/raw.dvc"]
     assert {(o["dvc_stage"], o["relation"]) for o in result.evidence["lineage"]} == {
         ("prepare", "dep"), ("raw.dvc", "out")}
+
+
+def test_a_single_entry_is_counted_in_the_singular(project):
+    result = _run(project, Artifact(name="raw", type="files", path="data/raw"), lock_files=("data/raw.dvc",))
+
+    assert result.summary == "The one DVC entry behind stage 'prepare' matches data/raw.dvc."
 
 
 def test_no_lock_file_fails(tmp_path):

@@ -64,7 +64,7 @@ def test_safe_models_pass(tmp_path):
     result = _run(tmp_path, {"a.pkl": pickle.dumps([1.0]), "b.npy": b""} | {"b.npy": _npy()})
 
     assert (result.status, result.score) == ("pass", 0.0)
-    assert result.summary == "All 2 recognised files are safe to load: none names a global outside the allowlist."
+    assert result.summary == "Both recognised files are safe to load: none names a global outside the allowlist."
 
 
 def _npy() -> bytes:
@@ -136,7 +136,7 @@ def test_nothing_recognised_warns(tmp_path):
     result = _run(tmp_path, {"docs/card.md": b"# card\n"}, types={"docs/card.md": "files"})
 
     assert result.status == "warn"
-    assert result.summary == "None of the 1 files is in a format the scan recognises, so none is vouched for."
+    assert result.summary == "The one file is in no format the scan recognises, so it is not vouched for."
 
 
 def test_a_stage_with_only_datasets_is_not_applicable(tmp_path):

@@ -29,6 +29,13 @@ def test_balance_passes_upstream_and_fails_on_skewed_training_data(workspace, re
         "R1 at stage prepare: balance failed with high residual risk (0.73), at or above fail_on: high"]
 
 
+def test_one_policy_may_be_given_without_a_list(workspace, registry):
+    """A path string is one policy, not a sequence of one-letter policy names."""
+    one = assess(str(workspace.pipeline), str(workspace.policy), controls_dirs=[workspace.controls],
+                 registry=registry)
+    assert [r.id for r in one.results] == [r.id for r in run(workspace, registry).results]
+
+
 def test_failure_upstream_raises_risk_downstream(workspace, registry):
     assessment = run(workspace, registry)
     stages = {s.name: s for s in assessment.stages}

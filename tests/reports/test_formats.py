@@ -62,6 +62,11 @@ def test_render_writes_the_contract_file_names_in_the_requested_order(assessment
     assert sorted(p.name for p in out.iterdir()) == ["assessment.json", "report.html", "report.md"]  # no temporaries
 
 
+def test_render_takes_the_formats_as_one_string_too(assessment, tmp_path) -> None:
+    """As ``--format`` does: "html" is one format, not four letters."""
+    assert [p.name for p in render(assessment, tmp_path, "html, md")] == ["report.html", "report.md"]
+
+
 def test_render_replaces_an_earlier_report(assessment, tmp_path) -> None:
     (tmp_path / "report.md").write_text("stale")
     render(assessment, tmp_path, ["md"])

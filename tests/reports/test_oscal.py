@@ -178,7 +178,7 @@ def test_nist_ids_map_to_oscal_control_and_statement_ids(subcategory, control, s
 
 def test_without_trestle_the_format_names_the_extra(assessment, tmp_path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "trestle", None)  # as if compliance-trestle were not installed
-    with pytest.raises(MissingDependencyError, match=r"pip install 'riskframe\[oscal\]'"):
+    with pytest.raises(MissingDependencyError, match=r"Install riskframe's 'oscal' extra; in a checkout: pip install -e '\.\[oscal\]'"):
         render(assessment, tmp_path, ["json", "oscal"])
     assert list(unavailable(["json", "oscal"])) == ["oscal"] and unavailable(["json"]) == {}
 
@@ -194,7 +194,7 @@ def test_without_trestle_assess_writes_the_other_formats_and_exits_2(tmp_path, m
     assert "Gate: FAIL (fail_on: high)" in captured.out
     assert captured.err == (
         "riskframe: error: --format oscal: needs compliance-trestle (Python 3.11 or later), which is not "
-        "installed. Install it with: pip install 'riskframe[oscal]'\n"
+        "installed. Install riskframe's 'oscal' extra; in a checkout: pip install -e '.[oscal]'\n"
     )
 
 

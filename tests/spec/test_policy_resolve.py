@@ -295,7 +295,7 @@ def test_a_policy_without_extends_loads_as_before():
 def test_an_unknown_policy_name_suggests_the_nearest():
     with pytest.raises(DocumentError) as info:
         resolve_policy("data-poisonin")
-    assert str(info.value) == ("data-poisonin: no policy named 'data-poisonin' next to this file or among the "
+    assert str(info.value) == ("data-poisonin: no policy named 'data-poisonin' in the current folder or among the "
                                "bundled policies (did you mean 'data-poisoning'?)")
 
 
