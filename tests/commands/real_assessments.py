@@ -1,7 +1,7 @@
 """Real assessments for the diff and history tests, made by the engine with the small real
 detectors of ``tests/engine/conftest.py`` (class balance on npz files in tmp_path).
 
-Loaded by path (pytest's importlib mode puts no test folder on sys.path); not a test module.
+Loaded by path by the ``real`` fixture of ``conftest.py``; not a test module.
 """
 
 from __future__ import annotations

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -15,29 +13,9 @@ from riskframe import cli
 from riskframe.diffing import diff_assessments
 from riskframe.reports.json_report import load_assessment
 
-COMMANDS = ("riskframe.commands.diff",)
-HERE = Path(__file__).resolve().parent
-
-
-def _helpers():
-    spec = importlib.util.spec_from_file_location("real_assessments", HERE / "real_assessments.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
-    spec.loader.exec_module(module)
-    return module
-
-
-real = _helpers()
-
-
-@pytest.fixture(autouse=True)
-def wired(monkeypatch):
-    """The command line with this module's commands, whether or not cli._COMMANDS lists them yet."""
-    monkeypatch.setattr(cli, "_COMMANDS", tuple(dict.fromkeys((*cli._COMMANDS, *COMMANDS))))
-
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory):
+def pair(tmp_path_factory, real):
     """(balanced, skewed): the same pipeline before and after its training data went skewed."""
     root = tmp_path_factory.mktemp("diff")
     good = real.assessment_file(root / "good", real.workspace(root / "ws-good", skewed=False))
@@ -77,7 +55,7 @@ def test_json_output_is_the_diff_model(pair, capsys):
     assert techniques["AML.T0020"]["new"] > techniques["AML.T0020"]["old"]
 
 
-def test_a_waiver_that_expired_in_between_is_reported(tmp_path):
+def test_a_waiver_that_expired_in_between_is_reported(tmp_path, real):
     pipeline = real.workspace(tmp_path / "ws", skewed=True, waived=True)
     before = real.assessment_file(tmp_path / "march", pipeline, today=date(2030, 3, 1))
     after = real.assessment_file(tmp_path / "september", pipeline, today=date(2030, 9, 1))
@@ -99,7 +77,7 @@ def _score(path: Path) -> float:
     return load_assessment(path).summary.risk_score
 
 
-def test_a_failure_whose_evidence_changed_is_a_regression(pair, tmp_path, capsys):
+def test_a_failure_whose_evidence_changed_is_a_regression(pair, tmp_path, capsys, real):
     """R1 fails in both, but the training data is more skewed now: the same id, other evidence."""
     _, bad = pair
     pipeline = real.workspace(tmp_path / "ws-worse", skewed=True)

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -14,28 +11,9 @@ from riskframe import cli
 from riskframe.history import collect_history, sparkline
 from riskframe.reports.json_report import dumps_assessment, load_assessment
 
-COMMANDS = ("riskframe.commands.history",)
-HERE = Path(__file__).resolve().parent
-
-
-def _helpers():
-    spec = importlib.util.spec_from_file_location("real_assessments", HERE / "real_assessments.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
-    spec.loader.exec_module(module)
-    return module
-
-
-real = _helpers()
-
-
-@pytest.fixture(autouse=True)
-def wired(monkeypatch):
-    monkeypatch.setattr(cli, "_COMMANDS", tuple(dict.fromkeys((*cli._COMMANDS, *COMMANDS))))
-
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory):
+def folder(tmp_path_factory, real):
     """Four assessments of 'tiny' and one of 'other', file names in a different order than their dates,
     and a JSON file that is no assessment."""
     root = tmp_path_factory.mktemp("history")

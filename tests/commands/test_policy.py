@@ -10,14 +10,6 @@ import pytest
 from riskframe import cli
 from riskframe.spec.policy_resolve import display_path
 
-COMMANDS = ("riskframe.commands.policy", "riskframe.commands.waivers")
-
-
-@pytest.fixture(autouse=True)
-def wired(monkeypatch):
-    """The command line with this module's commands, whether or not cli._COMMANDS lists them yet."""
-    monkeypatch.setattr(cli, "_COMMANDS", tuple(dict.fromkeys((*cli._COMMANDS, *COMMANDS))))
-
 
 @pytest.fixture
 def child(tmp_path):

@@ -12,7 +12,6 @@ import pytest
 from riskframe import cli
 from riskframe.policytests import find_test_files
 
-COMMANDS = ("riskframe.commands.policy_test",)
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "policies/tests/fixtures"
 
@@ -29,11 +28,6 @@ requirements:
     controls:
       - control: artifact-integrity
 """
-
-
-@pytest.fixture(autouse=True)
-def wired(monkeypatch):
-    monkeypatch.setattr(cli, "_COMMANDS", tuple(dict.fromkeys((*cli._COMMANDS, *COMMANDS))))
 
 
 def write_test(folder: Path, cases: str, policies: str = "[policy.yaml]") -> Path:

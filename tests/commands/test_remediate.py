@@ -91,8 +91,6 @@ def workspace(assessed, tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def riskframe(monkeypatch):
     """``riskframe`` as the console script runs it, with the remediate command registered."""
-    if "riskframe.commands.remediate" not in cli._COMMANDS:
-        monkeypatch.setattr(cli, "_COMMANDS", (*cli._COMMANDS, "riskframe.commands.remediate"))
     return cli.main
 
 

@@ -85,8 +85,6 @@ def test_a_missing_path_is_a_usage_error(tmp_path):
 def test_through_the_real_cli_a_missing_path_exits_2(tmp_path, capsys, monkeypatch):
     from riskframe import cli
 
-    if "riskframe.commands.scan_models" not in cli._COMMANDS:
-        monkeypatch.setattr(cli, "_COMMANDS", (*cli._COMMANDS, "riskframe.commands.scan_models"))
 
     assert cli.main(["scan-models", str(tmp_path / "nope")]) == 2
     assert capsys.readouterr().err.strip() == f"riskframe scan-models: no such file or folder: {tmp_path}/nope"

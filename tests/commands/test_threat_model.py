@@ -5,19 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from riskframe import cli
 
-COMMANDS = ("riskframe.commands.threat_model",)
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples/poisoned-digits/pipeline.yaml"
 BASELINE = ROOT / "policies/data-poisoning.yaml"
-
-
-@pytest.fixture(autouse=True)
-def wired(monkeypatch):
-    monkeypatch.setattr(cli, "_COMMANDS", tuple(dict.fromkeys((*cli._COMMANDS, *COMMANDS))))
 
 
 def test_the_example_threat_model(tmp_path, capsys):

@@ -42,8 +42,6 @@ def riskframe(monkeypatch):
             registry.register(detector)
     for module in ("riskframe.detectors.registry", "riskframe.engine.inputs"):
         monkeypatch.setattr(f"{module}.default_registry", lambda: registry, raising=False)
-    if "riskframe.commands.remediate" not in cli._COMMANDS:
-        monkeypatch.setattr(cli, "_COMMANDS", (*cli._COMMANDS, "riskframe.commands.remediate"))
     return cli.main
 
 
