@@ -8,6 +8,7 @@ from pydantic import Field
 
 from riskframe.detectors._backdoor import Splitter, analyse
 from riskframe.detectors._backdoor_evidence import BackdoorView
+from riskframe.detectors._vouch import representation_doubt
 from riskframe.detectors.base import DetectorParams
 from riskframe.representations import representations_for
 from riskframe.results import DetectorResult
@@ -49,7 +50,8 @@ def run_split_detector(name: str, ctx: Any, params: Any, splitter: Splitter, met
     """Load the representations, split and judge every class, and build the result.
 
     Without a representations artifact or a model the result is ``not_applicable`` (the dataset
-    alone holds no representations); every other problem propagates (an ``error`` result, or
+    alone holds no representations); representations that predict nothing about the labels
+    (constant, random, rows shuffled) fail; every other problem propagates (an ``error`` result, or
     ``not_applicable`` for :class:`NotApplicableError`).
     """
     if not (ctx.has("representations") or ctx.has("model")):
@@ -59,7 +61,14 @@ def run_split_detector(name: str, ctx: Any, params: Any, splitter: Splitter, met
             summary=f"{name}: no representations to analyse: bind a representations artifact (`of:` the "
             "dataset) or a TorchScript or skops MLP model at or upstream of the stage",
         )
-    return split_view(name, ctx, params, splitter, method).result(params)
+    view = split_view(name, ctx, params, splitter, method)
+    result = view.result(params)
+    doubt = representation_doubt(view.reps.values, view.dataset.labels, ctx.seed)
+    if not doubt:
+        return result
+    # Unusable representations hide every backdoor: no pass on them, whatever the split found.
+    return result.model_copy(update={"status": "fail", "score": max(result.score, 0.5),
+                                     "summary": f"{doubt} What the screen found regardless: {result.summary}"})
 
 
 def split_view(name: str, ctx: Any, params: Any, splitter: Splitter, method: dict[str, Any]) -> BackdoorView:

@@ -29,7 +29,8 @@ def percent(share: float) -> str:
 class FlipView:
     """The findings on ``dataset[analysed]``; ``class_codes[c]`` is the dataset code of class c.
 
-    ``skipped`` lists the classes too small to analyse, ``method`` how the probabilities were made.
+    ``skipped`` lists the classes too small to analyse, ``method`` how the probabilities were made,
+    ``doubts`` why the labels cannot be vouched for whatever the findings (empty when they can).
     """
 
     dataset: Dataset
@@ -38,6 +39,7 @@ class FlipView:
     findings: FlipFindings
     skipped: list[dict[str, Any]] = field(default_factory=list)
     method: dict[str, Any] = field(default_factory=dict)
+    doubts: list[str] = field(default_factory=list)
 
     def label(self, code: int) -> Any:
         """The user's label value of analysed class ``code`` (a plain int or str for JSON)."""

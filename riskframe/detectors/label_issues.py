@@ -12,6 +12,11 @@ How it works:
    out of *training*, and step 2 is redone. With a quarter of the 7s labelled 1, the first pass
    has partly learnt "7-shaped means 1", so some flipped samples look only mildly wrong; without
    them in training they look plainly wrong again (recall on 7->1 at 25%: 0.93 -> 0.99).
+
+It never passes data it cannot judge (:mod:`riskframe.detectors._vouch`): identical rows share a
+fold, so a copy cannot vouch for a flipped label; feature columns that are the label are left out;
+and when the models learnt nothing, or disagree with more than ``max_disagreement`` of the labels,
+the run fails saying so instead of reporting "no sign of poisoning".
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from riskframe.data.datasets import Dataset
 from riskframe.detectors import _flip_evidence
 from riskframe.detectors._flips import FlipFindings, FlipSettings, analyse_flips
 from riskframe.detectors._oof import members_for, out_of_fold_probabilities, usable_folds
+from riskframe.detectors._vouch import Agreement, agreement, duplicate_groups, label_copies
 from riskframe.detectors.base import Detector, DetectorParams
 from riskframe.errors import NotApplicableError
 from riskframe.results import DetectorResult
@@ -81,6 +87,10 @@ class LabelIssuesParams(DetectorParams):
         default=0.005, ge=0.0, le=1.0, description="fail above this estimated poisoned share"
     )
     fail_on_targeted: bool = Field(default=True, description="fail whenever a targeted class pair is found")
+    max_disagreement: float = Field(
+        default=0.2, gt=0.0, le=1.0,
+        description="fail when the out-of-fold models disagree with more than this share of the labels: "
+                    "heavily corrupted labels, or classes that overlap too much to judge (clean digits: 1.5%)")
     # At least 4, so that every training fold keeps 3 samples of each class (the svm's calibration
     # needs 3) once the folds shrink to the smallest class.
     min_class_samples: int = Field(
@@ -116,10 +126,20 @@ class LabelIssues(Detector):
         """Flag flipped labels in the bound dataset; see the module docstring for the method."""
         view = self.analyse(ctx.dataset(), params, ctx.seed)
         fraction = view.fraction[0]
+        status, score, summary = (_status(view.findings, fraction, params), _score(view.findings, fraction, params),
+                                  view.summary(params.natural_noise_rate))
+        if view.skipped:  # a label too rare to learn may be one an attacker added: unchecked is no pass
+            unchecked = ", ".join(f"{c['label']} ({c['samples']})" for c in view.skipped)
+            summary += (f". Not checked, fewer than min_class_samples={params.min_class_samples} samples: "
+                        f"class{'es' if len(view.skipped) > 1 else ''} {unchecked}")
+            status = "warn" if status == "pass" else status
+        if view.doubts:  # a verdict the models cannot back is no pass, whatever they found
+            status, score = "fail", max(score, 0.5)
+            summary = " ".join(view.doubts) + f" What the screen found regardless: {summary}"
         return DetectorResult(
-            status=_status(view.findings, fraction, params),
-            score=_score(view.findings, fraction, params),
-            summary=view.summary(params.natural_noise_rate),
+            status=status,
+            score=score,
+            summary=summary,
             metrics=view.metrics(),
             evidence=view.evidence(),
             attachments=view.attachments(params.max_images),
@@ -134,17 +154,30 @@ class LabelIssues(Detector):
         """
         analysed, skipped = _analysable(dataset, params.min_class_samples)
         class_codes, codes = np.unique(dataset.labels[analysed], return_inverse=True)
+        features = dataset.features[analysed]
+        copies = label_copies(features, codes)
+        if len(copies) == features.shape[1]:
+            raise ValueError(f"every feature column ({len(copies)}) determines the label: there is nothing to check "
+                             "the labels against")
+        features = np.delete(features, copies, axis=1)  # the models would read the label from them
+        groups = duplicate_groups(features)
         folds = usable_folds(codes, params.folds)
         members = members_for(params.model, int(analysed.size))
-        findings, purified = _detect(dataset.features[analysed], codes, folds, members, params, seed)
+        findings, purified, agreed = _detect(features, codes, folds, members, params, seed, groups)
         method = {
             "model": params.model,
             "members": list(members),
             "folds": folds,
             "purified_from_training": purified,
             "analysed_samples": int(analysed.size),
+            "out_of_fold_accuracy": round(agreed.accuracy, 4),
+            "majority_class_rate": round(agreed.majority, 4),
+            "label_columns_left_out": copies,
+            "duplicate_rows_kept_in_one_fold": 0 if groups is None else int(analysed.size - np.unique(groups).size),
         }
-        return _flip_evidence.FlipView(dataset, analysed, class_codes, findings, skipped, method)
+        doubt = agreed.doubt(params.max_disagreement, params.alpha)
+        return _flip_evidence.FlipView(dataset, analysed, class_codes, findings, skipped, method,
+                                       [doubt] if doubt else [])
 
 
 def _analysable(dataset: Dataset, min_samples: int) -> tuple[np.ndarray, list[dict[str, Any]]]:
@@ -172,9 +205,11 @@ def _analysable(dataset: Dataset, min_samples: int) -> tuple[np.ndarray, list[di
 
 
 def _detect(
-    features: np.ndarray, labels: np.ndarray, folds: int, members: tuple[str, ...], params: Any, seed: int
-) -> tuple[FlipFindings, int]:
-    """Both passes; returns the findings and how many flagged samples the second pass kept out of training."""
+    features: np.ndarray, labels: np.ndarray, folds: int, members: tuple[str, ...], params: Any, seed: int,
+    groups: np.ndarray | None = None,
+) -> tuple[FlipFindings, int, Agreement]:
+    """Both passes; returns the findings, how many flagged samples the second pass kept out of
+    training, and how well the first pass's models agree with the labels."""
     n_classes = int(labels.max()) + 1
     settings = FlipSettings(
         min_score=params.min_score,
@@ -182,18 +217,20 @@ def _detect(
         min_pair_share=params.min_pair_share,
         alpha=params.alpha,
     )
-    probs = out_of_fold_probabilities(features, labels, n_classes, members=members, folds=folds, seed=seed)
+    probs = out_of_fold_probabilities(features, labels, n_classes, members=members, folds=folds, seed=seed,
+                                      groups=groups)
     findings = analyse_flips(labels, probs, settings, seed=seed)
+    agreed = agreement(labels, probs)
     if not (params.purify and findings.targeted):
-        return findings, 0
+        return findings, 0, agreed
     # Only a targeted pair teaches the models the attacker's mapping; purifying when nothing is
     # targeted would also strip the hard, honest samples and make natural confusions look worse.
     train_mask = np.ones(labels.size, dtype=bool)
     train_mask[findings.flagged] = False
     probs = out_of_fold_probabilities(
-        features, labels, n_classes, members=members, folds=folds, seed=seed, train_mask=train_mask
+        features, labels, n_classes, members=members, folds=folds, seed=seed, train_mask=train_mask, groups=groups
     )
-    return analyse_flips(labels, probs, settings, seed=seed), int(findings.flagged.size)
+    return analyse_flips(labels, probs, settings, seed=seed), int(findings.flagged.size), agreed
 
 
 def _status(findings: FlipFindings, fraction: float, params: Any) -> Literal["pass", "warn", "fail"]:

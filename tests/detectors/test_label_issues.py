@@ -144,6 +144,9 @@ def test_a_class_with_too_few_samples_is_skipped_with_a_reason(digits_dataset_co
     nines = set(np.flatnonzero(labels[keep] == 9).tolist())
     assert not nines & set(result.evidence["flagged_indices"])
     assert result.evidence["method"]["analysed_samples"] == 9 * 40
+    # Unchecked is no pass: a rare label may be one an attacker added.
+    assert result.status == "warn"
+    assert result.summary.endswith(". Not checked, fewer than min_class_samples=10 samples: class 9 (4)")
 
 
 def test_folds_shrink_to_the_smallest_class(digits_dataset_context):
@@ -182,6 +185,58 @@ def test_user_label_values_and_flat_features(digits_dataset_context):
     assert f1(result.evidence["flagged_indices"], flipped) >= 0.85
     # (N, D) features are not pictures: no image grid, only the histogram.
     assert [a.name for a in result.attachments] == ["score-histogram.png"]
+
+
+# Data the screen cannot judge: never a pass ------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", ["scrambled labels", "noise features"])
+def test_labels_the_models_cannot_learn_fail_saying_why(digits_dataset_context, case):
+    """With every label randomised no single label looks wrong: "no sign of poisoning" would be a lie."""
+    images, labels = scenarios.digits()
+    rng = np.random.default_rng(0)
+    if case == "scrambled labels":
+        labels = rng.integers(0, 10, labels.size)
+    else:
+        images = rng.normal(size=images.shape)
+    result = LabelIssues().run(digits_dataset_context(images, labels), LabelIssues.Params())
+    assert (result.status, result.score) == ("fail", 0.5)
+    assert re.match(r"The models learnt nothing from the features about the labels \(out-of-fold accuracy 1?\d\.\d%, "
+                    r"no better than always guessing the largest class, 1\d\.\d%\): .* cannot be vouched for\. "
+                    r"What the screen found regardless: ", result.summary)
+    assert result.evidence["method"]["out_of_fold_accuracy"] < 0.15
+
+
+def test_heavily_corrupted_labels_fail_on_the_disagreement(digits_dataset_context):
+    images, labels = scenarios.digits()
+    rng = np.random.default_rng(0)
+    half = rng.random(labels.size) < 0.5
+    scrambled = np.where(half, rng.integers(0, 10, labels.size), labels)
+    result = LabelIssues().run(digits_dataset_context(images, scrambled), LabelIssues.Params())
+    assert result.status == "fail"
+    assert result.summary.startswith("The models disagree with 4")
+    assert "max_disagreement 20%" in result.summary
+
+
+def test_copies_of_flipped_rows_cannot_vouch_for_them(digits_dataset_context):
+    """A copy in a training fold would make its flipped twin look right: identical rows share a fold."""
+    images, labels = scenarios.digits()
+    poisoned, flipped = scenarios.flip_targeted(labels, 7, 1, 0.10, seed=0)
+    doubled = np.concatenate([images, images[flipped]]), np.concatenate([poisoned, poisoned[flipped]])
+    result = LabelIssues().run(digits_dataset_context(*doubled), LabelIssues.Params())
+    assert result.status == "fail" and "relabelled as 1" in result.summary
+    copies = np.arange(labels.size, labels.size + flipped.size)
+    assert f1(result.evidence["flagged_indices"], np.concatenate([flipped, copies])) >= 0.9
+    assert result.evidence["method"]["duplicate_rows_kept_in_one_fold"] == flipped.size
+
+
+def test_a_feature_that_is_the_label_is_left_out(digits_dataset_context):
+    images, labels = scenarios.digits()
+    poisoned, flipped = scenarios.flip_targeted(labels, 7, 1, 0.10, seed=0)
+    leaked = np.column_stack([images.reshape(labels.size, -1), poisoned])
+    result = LabelIssues().run(digits_dataset_context(leaked, poisoned), LabelIssues.Params())
+    assert result.evidence["method"]["label_columns_left_out"] == [64]
+    assert result.status == "fail" and f1(result.evidence["flagged_indices"], flipped) >= 0.9
 
 
 # Parameters ------------------------------------------------------------------------------------

@@ -129,6 +129,23 @@ def test_a_representations_artifact_gives_the_same_verdict(tmp_path_factory, bac
     assert from_reps.evidence["representations"]["source"] == "representations artifact 'reps'"
 
 
+def test_representations_whose_rows_are_shuffled_fail_instead_of_hiding_the_backdoor(tmp_path_factory, backdoored):
+    """Rows that no longer match the dataset's spread the poisons over every class: the split finds
+    nothing, and without the check the screen would pass."""
+    files, _ = backdoored
+    from riskframe.representations.torchscript import TorchScriptModel
+
+    folder = tmp_path_factory.mktemp("shuffled-reps")
+    (folder / "train.npz").write_bytes((files.folder / "train.npz").read_bytes())
+    reps = TorchScriptModel.load(files.model, "model").representations(_context(files).dataset(), "penultimate")
+    np.save(folder / "reps.npy", reps[np.random.default_rng(0).permutation(len(reps))])
+    result = SpectralSignatures().run(_context(replace(files, folder=folder), reps="reps.npy"),
+                                      SpectralSignatures.Params())
+
+    assert result.status == "fail"
+    assert result.summary.startswith("The representations say nothing about the labels (a linear model on them ")
+
+
 def test_the_standard_method_is_recorded_and_still_scores_every_class(backdoored):
     files, _ = backdoored
     result = SpectralSignatures().run(_context(files), SpectralSignatures.Params(method="standard"))
