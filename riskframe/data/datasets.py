@@ -26,6 +26,8 @@ from riskframe.spec.pipeline import Artifact
 # An npz is a zip archive: a local file header, or the end record alone when it holds no arrays.
 _MAGIC = {"npz": (b"PK\x03\x04", b"PK\x05\x06"), "npy": (b"\x93NUMPY",)}
 _NUMERIC_KINDS = "biuf"
+# Larger values overflow when squared (variances, distances): 1e154 squared is already beyond float64.
+MAX_FEATURE_MAGNITUDE = 1e150
 
 
 @dataclass(frozen=True, eq=False)
@@ -310,6 +312,14 @@ def _validated(artifact: Artifact, path: Path, features: np.ndarray, labels: np.
         rows = f"{bad_rows.size} row" if bad_rows.size == 1 else f"{bad_rows.size} rows"
         raise ArtifactError(f"{name}: features contain {int((~finite).sum())} NaN or infinite "
                             f"values (in {rows}, the first is row {int(bad_rows[0])})", "features")
+    huge = np.abs(flat) > MAX_FEATURE_MAGNITUDE
+    if huge.any():  # squared in every variance and distance: they overflow to inf and the checks see NaN
+        row = int(np.flatnonzero(huge.any(axis=1))[0])
+        count = int(huge.sum())
+        raise ArtifactError(f"{name}: features hold {count} value{'s' if count != 1 else ''} beyond "
+                            f"+-{MAX_FEATURE_MAGNITUDE:.0e} "
+                            f"(the first in row {row}), too large to square without overflow; rescale them",
+                            "features")
     classes, codes = np.unique(_integer_labels(labels, name), return_inverse=True)
     if classes.shape[0] < 2:
         raise ArtifactError(f"{name}: labels hold a single class ({classes[0].item()}); "

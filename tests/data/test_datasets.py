@@ -183,6 +183,16 @@ def test_nan_counts_name_the_rows(tmp_path, load):
              path="raw.npz")
 
 
+def test_features_too_large_to_square_are_refused(tmp_path, load):
+    """1e300 squared is inf: every variance and distance the checks take would turn to NaN."""
+    features = np.ones((5, 3))
+    features[1, 2] = -1e300
+    np.savez(tmp_path / "raw.npz", X=features, y=[0, 1, 0, 1, 0])
+    _refused(load, "features",
+             "raw.npz: features hold 1 value beyond +-1e+150 (the first in row 1), too large to square without "
+             "overflow; rescale them", path="raw.npz")
+
+
 def test_features_and_labels_of_different_lengths(tmp_path, load):
     np.savez(tmp_path / "raw.npz", X=np.ones((10, 2)), y=np.arange(9) % 2)
     _refused(load, "labels", "raw.npz: features have 10 rows but labels have 9", path="raw.npz")
