@@ -1,7 +1,7 @@
 """The gate: the one pass/fail decision a CI job acts on.
 
 It fails when any result ended in ``error`` (fail closed: an unmeasured risk is not an accepted
-one), when a requirement produced no verdict at all (unless its policy says
+one), when a requirement or one of its controls produced no verdict (unless its policy says
 ``risk_appetite.unassessed: allow``), when a result fails a requirement whose severity is at or
 above ``fail_on`` (whatever the pipeline's declared criticality makes of its residual risk: the team
 being gated declares the criticality), or when any result that is not waived or not applicable

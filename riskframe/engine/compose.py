@@ -82,8 +82,13 @@ def compose(inputs: Inputs, plan: Plan, outcomes: Sequence[Outcome], *, files: S
     )
 
 
+NO_VERDICT = ("not_applicable", "skipped")
+
+
 def _unassessed(inputs: Inputs, plan: Plan, results: Sequence[ControlResult]) -> list[str]:
-    """Why each requirement that produced no verdict does so, for the policies that fail on it."""
+    """Why each requirement, or control of a requirement, that produced no verdict does so, for the
+    policies that fail on it. Per control: a requirement naming two screens is not met by the one
+    that could run."""
     reasons = []
     for policy in inputs.policies:
         if policy.risk_appetite.unassessed == "allow":
@@ -91,12 +96,15 @@ def _unassessed(inputs: Inputs, plan: Plan, results: Sequence[ControlResult]) ->
         name = policy.metadata.name
         for requirement in policy.requirements:
             mine = [r for r in results if r.policy == name and r.requirement == requirement.id]
-            if any(r.status not in ("not_applicable", "skipped") for r in mine):
+            silent = [ref.control for ref in requirement.controls
+                      if not any(r.control == ref.control and r.status not in NO_VERDICT for r in mine)]
+            if not silent:
                 continue
-            why = ([f"{r.control} at {r.stage}: {r.summary}" for r in mine]
+            why = ([f"{r.control} at {r.stage}: {r.summary}" for r in mine if r.control in silent]
                    or [f"{u.control}: {u.reason}" for u in plan.unplanned
-                       if u.policy == name and u.requirement == requirement.id])
-            reasons.append(f"{requirement.id} ({name}) produced no verdict ({'; '.join(why[:3])})")
+                       if u.policy == name and u.requirement == requirement.id and u.control in silent])
+            what = "" if len(silent) == len(requirement.controls) else f": {', '.join(silent)}"
+            reasons.append(f"{requirement.id} ({name}){what} produced no verdict ({'; '.join(why[:3])})")
     return reasons
 
 

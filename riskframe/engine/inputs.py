@@ -22,7 +22,14 @@ from riskframe.spec.load import control_files, load_controls, load_pipeline, loa
 from riskframe.spec.pipeline import Pipeline
 from riskframe.spec.policy import Policy
 from riskframe.spec.policy_resolve import resolve_policy, risk_model_of
-from riskframe.spec.resolve import check_control, check_pipeline, check_policy, raise_if, shared_requirement_problems
+from riskframe.spec.resolve import (
+    check_control,
+    check_pipeline,
+    check_policy,
+    raise_if,
+    scope_problems,
+    shared_requirement_problems,
+)
 from riskframe.spec.waivers import (
     BoundWaiver,
     WaiverSet,
@@ -101,7 +108,7 @@ def load_inputs(pipeline: Pipeline | PathLike, policies: Sequence[Policy | PathL
     for control in inputs.used_controls():
         raise_if(check_control(control, catalog, registry))
     for policy in loaded:
-        raise_if(check_policy(policy, controls, catalog, registry))
+        raise_if(check_policy(policy, controls, catalog, registry) + scope_problems(policy, resolved_pipeline))
     raise_if(shared_requirement_problems(loaded))
     # Expired waivers are no input error here: the assessment reports them as not applied.
     groups = [(policy_waivers(p), [p]) for p in loaded] + [(file_waivers(s), loaded) for s in waiver_sets]

@@ -49,19 +49,30 @@ def status_word(status: str) -> str:
     return STATUS_WORDS.get(status, status.replace("_", " "))
 
 
-def level_sentence(level: str) -> str:
-    return LEVEL_SENTENCES.get(level, f"Risk level: {level}.")
+def level_sentence(level: str, assessment: Assessment | None = None) -> str:
+    """What the overall risk level means; never "nothing needs action" next to failing results."""
+    sentence = LEVEL_SENTENCES.get(level, f"Risk level: {level}.")
+    if assessment is None or level != "low":
+        return sentence
+    needing = sum(r.status in ATTENTION for r in assessment.results)
+    if not needing:
+        return sentence
+    results = "result failed, errored or warned" if needing == 1 else "results failed, errored or warned"
+    return f"Low risk by the risk model, but {needing} {results}: read them below before release."
 
 
 def gate_sentence(assessment: Assessment) -> str:
-    """The gate decision in one line a non-engineer reads."""
+    """The gate decision in one line a non-engineer reads; "every check ran" only when it is true."""
     gate = assessment.gate
     if gate.decision == "pass":
+        silent = len(assessment.not_assessed) + sum(r.status == "not_applicable" for r in assessment.results)
+        ran = ("every check ran" if not silent else
+               f"{silent} check{'s' if silent != 1 else ''} had nothing to check, which the policy allows")
         return (
-            f"Gate passed: every check ran, and no result (apart from waived ones) reaches the "
-            f"'{gate.fail_on}' risk level at which the policy fails."
+            f"Gate passed: {ran}, and no result (apart from waived ones) reaches the "
+            f"'{gate.fail_on}' risk level at which the gate fails."
         )
-    return f"Gate failed: the policy fails at '{gate.fail_on}' risk or above, or when a check cannot run."
+    return f"Gate failed: the gate fails at '{gate.fail_on}' risk or above, or when a check cannot run."
 
 
 def percent(value: float) -> str:

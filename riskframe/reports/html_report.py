@@ -57,7 +57,7 @@ def render_html(assessment: Assessment, baseline: BaselineComparison | None = No
     context: dict[str, Any] = {
         "a": assessment,
         "gate_sentence": _view.gate_sentence(assessment),
-        "level_sentence": _view.level_sentence(assessment.summary.level),
+        "level_sentence": _view.level_sentence(assessment.summary.level, assessment),
         "status_counts": _view.status_counts(assessment),
         "counts_sentence": _view.counts_sentence(assessment),
         "facts": _view.headline_facts(assessment),

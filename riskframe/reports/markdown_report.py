@@ -46,7 +46,7 @@ def render_markdown(
     attention = unreported(_view.attention_results(assessment), baseline)
     context = {
         "a": assessment,
-        "level_sentence": _view.level_sentence(assessment.summary.level),
+        "level_sentence": _view.level_sentence(assessment.summary.level, assessment),
         "counts_sentence": _view.counts_sentence(assessment),
         "facts": _view.headline_facts(assessment),
         "rows": attention[:MAX_ROWS],

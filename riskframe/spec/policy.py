@@ -44,9 +44,9 @@ class RiskAppetite(Spec):
     )
     unassessed: Literal["fail", "allow"] = Field(
         default="fail",
-        description="fail: the gate fails when a requirement produced no verdict (no stage it applies to, or "
-                    "every run not applicable), since an unmeasured risk is not an accepted one; allow: such "
-                    "requirements are only listed")
+        description="fail: the gate fails when a requirement, or one of its controls, produced no verdict (no "
+                    "stage it applies to, or every run not applicable), since an unmeasured risk is not an accepted "
+                    "one; allow: such requirements are only listed")
     max_waiver_days: int = Field(
         default=365, ge=1, le=3650,
         description="the longest a waiver may run, from its approved_on date (else from today) to its expiry")

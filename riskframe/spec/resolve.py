@@ -88,6 +88,19 @@ def shared_requirement_problems(policies: Sequence[Policy]) -> list[Problem]:
     return problems
 
 
+def scope_problems(policy: Policy, pipeline: Pipeline) -> list[Problem]:
+    """Stage names in requirements' ``scope.stages`` that the pipeline does not have: a misspelt
+    name would otherwise drop its stage from the requirement without a word."""
+    stages = [s.name for s in pipeline.stages]
+    problems = []
+    for i, req in enumerate(policy.requirements):
+        for j, name in enumerate(req.scope.stages):
+            if name not in stages:
+                problems.append(policy.source.problem(("requirements", i, "scope", "stages", j), (
+                    f"no stage {name!r} in pipeline {pipeline.metadata.name!r}{did_you_mean(name, stages)}"), name))
+    return problems
+
+
 def check_pipeline(pipeline: Pipeline) -> list[Problem]:
     """Unique stage and artifact names, ``of:`` naming a dataset. (``needs`` and cycles are
     checked where the stage graph is built: :func:`riskframe.engine.graph.build_stage_graph`.)"""

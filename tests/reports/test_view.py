@@ -129,3 +129,23 @@ def test_anchors_are_unique_and_url_safe(assessment, make_result) -> None:
 
 def test_tactic_labels_fall_back_to_the_id() -> None:
     assert _view.tactic_label("AML.TA9999") == "AML.TA9999"
+
+
+def test_low_risk_never_says_nothing_needs_action_next_to_failing_results(assessment, make_result) -> None:
+    quiet = assessment.model_copy(update={"results": [make_result(status="pass")]})
+    assert _view.level_sentence("low", quiet) == _view.LEVEL_SENTENCES["low"]
+    loud = assessment.model_copy(update={"results": [make_result(status="fail"), make_result(status="warn")]})
+    assert _view.level_sentence("low", loud) == (
+        "Low risk by the risk model, but 2 results failed, errored or warned: read them below before release.")
+
+
+def test_a_passed_gate_says_every_check_ran_only_when_it_did(assessment, make_result) -> None:
+    from riskframe.assessment import Gate, NotAssessed
+
+    passed = assessment.model_copy(update={"gate": Gate(decision="pass", fail_on="high", reasons=[]),
+                                           "results": [make_result(status="pass")], "not_assessed": []})
+    assert _view.gate_sentence(passed).startswith("Gate passed: every check ran, and no result")
+    gap = NotAssessed(policy="p", requirement="R1", control="c", reason="no dataset")
+    allowed = passed.model_copy(update={"not_assessed": [gap]})
+    assert _view.gate_sentence(allowed).startswith(
+        "Gate passed: 1 check had nothing to check, which the policy allows, and no result")
