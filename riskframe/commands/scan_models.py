@@ -45,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise UsageError(f"riskframe scan-models: no such file or folder: {', '.join(missing)}")
+    special = [p for p in args.paths if not (Path(p).is_file() or Path(p).is_dir())]
+    if special:  # a FIFO or device: reading it would block, and it holds no model
+        raise UsageError(f"riskframe scan-models: not a regular file or folder: {', '.join(special)}")
     allowlist = Allowlist(args.allow)
     results = [_scan(path, allowlist) for path in iter_files(args.paths)]
     report: dict[str, Any] = {"files": results, "summary": summarise(results)}

@@ -226,15 +226,16 @@ def _is_polyglot(fp: object) -> bool:
 
 
 def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
-    """The files named, with folders walked (sorted, symlinked folders not followed)."""
+    """The files named, with folders walked (sorted, symlinked folders not followed). Only regular
+    files: reading a FIFO or a device in a model folder would block the scan for ever, and neither
+    nor a broken symlink holds a model."""
     for given in paths:
         path = Path(given)
         if path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs.sort()
-                for name in sorted(files):
-                    yield Path(root) / name
-        else:
+                yield from (Path(root) / name for name in sorted(files) if (Path(root) / name).is_file())
+        elif path.is_file() or not path.exists():  # a missing file is its reader's error to report
             yield path
 
 

@@ -89,8 +89,8 @@ def workspace(assessed, tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def riskframe(monkeypatch):
-    """``riskframe`` as the console script runs it, with the remediate command registered."""
+def riskframe():
+    """``riskframe`` as the console script runs it."""
     return cli.main
 
 

@@ -18,7 +18,7 @@ TINY_PIPELINE = Path(__file__).resolve().parents[1] / "reports" / "fixtures" / "
 
 
 @pytest.fixture
-def riskframe(monkeypatch, capsys):
+def riskframe(capsys):
     """``riskframe(*argv) -> (exit code, stdout, stderr)``, in process."""
 
     def run(*argv: str) -> tuple[int, str, str]:

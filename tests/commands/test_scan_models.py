@@ -82,9 +82,8 @@ def test_a_missing_path_is_a_usage_error(tmp_path):
         _cli(str(tmp_path / "nope"))
 
 
-def test_through_the_real_cli_a_missing_path_exits_2(tmp_path, capsys, monkeypatch):
+def test_through_the_real_cli_a_missing_path_exits_2(tmp_path, capsys):
     from riskframe import cli
-
 
     assert cli.main(["scan-models", str(tmp_path / "nope")]) == 2
     assert capsys.readouterr().err.strip() == f"riskframe scan-models: no such file or folder: {tmp_path}/nope"
@@ -105,3 +104,17 @@ def test_one_file_is_counted_in_the_singular_and_a_finding_without_offset_has_no
     assert lines[1] == ("    high     config.json: keras.layers.Lambda: config.json holds a Lambda layer: its Python "
                         "function is rebuilt from the file on load")
     assert lines[-1] == "1 file: 0 safe, 1 unsafe, 0 unsupported (1 high)"
+
+
+def test_a_fifo_is_refused_or_passed_over_never_read(tmp_path, capsys):
+    """Reading a FIFO blocks for ever: given, it is a usage error; in a folder, it is not a file to scan."""
+    import os
+
+    from riskframe import cli
+
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "w.pkl").write_bytes(pickle.dumps([1]))
+    assert cli.main(["scan-models", str(tmp_path / "pipe")]) == 2
+    assert capsys.readouterr().err.strip() == f"riskframe scan-models: not a regular file or folder: {tmp_path}/pipe"
+    assert cli.main(["scan-models", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "1 file: 1 safe, 0 unsafe, 0 unsupported (no findings)"

@@ -14,20 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from riskframe.detectors.registry import Registry, builtin_registry
-from riskframe.detectors.spectral_signatures import SpectralSignatures
 from riskframe.engine.context import ArtifactStore, RunContext
 from riskframe.errors import DetectorError, NotApplicableError
 from riskframe.spec.pipeline import Artifact, Stage
 
 pytest.importorskip("torch")
-from riskframe.detectors.activation_clustering import ActivationClustering
-from riskframe.detectors.backdoor_removed import BackdoorRemoved
 from riskframe.detectors.trigger_reverse import TriggerReverseEngineering
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "backdoored-digits" / "make_example.py"
-MINE = (TriggerReverseEngineering, BackdoorRemoved)
 
 
 def example_workspace(factory: pytest.TempPathFactory, clean: bool) -> Path:
@@ -41,22 +36,12 @@ def example_workspace(factory: pytest.TempPathFactory, clean: bool) -> Path:
     return folder
 
 
-def registry_with_backdoor_detectors() -> Registry:
-    """The built-ins plus the detectors policies/backdoor.yaml uses (until they are wired in)."""
-    registry = builtin_registry()
-    for detector in (*MINE, SpectralSignatures, ActivationClustering):
-        if detector.name not in registry:
-            registry.register(detector)
-    return registry
-
-
 def planned_context(folder: Path, control: str) -> RunContext:
     """The run the engine plans for ``control`` on the example's pipeline, as a RunContext."""
     from riskframe.engine.inputs import load_inputs
     from riskframe.engine.plan import plan_runs
 
-    inputs = load_inputs(folder / "pipeline.yaml", [ROOT / "policies" / "backdoor.yaml"],
-                         registry=registry_with_backdoor_detectors())
+    inputs = load_inputs(folder / "pipeline.yaml", [ROOT / "policies" / "backdoor.yaml"])
     plan = plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog,
                      inputs.registry)
     (run,) = [r for r in plan.runs if r.control.id == control]

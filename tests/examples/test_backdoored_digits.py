@@ -19,10 +19,6 @@ from riskframe import cli
 from riskframe.digests import sha256_file
 
 pytest.importorskip("torch")
-from riskframe.detectors.activation_clustering import ActivationClustering
-from riskframe.detectors.backdoor_removed import BackdoorRemoved
-from riskframe.detectors.spectral_signatures import SpectralSignatures
-from riskframe.detectors.trigger_reverse import TriggerReverseEngineering
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "backdoored-digits"
@@ -31,17 +27,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def riskframe(monkeypatch):
-    """The ``riskframe`` command line with the backdoor detectors and ``remediate`` available
-    (until they are wired into the built-in registry and the command list)."""
-    from riskframe.detectors import registry as registry_module
-
-    registry = registry_module.builtin_registry()
-    for detector in (TriggerReverseEngineering, BackdoorRemoved, SpectralSignatures, ActivationClustering):
-        if detector.name not in registry:
-            registry.register(detector)
-    for module in ("riskframe.detectors.registry", "riskframe.engine.inputs"):
-        monkeypatch.setattr(f"{module}.default_registry", lambda: registry, raising=False)
+def riskframe():
+    """The ``riskframe`` command line, in process."""
     return cli.main
 
 

@@ -11,34 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from riskframe.detectors.dvc_lock import DvcLock
-from riskframe.detectors.registry import builtin_registry
 from riskframe.engine.assess import assess
-from riskframe.errors import RegistryError
 from riskframe.reports.cyclonedx import build_bom
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "third-party-model"
 CANARY = "THIRD_PARTY_MODEL_PAYLOAD_RAN"
-# Where the unsafe-file scan detector may live until it is listed in BUILTIN_DETECTORS.
-SCANNER_CANDIDATES = ("riskframe.detectors.model_file_scan:ModelFileScan",
-                      "riskframe.detectors.model_scan:ModelFileScan")
 
-
-def _registry(need_scanner: bool = False):
-    registry = builtin_registry()
-    if "dvc-lock" not in registry:
-        registry.register(DvcLock)
-    for spec in SCANNER_CANDIDATES:
-        if "model-file-scan" in registry:
-            break
-        try:
-            registry.register_path(spec)
-        except RegistryError:
-            continue
-    if need_scanner and "model-file-scan" not in registry:
-        pytest.skip("the model-file-scan detector is not available yet")
-    return registry
 
 
 def test_the_payload_is_real_when_the_checkpoint_is_unpickled(tmp_path):
@@ -65,10 +44,9 @@ def test_the_payload_is_real_when_the_checkpoint_is_unpickled(tmp_path):
 
 
 def test_assessing_the_example_fails_the_gate_for_the_unsafe_model_and_never_runs_it(tmp_path, monkeypatch):
-    registry = _registry(need_scanner=True)
     monkeypatch.chdir(tmp_path)
 
-    assessment = assess(EXAMPLE / "pipeline.yaml", [ROOT / "policies/supply-chain.yaml"], registry=registry)
+    assessment = assess(EXAMPLE / "pipeline.yaml", [ROOT / "policies/supply-chain.yaml"])
 
     assert not (tmp_path / CANARY).exists() and not (EXAMPLE / CANARY).exists()
     assert assessment.gate.decision == "fail"
@@ -115,7 +93,7 @@ def copy(tmp_path) -> Path:
 
 
 def test_the_untouched_example_has_verified_provenance_and_lineage(copy):
-    assessment = assess(copy / "pipeline.yaml", [copy.parent / "provenance.yaml"], registry=_registry())
+    assessment = assess(copy / "pipeline.yaml", [copy.parent / "provenance.yaml"])
 
     assert assessment.gate.decision == "pass"
     lineage = {entry.artifact: entry for entry in assessment.lineage}
@@ -133,7 +111,7 @@ def test_a_byte_changed_in_the_vendor_data_fails_provenance_and_pinning(copy):
     data[len(data) // 2] ^= 0x01
     digits.write_bytes(bytes(data))
 
-    assessment = assess(copy / "pipeline.yaml", [copy.parent / "provenance.yaml"], registry=_registry())
+    assessment = assess(copy / "pipeline.yaml", [copy.parent / "provenance.yaml"])
 
     assert assessment.gate.decision == "fail"
     failing = {(r.requirement, r.stage) for r in assessment.results if r.status == "fail"}
@@ -158,7 +136,7 @@ def _swap_the_logreg_and_rewrite_the_vendor_sums(example: Path) -> None:
 def test_a_swapped_model_with_rewritten_vendor_sums_fails_the_pinned_manifest(copy):
     _swap_the_logreg_and_rewrite_the_vendor_sums(copy)
 
-    assessment = assess(copy / "pipeline.yaml", [copy.parent / "provenance.yaml"], registry=_registry())
+    assessment = assess(copy / "pipeline.yaml", [copy.parent / "provenance.yaml"])
 
     sc3 = next(r for r in assessment.results if r.requirement == "SC-3" and r.stage == "adopt-models")
     assert sc3.status == "fail"
@@ -174,7 +152,7 @@ def test_without_the_manifest_pin_the_same_attack_is_no_longer_called_a_match(co
     pipeline.write_text(text.replace(", " + pin, ""))
     _swap_the_logreg_and_rewrite_the_vendor_sums(copy)
 
-    assessment = assess(pipeline, [copy.parent / "provenance.yaml"], registry=_registry())
+    assessment = assess(pipeline, [copy.parent / "provenance.yaml"])
 
     sc3 = next(r for r in assessment.results if r.requirement == "SC-3" and r.stage == "adopt-models")
     assert sc3.status == "fail"  # require_digest: an unpinned manifest is no pin

@@ -110,7 +110,6 @@ def test_an_mlp_that_never_saw_some_labels_is_an_error(tmp_path, small_digits, m
 
 
 def test_an_unsafe_model_file_is_refused_before_loading(tmp_path, small_digits, model_context):
-    pytest.importorskip("riskframe.scanning", reason="the unsafe-model scan (issue 4) is not installed")
     marker = tmp_path / "ran"
     (tmp_path / "model.pt").write_bytes(f"cposix\nsystem\n(S'touch {marker}'\ntR.".encode())
 
