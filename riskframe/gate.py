@@ -20,9 +20,11 @@ from riskframe.scoring import level_rank
 _VERBS = {"pass": "passed", "warn": "warned", "fail": "failed", "skipped": "was skipped"}
 
 
-def decide(results: Sequence[ControlResult], fail_on: Level, unassessed: Sequence[str] = ()) -> Gate:
+def decide(results: Sequence[ControlResult], fail_on: Level, unassessed: Sequence[str] = (),
+           policy_levels: Sequence[Level] = ()) -> Gate:
     """The decision and its reasons. ``unassessed`` says why each requirement that must produce a
-    verdict produced none.
+    verdict produced none; ``policy_levels`` are the policies' own ``fail_on``: when ``fail_on``
+    (from ``--fail-on``) is laxer than all of them, the last reason says so, pass or fail.
 
     Examples
     --------
@@ -50,7 +52,10 @@ def decide(results: Sequence[ControlResult], fail_on: Level, unassessed: Sequenc
             verb = "ended in error" if _was_error(result) else f"{_VERBS.get(w.waived_status or '', 'failed')} with"
             accepted.append(f"{where} {verb}{'' if _was_error(result) else ' ' + risk}, waived until {w.expires} "
                             f"by {w.approved_by} ({w.source}): {w.justification}")
-    return Gate(decision="fail" if failing else "pass", fail_on=fail_on, reasons=failing + accepted)
+    strictest = min(policy_levels, key=level_rank, default=fail_on)
+    loosened = ([f"fail_on {fail_on} was set on the command line (--fail-on); the policies fail at {strictest}"]
+                if level_rank(fail_on) > level_rank(strictest) else [])
+    return Gate(decision="fail" if failing else "pass", fail_on=fail_on, reasons=failing + accepted + loosened)
 
 
 def _was_error(result: ControlResult) -> bool:

@@ -98,3 +98,12 @@ def test_a_requirement_without_a_verdict_fails_closed():
     assert gate.decision == "fail"
     assert gate.reasons == ["R9 (p) produced no verdict (balance: no dataset artifact at the eligible stages); "
                             "the gate fails closed (risk_appetite.unassessed: fail)"]
+
+
+def test_a_laxer_fail_on_from_the_command_line_is_said_in_the_reasons():
+    """The PR comment must not credit the policy with a level the command line chose."""
+    gate = decide([result("fail", "high", severity="high")], "critical", policy_levels=["high", "critical"])
+    assert (gate.decision, gate.reasons) == (
+        "pass", ["fail_on critical was set on the command line (--fail-on); the policies fail at high"])
+    assert decide([], "medium", policy_levels=["high"]).reasons == []  # stricter than the policies: nothing to say
+    assert decide([], "high", policy_levels=["high"]).reasons == []

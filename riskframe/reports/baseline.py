@@ -153,7 +153,7 @@ def apply_baseline(current: Assessment, comparison: BaselineComparison) -> Asses
 
     counted = [r for r in current.results if not comparison.is_known(r.id)]
     unassessed = [r.removesuffix(_UNASSESSED) for r in current.gate.reasons if r.endswith(_UNASSESSED)]
-    gate = decide(counted, current.gate.fail_on, unassessed)
+    gate = decide(counted, current.gate.fail_on, unassessed, [p.fail_on for p in current.policies])
     reasons = [*gate.reasons, *comparison.explanation()]
     return current.model_copy(update={"gate": gate.model_copy(update={"reasons": reasons})})
 
