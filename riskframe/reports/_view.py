@@ -72,7 +72,7 @@ def gate_sentence(assessment: Assessment) -> str:
             f"Gate passed: {ran}, and no result (apart from waived ones) reaches the "
             f"'{gate.fail_on}' risk level at which the gate fails."
         )
-    return f"Gate failed: the gate fails at '{gate.fail_on}' risk or above, or when a check cannot run."
+    return f"Gate failed: the gate is set to fail at '{gate.fail_on}' risk or above, or when a check cannot run."
 
 
 def percent(value: float) -> str:

@@ -45,7 +45,7 @@ def test_the_header_says_the_decision_and_the_risk_in_words(tree) -> None:
     header = _only(tree.find("header", id="summary"))
     assert "Gate decision FAIL fails at high risk or above" in header.text
     assert "Overall risk 72 / 100 high" in header.text
-    assert "Gate failed: the gate fails at 'high' risk or above, or when a check cannot run." in header.text
+    assert "Gate failed: the gate is set to fail at 'high' risk or above, or when a check cannot run." in header.text
     assert (
         "An estimated 0.94% (interval 0.71% to 1.2%) of the samples of 'train' in stage 'train' look poisoned"
     ) in header.text

@@ -14,7 +14,7 @@ def _table_rows(text: str) -> list[str]:
 def test_the_gate_decision_and_the_risk_come_first(assessment) -> None:
     lines = render_markdown(assessment).splitlines()
     assert lines[0] == "## riskframe: gate FAILED for digits-classifier"
-    assert lines[2] == ("**Gate: FAIL** (the gate fails at `high` risk or above, and whenever a check cannot run)")
+    assert lines[2] == ("**Gate: FAIL** (the gate is set to fail at `high` risk or above, and whenever a check cannot run)")
     assert lines[4] == (
         "**Risk score: 72 / 100 (high).** High risk: at least one finding points to a likely "
         "attack with serious impact; act on it before release."
