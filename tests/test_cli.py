@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -200,3 +201,12 @@ def test_an_os_error_is_one_line_and_exit_2(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("riskframe: error: ")
+
+
+def test_the_summary_names_the_policy_file_a_bare_name_resolved_to(tmp_path, monkeypatch, capsys):
+    """A NAME.yaml in the working directory comes before the bundled policy of that name: say which ran."""
+    shutil.copytree(ROOT / "tests/reports/fixtures/tiny-pipeline", tmp_path / "repo")
+    monkeypatch.chdir(tmp_path / "repo")
+    Path("policy.yaml").rename("supply-chain.yaml")  # shadows the bundled supply-chain policy
+    assert main(["assess", "pipeline.yaml", "--policy", "supply-chain", "--out", "out", "-q"]) == 1
+    assert capsys.readouterr().out.splitlines()[-2] == "Policies: integrity (supply-chain.yaml)"

@@ -76,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
 
 def summary_text(assessment: Any, written: list[Path]) -> str:
     """What a person reads in the terminal: the decision, the score, why, and where to look."""
+    from riskframe.paths import shown_path
+
     gate, summary = assessment.gate, assessment.summary
     counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in summary.counts.items() if n)
     lines = [
@@ -86,6 +88,9 @@ def summary_text(assessment: Any, written: list[Path]) -> str:
     lines += [f"  - {reason}" for reason in gate.reasons[:10]]
     if len(gate.reasons) > 10:
         lines.append(f"  ... and {len(gate.reasons) - 10} more (see the report)")
+    # Which files the gate applied: a bare name such as data-poisoning resolves to a NAME.yaml in
+    # the working directory before the bundled policy.
+    lines.append("Policies: " + ", ".join(f"{p.name} ({shown_path(p.path)})" for p in assessment.policies))
     lines.append("Reports: " + (", ".join(p.as_posix() for p in written) or "none"))
     return "\n".join(lines)
 
