@@ -6,7 +6,8 @@ one), when a requirement or one of its controls produced no verdict (unless its 
 above ``fail_on`` (whatever the pipeline's declared criticality makes of its residual risk: the team
 being gated declares the criticality), or when any result that is not waived or not applicable
 reaches the ``fail_on`` level of residual risk. The reasons list what failed it first, then the
-waived results that would have failed it (with who accepted the risk, until when and why), so a
+waived results that would have failed it (with who accepted the risk, until when and why, and
+what the check found this time: a waiver is not pinned to the finding it was written for), so a
 passed gate says what it let through. A result whose waiver had expired says so in its reason.
 """
 
@@ -50,12 +51,20 @@ def decide(results: Sequence[ControlResult], fail_on: Level, unassessed: Sequenc
         elif result.status == "waived" and result.waiver is not None and (reaches or _was_error(result)):
             w = result.waiver
             verb = "ended in error" if _was_error(result) else f"{_VERBS.get(w.waived_status or '', 'failed')} with"
+            # What it found now, next to why it was accepted: a waiver is not pinned to the
+            # evidence it was written for (a waiver for a 10% flip also covers 60%).
             accepted.append(f"{where} {verb}{'' if _was_error(result) else ' ' + risk}, waived until {w.expires} "
-                            f"by {w.approved_by} ({w.source}): {w.justification}")
+                            f"by {w.approved_by} ({w.source}): {w.justification} (found now: "
+                            f"{_shortened(result.summary)})")
     strictest = min(policy_levels, key=level_rank, default=fail_on)
     loosened = ([f"fail_on {fail_on} was set on the command line (--fail-on); the policies fail at {strictest}"]
                 if level_rank(fail_on) > level_rank(strictest) else [])
     return Gate(decision="fail" if failing else "pass", fail_on=fail_on, reasons=failing + accepted + loosened)
+
+
+def _shortened(text: str, limit: int = 160) -> str:
+    """``text`` up to ``limit`` characters, cut at a word with an ellipsis."""
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
 
 
 def _was_error(result: ControlResult) -> bool:

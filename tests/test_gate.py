@@ -40,7 +40,15 @@ def test_a_waived_failure_passes_and_is_listed_with_who_accepted_it():
     gate = decide([result("waived", "high", waiver())], "high")
     assert gate.decision == "pass"
     assert gate.reasons == ["R1 at stage prepare: balance failed with high residual risk (0.60), waived until "
-                            "2025-06-30 by Jane Doe (policy.yaml:20): Vendor relabels next sprint"]
+                            "2025-06-30 by Jane Doe (policy.yaml:20): Vendor relabels next sprint (found now: s)"]
+
+
+def test_a_waived_reason_shows_what_the_check_found_now_shortened():
+    """The waiver was written for one finding; the reviewer sees the current one beside it."""
+    long = result("waived", "high", waiver()).model_copy(update={"summary": "Estimated 60.0% of class 7 " * 10})
+    [reason] = decide([long], "high").reasons
+    assert reason.endswith("Vendor relabels next sprint (found now: " + "Estimated 60.0% of class 7 " * 5
+                           + "Estimated 60.0% of class ...)")
 
 
 def test_a_waived_result_below_the_gate_level_needs_no_reason():

@@ -55,7 +55,7 @@ def test_a_waived_failure_is_reported_waived_and_does_not_fail_the_gate(workspac
     assert assessment.gate.reasons == [
         "R1 at stage prepare: balance failed with high residual risk (0.73), waived until 2025-06-30 by "
         f"jane.doe@example.org ({_shown(workspace.policy)}:15): Class 0 is oversampled on purpose until the "
-        "vendor delivers more data"]
+        "vendor delivers more data (found now: smallest/largest class = 0.12)"]
     assert assessment.summary.counts["waived"] == 1
     [record] = assessment.waivers
     assert (record.status, record.days_left, record.applied_to) == ("active", 29, [result.id])
