@@ -106,6 +106,12 @@ def test_an_unknown_format_lists_the_known_ones(assessed, riskframe) -> None:
     assert code == 2 and err.startswith("--format: unknown report format 'junt' (did you mean 'junit'?)")
 
 
+def test_the_help_names_every_format_the_registry_has() -> None:
+    from riskframe.commands.report import FORMAT_NAMES
+
+    assert tuple(sorted(FORMATS)) == FORMAT_NAMES
+
+
 def test_assess_with_a_baseline_gates_only_on_new_failures(assessed, riskframe, workspace) -> None:
     args = ("assess", "pipeline.yaml", "--policy", "policy.yaml", "--baseline", "out/assessment.json", "-q")
     code, out, _ = riskframe(*args, "--out", "same", "--format", "json,sarif,junit,md")

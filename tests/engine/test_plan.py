@@ -80,24 +80,33 @@ class HeldOutOnly(WithTrainingData):
     binds_training_data: ClassVar[bool] = False
 
 
-def _held_out_inputs(tmp_path):
-    (tmp_path / "pipeline.yaml").write_text(PIPELINE)
-    (tmp_path / "policy.yaml").write_text(POLICY)
-    controls = tmp_path / "controls"
+def _workspace(folder, pipeline: str, policy: str, detectors) -> tuple:
+    """``pipeline.yaml``, ``policy.yaml`` and a control per detector in ``folder``; with their registry."""
+    (folder / "pipeline.yaml").write_text(pipeline)
+    (folder / "policy.yaml").write_text(policy)
+    controls = folder / "controls"
     controls.mkdir()
     registry = Registry()
-    for detector in (WithTrainingData, HeldOutOnly):
+    for detector in detectors:
         registry.register(detector)
         (controls / f"{detector.name}.yaml").write_text(textwrap.dedent(CONTROL.format(detector=detector.name)))
-    return load_inputs(tmp_path / "pipeline.yaml", [tmp_path / "policy.yaml"], controls_dirs=[controls],
+    return folder, controls, registry
+
+
+def _inputs(folder, controls, registry):
+    return load_inputs(folder / "pipeline.yaml", [folder / "policy.yaml"], controls_dirs=[controls],
                        registry=registry)
+
+
+def _plan(folder, controls, registry):
+    inputs = _inputs(folder, controls, registry)
+    return plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog,
+                     inputs.registry)
 
 
 @pytest.fixture
 def plan(tmp_path):
-    inputs = _held_out_inputs(tmp_path)
-    return plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog,
-                     inputs.registry)
+    return _plan(*_workspace(tmp_path, PIPELINE, POLICY, (WithTrainingData, HeldOutOnly)))
 
 
 def _bound(plan, detector: str) -> dict[str, dict[str, list[str]]]:
@@ -122,7 +131,7 @@ def test_a_detector_that_does_not_ask_gets_only_the_primary_dataset(plan):
 def test_runs_that_would_share_an_id_are_never_planned(tmp_path):
     """load_inputs refuses the policies that cause it; a caller that skips it gets an error, not
     results merged under one id."""
-    inputs = _held_out_inputs(tmp_path)
+    inputs = _inputs(*_workspace(tmp_path, PIPELINE, POLICY, (WithTrainingData, HeldOutOnly)))
     twice = [inputs.policies[0], inputs.policies[0]]
     with pytest.raises(ValueError, match=r"^4 run id\(s\) shared by several runs, e\.g\. 'R1/train/"):
         plan_runs(inputs.pipeline, inputs.graph, twice, inputs.controls, inputs.catalog, inputs.registry)
@@ -160,17 +169,11 @@ stages:
 """
 
 
-class ReadsTorchScript(Detector):
+class ReadsTorchScript(WithTrainingData):
     """What a TorchScript-only model detector does with another format: not applicable, visibly."""
 
     name = "reads-torchscript"
     title = "Examines a TorchScript model on held-out data"
-    requires = ("dataset", "model")
-    techniques = ("AML.T0020",)
-    binds_training_data: ClassVar[bool] = True
-
-    class Params(DetectorParams):
-        pass
 
     def run(self, ctx, params):
         model = ctx.artifact("model")
@@ -202,22 +205,7 @@ def two_models(tmp_path):
         np.savez(tmp_path / f"{name}.npz", X=rng.normal(size=(12, 3)), y=np.arange(12) % 2)
     for name in ("model.onnx", "model.pt", "model_v2.pt"):
         (tmp_path / name).write_bytes(b"never loaded by these detectors")
-    (tmp_path / "pipeline.yaml").write_text(TWO_MODELS)
-    (tmp_path / "policy.yaml").write_text(TWO_MODELS_POLICY)
-    controls = tmp_path / "controls"
-    controls.mkdir()
-    registry = Registry()
-    for detector in (ReadsTorchScript, MaybeModel):
-        registry.register(detector)
-        (controls / f"{detector.name}.yaml").write_text(textwrap.dedent(CONTROL.format(detector=detector.name)))
-    return tmp_path, controls, registry
-
-
-def _plan(folder, controls, registry):
-    inputs = load_inputs(folder / "pipeline.yaml", [folder / "policy.yaml"], controls_dirs=[controls],
-                         registry=registry)
-    return plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog,
-                     inputs.registry)
+    return _workspace(tmp_path, TWO_MODELS, TWO_MODELS_POLICY, (ReadsTorchScript, MaybeModel))
 
 
 def test_every_model_of_the_nearest_stage_gets_its_own_run_named_after_it(two_models):
