@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from riskframe import __version__
 from riskframe.errors import InputError, RiskframeError
+from riskframe.terminal import echo
 
 # Each module has register(subparsers) and imports what its handler needs inside the handler.
 _COMMANDS = (
@@ -60,11 +61,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if not args.command else 2
     try:
         return int(handler(args))
-    except InputError as exc:
-        print(exc, file=sys.stderr)
+    except InputError as exc:  # one line per problem: text from a file never starts a line of its own
+        echo(exc.lines(), sys.stderr)
         return 2
     except RiskframeError as exc:
-        print(f"riskframe: error: {exc}", file=sys.stderr)
+        first, *rest = exc.lines()
+        echo([f"riskframe: error: {first}", *rest], sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("riskframe: interrupted", file=sys.stderr)
@@ -73,8 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except OSError as exc:  # an unwritable --out, a full disk: the user's to fix, not a crash
-        print(f"riskframe: error: {exc.strerror or exc}: {exc.filename}" if exc.filename else
-              f"riskframe: error: {exc}", file=sys.stderr)
+        echo(f"riskframe: error: {exc.strerror or exc}: {exc.filename}" if exc.filename else
+             f"riskframe: error: {exc}", sys.stderr)
         return 2
 
 

@@ -47,7 +47,19 @@ class Problem:
 
 
 class RiskframeError(Exception):
-    """Base of every error riskframe raises on purpose."""
+    """Base of every error riskframe raises on purpose.
+
+    ``details`` are lines shown under the message (the problems behind it, one a line): the command
+    line prints :meth:`lines` one item per terminal line (see :mod:`riskframe.terminal`).
+    """
+
+    def __init__(self, message: str = "", *, details: Iterable[object] = ()) -> None:
+        self.message, self.details = message, tuple(str(d) for d in details)
+        super().__init__("\n".join([message, *self.details]))
+
+    def lines(self) -> list[str]:
+        """The message and its details, one item per terminal line."""
+        return [self.message, *self.details]
 
 
 class InputError(RiskframeError):
@@ -69,6 +81,9 @@ class DocumentError(InputError):
         self.path, self.line, self.column = first.path, first.line, first.column
         self.field, self.value = first.field, first.value
         super().__init__("\n".join(str(p) for p in self.problems))
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
 
     @classmethod
     def single(

@@ -122,8 +122,9 @@ def sparkline(scores: Sequence[float]) -> str:
     return "".join(_BARS[min(len(_BARS) - 1, int(max(0.0, s) / 100 * len(_BARS)))] for s in scores)
 
 
-def render_text(history: History) -> str:
-    """The trend as a table per pipeline, with the change from one assessment to the next."""
+def render_lines(history: History) -> list[str]:
+    """The trend as a table per pipeline, with the change from one assessment to the next; one
+    item per terminal line."""
     lines = [f"{history.count} assessment{'s' if history.count != 1 else ''} of {len(history.pipelines)} "
              f"pipeline{'s' if len(history.pipelines) != 1 else ''} in {history.directory}"]
     if history.skipped:
@@ -139,7 +140,7 @@ def render_text(history: History) -> str:
             lines.append(f"  {p.created_at.isoformat():<26} {p.risk_score:>6.1f} {p.level:<9} {p.gate:<5} "
                          f"{p.failing:>5} {p.errors:>6} {p.waived:>7} {change:>7}".rstrip())
             previous = p.risk_score
-    return "\n".join(lines)
+    return lines
 
 
 def risk_chart_svg(points: Sequence[Point], thresholds: dict[str, float] | None = None) -> bytes:

@@ -323,7 +323,9 @@ def log_for_command(args: Any, assessment: Assessment, written: Sequence[Path], 
         return [f"--mlflow-uri: {exc}"]
     except UsageError as exc:
         return [str(exc)]
-    print(f"MLflow: run {run.run_id} in experiment {run.experiment_name!r} ({run.tracking_uri})")
+    from riskframe.terminal import echo
+
+    echo(f"MLflow: run {run.run_id} in experiment {run.experiment_name!r} ({run.tracking_uri})")
     return []
 
 

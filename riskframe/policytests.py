@@ -194,7 +194,7 @@ class CaseOutcome:
     seconds: float
     mismatches: list[Mismatch] = field(default_factory=list)
     checked: list[tuple[str, str]] = field(default_factory=list)  # (what, actual) of every expectation
-    error: str = ""
+    error: list[str] = field(default_factory=list)  # the error's lines, when the case could not run
 
 
 def requirement_status(assessment: Assessment, requirement: str,
@@ -233,7 +233,7 @@ def run_case(test: PolicyTest, case: PolicyTestCase) -> CaseOutcome:
                             controls_dirs=[test.resolve(c) for c in test.controls], fail_on=case.fail_on,
                             waivers=[test.resolve(w) for w in test.waivers], today=case.today)
     except InputError as exc:
-        return CaseOutcome(test.source.path, case.name, "error", time.perf_counter() - started, error=str(exc))
+        return CaseOutcome(test.source.path, case.name, "error", time.perf_counter() - started, error=exc.lines())
     mismatches, checked = check_case(assessment, case)
     return CaseOutcome(test.source.path, case.name, "fail" if mismatches else "pass",
                        time.perf_counter() - started, mismatches, checked)

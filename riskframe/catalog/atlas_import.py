@@ -75,7 +75,8 @@ def read_release(path: str | Path) -> YamlDocument:
     try:
         return load_yaml(path)
     except DocumentError as exc:
-        raise CatalogImportError(f"cannot import {exc}") from None
+        first, *rest = exc.lines()
+        raise CatalogImportError(f"cannot import {first}", details=rest) from None
 
 
 def looks_like_atlas(data: object) -> bool:

@@ -15,7 +15,6 @@ AML.T0020  Poison Training Data
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import textwrap
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from riskframe.catalog.views import render_view, technique_name, view_of
 from riskframe.errors import CatalogImportError, DocumentError, UsageError
 from riskframe.paths import shown_path
 from riskframe.spec.validation import did_you_mean
+from riskframe.terminal import echo, echo_json, escape
 
 KINDS = ("technique", "mitigation", "tactic", "subcategory", "case-study")
 
@@ -91,7 +91,7 @@ def run_list(args: argparse.Namespace) -> int:
         _print_json([entry.model_dump(mode="json") for entry in entries])
         return 0
     headers, rows = _ROWS[args.kind](catalog, entries)
-    print(_table(headers, rows))
+    echo(_table(headers, rows))
     return 0
 
 
@@ -142,10 +142,12 @@ _ROWS: dict[str, Callable[[Catalog, list[Any]], Rows]] = {
     "case-study": _case_study_rows, "subcategory": _subcategory_rows}
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-                     for row in [headers, *rows])
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    # Cells are escaped before the columns are measured, so that a name with control characters
+    # (an imported catalog is a file like any other) neither acts on the terminal nor skews the table.
+    table = [[escape(cell) for cell in row] for row in [headers, *rows]]
+    widths = [max(len(row[i]) for row in table) for i in range(len(headers))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in table]
 
 
 # show -------------------------------------------------------------------------------------------
@@ -162,7 +164,7 @@ def run_show(args: argparse.Namespace) -> int:
     if args.format == "json":
         _print_json({"kind": kind, **shown})
     else:
-        print(render_view(shown))
+        echo(render_view(shown))
     return 0
 
 
@@ -185,7 +187,7 @@ def _controls(directories: list[Path] | None) -> list[Any]:
         return list(load_controls(control_files(directories)).values())
     except DocumentError as exc:
         # A broken control file must not stop anyone browsing the catalog; validate reports it.
-        print(f"warning: controls not shown, a control file has errors:\n{exc}", file=sys.stderr)
+        echo(["warning: controls not shown, a control file has errors:", *exc.lines()], sys.stderr)
         return []
 
 
@@ -205,36 +207,36 @@ def run_import(args: argparse.Namespace) -> int:
                              "as in ATLAS.yaml of github.com/mitre-atlas/atlas-data) nor the NIST AI RMF Core "
                              "(a mapping with 'functions')")
     except CatalogImportError as exc:
-        raise UsageError(str(exc)) from exc
+        raise UsageError(exc.message, details=exc.details) from exc
     except OSError as exc:
         raise UsageError(f"cannot write the catalog to {out}: {exc.strerror or exc}") from exc
     load_catalog.cache_clear()  # the next look-up in this process sees the new files
-    print(summary)
+    echo(summary)
     return 0
 
 
-def _import_atlas(document: Any, source: Path, out: Path) -> str:
+def _import_atlas(document: Any, source: Path, out: Path) -> list[str]:
     catalog, warnings = atlas_from_document(document)
-    for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    echo([f"warning: {warning}" for warning in warnings], sys.stderr)
     beside = source.parent / LICENSE_NAME
     written = write_atlas(catalog, out, license_file=beside if beside.is_file() else None)
     subtechniques = sum(1 for t in catalog.techniques if t.parent)
-    summary = (f"wrote {shown_path(written)}: ATLAS {catalog.version}, {len(catalog.tactics)} tactics, "
+    summary = [f"wrote {shown_path(written)}: ATLAS {catalog.version}, {len(catalog.tactics)} tactics, "
                f"{len(catalog.techniques)} techniques ({subtechniques} sub-techniques), "
                f"{len(catalog.mitigations)} mitigations, {len(catalog.case_studies)} case studies; "
-               f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}")
+               f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}"]
     latest = latest_atlas_file(out)
     if latest != written:
-        summary += f"\nnote: {latest.name} is newer and remains the ATLAS catalog riskframe uses from {shown_path(out)}"
+        summary.append(f"note: {latest.name} is newer and remains the ATLAS catalog riskframe uses from "
+                       f"{shown_path(out)}")
     return summary
 
 
-def _import_nist(document: Any, out: Path) -> str:
+def _import_nist(document: Any, out: Path) -> list[str]:
     nist = nist_from_document(document)
     written = write_nist(nist, out)
-    return (f"wrote {shown_path(written)}: {nist.framework} {nist.version}, {len(nist.functions)} functions, "
-            f"{len(nist.categories)} categories, {len(nist.subcategories)} subcategories")
+    return [f"wrote {shown_path(written)}: {nist.framework} {nist.version}, {len(nist.functions)} functions, "
+            f"{len(nist.categories)} categories, {len(nist.subcategories)} subcategories"]
 
 
 # shared -----------------------------------------------------------------------------------------
@@ -244,4 +246,4 @@ def _catalog(args: argparse.Namespace) -> Catalog:
 
 
 def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
+    echo_json(data)

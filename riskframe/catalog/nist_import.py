@@ -47,7 +47,8 @@ def import_nist(path: str | Path) -> NistCatalog:
     try:
         document = load_yaml(path)
     except DocumentError as exc:
-        raise CatalogImportError(f"cannot import {exc}") from None
+        first, *rest = exc.lines()
+        raise CatalogImportError(f"cannot import {first}", details=rest) from None
     return nist_from_document(document)
 
 
@@ -71,8 +72,7 @@ def nist_from_document(document: YamlDocument) -> NistCatalog:
     if not isinstance(version, (str, int, float)) or not VERSION_PATTERN.match(str(version)):
         reader.problem(("version",), f"must be a version such as \"1.0\" (quoted). Got {version!r} instead.")
     if reader.problems:
-        lines = "\n".join(str(p) for p in reader.problems)
-        raise CatalogImportError(f"{where}: cannot import the NIST AI RMF Core:\n{lines}")
+        raise CatalogImportError(f"{where}: cannot import the NIST AI RMF Core:", details=reader.problems)
     return NistCatalog(framework=str(framework).strip(), version=str(version), source=Path(where).name,
                        source_sha256=file_sha256(where), functions=functions, categories=categories,
                        subcategories=subcategories)

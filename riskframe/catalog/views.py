@@ -123,8 +123,9 @@ def _upper(ids: list[str]) -> set[str]:
     return {i.strip().upper() for i in ids}
 
 
-def render_view(view: dict[str, Any]) -> str:
-    """A view as aligned ``label: value`` lines under an ``ID  name`` title; lists one item a line."""
+def render_view(view: dict[str, Any]) -> list[str]:
+    """A view as aligned ``label: value`` lines under an ``ID  name`` title; lists one item a line
+    (one item of the list returned per terminal line)."""
     fields = {key: value for key, value in view.items() if key not in ("id", "name")}
     width = max(len(_LABELS.get(key, key.replace("_", " "))) for key in fields) + 1
     lines = [f"{view['id']}  {view['name']}" if view.get("name") else view["id"]]
@@ -141,7 +142,7 @@ def render_view(view: dict[str, Any]) -> str:
                                     break_on_hyphens=False) or ["-"]
             lines.append(prefix + wrapped[0])
             lines += [" " * (len(prefix) + 2) + more for more in wrapped[1:]]
-    return "\n".join(lines)
+    return lines
 
 
 def _item_text(item: Any) -> str:

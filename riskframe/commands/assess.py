@@ -10,6 +10,7 @@ from typing import Any
 from riskframe.commands.progress import ProgressPrinter
 from riskframe.commands.report import format_help
 from riskframe.mlflow_log import add_arguments as add_mlflow_arguments
+from riskframe.terminal import echo
 
 
 def register(subparsers: Any) -> None:
@@ -65,17 +66,17 @@ def run(args: argparse.Namespace) -> int:
         from riskframe.signing import sign_assessment
 
         written.append(sign_assessment(assessment, out, written, key))
-    print(summary_text(assessment, written))
+    echo(summary_lines(assessment, written))
     # Exit 2 when a requested output could not be made (the gate decision is printed above).
     problems = [f"--format {name}: {error}" for name, error in missing.items()]
     problems += log_for_command(args, assessment, written, "assess")
-    for problem in problems:
-        print(f"riskframe: error: {problem}", file=sys.stderr)
+    echo([f"riskframe: error: {problem}" for problem in problems], sys.stderr)
     return 2 if problems else 0 if assessment.gate.decision == "pass" else 1
 
 
-def summary_text(assessment: Any, written: list[Path]) -> str:
-    """What a person reads in the terminal: the decision, the score, why, and where to look."""
+def summary_lines(assessment: Any, written: list[Path]) -> list[str]:
+    """What a person reads in the terminal: the decision, the score, why, and where to look; one
+    item per line (reasons quote waiver justifications and titles: see :func:`riskframe.terminal.echo`)."""
     from riskframe.paths import shown_path
 
     gate, summary = assessment.gate, assessment.summary
@@ -92,7 +93,7 @@ def summary_text(assessment: Any, written: list[Path]) -> str:
     # the working directory before the bundled policy.
     lines.append("Policies: " + ", ".join(f"{p.name} ({shown_path(p.path)})" for p in assessment.policies))
     lines.append("Reports: " + (", ".join(p.as_posix() for p in written) or "none"))
-    return "\n".join(lines)
+    return lines
 
 
 def _check_paths(args: argparse.Namespace) -> None:

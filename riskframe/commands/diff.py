@@ -9,8 +9,10 @@ result ids would match by accident) unless ``--allow-different-pipelines``.
 from __future__ import annotations
 
 import argparse
-import json
+from collections.abc import Callable
 from typing import Any
+
+from riskframe.terminal import echo, echo_json
 
 MAX_ROWS = 25
 
@@ -43,22 +45,25 @@ def run(args: argparse.Namespace) -> int:
             "the same pipeline, or pass --allow-different-pipelines")
     diff = diff_assessments(old, new, args.old, args.new)
     if args.format == "json":
-        print(json.dumps(diff.model_dump(mode="json"), indent=2, ensure_ascii=False))
+        echo_json(diff.model_dump(mode="json"))
     else:
-        print(render(diff, markdown=args.format == "md"))
+        echo(render(diff, markdown=args.format == "md"))
     return 1 if args.fail_on_regression and diff.regression else 0
 
 
-def render(diff: Any, markdown: bool = False) -> str:
-    """The diff as plain text, or as Markdown (headings and tables) for a pull-request comment."""
+def render(diff: Any, markdown: bool = False) -> list[str]:
+    """The diff as plain text, or as Markdown (headings and tables) for a pull-request comment; one
+    item per line. In Markdown every value from the assessments is inert text (no link, image,
+    mention or markup: :mod:`riskframe.reports.markdown_text`)."""
     head = "## " if markdown else ""
-    lines = [f"{'# ' if markdown else ''}Assessment diff: {diff.new.pipeline}", ""]
+    text = _markdown_text() if markdown else str
+    lines = [f"{'# ' if markdown else ''}Assessment diff: {text(diff.new.pipeline)}", ""]
     if not diff.same_pipeline:
-        lines += [f"Note: the assessments are of different pipelines ({diff.old.pipeline} and "
-                  f"{diff.new.pipeline}).", ""]
+        lines += [f"Note: the assessments are of different pipelines ({text(diff.old.pipeline)} and "
+                  f"{text(diff.new.pipeline)}).", ""]
     for word, side in (("old", diff.old), ("new", diff.new)):
-        lines.append(f"{'- ' if markdown else '  '}{word}: {side.path} ({side.created_at}): gate {side.gate}, "
-                     f"risk {side.risk_score:g}/100 {side.level}")
+        lines.append(f"{'- ' if markdown else '  '}{word}: {text(side.path)} ({text(side.created_at)}): "
+                     f"gate {side.gate}, risk {side.risk_score:g}/100 {side.level}")
     delta = diff.new.risk_score - diff.old.risk_score
     lines += ["", f"Risk score: {diff.old.risk_score:g} -> {diff.new.risk_score:g} ({delta:+g}); "
                   f"gate {diff.old.gate} -> {diff.new.gate}", ""]
@@ -69,8 +74,8 @@ def render(diff: Any, markdown: bool = False) -> str:
     lines += _waivers(f"{head}Waivers that expired or changed", diff.waivers, markdown)
     lines += _scores(f"{head}Risk by stage", diff.stages, markdown)
     lines += _scores(f"{head}Risk by ATLAS technique", diff.techniques, markdown)
-    lines.append(verdict(diff))
-    return "\n".join(lines)
+    lines.append(text(verdict(diff)))
+    return lines
 
 
 def verdict(diff: Any) -> str:
@@ -96,7 +101,7 @@ def _results(title: str, changes: list[Any], markdown: bool) -> list[str]:
         residual = f"{c.new_residual:.2f}" if c.new_residual is not None else "-"
         summary = f"{c.evidence_change}. {c.summary}" if c.evidence_change else c.summary
         if markdown:
-            lines.append(f"| {c.id} | {_status(c.old_status)} | {_status(c.new_status)} | {residual} | "
+            lines.append(f"| {_cell(c.id)} | {_status(c.old_status)} | {_status(c.new_status)} | {residual} | "
                          f"{_cell(summary)} |")
         else:
             lines.append(f"  - {c.id}: {_status(c.old_status)} -> {_status(c.new_status)} "
@@ -112,8 +117,8 @@ def _waivers(title: str, changes: list[Any], markdown: bool) -> list[str]:
         lines += ["| result | waiver | expires | was | now |", "|---|---|---|---|---|"]
     for w in changes[:MAX_ROWS]:
         if markdown:
-            lines.append(f"| {w.result} | {w.change} | {w.expires or '-'} | {_status(w.old_status)} | "
-                         f"{_status(w.new_status)} |")
+            lines.append(f"| {_cell(w.result)} | {_cell(w.change)} | {_cell(w.expires or '-')} | "
+                         f"{_status(w.old_status)} | {_status(w.new_status)} |")
         else:
             why = f" ({w.justification})" if w.justification else ""
             lines.append(f"  - {w.result}: waiver {w.change}{', expires ' + w.expires if w.expires else ''}{why}; "
@@ -142,7 +147,15 @@ def _score(value: float | None, level: str | None) -> str:
 
 
 def _cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    from riskframe.reports.markdown_text import md_cell
+
+    return md_cell(text)
+
+
+def _markdown_text() -> Callable[[object], str]:
+    from riskframe.reports.markdown_text import md_text
+
+    return md_text
 
 
 def _more(total: int) -> list[str]:

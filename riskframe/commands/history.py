@@ -7,6 +7,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from riskframe.terminal import echo
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -21,15 +23,15 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from riskframe.history import collect_history, render_html, render_text
+    from riskframe.history import collect_history, render_html, render_lines
 
     history = collect_history(args.directory)
     if args.format == "text":
-        print(render_text(history))
+        echo(render_lines(history))
         return 0
     out = Path(args.out) if args.out else Path(args.directory) / "history.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_html(history), encoding="utf-8")
-    print(f"Risk over time of {', '.join(history.pipelines) or 'no pipeline'} "
-          f"({history.count} assessments): {out.as_posix()}")
+    echo(f"Risk over time of {', '.join(history.pipelines) or 'no pipeline'} "
+         f"({history.count} assessments): {out.as_posix()}")
     return 0

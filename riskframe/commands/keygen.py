@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from riskframe.terminal import echo
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -23,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
 
     key = generate_key()
     private, public = write_key_pair(key, args.out, force=args.force)
-    print(f"Private key: {private} (mode 0600; keep it secret, sign with: riskframe assess ... --sign {private})")
-    print(f"Public key:  {public} (share it; verify with: riskframe verify REPORT_DIR --key {public})")
-    print(f"Key id:      {key.public.keyid}")
+    echo([f"Private key: {private} (mode 0600; keep it secret, sign with: riskframe assess ... --sign {private})",
+          f"Public key:  {public} (share it; verify with: riskframe verify REPORT_DIR --key {public})",
+          f"Key id:      {key.public.keyid}"])
     return 0

@@ -24,6 +24,7 @@ import yaml
 
 from riskframe.spec.policy import Policy
 from riskframe.spec.policy_resolve import display_path, origin_of, policy_files, resolve_policy
+from riskframe.terminal import echo, echo_json
 
 _COMMENT_COLUMN = 60  # values are padded to here so that the sources line up
 Where = Callable[[tuple[Any, ...]], str | None]
@@ -49,23 +50,24 @@ def register(subparsers: Any) -> None:
 def run_show(args: argparse.Namespace) -> int:
     policy = resolve_policy(args.policy)
     if args.format == "json":
-        print(json.dumps(resolved_json(policy), indent=2, sort_keys=False))
+        echo_json(resolved_json(policy))
     elif args.resolved:
-        print(resolved_yaml(policy))
+        echo(resolved_yaml(policy))
     else:
-        print(summary(policy))
+        echo(summary(policy))
     return 0
 
 
 # --resolved --------------------------------------------------------------------------------------
 
-def resolved_yaml(policy: Policy) -> str:
-    """The effective policy as YAML, each value followed by ``# file:line`` (or ``# default``).
+def resolved_yaml(policy: Policy) -> list[str]:
+    """The effective policy as YAML, each value followed by ``# file:line`` (or ``# default``);
+    one item per line.
 
     Examples
     --------
     >>> from riskframe.spec.policy_resolve import resolve_policy
-    >>> print(resolved_yaml(resolve_policy("data-poisoning")).splitlines()[4])  # doctest: +SKIP
+    >>> print(resolved_yaml(resolve_policy("data-poisoning"))[4])  # doctest: +SKIP
     apiVersion: riskframe/v1                                      # policies/data-poisoning.yaml:25
     """
     data, where = _effective(policy)
@@ -79,7 +81,7 @@ def resolved_yaml(policy: Policy) -> str:
     if policy.risk is None:
         header.append("# No risk: section: the default risk model applies (docs/risk-model.md).")
     body = [f"{text.ljust(_COMMENT_COLUMN)}  # {source}" if source else text for text, source in lines]
-    return "\n".join([*header, *body])
+    return [*header, *body]
 
 
 def resolved_json(policy: Policy) -> dict[str, Any]:
@@ -163,9 +165,9 @@ def _collect_sources(value: Any, loc: tuple[Any, ...], out: dict[str, str], wher
 
 # summary -----------------------------------------------------------------------------------------
 
-def summary(policy: Policy) -> str:
-    """What a person reads first: lineage, requirements with where they come from, exclusions,
-    waivers, gate and risk settings."""
+def summary(policy: Policy) -> list[str]:
+    """What a person reads first, one item per line: lineage, requirements with where they come
+    from, exclusions, waivers, gate and risk settings."""
     meta, src = policy.metadata, policy.source
     files = [display_path(f) for f in policy_files(policy)]
     lines = [f"Policy {meta.name} {meta.version} ({files[-1] if files else '<memory>'})"]
@@ -193,7 +195,7 @@ def summary(policy: Policy) -> str:
     if policy.waivers:
         lines.append(f"Waivers: {len(policy.waivers)} (riskframe waivers list {files[-1] if files else ''} "
                      "shows their status)")
-    return "\n".join(lines)
+    return lines
 
 
 def _override_text(policy: Policy, index: int) -> str:

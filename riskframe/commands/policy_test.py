@@ -11,6 +11,7 @@ import argparse
 from typing import Any
 
 from riskframe.errors import DocumentError
+from riskframe.terminal import echo
 
 
 def register(subparsers: Any) -> None:
@@ -48,14 +49,15 @@ def run(args: argparse.Namespace) -> int:
     if problems:
         raise DocumentError(problems)
     outcomes = run_tests(tests, args.run)
-    print(render(outcomes, args.verbose))
+    echo(render(outcomes, args.verbose))
     if any(o.outcome == "error" for o in outcomes):
         return 2
     return 1 if any(o.outcome == "fail" for o in outcomes) else 0
 
 
-def render(outcomes: list[Any], verbose: bool = False) -> str:
-    """One line per case (PASS, FAIL or ERROR), the differences under a failed one, and a tally."""
+def render(outcomes: list[Any], verbose: bool = False) -> list[str]:
+    """One line per case (PASS, FAIL or ERROR), the differences under a failed one, and a tally;
+    one item per terminal line."""
     lines: list[str] = []
     current = None
     for o in outcomes:
@@ -64,7 +66,7 @@ def render(outcomes: list[Any], verbose: bool = False) -> str:
             lines.append(o.file)
         lines.append(f"  {o.outcome.upper():<5} {o.case} ({o.seconds:.1f}s)")
         if o.outcome == "error":
-            lines += [f"        {line}" for line in o.error.splitlines()]
+            lines += [f"        {line}" for line in o.error]
         for m in o.mismatches:
             lines.append(f"        {m.what}: expected {' or '.join(m.expected)}, got {m.actual}")
             lines += [f"          - {r.id}: {r.status.replace('_', ' ')}: {r.summary}" for r in m.results]
@@ -75,6 +77,6 @@ def render(outcomes: list[Any], verbose: bool = False) -> str:
     lines.append(tally + (f", {counts['error']} could not run" if counts["error"] else ""))
     if not outcomes:
         lines.append("(no case matched --run)")
-    return "\n".join(lines)
+    return lines
 
 

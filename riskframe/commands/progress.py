@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
+from riskframe.terminal import escape
+
 
 class ProgressPrinter:
     """Callable handed to :func:`riskframe.engine.run.run_plan` as ``progress``."""
@@ -17,7 +19,7 @@ class ProgressPrinter:
             return
         run = outcome.run
         what = f"{run.control.id} at {run.stage.name}" + (f" ({run.primary.name})" if run.primary else "")
-        self.stream.write(f"[{done}/{total}] {what}: {outcome.status} in {outcome.duration_s:.1f}s\n")
+        self.stream.write(escape(f"[{done}/{total}] {what}: {outcome.status} in {outcome.duration_s:.1f}s") + "\n")
         self.stream.flush()
 
     def close(self) -> None:

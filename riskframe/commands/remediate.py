@@ -39,23 +39,21 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from riskframe.remediation.flags import Selection, describe
     from riskframe.remediation.remediate import remediate
+    from riskframe.terminal import echo
 
     selection = Selection(tuple(args.controls), tuple(args.results), args.min_score, args.include_passing)
     done = remediate(args.assessment, args.out, selection, pipeline_path=args.pipeline)
     flags = done.collected.flags
-    if not flags:
-        print(f"No flagged samples in the trusted results ({len(done.collected.used)} sample-level results read); "
-              "nothing quarantined.")
-    else:
-        print(f"Quarantined {describe(flags)}.")
-    for filtered in done.filtered:
-        print(f"  {filtered.source.artifact.name}: {filtered.rows} rows -> {filtered.kept} kept, "
-              f"{filtered.removed.size} removed ({filtered.output.as_posix()})")
+    lines = [f"No flagged samples in the trusted results ({len(done.collected.used)} sample-level results read); "
+             "nothing quarantined." if not flags else f"Quarantined {describe(flags)}."]
+    lines += [f"  {filtered.source.artifact.name}: {filtered.rows} rows -> {filtered.kept} kept, "
+              f"{filtered.removed.size} removed ({filtered.output.as_posix()})" for filtered in done.filtered]
     if done.collected.below_min_score:
-        print(f"  {done.collected.below_min_score} flags below --min-score {args.min_score:g} were left in.")
-    print("Wrote: " + ", ".join(p.as_posix() for p in done.written))
+        lines.append(f"  {done.collected.below_min_score} flags below --min-score {args.min_score:g} were left in.")
+    lines.append("Wrote: " + ", ".join(p.as_posix() for p in done.written))
     if done.pipeline is not None:
-        print(f"Next: riskframe assess {done.pipeline.as_posix()} --policy ...")
+        lines.append(f"Next: riskframe assess {done.pipeline.as_posix()} --policy ...")
+    echo(lines)
     return 0
 
 

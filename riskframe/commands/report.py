@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from riskframe.mlflow_log import add_arguments as add_mlflow_arguments
+from riskframe.terminal import echo
 
 DEFAULT_FORMATS = "md,html"
 
@@ -72,16 +73,16 @@ def run(args: argparse.Namespace) -> int:
     written = render_reports(assessment, out, rendered, comparison) if rendered else []
     gate = assessment.gate
     if comparison is None:
-        print(f"Gate: {gate.decision.upper()} (fail_on: {gate.fail_on}), as recorded in {args.assessment}")
+        lines = [f"Gate: {gate.decision.upper()} (fail_on: {gate.fail_on}), as recorded in {args.assessment}"]
     else:
-        print(f"Gate: {gate.decision.upper()} (fail_on: {gate.fail_on}), counting only failures new since the baseline")
-        print(f"Baseline: {comparison.sentence()}")
+        lines = [f"Gate: {gate.decision.upper()} (fail_on: {gate.fail_on}), counting only failures new since the "
+                 "baseline", f"Baseline: {comparison.sentence()}"]
         if comparison.changed:
-            print(f"Changed: {comparison.changed_sentence()}")
-    print("Reports: " + ", ".join(p.as_posix() for p in written))
+            lines.append(f"Changed: {comparison.changed_sentence()}")
+    lines.append("Reports: " + ", ".join(p.as_posix() for p in written))
+    echo(lines)
     problems = [f"--format {name}: {error}" for name, error in missing.items()]
     logged = written if "json" in rendered else [*written, Path(args.assessment)]  # MLflow gets the assessment too
     problems += log_for_command(args, assessment, logged, "report")
-    for problem in problems:
-        print(f"riskframe: error: {problem}", file=sys.stderr)
+    echo([f"riskframe: error: {problem}" for problem in problems], sys.stderr)
     return 2 if problems else 0

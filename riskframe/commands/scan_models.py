@@ -14,12 +14,12 @@ recognise), 2 on bad usage (a path that does not exist).
 from __future__ import annotations
 
 import argparse
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from riskframe.errors import UsageError
+from riskframe.terminal import echo, echo_json
 
 _SEVERITIES = ("low", "medium", "high", "critical")
 
@@ -52,9 +52,9 @@ def run(args: argparse.Namespace) -> int:
     results = [_scan(path, allowlist) for path in iter_files(args.paths)]
     report: dict[str, Any] = {"files": results, "summary": summarise(results)}
     if args.format == "json":
-        print(json.dumps(report, indent=2))
+        echo_json(report)
     else:
-        print(render_text(report))
+        echo(render_text(report))
     unsafe = report["summary"]["unsafe"] or (args.strict and report["summary"]["unsupported"])
     return 1 if unsafe else 0
 
@@ -79,8 +79,9 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
             "findings": {s: severities[s] for s in reversed(_SEVERITIES)}, "worst": worst}
 
 
-def render_text(report: dict[str, Any]) -> str:
-    """One line per file, its findings indented under it, then a summary line."""
+def render_text(report: dict[str, Any]) -> list[str]:
+    """One line per file, its findings indented under it, then a summary line; one item per terminal
+    line (paths, member names and globals come from the files: :func:`riskframe.terminal.echo`)."""
     lines = []
     for entry in report["files"]:
         severity = entry["severity"] or "-"
@@ -96,4 +97,4 @@ def render_text(report: dict[str, Any]) -> str:
     files = "1 file" if summary["files"] == 1 else f"{summary['files']} files"
     lines.append(f"{files}: {summary['safe']} safe, {summary['unsafe']} unsafe, "
                  f"{summary['unsupported']} unsupported ({counts})")
-    return "\n".join(lines)
+    return lines

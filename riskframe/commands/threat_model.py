@@ -10,6 +10,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from riskframe.terminal import echo
+
 _LEVELS = ("low", "medium", "high", "critical")
 
 
@@ -46,13 +48,14 @@ def run(args: argparse.Namespace) -> int:
                                max_paths=args.max_paths, assumed_severity=args.assume_severity)
     out = Path(args.out) if args.out else Path("reports") / model.pipeline.name
     written = write_threat_model(model, out, formats)
-    print(summary_text(model, written))
+    echo(summary_lines(model, written))
     reached = args.fail_on and model.paths and _LEVELS.index(model.summary.level) >= _LEVELS.index(args.fail_on)
     return 1 if reached else 0
 
 
-def summary_text(model: Any, written: list[Path]) -> str:
-    """What the terminal shows: the counts, the riskiest paths, the worst gaps, the files."""
+def summary_lines(model: Any, written: list[Path]) -> list[str]:
+    """What the terminal shows, one item per line: the counts, the riskiest paths, the worst gaps,
+    the files."""
     from riskframe.reports._view import risk_number
     from riskframe.threat.markdown import no_paths_sentence, path_title
 
@@ -69,7 +72,7 @@ def summary_text(model: Any, written: list[Path]) -> str:
                           for g in model.gaps[:3])
         lines.append(f"Worst gaps: {worst}")
     lines.append("Files: " + ", ".join(p.as_posix() for p in written))
-    return "\n".join(lines)
+    return lines
 
 
 def _positive(text: str) -> int:

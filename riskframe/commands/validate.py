@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from riskframe.errors import DocumentError, Problem
+from riskframe.terminal import echo
 
 
 def register(subparsers: Any) -> None:
@@ -36,10 +37,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     problems, lines = validate_files(args.files, args.controls_dirs, allow_expired=args.allow_expired)
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    for line in lines:
-        print(line)
+    echo([str(problem) for problem in problems], sys.stderr)
+    echo(lines)
     return 2 if problems else 0
 
 

@@ -11,6 +11,8 @@ import argparse
 import sys
 from typing import Any
 
+from riskframe.terminal import echo
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -32,16 +34,16 @@ def run(args: argparse.Namespace) -> int:
     key = load_public_key(args.key)
     result = verify_assessment(args.directory, key, args.root)
     if not result.ok:
-        for problem in result.problems:
-            print(f"FAILED: {problem}", file=sys.stderr)
-        print(f"Verification FAILED: {len(result.problems)} problem{'s' if len(result.problems) != 1 else ''} "
-              f"(key {result.keyid[:16]})", file=sys.stderr)
+        count = len(result.problems)
+        echo([*(f"FAILED: {problem}" for problem in result.problems),
+              f"Verification FAILED: {count} problem{'s' if count != 1 else ''} (key {result.keyid[:16]})"],
+             sys.stderr)
         return 1
     gate = result.predicate.get("gate", {})
     summary = result.predicate.get("summary", {})
-    print(f"Verified: {result.envelope} is signed by key {result.keyid[:16]}; "
-          f"{result.checked} files match their signed sha256")
-    print(f"Signed verdict: gate {str(gate.get('decision', '?')).upper()} (fail_on: {gate.get('fail_on', '?')}), "
+    echo([f"Verified: {result.envelope} is signed by key {result.keyid[:16]}; "
+          f"{result.checked} files match their signed sha256",
+          f"Signed verdict: gate {str(gate.get('decision', '?')).upper()} (fail_on: {gate.get('fail_on', '?')}), "
           f"risk score {summary.get('risk_score', '?')}/100 ({summary.get('level', '?')}), "
-          f"assessed {result.predicate.get('createdAt', '?')}")
+          f"assessed {result.predicate.get('createdAt', '?')}"])
     return 0

@@ -20,7 +20,6 @@ No waivers in policies/data-poisoning.yaml.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from riskframe.errors import UsageError
+from riskframe.terminal import echo, echo_json, escape
 
 STATUSES = ("expired", "expiring", "active")
 
@@ -72,12 +72,11 @@ def run_list(args: argparse.Namespace) -> int:
     documents = args.documents or _bundled_policies()
     rows = waiver_rows(documents, today=args.today or date.today(), within=args.within)
     if args.format == "json":
-        print(json.dumps([asdict(r) for r in rows], indent=2))
+        echo_json([asdict(r) for r in rows])
     elif not rows:
-        print(f"No waivers in {', '.join(map(str, documents))}.")
+        echo(f"No waivers in {', '.join(map(str, documents))}.")
     else:
-        print(table(rows))
-        print(counts_line(rows, args.within))
+        echo([*table(rows), counts_line(rows, args.within)])
     return 0
 
 
@@ -156,17 +155,18 @@ def _waivers_of(document: str | Path, policy_waivers: Any, file_waivers: Any) ->
                      "give policies or waiver files (kind: Waivers)")
 
 
-def table(rows: Sequence[WaiverRow]) -> str:
-    """A plain-text table, one waiver a line, the justification last."""
+def table(rows: Sequence[WaiverRow]) -> list[str]:
+    """A plain-text table, one waiver a line, the justification last (cells escaped before the
+    columns are measured: see :mod:`riskframe.terminal`)."""
     headers = ["STATUS", "EXPIRES", "DAYS", "POLICY", "REQUIREMENT", "STAGE", "CONTROL", "APPROVED BY", "SOURCE",
                "JUSTIFICATION"]
-    cells = [[r.status, r.expires, str(r.days_left), r.policy, r.requirement, r.stage, r.control, r.approved_by,
-              r.source, r.justification] for r in rows]
+    cells = [[escape(cell) for cell in (r.status, r.expires, str(r.days_left), r.policy, r.requirement, r.stage,
+                                        r.control, r.approved_by, r.source, r.justification)] for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers[:-1])]
     lines = []
     for line in [headers, *cells]:
         lines.append("  ".join(c.ljust(w) for c, w in zip(line[:-1], widths, strict=True)) + "  " + line[-1])
-    return "\n".join(lines)
+    return lines
 
 
 def counts_line(rows: Sequence[WaiverRow], within: int) -> str:

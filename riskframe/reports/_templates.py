@@ -1,7 +1,9 @@
 """The jinja2 environments of the HTML and Markdown reports, and the filters their templates use.
 
 Templates live in ``templates/`` (see :mod:`riskframe.resources`). HTML templates are autoescaped:
-everything a detector wrote (summaries, evidence) is data, never markup. Undefined names raise,
+everything a detector wrote (summaries, evidence) is data, never markup. The Markdown template has no
+autoescaping: every value in it goes through a filter of :mod:`riskframe.reports.markdown_text`
+(``md_text``, ``md_cell``, ``md_code``) or is riskframe's own word. Undefined names raise,
 so a typo in a template fails the tests instead of printing an empty cell.
 """
 
@@ -12,6 +14,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 from riskframe.reports import _view
+from riskframe.reports.markdown_text import md_cell, md_code, md_text
 from riskframe.resources import bundled_dir
 
 if TYPE_CHECKING:
@@ -37,6 +40,7 @@ def environment(kind: Literal["html", "md"]) -> jinja2.Environment:
         status_word=_view.status_word,
         md_cell=md_cell,
         md_text=md_text,
+        md_code=md_code,
         compact_json=compact_json,
     )
     return env
@@ -47,12 +51,3 @@ def compact_json(value: object) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def md_text(value: object) -> str:
-    """Text safe to place in Markdown prose: one line, no raw HTML."""
-    text = " ".join(str(value).split())
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def md_cell(value: object) -> str:
-    """Text safe to place in a GitHub Markdown table cell: as :func:`md_text`, ``|`` escaped."""
-    return md_text(value).replace("|", "\\|")
