@@ -37,7 +37,7 @@ from riskframe.assessment import Assessment, ControlResult
 from riskframe.errors import DocumentError, InputError, Problem
 from riskframe.spec.common import Document, Name, Spec
 from riskframe.spec.validation import did_you_mean, validate_model
-from riskframe.spec.yaml_source import load_yaml
+from riskframe.spec.yaml_source import load_yaml, read_document
 
 ExpectedStatus = Literal["pass", "warn", "fail", "error", "skipped", "waived", "not_applicable", "not-assessed"]
 # Worst first: the status a requirement shows when several results cover it.
@@ -99,8 +99,8 @@ def is_policy_test(path: str | Path) -> bool:
     True
     """
     try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        text = read_document(path)  # never opens a FIFO; bounded in size
+    except DocumentError:
         return False  # the document loader reports the unreadable file
     return bool(_KIND_LINE.search(text))
 

@@ -67,7 +67,7 @@ GOOD_Y = np.repeat([0, 1], 10)
      "raw.npz: features contain 40 NaN or infinite values (in 20 rows, the first is row 0)"),
     ({"X": GOOD_X, "y": GOOD_Y[:15]}, "labels", "raw.npz: features have 20 rows but labels have 15"),
     ({"X": GOOD_X, "y": np.zeros(20, int)}, "labels",
-     "raw.npz: labels hold a single class (0); at least two are needed"),
+     "raw.npz: labels hold a single class; at least two are needed"),
     ({"X": np.zeros((0, 2)), "y": np.zeros(0, int)}, "features", "raw.npz: the dataset is empty"),
     ({"X": GOOD_X, "y": GOOD_Y + 0.5}, "labels", "raw.npz: labels must be integer class ids"),
     ({"X": GOOD_X, "y": np.array(["cat", "dog"] * 10)}, "labels", "raw.npz: labels must be integer class ids"),

@@ -145,8 +145,9 @@ def check_artifact(store: ArtifactStore, artifact: Artifact) -> DigestCheck:
         outcome: Outcome = "undeclared" if artifact.sha256 is None else (
             "match" if actual == artifact.sha256 else "mismatch")
         return DigestCheck(artifact, outcome, actual, kind)
-    manifest = check_manifest(store.base_dir / artifact.manifest, path, artifact.manifest)
-    pin = _manifest_digest(store.base_dir / artifact.manifest)
+    manifest_path = store.locate(artifact.manifest, "manifest")  # inside the pipeline's roots (checked up front)
+    manifest = check_manifest(manifest_path, path, artifact.manifest)
+    pin = _manifest_digest(manifest_path)
 
     def outcome_with_manifest() -> Outcome:
         if artifact.sha256 is not None and actual != artifact.sha256:

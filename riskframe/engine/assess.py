@@ -12,6 +12,7 @@ from pathlib import Path
 
 from riskframe.assessment import Assessment, InputFile, Level
 from riskframe.catalog.store import Catalog
+from riskframe.data.roots import DataRoots
 from riskframe.detectors.registry import Registry
 from riskframe.digests import sha256_file
 from riskframe.engine.compose import compose, shown_path
@@ -77,7 +78,7 @@ def assess(
                          waivers=waivers, today=today)
     plan = plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog,
                      inputs.registry)
-    store = ArtifactStore(inputs.pipeline.base_dir)
+    store = ArtifactStore(DataRoots.of(inputs.pipeline))
     prepare_artifacts(inputs.pipeline, plan.runs, store)
     outcomes = run_plan(plan.runs, store, jobs=jobs, seed=seed, executor=executor, progress=progress)
     created_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()

@@ -1,7 +1,9 @@
 """What a detector sees when it runs: its stage, its bound artifacts, and their loaded content.
 
 Loaded content is cached per assessment in an :class:`ArtifactStore`, shared by every run (a
-dataset used by three controls is read and validated once).
+dataset used by three controls is read and validated once). The store knows where the pipeline's
+files may be (:class:`~riskframe.data.roots.DataRoots`) and how much memory its datasets may take
+(:class:`~riskframe.data.budget.Budget`).
 """
 
 from __future__ import annotations
@@ -14,27 +16,57 @@ from pathlib import Path
 
 import numpy as np
 
+from riskframe.data.budget import Budget
 from riskframe.data.datasets import Dataset, load_dataset, load_representations
+from riskframe.data.roots import FOLDER_TYPES, DataRoots
 from riskframe.digests import sha256_path
 from riskframe.errors import ArtifactError
 from riskframe.spec.pipeline import Artifact, Stage
 
 
 class ArtifactStore:
-    """Thread-safe cache of loaded artifacts, keyed by artifact name."""
+    """Thread-safe cache of loaded artifacts, keyed by artifact name.
 
-    def __init__(self, base_dir: Path) -> None:
-        self.base_dir = base_dir
+    ``roots`` is where artifact paths may lead (a folder: that folder only); ``budget`` the memory
+    the loaded datasets and representations may take together (default: the configured budget).
+    """
+
+    def __init__(self, roots: DataRoots | Path, budget: Budget | None = None) -> None:
+        self.roots = roots if isinstance(roots, DataRoots) else DataRoots(roots)
+        self.base_dir = self.roots.base_dir
+        self.budget = budget if budget is not None else Budget.from_environment()
         self._cache: dict[tuple[str, str], object] = {}
         self._lock = threading.Lock()  # guards the two dicts, never held while loading
         self._loading: dict[tuple[str, str], threading.Lock] = {}
 
     def path(self, artifact: Artifact) -> Path:
-        joined = self.base_dir / artifact.path
-        try:
-            return joined.resolve()
-        except RuntimeError:  # a symlink loop: Python < 3.13 raises; the path then does not exist
-            return joined.absolute()
+        """The artifact's real path, inside the roots.
+
+        Raises
+        ------
+        ArtifactError
+            The path leads outside the roots (the engine checks every artifact before any run).
+        """
+        return self.roots.resolve(artifact.path)
+
+    def check(self, artifact: Artifact) -> Path:
+        """The artifact's real path once it is known to be inside the roots and to exist as a regular
+        file (or a folder, for models and files), with its manifest likewise; nothing is opened.
+
+        Raises
+        ------
+        ArtifactError
+            Outside the roots, missing, or not a regular file or folder (a FIFO, a device...).
+        """
+        path = self.roots.existing(artifact.path, folder_ok=artifact.type in FOLDER_TYPES,
+                                   single=f"an artifact of format {artifact.resolved_format}")
+        if artifact.manifest is not None:
+            self.roots.existing(artifact.manifest, "manifest", single="a manifest")
+        return path
+
+    def locate(self, relative: str, field: str) -> Path:
+        """Another path of an artifact's declaration (its ``manifest``), inside the roots."""
+        return self.roots.resolve(relative, field)
 
     def digest(self, artifact: Artifact) -> str:
         """sha256 of the artifact's file (or folder, see :func:`riskframe.digests.sha256_tree`),
@@ -42,11 +74,11 @@ class ArtifactStore:
         return self._cached(("sha256", artifact.name), lambda: sha256_path(self.path(artifact)))  # type: ignore[return-value]
 
     def dataset(self, artifact: Artifact) -> Dataset:
-        load = partial(load_dataset, artifact, self.base_dir)
+        load = partial(load_dataset, artifact, self.roots, self.budget)
         return self._cached(("dataset", artifact.name), load)  # type: ignore[return-value]
 
     def representations(self, artifact: Artifact) -> np.ndarray:
-        load = partial(load_representations, artifact, self.base_dir)
+        load = partial(load_representations, artifact, self.roots, self.budget)
         return self._cached(("reps", artifact.name), load)  # type: ignore[return-value]
 
     def _cached(self, key: tuple[str, str], load: Callable[[], object]) -> object:

@@ -1,11 +1,14 @@
-"""Check, before any detector runs, that every artifact exists and that the datasets and
-representations the plan uses load and validate. Problems are user mistakes: they are located at
-the artifact's declaration in the pipeline file and stop the assessment (exit 2), all at once."""
+"""Check, before any detector runs, that every artifact is where riskframe may read it (inside the
+pipeline's folder or its ``data_roots``), exists as a regular file or folder (never a FIFO or a
+device), and that the datasets and representations the plan uses load and validate within the
+memory budget. Problems are user mistakes: they are located at the artifact's declaration in the
+pipeline file and stop the assessment (exit 2), all at once."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from riskframe.data.roots import path_problems
 from riskframe.engine.context import ArtifactStore
 from riskframe.engine.plan import PlannedRun
 from riskframe.errors import ArtifactError, Problem
@@ -15,6 +18,7 @@ from riskframe.spec.resolve import raise_if
 
 def prepare_artifacts(pipeline: Pipeline, runs: Sequence[PlannedRun], store: ArtifactStore) -> None:
     """Raise :class:`~riskframe.errors.DocumentError` listing every unusable artifact."""
+    raise_if([p for p in path_problems(pipeline) if p.field.startswith("data_roots")])
     where = {a.name: (i, j) for i, s in enumerate(pipeline.stages) for j, a in enumerate(s.artifacts)}
     problems: dict[str, Problem] = {}
 
@@ -24,8 +28,10 @@ def prepare_artifacts(pipeline: Pipeline, runs: Sequence[PlannedRun], store: Art
             ("stages", i, "artifacts", j, exc.field), str(exc), getattr(artifact, exc.field, None)))
 
     for _, artifact in pipeline.artifacts():
-        if not store.path(artifact).exists():
-            blame(artifact, ArtifactError(f"file not found: {store.path(artifact)}"))
+        try:
+            store.check(artifact)
+        except ArtifactError as exc:
+            blame(artifact, exc)
     for run in runs:
         for role, artifacts in run.bindings.items():
             for artifact in artifacts:

@@ -14,13 +14,15 @@ up. Files are written with fixed zip timestamps, so the same inputs give the sam
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from riskframe.assessment import Assessment
+from riskframe.data._numpy_files import Npz, check_magic, npy_header, read_npy
+from riskframe.data.budget import Budget
+from riskframe.data.roots import DataRoots
 from riskframe.digests import sha256_file
 from riskframe.errors import InputError, UsageError
 from riskframe.files import write_npz
@@ -74,6 +76,7 @@ def locate(assessment: Assessment, pipeline: Pipeline, name: str, kind: str = "d
     if entry is None:
         raise InputError(f"the assessment records no sha256 for {recorded_as} ({kind} {name!r}): cannot check "
                          "that the file is the one that was assessed")
+    DataRoots.of(pipeline).resolve(artifact.path)  # refuses a path outside the pipeline's folder and data_roots
     path = pipeline.base_dir / artifact.path
     if not path.is_file():
         raise InputError(f"{kind} file not found: {path} ({kind} {name!r}); run remediate from the folder "
@@ -96,12 +99,9 @@ def filter_representations(source: SourceDataset, remove: np.ndarray, rows: int,
     """
     keep = np.setdiff1d(np.arange(rows), remove)
     if source.artifact.resolved_format == "npy":
-        try:
-            array = np.load(source.path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise InputError(f"{source.path} cannot be read as npy representations without unpickling ({exc})") \
-                from None
-        arrays = {"": array}
+        header = npy_header(source.path, "path")
+        with Budget.from_environment().reserve(header.nbytes, f"{source.path.name} ({header.describe()})"):
+            arrays = {"": read_npy(source.path, "path")}
     else:
         arrays = _read(source.path)
     if not any(a.ndim >= 1 and a.shape[0] == rows for a in arrays.values()):
@@ -149,8 +149,11 @@ def _row_aligned(key: str, value: np.ndarray, rows: int, named: tuple[str, str])
 
 
 def _read(path: Path) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
-    except (ValueError, OSError, zipfile.BadZipFile) as exc:
-        raise InputError(f"{path} cannot be read as an npz dataset without unpickling ({exc})") from None
+    """Every array of an npz, each header checked against its bytes and the memory budget before it
+    is read (riskframe.data._numpy_files)."""
+    check_magic(path, "npz")
+    with Npz(path) as npz:
+        headers = {key: npz.header(key, "path") for key in npz.files}
+        size = sum(h.nbytes for h in headers.values())
+        with Budget.from_environment().reserve(size, f"{path.name} ({len(headers)} arrays)"):
+            return {key: npz.array(key, "path") for key in npz.files}

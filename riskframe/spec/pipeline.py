@@ -119,8 +119,20 @@ class PipelineMetadata(Spec):
 
 
 class Pipeline(Document):
+    """A system to assess: its stages, and where its artifact files may be.
+
+    Artifact paths are relative to the pipeline file and must stay inside its folder (symbolic
+    links resolved), or inside one of the folders listed under ``data_roots`` (relative to the
+    pipeline file, or absolute): riskframe reads no file elsewhere.
+    """
+
     kind: Literal["Pipeline"]
     metadata: PipelineMetadata
+    data_roots: list[str] = Field(
+        default_factory=list,
+        description="folders besides the pipeline file's own that artifact paths may lead into (relative to the "
+                    "pipeline file, or absolute); a path that resolves anywhere else, through '..', an absolute "
+                    "path or a symbolic link, is refused")
     stages: list[Stage] = Field(min_length=1)
 
     def stage(self, name: str) -> Stage:

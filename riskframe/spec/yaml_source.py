@@ -5,13 +5,24 @@ pydantic validates as usual); a :class:`SourceMap` maps a field path such as
 ``("requirements", 2, "controls", 0, "with", "threshold")`` to its line and column.
 
 Only PyYAML's ``SafeLoader`` (or its libyaml twin ``CSafeLoader``) composes and resolves nodes, so
-no tag can construct an arbitrary Python object. Anchors and aliases are allowed, but the expanded
-document is bounded in size and depth, so a "billion laughs" document is refused in bounded time
-and memory.
+no tag can construct an arbitrary Python object. Every bound is checked before the step it protects,
+and each refusal is a located :class:`~riskframe.errors.DocumentError`:
+
+- only a regular file is read (a FIFO or a device would block or never end), checked without
+  opening it, and only up to :data:`MAX_DOCUMENT_BYTES`;
+- the text must be UTF-8 without the characters YAML forbids (NUL, ESC and the other control
+  characters, U+FFFE...), each located at its line and column;
+- nesting is measured on the parser's event stream before any node is composed (PyYAML composes
+  recursively: 500 levels would exhaust the Python stack);
+- anchors and aliases are allowed, but the expanded document is bounded in size and depth, so a
+  "billion laughs" document is refused in bounded time and memory.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +35,16 @@ from riskframe.errors import DocumentError, Problem
 Loc = tuple[str | int, ...]
 
 MAX_NODES = 200_000
-_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 MAX_DEPTH = 64
+# The largest document riskframe reads: a 2,000-stage pipeline is 0.4 MB, the full ATLAS release
+# 0.5 MB; 200,000 nodes (MAX_NODES) take about 4 MB of YAML.
+MAX_DOCUMENT_BYTES = 16 << 20
+_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+# The characters YAML 1.1 forbids in a stream, as PyYAML's reader checks them (libyaml lets some
+# through); a tab, the line breaks and NEL are allowed.
+_FORBIDDEN = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+# What PyYAML counts as a line break, so that positions found here match the parser's.
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 # libyaml's safe loader where PyYAML has it: the same nodes and marks, four times faster (a
 # 2,000-stage pipeline parses in 0.2 s instead of 0.8 s).
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -85,46 +104,142 @@ def load_yaml(path: str | Path) -> YamlDocument:
     Raises
     ------
     DocumentError
-        The file cannot be read, is not valid YAML, holds more than one document, or expands
-        beyond the size and depth bounds.
+        The file is missing, not a regular file, larger than :data:`MAX_DOCUMENT_BYTES`, not
+        UTF-8, not valid YAML, holds more than one document, or expands beyond the size and depth
+        bounds.
+    """
+    return parse_yaml(read_document(path), str(path))
+
+
+def read_document(path: str | Path) -> str:
+    """The text of the document file ``path``: a regular file of at most :data:`MAX_DOCUMENT_BYTES`
+    in UTF-8 (checked with ``stat`` before it is opened, so a FIFO or a device is never opened).
+
+    Raises
+    ------
+    DocumentError
+        Any of those does not hold, or the file cannot be read.
     """
     shown = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            what = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a FIFO, socket or device)"
+            raise DocumentError.single(shown, f"is {what}; a document is a YAML file")
+        if info.st_size > MAX_DOCUMENT_BYTES:
+            raise DocumentError.single(shown, f"is {info.st_size / (1 << 20):.0f} MiB; riskframe reads documents "
+                                              f"of at most {MAX_DOCUMENT_BYTES >> 20} MiB")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_DOCUMENT_BYTES + 1)  # a file that grew since stat() is still bounded
     except FileNotFoundError:
         raise DocumentError.single(shown, "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DocumentError.single(shown, f"cannot read file: {exc}") from exc
-    return parse_yaml(text, shown)
+    except OSError as exc:
+        raise DocumentError.single(shown, f"cannot read file: {exc.strerror or exc}") from None
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise DocumentError.single(shown, f"riskframe reads documents of at most {MAX_DOCUMENT_BYTES >> 20} MiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise DocumentError([Problem(shown, line, column, "", "invalid YAML: the file is not UTF-8 text "
+                                                               "(a byte here is not valid UTF-8)")]) from None
 
 
 def parse_yaml(text: str, path: str = "<string>") -> YamlDocument:
     """Parse ``text`` as one YAML document; ``path`` is only used in messages."""
+    _check_characters(text, path)
     try:
         return _parse(text, path, _SAFE_LOADER)
-    except DocumentError:
+    except _SyntaxError:
         if _SAFE_LOADER is yaml.SafeLoader:
             raise
     # libyaml words syntax errors its own way: the pure-Python loader says what is wrong, as before.
     return _parse(text, path, yaml.SafeLoader)
 
 
+class _SyntaxError(DocumentError):
+    """Invalid YAML as the parser reports it (the pure-Python parser words it better than libyaml)."""
+
+
+def _check_characters(text: str, path: str) -> None:
+    bad = _FORBIDDEN.search(text)
+    if bad is None:
+        return
+    index = bad.start()
+    breaks = list(_LINE_BREAK.finditer(text, 0, index))
+    line, column = len(breaks) + 1, index - (breaks[-1].end() if breaks else 0) + 1
+    code = ord(bad.group())
+    control = code < 0x20 or 0x7F <= code < 0xA0  # YAML has an escape for these in double-quoted strings
+    hint = f'; to mean it, write the escape "\\x{code:02x}" in a double-quoted string' if control else ""
+    message = f"invalid YAML: character U+{code:04X} is not allowed in a YAML file{hint}"
+    raise DocumentError([Problem(path, line, column, "", message)])
+
+
 def _parse(text: str, path: str, loader_class: Any) -> YamlDocument:
-    loader = loader_class(text)
+    source = SourceMap(path)
     try:
-        node = loader.get_single_node()
-        source = SourceMap(path)
-        data = None if node is None else _Builder(loader, source).build(node)
+        _check_depth(text, path, loader_class)  # the composer below recurses once per level
+        loader = loader_class(text)
+        try:
+            node = loader.get_single_node()
+            data = None if node is None else _Builder(loader, source).build(node)
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         message = f"invalid YAML: {exc.problem or exc.context}"
-        raise DocumentError([Problem(path, line, column, "", message)]) from None
+        raise _SyntaxError([Problem(path, line, column, "", message)]) from None
     except yaml.YAMLError as exc:
-        raise DocumentError.single(path, f"invalid YAML: {exc}") from None
+        raise _SyntaxError([Problem(path, 0, 0, "", f"invalid YAML: {exc}")]) from None
+    return YamlDocument(data, source)
+
+
+def _check_depth(text: str, path: str, loader_class: Any) -> None:
+    """Refuse nesting deeper than :data:`MAX_DEPTH` from the parser's events (no recursion), at the
+    first collection too deep, named by the field path down to it."""
+    loader = loader_class(text)
+    stack: list[list[Any]] = []  # per open collection: [is_mapping, next item index or pending key, is_key]
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                stack.pop()
+                _advance(stack, None)
+                continue
+            if not isinstance(event, yaml.NodeEvent):
+                continue
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                if len(stack) >= MAX_DEPTH:
+                    loc = _event_loc(stack)
+                    mark = event.start_mark
+                    line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+                    raise DocumentError([Problem(path, line, column, format_loc(loc[:2]),
+                                                 f"nested deeper than {MAX_DEPTH} levels; refused")])
+                stack.append([isinstance(event, yaml.MappingStartEvent), 0, True])
+                continue
+            _advance(stack, event.value if isinstance(event, yaml.ScalarEvent) else None)
     finally:
         loader.dispose()
-    return YamlDocument(data, source)
+
+
+def _advance(stack: list[list[Any]], scalar: str | None) -> None:
+    """A node ended inside the innermost open collection: the next is its next item, or the value
+    of the key just read, or the next key."""
+    if not stack:
+        return
+    top = stack[-1]
+    if not top[0]:
+        top[1] += 1
+    elif top[2]:
+        top[1], top[2] = scalar if scalar is not None else "?", False
+    else:
+        top[2] = True
+
+
+def _event_loc(stack: list[list[Any]]) -> Loc:
+    return tuple(str(entry[1]) if entry[0] else int(entry[1]) for entry in stack)
 
 
 class _Builder:

@@ -211,7 +211,7 @@ def test_npy_pair_of_different_lengths(tmp_path, load):
 
 def test_one_class_only(tmp_path, load):
     np.savez(tmp_path / "raw.npz", X=np.ones((4, 2)), y=[3, 3, 3, 3])
-    _refused(load, "labels", "raw.npz: labels hold a single class (3); at least two are needed", path="raw.npz")
+    _refused(load, "labels", "raw.npz: labels hold a single class; at least two are needed", path="raw.npz")
 
 
 def test_empty_dataset(tmp_path, load):
@@ -247,7 +247,7 @@ def test_text_features(tmp_path, load):
 
 def test_fractional_labels(tmp_path, load):
     np.savez(tmp_path / "raw.npz", X=np.ones((4, 2)), y=[1.0, 2.0, 1.5, 2.0])
-    _refused(load, "labels", "raw.npz: labels must be integer class ids; got 1.5 (row 2)", path="raw.npz")
+    _refused(load, "labels", "raw.npz: labels must be integer class ids; row 2 holds a fraction", path="raw.npz")
 
 
 def test_nan_labels(tmp_path, load):
@@ -258,20 +258,19 @@ def test_nan_labels(tmp_path, load):
 
 def test_string_labels_in_an_npz(tmp_path, load):
     np.savez(tmp_path / "raw.npz", X=np.ones((2, 2)), y=np.array(["cat", "dog"]))
-    _refused(load, "labels", "raw.npz: labels must be integer class ids; got <U3 values such as 'cat' (row 0)",
-             path="raw.npz")
+    _refused(load, "labels", "raw.npz: labels must be integer class ids; got <U3 values", path="raw.npz")
 
 
-@pytest.mark.parametrize(("cell", "shown"), [("cat", "'cat'"), ("1.5", "'1.5'"), ("", "''"), ("nan", "'nan'")])
-def test_csv_labels_that_are_not_integer_like(tmp_path, load, cell, shown):
+@pytest.mark.parametrize("cell", ["cat", "1.5", "", "nan", "1e30"])
+def test_csv_labels_that_are_not_integer_like(tmp_path, load, cell):
     (tmp_path / "raw.csv").write_text(f"a,y\n1,0\n2,{cell}\n3,1\n")
-    _refused(load, "labels", f"raw.csv: labels must be integer class ids; got {shown} (line 3)",
+    _refused(load, "labels", "raw.csv: labels must be integer class ids, and the one on line 3 is not",
              path="raw.csv", labels="y")
 
 
 def test_csv_feature_that_is_not_a_number(tmp_path, load):
     (tmp_path / "raw.csv").write_text("a,b,y\n1,2,0\n3,four,1\n")
-    _refused(load, "features", "raw.csv: line 3, column 'b': feature values must be numbers; got 'four'",
+    _refused(load, "features", "raw.csv: line 3, column 2: feature values must be numbers, and this one is not",
              path="raw.csv", labels="y")
 
 
@@ -283,12 +282,13 @@ def test_csv_row_of_the_wrong_width(tmp_path, load):
 
 def test_csv_without_the_label_column(tmp_path, load):
     (tmp_path / "raw.csv").write_text("a,b,target\n1,2,0\n")
-    _refused(load, "labels", "raw.csv has no column 'y'; columns: a, b, target", path="raw.csv", labels="y")
+    _refused(load, "labels", "raw.csv has no column 'y' (looked up in its header line, of 3 columns)",
+             path="raw.csv", labels="y")
 
 
 def test_csv_without_a_feature_column(tmp_path, load):
     (tmp_path / "raw.csv").write_text("a,b,y\n1,2,0\n")
-    _refused(load, "features", "raw.csv has no column(s) c; columns: a, b, y",
+    _refused(load, "features", "raw.csv has no column(s) 'c' (looked up in its header line, of 3 columns)",
              path="raw.csv", labels="y", features=["a", "c"])
 
 
@@ -337,14 +337,15 @@ def test_truncated_npy(tmp_path, load):
     np.save(tmp_path / "good.npy", np.ones((20, 3)))
     (tmp_path / "X.npy").write_bytes((tmp_path / "good.npy").read_bytes()[:150])
     np.save(tmp_path / "y.npy", np.arange(20) % 2)
-    with pytest.raises(ArtifactError, match=r"^X\.npy is damaged or not a numpy file \(") as excinfo:
+    with pytest.raises(ArtifactError, match=r"^X\.npy is damaged or truncated: its header declares 20 x 3 float64 "
+                                            r"\(480 bytes of data\) but the file holds 22$") as excinfo:
         load(path="X.npy", labels="y.npy")
     assert excinfo.value.field == "path"
 
 
 def test_a_file_that_is_not_what_its_format_says(tmp_path, load):
     (tmp_path / "raw.npz").write_text("x,y\n1,2\n")
-    _refused(load, "path", "raw.npz is not an npz file (its first bytes are b'x,y\\n1,')", path="raw.npz")
+    _refused(load, "path", "raw.npz is not an npz file (it does not start as one)", path="raw.npz")
 
 
 # Pickles: refused, and provably never loaded ------------------------------------------------------

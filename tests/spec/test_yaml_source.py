@@ -75,9 +75,10 @@ def test_missing_and_unreadable_files(tmp_path):
     with pytest.raises(DocumentError, match="file not found"):
         load_yaml(tmp_path / "nope.yaml")
     binary = tmp_path / "bin.yaml"
-    binary.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(DocumentError, match="cannot read file"):
+    binary.write_bytes(b"a: 1\nb: \xff\xfe\x00garbage")
+    with pytest.raises(DocumentError) as info:
         load_yaml(binary)
+    assert str(info.value) == f"{binary}:2:4: invalid YAML: the file is not UTF-8 text (a byte here is not valid UTF-8)"
 
 
 def test_format_loc():
