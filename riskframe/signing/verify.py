@@ -3,8 +3,9 @@
 Everything that can be wrong with the evidence is collected and reported together, each problem
 naming its file: a signature by another key, an envelope that is not DSSE, a statement that is
 not riskframe's, a report or an input whose bytes changed, a file missing from or added to a
-folder artifact. Problems with the command line itself (no such directory, no usable public key)
-are :class:`~riskframe.errors.UsageError` instead.
+folder artifact, a file in the assessment directory that the statement does not sign (a report
+added after signing reads as vouched for when it is not). Problems with the command line itself
+(no such directory, no usable public key) are :class:`~riskframe.errors.UsageError` instead.
 """
 
 from __future__ import annotations
@@ -154,6 +155,7 @@ def _check_subjects(result: Verification, statement: dict[str, Any], folder: Pat
         shown = path.as_posix() if role == "report" else subject["name"]
         result.checked += 1
         _check_file(result, path, shown, subject["digest"]["sha256"])
+    _check_unsigned(result, statement, folder, root)
     signed = {s["name"] for s in statement["subject"]}
     for entry in result.predicate.get("folders") or []:
         name = entry.get("name") if isinstance(entry, dict) else None
@@ -162,6 +164,23 @@ def _check_subjects(result: Verification, statement: dict[str, Any], folder: Pat
             continue  # its files are reported missing one by one
         added = [f"{name}/{rel}" for rel in folder_files(directory) if f"{name}/{rel}" not in signed]
         result.problems += [f"{path}: added to the folder artifact {name} after signing" for path in added]
+
+
+def _check_unsigned(result: Verification, statement: dict[str, Any], folder: Path, root: Path) -> None:
+    """Every file of the assessment directory must be signed (or be the envelope itself)."""
+    signed = {_real(folder / s["name"] if (s.get("annotations") or {}).get("role") == "report"
+                    else _under(root, s["name"])) for s in statement["subject"]}
+    signed.add(_real(result.envelope))
+    unsigned = [name for name in folder_files(folder) if _real(folder / name) not in signed]
+    result.problems += [f"{(folder / name).as_posix()}: not signed: added to the assessment directory after signing "
+                        "(or left there by an earlier run)" for name in unsigned]
+
+
+def _real(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
 
 
 def _check_file(result: Verification, path: Path, shown: str, expected: str) -> None:

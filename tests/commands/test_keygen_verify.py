@@ -92,6 +92,26 @@ def test_an_edited_input_fails_verification_naming_the_file(run, project):
     assert lines[2].startswith("Verification FAILED: 2 problems (key ")
 
 
+def test_a_file_added_to_the_signed_folder_fails_verification_naming_it(run, project):
+    """Before: 'Verified' with a forged report beside the signed ones, as if it were vouched for."""
+    run("keygen", "--out", "ci")
+    _assess(run, "--sign", "ci.key", "--format", "json")
+    (project / "reports/report.html").write_text("<h1>Gate: PASS</h1>\n")
+    (project / "reports/extra").mkdir()
+    (project / "reports/extra/riskframe.sarif").write_text("{}\n")
+
+    code, out, err = run("verify", "reports", "--key", "ci.pub")
+
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        "FAILED: reports/extra/riskframe.sarif: not signed: added to the assessment directory after signing "
+        "(or left there by an earlier run)",
+        "FAILED: reports/report.html: not signed: added to the assessment directory after signing "
+        "(or left there by an earlier run)",
+        err.splitlines()[-1]]
+    assert err.splitlines()[-1].startswith("Verification FAILED: 2 problems (key ")
+
+
 def test_another_key_fails_and_bad_usage_exits_2(run, project):
     run("keygen", "--out", "ci")
     run("keygen", "--out", "other")

@@ -68,6 +68,15 @@ def test_a_removed_file_and_a_file_added_to_a_folder_artifact_fail(signed):
     assert problems[2] == f"{root}/docs/cards/injected.md: added to the folder artifact {root}/docs after signing"
 
 
+def test_a_file_in_the_assessment_directory_that_is_not_signed_fails(signed):
+    (signed.out / "report.html").write_text("<p>not signed</p>\n")
+
+    problems = _verify(signed).problems
+
+    assert problems == [f"{signed.out.as_posix()}/report.html: not signed: added to the assessment directory "
+                        "after signing (or left there by an earlier run)"]
+
+
 def test_a_signature_by_another_key_fails_naming_both_keys(signed, tmp_path):
     _, other = write_key_pair(generate_key(), tmp_path / "other")
     other_key = load_public_key(other)
