@@ -39,7 +39,12 @@ def escape(text: object) -> str:
     return "".join(char if char.isprintable() else _escaped(char) for char in value)
 
 
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def _escaped(char: str) -> str:
+    if char in _SHORT:
+        return _SHORT[char]
     code = ord(char)
     if code <= 0xFF:
         return f"\\x{code:02x}"

@@ -7,6 +7,7 @@ value. "must be a number in [0, 1]. Got 1.5 instead."
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from collections.abc import Iterable, Sequence
@@ -82,9 +83,14 @@ def problems_from(
     return problems
 
 
+_UNION_TAG = re.compile(r"[a-z][a-z-]*\[.*\]", re.DOTALL)
+
+
 def _is_union_tag(part: Any) -> bool:
-    # pydantic adds the member's type name to the loc of union errors (e.g. 'function-after[...]')
-    return isinstance(part, str) and ("[" in part or part in {"str", "int", "float", "bool", "list", "dict"})
+    # pydantic adds the member's type name to the loc of union errors (e.g. 'function-after[...]');
+    # a key a user wrote with a '[' in it is no tag
+    return isinstance(part, str) and (bool(_UNION_TAG.fullmatch(part)) or part in {"str", "int", "float", "bool",
+                                                                                   "list", "dict"})
 
 
 def _message(error: Any, model: type[BaseModel], loc: tuple[Any, ...]) -> str:
