@@ -173,6 +173,11 @@ class NistGroup:
     def sentence(self) -> str:
         return ", ".join(f"{self.counts[s]} {status_word(s)}" for s in NIST_STATUSES)
 
+    @property
+    def anchor(self) -> str:
+        """The HTML id of the function's section, URL-safe whatever an assessment.json calls it."""
+        return "nist-" + (re.sub(r"[^A-Za-z0-9_-]+", "-", self.function).strip("-").lower() or "x")
+
 
 def nist_groups(assessment: Assessment) -> list[NistGroup]:
     """Subcategories grouped by function, GOVERN, MAP, MEASURE, MANAGE first."""

@@ -1,4 +1,4 @@
-"""Text from documents and detectors, made inert in GitHub-flavoured Markdown.
+r"""Text from documents and detectors, made inert in GitHub-flavoured Markdown.
 
 A policy title, a waiver justification or a detector's summary lands in ``report.md``, which CI
 posts as a pull-request comment or a job summary. There, Markdown is live: ``[x](javascript:...)``
@@ -13,9 +13,10 @@ image, a mention or markup).
 - ``&``, ``<`` and ``>`` become HTML entities (no tag, no autolink, no entity trick);
 - ASCII punctuation with a Markdown meaning is backslash-escaped (code spans, emphasis, link and
   image brackets, tables, strikethrough, math, headings, and list markers at the start);
-- bare URLs and ``www.`` names are broken where GitHub's autolinker looks (``https\\://``,
-  ``www\\.``), and ``@name`` gets a zero-width joiner after the ``@`` (``@\u200dname``), as people do
-  on GitHub to mention someone without notifying them.
+- bare URLs and ``www.`` names are broken where the autolinker looks (``https\://``, ``www\.``);
+- an ``@`` before a name becomes the entity ``&#64;`` and a zero-width joiner: the joiner is what
+  people type on GitHub to name someone without notifying them (no ``@name`` mention forms), the
+  entity keeps the parser from reading an e-mail address to link.
 
 Issue references (``#12``) are left as they are: GitHub links them to the repository's own issues.
 """
@@ -32,24 +33,25 @@ from riskframe.terminal import escape
 # emphasis, so it is left as written; any other is escaped.
 _PUNCTUATION = re.compile(r"([\\`*\[\]#|~$]|(?<![^\W_])_|_(?![^\W_]))")
 # Block markers only mean something at the start of a line, and a value may start one ("- {{ x }}").
-_LEADING_MARKER = re.compile(r"^(?:([-+])|(\d{1,9})([.)]))(?= |$)")
+_LEADING_MARKER = re.compile(r"^(?:([-+])|(\d{1,9})([.)])(?= |$))")
 _AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9])(:)(?=//)|(?<![a-z0-9])(www)(\.)")
 _MENTION = re.compile(r"@(?=[A-Za-z0-9])")
 ZERO_WIDTH_JOINER = "\u200d"
+_AT = "&#64;" + ZERO_WIDTH_JOINER
 
 
 def md_text(value: object) -> str:
-    """``value`` as inert Markdown prose: one line, shown exactly as written.
+    r"""``value`` as inert Markdown prose: one line, shown exactly as written.
 
-    >>> md_text("[click](javascript:alert(1)) @admin")
-    '\\\\[click\\\\]\\\\(javascript:alert\\\\(1\\\\)\\\\) @\\u200dadmin'
+    >>> md_text("[click](javascript:alert(1)) for @admin")
+    '\\[click\\](javascript:alert(1)) for &#64;\u200dadmin'
     """
     text = escape(" ".join(str(value).split()))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _PUNCTUATION.sub(r"\\\1", text)
     text = _LEADING_MARKER.sub(_leading_marker, text)
     text = _AUTOLINK.sub(_broken_autolink, text)
-    return _MENTION.sub("@" + ZERO_WIDTH_JOINER, text)
+    return _MENTION.sub(_AT, text)
 
 
 def md_cell(value: object) -> str:
@@ -62,6 +64,8 @@ def md_code(value: object) -> str:
     backticks longer than any inside it, so the value can neither end the span nor be read as
     Markdown (GitHub makes no link or mention inside code)."""
     text = escape(" ".join(str(value).split()))
+    if not text:
+        return ""  # `` is no code span: it would show as two backticks
     fence = "`" * (1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
     padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
     return f"{fence}{padded}{fence}"

@@ -517,6 +517,49 @@ def make_result() -> Callable[..., ControlResult]:
     return _make_result
 
 
+@pytest.fixture(scope="session")
+def github_markdown() -> Any:
+    """markdown-it-py configured like GitHub: GFM tables and strikethrough, and autolinks for
+    http(s)/ftp URLs, www. names and e-mail addresses (not bare domains, not '//host')."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("gfm-like")
+    md.linkify.set({"fuzzy_link": False})
+    md.linkify.add("//", None)
+    md.linkify.add("www.", "http:")  # GitHub links www. names
+    return md
+
+
+# Text that is live in Markdown and HTML, in every free-text field of a real assessment.json.
+HOSTILE = ("[click](javascript:alert(1)) ![px](https://tracker.example/p.png) <img src=x onerror=alert(1)> "
+           "<a href=\"javascript:alert(1)\">x</a> \" onmouseover=\"alert(1) @octocat jane@example.org "
+           "https://evil.example www.evil.example `code` *em*\n# Heading\n- item")
+
+
+@pytest.fixture
+def hostile_assessment_json(real_assessment, tmp_path) -> tuple[Path, str]:
+    """``(path, text)``: the tiny pipeline's real assessment, as JSON, with ``text`` in its pipeline
+    name, policy name, tool version and catalogs, date, gate reasons, NIST functions and every
+    result's title, summary, stage and control."""
+    import json
+
+    data = json.loads(real_assessment.model_dump_json())
+    data["pipeline"]["name"] = HOSTILE
+    data["policies"][0]["name"] = HOSTILE
+    data["tool"]["version"] = HOSTILE
+    data["tool"]["catalogs"] = {HOSTILE: HOSTILE}
+    data["created_at"] = HOSTILE
+    data["gate"]["reasons"] = [HOSTILE]
+    for result in data["results"]:
+        result.update(summary=HOSTILE, requirement_title=HOSTILE, stage=HOSTILE, control=HOSTILE)
+    for entry in data["nist"]:
+        entry["function"] = HOSTILE
+    path = tmp_path / "hostile" / "assessment.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path, HOSTILE
+
+
 # A small element tree from the standard library's html.parser, enough to check a report's
 # structure without a browser.
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}

@@ -248,3 +248,44 @@ def test_links_point_only_at_cards_that_exist(assessment, parse_html) -> None:
     assert internal and all(target in ids for target in internal)
     row = next(r for t in tree.find("table", class_="nist-assessed") for r in t.find("tr") if "MAP 4.1" in r.text)
     assert "GONE/x/y" in row.text and row.find("a") == []
+
+
+def test_templates_autoescape_and_never_mark_text_safe() -> None:
+    """Every HTML template is autoescaped, and none turns escaping off for a value (|safe, Markup,
+    {% autoescape false %})."""
+    from jinja2 import nodes
+
+    from riskframe.reports._templates import environment
+    from riskframe.resources import bundled_dir
+
+    env = environment("html")
+    names = sorted(p.name for p in bundled_dir("templates").glob("*.html.j2"))
+    assert names == ["_result.html.j2", "history.html.j2", "report.html.j2", "threat-model.html.j2"]
+    for name in names:
+        assert env.autoescape(name) is True, name
+        source = (bundled_dir("templates") / name).read_text(encoding="utf-8")
+        tree = env.parse(source)
+        assert not [f for f in tree.find_all(nodes.Filter) if f.name in ("safe", "forceescape")], name
+        assert not list(tree.find_all(nodes.ScopedEvalContextModifier)), name
+        assert "Markup" not in source, name
+
+
+def test_hostile_text_in_an_assessment_stays_text_in_the_html_report(hostile_assessment_json, parse_html, tmp_path,
+                                                                   capsys) -> None:
+    from riskframe.cli import main
+
+    source, hostile = hostile_assessment_json
+
+    assert main(["report", str(source), "--format", "html", "--out", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    page = (tmp_path / "out/report.html").read_text(encoding="utf-8")
+    tree = parse_html(page)
+    assert tree.find("script") == [] and tree.find("iframe") == []
+    for element in tree.iter():
+        assert not [name for name in element.attrs if name.startswith("on")], element.tag
+        assert element.attrs.get("href", "#").startswith("#"), element.attrs
+    assert all(re.match(r"^data:image/(png|svg\+xml);base64,", i.attrs["src"]) for i in tree.find("img"))
+    urls = [e.attrs[name] for e in tree.iter() for name in ("href", "src", "action", "formaction", "srcset",
+                                                            "poster", "data", "xlink:href") if name in e.attrs]
+    assert urls and not [url for url in urls if "javascript:" in url.lower() or "//" in url.split(";")[0]]
+    assert hostile.split("\n")[0] in tree.text  # shown, as text

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from riskframe.assessment import Gate, Summary
+from riskframe.cli import main
 from riskframe.reports import render
 from riskframe.reports.markdown_report import MAX_ROWS, render_markdown
+from riskframe.reports.markdown_text import ZERO_WIDTH_JOINER
 
 
 def _table_rows(text: str) -> list[str]:
@@ -117,3 +121,32 @@ def test_a_long_list_of_failures_is_capped_and_says_how_many_were_left_out(asses
     assert len(_table_rows(text)) == MAX_ROWS
     assert "\n... and 10 more in the full report.\n" in text
     assert len(text) < 65_536  # GitHub's comment limit
+
+
+# Hostile text, end to end: an assessment.json whose every free-text field carries links, images,
+# mentions and HTML, re-rendered by the real command line -----------------------------------------
+
+MENTION = re.compile(r"(?<![\w@/.])@[A-Za-z0-9][A-Za-z0-9-]*")
+
+
+def test_no_link_image_mention_or_markup_comes_from_user_text(hostile_assessment_json, github_markdown, tmp_path,
+                                                              capsys):
+    source, hostile = hostile_assessment_json
+
+    code = main(["report", str(source), "--format", "md", "--out", str(tmp_path / "out")])
+
+    assert code == 0 and "Traceback" not in capsys.readouterr().err
+    text = (tmp_path / "out/report.md").read_text(encoding="utf-8")
+    tokens = github_markdown.parse(text)
+    children = [c for t in tokens if t.type == "inline" for c in t.children or []]
+    types = {t.type for t in tokens} | {c.type for c in children}
+    assert not types & {"link_open", "image", "html_block", "fence", "blockquote_open", "hr"}
+    assert {c.content for c in children if c.type == "html_inline"} <= {"<sub>", "</sub>"}  # the footer's own
+    headings = ["".join(c.content for c in tokens[i + 1].children or []) for i, t in enumerate(tokens)
+                if t.type == "heading_open"]
+    assert headings[1:] == ["Needs attention", "NIST AI RMF"]
+    assert headings[0].startswith("riskframe: gate FAILED for [click](javascript:alert(1))")
+    shown = " ".join(hostile.split())
+    words = "".join(c.content for c in children if c.type == "text").replace(ZERO_WIDTH_JOINER, "")
+    assert words.count(shown) >= 5  # the text is there, as written, and inert
+    assert not MENTION.search("".join(c.content for c in children if c.type == "text"))
