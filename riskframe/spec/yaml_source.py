@@ -273,6 +273,9 @@ class _Builder:
                 self.source.positions.setdefault((*loc, index), _position(item))
                 items.append(self._node(item, (*loc, index)))
             return items
+        return self._scalar(node, loc)
+
+    def _scalar(self, node: yaml.Node, loc: Loc) -> Any:
         try:
             return self.loader.construct_object(node, deep=True)
         except ValueError:
@@ -280,12 +283,19 @@ class _Builder:
             # own validation reports it, located, with the file's other problems.
             self.loader.recursive_objects.pop(node, None)
             return node.value
+        except (AttributeError, TypeError, OverflowError, IndexError, KeyError, UnicodeError):
+            # PyYAML's constructors fail this way on some explicitly tagged values ('!!timestamp' with
+            # nothing after it): the value cannot be what its tag says.
+            line, column = _position(node)
+            raise DocumentError([Problem(self.source.path, line, column, format_loc(loc[:2]),
+                                         f"invalid YAML: this value cannot be read as {node.tag}")]) from None
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[Any, Any]:
         self.loader.flatten_mapping(node)  # resolves `<<:` merge keys the way SafeLoader does
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = self.loader.construct_object(key_node, deep=True)
+            # A key is never a collection (one would be built before any bound is checked).
+            key = self._scalar(key_node, loc) if isinstance(key_node, yaml.ScalarNode) else key_node
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 line, column = _position(key_node)
                 raise DocumentError([Problem(self.source.path, line, column, format_loc(loc),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskframe.errors import DocumentError
 from riskframe.spec.yaml_source import format_loc, load_yaml, parse_yaml
@@ -85,3 +87,95 @@ def test_format_loc():
     assert format_loc(("requirements", 2, "controls", 0, "with", "threshold")) == \
         "requirements[2].controls[0].with.threshold"
     assert format_loc(()) == ""
+
+
+# Hostile documents: every one a located DocumentError, whatever the bytes -------------------------
+
+@pytest.mark.parametrize(("text", "where"), [
+    ("a: " + "[" * 500 + "]" * 500 + "\n", "hostile.yaml:1:67: a[0]: nested deeper than 64 levels; refused"),
+    ("a:\n" + "".join("  " * (i + 1) + "- b:\n" for i in range(500)), "hostile.yaml:33:67: a[0]: nested deeper "
+     "than 64 levels; refused"),
+    ("a: {b: \x1b[31m}\n", "hostile.yaml:1:8: invalid YAML: character U+001B is not allowed in a YAML file; to mean "
+     'it, write the escape "\\x1b" in a double-quoted string'),
+    ("a: 1\nb: \x00\n", "hostile.yaml:2:4: invalid YAML: character U+0000 is not allowed in a YAML file; to mean it, "
+     'write the escape "\\x00" in a double-quoted string'),
+    ("a: 1\r\nb: '\ufffe'\n", "hostile.yaml:2:5: invalid YAML: character U+FFFE is not allowed in a YAML file"),
+    ("a: \ud800\n", "hostile.yaml:1:4: invalid YAML: character U+D800 is not allowed in a YAML file"),
+    ("a: {b: !!timestamp }\n", "hostile.yaml:1:8: a.b: invalid YAML: this value cannot be read as "
+     "tag:yaml.org,2002:timestamp"),
+    ("? [1, 2]\n: x\n", "hostile.yaml:1:3: mapping keys must be plain scalars"),
+])
+def test_hostile_yaml_is_refused_at_its_line_and_column(text, where):
+    with pytest.raises(DocumentError) as info:
+        parse_yaml(text, "hostile.yaml")
+    assert str(info.value) == where
+
+
+def test_nesting_up_to_the_bound_still_loads():
+    doc = parse_yaml("a: " + "[" * 63 + "]" * 63 + "\n", "ok.yaml")
+    depth, value = 0, doc.data["a"]
+    while value:
+        depth, value = depth + 1, value[0]
+    assert depth == 62  # 63 lists inside the mapping: 64 levels
+
+
+def test_a_fifo_is_never_opened_and_a_huge_file_never_read(tmp_path):
+    import os
+
+    from riskframe.spec.yaml_source import MAX_DOCUMENT_BYTES
+
+    os.mkfifo(tmp_path / "pipe.yaml")
+    with pytest.raises(DocumentError, match=r"pipe\.yaml: is not a regular file \(a FIFO, socket or device\)"):
+        load_yaml(tmp_path / "pipe.yaml")  # opening it would block this test forever
+    with pytest.raises(DocumentError, match=r"folder\.yaml: is a folder; a document is a YAML file"):
+        (tmp_path / "folder.yaml").mkdir()
+        load_yaml(tmp_path / "folder.yaml")
+    with (tmp_path / "huge.yaml").open("wb") as handle:
+        handle.truncate(MAX_DOCUMENT_BYTES + 1)  # sparse: nothing is written
+    with pytest.raises(DocumentError) as info:
+        load_yaml(tmp_path / "huge.yaml")
+    assert str(info.value) == f"{tmp_path}/huge.yaml: is 16 MiB; riskframe reads documents of at most 16 MiB"
+
+
+_PIECES = ["[", "]", "{", "}", ": ", ":", "- ", "-", "\n", "  ", "\t", ",", "? ", "&a ", "*a", "&b ", "*b", "<<: *a",
+           "!!python/object/apply:os.system ", "!!binary ", "!!set ", "!!omap ", "!!timestamp ", "!custom ", "'", '"',
+           "\\x1b", "\\u0000", "#", "|", ">", "---\n", "...\n", "%YAML 1.1\n", "%TAG ! tag:x,2000:\n", "a", "key",
+           "1", "0x1F", "1e999", "-.inf", ".nan", "2025-13-01", "2025-01-01", "null", "~", "yes", "=", "\x00", "\x1b",
+           "\x85", "\u2028", "\ufeff", "\ufffe", "\x7f", "\x9b", "\ud800", "\U0001f600", "apiVersion: riskframe/v1\n",
+           "kind: Pipeline\n", "kind: Policy\n", "metadata: ", "stages: ", "requirements: ", "waivers: ", "extends: "]
+
+
+@st.composite
+def hostile_yaml(draw: st.DrawFn) -> str:
+    """Random YAML-ish text: pieces of syntax, tags, anchors, odd scalars and forbidden characters,
+    sometimes wrapped in deep nesting."""
+    text = "".join(draw(st.lists(st.sampled_from(_PIECES), max_size=40)))
+    depth = draw(st.sampled_from([0, 0, 0, 10, 63, 64, 65, 300, 1500]))
+    if depth:
+        opener, closer = draw(st.sampled_from([("[", "]"), ("{a: ", "}"), ("- ", "")]))
+        text = (opener * depth + text + closer * depth) if closer else "".join(
+            "  " * i + opener + "\n" for i in range(depth)) + text
+    return text
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=hostile_yaml())
+def test_any_hostile_yaml_parses_or_is_a_located_document_error(text):
+    try:
+        parse_yaml(text, "h.yaml")
+    except DocumentError as exc:
+        assert all(p.path == "h.yaml" for p in exc.problems)
+        assert str(exc).isprintable() or "\n" in str(exc)  # one problem a line
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=hostile_yaml() | st.text(max_size=200))
+def test_any_hostile_file_loads_or_is_a_document_error(tmp_path_factory, text):
+    from riskframe.spec import load_document
+
+    path = tmp_path_factory.mktemp("yaml") / "doc.yaml"
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    try:
+        load_document(path)
+    except DocumentError as exc:
+        assert exc.problems and exc.path == str(path)
