@@ -30,9 +30,8 @@ from riskframe.errors import ArtifactError
 # An npz is a zip archive: a local file header, or the end record alone when it holds no arrays.
 MAGIC = {"npz": (b"PK\x03\x04", b"PK\x05\x06"), "npy": (b"\x93NUMPY",)}
 _HEADER_READERS = {(1, 0): npy_format.read_array_header_1_0, (2, 0): npy_format.read_array_header_2_0}
-# What numpy's header parsing raises on a malformed header (literal_eval, struct, dtype building).
-_HEADER_ERRORS = (ValueError, TypeError, SyntaxError, EOFError, OverflowError, KeyError, MemoryError,
-                  RecursionError, UnicodeDecodeError)
+# What reading the magic string raises on a short or foreign file.
+_HEADER_ERRORS = (ValueError, EOFError, OSError)
 _NEVER_UNPICKLED = ("riskframe never unpickles dataset files. Save numeric arrays instead")
 
 
@@ -84,15 +83,21 @@ def read_header(handle: IO[bytes], what: str, field: str) -> ArrayHeader:
     ArtifactError
         Not an npy array, a malformed header, a negative dimension, or an object array.
     """
+    damaged = ArtifactError(f"{what} is damaged or not a numpy array (its header cannot be read)", field)
     try:
         version = npy_format.read_magic(handle)
-        reader = _HEADER_READERS.get(version)
-        if reader is None:
-            raise ArtifactError(f"{what} is in npy format version {version[0]}.{version[1]}, which riskframe does "
-                                "not read (numpy writes 1.0 or 2.0 for numeric arrays)", field)
-        shape, fortran_order, dtype = reader(handle)
     except _HEADER_ERRORS:
-        raise ArtifactError(f"{what} is damaged or not a numpy array (its header cannot be read)", field) from None
+        raise damaged from None
+    reader = _HEADER_READERS.get(version)
+    if reader is None:
+        raise ArtifactError(f"{what} is in npy format version {version[0]}.{version[1]}, which riskframe does "
+                            "not read (numpy writes 1.0 or 2.0 for numeric arrays)", field)
+    try:
+        shape, fortran_order, dtype = reader(handle)
+    except Exception:
+        # numpy's header parser fails in many ways on hostile text (ValueError, SyntaxError,
+        # tokenize.TokenError, TypeError, MemoryError...): each means the header is not one
+        raise damaged from None
     if any(dim < 0 for dim in shape):
         raise ArtifactError(f"{what} is damaged: its header declares a negative dimension", field)
     if dtype.hasobject:
@@ -154,7 +159,7 @@ class Npz:
     def header(self, key: str, field: str) -> ArrayHeader:
         """The header of array ``key``, checked against the member's declared uncompressed size."""
         archive: zipfile.ZipFile = self._npz.zip
-        member = f"{key}.npy" if f"{key}.npy" in archive.namelist() else key
+        member = key if key in archive.namelist() else f"{key}.npy"  # numpy's own look-up order
         what = f"{self.path.name}: array {key!r}"
         with numpy_errors(self.path, field, key):
             info = archive.getinfo(member)
@@ -166,7 +171,9 @@ class Npz:
     def array(self, key: str, field: str) -> np.ndarray:
         """Array ``key``, once :meth:`header` has checked it."""
         with numpy_errors(self.path, field, key):
-            array: np.ndarray = self._npz[key]
+            array = self._npz[key]
+        if not isinstance(array, np.ndarray):  # numpy hands back a member that is no npy as bytes
+            raise ArtifactError(f"{self.path.name}: array {key!r} is damaged or not a numpy array", field)
         return array
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import pickle
 import re
+import zipfile
 
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from riskframe.data.datasets import load_dataset
+from riskframe.data.datasets import load_dataset, load_representations
 from riskframe.errors import ArtifactError
 from riskframe.spec.pipeline import Artifact
 
@@ -454,3 +456,125 @@ def test_any_arrays_load_as_a_valid_dataset_or_are_refused(tmp_path_factory, dat
     assert ds.features.shape == (n, features[0].size) and np.isfinite(ds.features).all()
     assert ds.n_classes >= 2 and set(np.unique(ds.labels)) == set(range(ds.n_classes))
     np.testing.assert_array_equal(ds.classes[ds.labels], labels.reshape(-1).astype(np.int64))
+
+
+# Hostile npz and npy files: headers checked against the bytes and the budget before numpy reads ----
+
+def _npy_bytes(descr: object, shape: object, fortran: object = False, data: bytes = b"", version: bytes = b"\x01\x00",
+               header: str | None = None) -> bytes:
+    text = header if header is not None else repr({"descr": descr, "fortran_order": fortran, "shape": shape})
+    body = text.encode("latin1", "replace") + b"\n"
+    length = len(body).to_bytes(2 if version[0] == 1 else 4, "little")
+    return b"\x93NUMPY" + version + length + body + data
+
+
+def _npz(path, members: dict[str, bytes], compress: bool = False) -> None:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+
+
+@pytest.mark.parametrize(("x_member", "field", "message"), [
+    (_npy_bytes("<f8", (6_300_000_000, 1)), "features",
+     "raw.npz: array 'X' is damaged or truncated: its header declares 6300000000 x 1 float64 (50400000000 bytes of "
+     "data) but the file holds 0"),
+    (_npy_bytes("<f8", (-5, 2)), "features", "raw.npz: array 'X' is damaged: its header declares a negative dimension"),
+    (_npy_bytes("|O", (2, 2)), "features", "raw.npz: array 'X' holds Python objects that only unpickling can read; "
+     "riskframe never unpickles dataset files. Save numeric arrays instead"),
+    (_npy_bytes("<f8", (2,), header="{'descr': '<f8', 'shape': (((((" + "(" * 300 + "}"), "features",
+     "raw.npz: array 'X' is damaged or not a numpy array (its header cannot be read)"),
+    (_npy_bytes("<f8", (2,), version=b"\x03\x00"), "features",
+     "raw.npz: array 'X' is in npy format version 3.0, which riskframe does not read (numpy writes 1.0 or 2.0 for "
+     "numeric arrays)"),
+    (b"not an array at all", "features", "raw.npz: array 'X' is damaged or not a numpy array (its header cannot be "
+     "read)"),
+])
+def test_a_hostile_npz_member_is_refused_before_numpy_allocates(tmp_path, load, x_member, field, message):
+    labels = io.BytesIO()
+    np.save(labels, np.array([0, 1]))
+    _npz(tmp_path / "raw.npz", {"X.npy": x_member, "y.npy": labels.getvalue()})
+    _refused(load, field, message, path="raw.npz")
+
+
+def test_an_npy_header_larger_than_its_file_is_damage(tmp_path, load):
+    (tmp_path / "X.npy").write_bytes(_npy_bytes("<f8", (1_000_000_000, 64), data=bytes(64)))
+    np.save(tmp_path / "y.npy", np.array([0, 1]))
+    _refused(load, "path", "X.npy is damaged or truncated: its header declares 1000000000 x 64 float64 "
+             "(512000000000 bytes of data) but the file holds 64", path="X.npy", labels="y.npy")
+
+
+def test_the_budget_refuses_what_does_not_fit_and_keeps_what_is_loaded(tmp_path):
+    from riskframe.data.budget import Budget
+
+    np.savez(tmp_path / "raw.npz", X=np.ones((100, 10)), y=np.repeat([0, 1], 50))
+    budget = Budget(100 * 10 * 8 + 100 * (8 + 16))  # exactly the dataset: features, labels, label codes
+    artifact = Artifact(name="raw", type="dataset", path="raw.npz")
+    load_dataset(artifact, tmp_path, budget)
+    assert budget.left == 0
+    with pytest.raises(ArtifactError) as info:
+        load_dataset(artifact, tmp_path, budget)
+    assert str(info.value) == ("raw.npz: features (100 x 10 float64) would take 10.2 KiB in memory once loaded, more "
+                               "than the dataset memory budget of 10.2 KiB (0 B left after the artifacts already "
+                               "loaded); refused before reading it (set RISKFRAME_MAX_DATASET_MEMORY to change the "
+                               "budget)")
+    np.savez(tmp_path / "bad.npz", X=np.full((100, 10), np.nan), y=np.repeat([0, 1], 50))
+    budget = Budget(1 << 20)
+    with pytest.raises(ArtifactError, match="NaN"):
+        load_dataset(Artifact(name="bad", type="dataset", path="bad.npz"), tmp_path, budget)
+    assert budget.spent == 0  # what could not be loaded is given back
+
+
+_DESCRS = ["<f8", "<f4", "|u1", "<i8", "|b1", "|O", "<U3", "|S0", "|V0", ">f8", "<c16", "<M8[s]", "[('a', '<f8')]",
+           "<f16", "xx", 5, None, "|V8"]
+
+
+@st.composite
+def hostile_npz_members(draw: st.DrawFn) -> dict[str, bytes]:
+    """An npz's members: real arrays, arrays whose header lies, random headers, random bytes."""
+    def member() -> bytes:
+        kind = draw(st.sampled_from(["real", "header", "junk", "text"]))
+        if kind == "real":
+            buffer = io.BytesIO()
+            shape = draw(st.tuples(st.integers(0, 6), st.integers(0, 4)))
+            np.save(buffer, np.arange(shape[0] * shape[1], dtype=np.float64).reshape(shape) % 3)
+            return buffer.getvalue()
+        if kind == "header":
+            shape = draw(st.one_of(st.tuples(st.integers(-3, 10**12)),
+                                   st.tuples(st.integers(0, 10**6), st.integers(0, 10**6)),
+                                   st.sampled_from([(), "x", None, (1.5,), [3]])))
+            data = draw(st.binary(max_size=64))
+            return _npy_bytes(draw(st.sampled_from(_DESCRS)), shape, draw(st.sampled_from([False, True, "no"])), data,
+                              draw(st.sampled_from([b"\x01\x00", b"\x02\x00", b"\x03\x00", b"\x09\x09"])))
+        if kind == "text":
+            return _npy_bytes("<f8", (1,), header=draw(st.text(max_size=80)), data=draw(st.binary(max_size=16)))
+        return draw(st.binary(max_size=120))
+
+    names = draw(st.lists(st.sampled_from(["X.npy", "y.npy", "X", "Z.npy", "../y.npy"]), max_size=4, unique=True))
+    return {name: member() for name in names}
+
+
+@settings(max_examples=200, deadline=None)
+@given(members=hostile_npz_members(), compress=st.booleans())
+def test_any_hostile_npz_loads_or_is_an_artifact_error(tmp_path_factory, members, compress):
+    folder = tmp_path_factory.mktemp("npz")
+    _npz(folder / "raw.npz", members, compress)
+    for load in (load_dataset, load_representations):
+        try:
+            load(Artifact(name="raw", type="dataset" if load is load_dataset else "representations", path="raw.npz",
+                          **({} if load is load_dataset else {"of": "raw"})), folder)
+        except ArtifactError as exc:
+            assert str(exc).startswith("raw.npz") and exc.field in ("path", "features", "labels")
+            event(f"refused: {str(exc).split(';')[0][:40]}")
+
+
+@settings(max_examples=100, deadline=None)
+@given(content=st.binary(max_size=300), prefix=st.sampled_from([b"", b"PK\x03\x04", b"\x93NUMPY\x01\x00", b"\x80\x04"]))
+def test_any_bytes_as_npz_or_npy_are_an_artifact_error(tmp_path_factory, content, prefix):
+    folder = tmp_path_factory.mktemp("bytes")
+    (folder / "raw.npz").write_bytes(prefix + content)
+    (folder / "X.npy").write_bytes(prefix + content)
+    np.save(folder / "y.npy", np.array([0, 1]))
+    for artifact in (Artifact(name="raw", type="dataset", path="raw.npz"),
+                     Artifact(name="x", type="dataset", path="X.npy", labels="y.npy")):
+        with pytest.raises(ArtifactError):
+            load_dataset(artifact, folder)
