@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ FILE_NAME = "assessment.json"
 # Locating a validation error re-parses the file with the line-recording YAML loader (JSON is
 # YAML); past this size that would take seconds, so larger files get unlocated messages.
 _LOCATE_LIMIT_BYTES = 2_000_000
+# An assessment of 1,000 results with pictures is about 10 MB.
+MAX_ASSESSMENT_BYTES = 256 << 20
 _VERSION = re.compile(r"^(\d+)\.(\d+)$")
 
 
@@ -82,6 +85,9 @@ def load_assessment(path: str | Path) -> Assessment:
     text = _read_text(Path(path), shown)
     try:
         data = json.loads(text)
+    except RecursionError:  # Python's JSON decoder recurses once per level of nesting
+        raise DocumentError.single(shown, "not a riskframe assessment: JSON nested deeper than Python's decoder "
+                                          "can follow") from None
     except json.JSONDecodeError as exc:
         raise DocumentError.single(
             shown,
@@ -108,6 +114,12 @@ def load_assessment(path: str | Path) -> Assessment:
 
 def _read_text(path: Path, shown: str) -> str:
     try:
+        info = path.stat()
+        if stat.S_ISREG(info.st_mode) and info.st_size > MAX_ASSESSMENT_BYTES:
+            raise DocumentError.single(shown, f"is {info.st_size >> 20} MiB; riskframe reads assessments of at most "
+                                              f"{MAX_ASSESSMENT_BYTES >> 20} MiB")
+        if not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):  # never open a FIFO or device
+            raise DocumentError.single(shown, "is not a regular file (a FIFO, socket or device)")
         return path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise DocumentError.single(shown, "file not found") from None

@@ -167,3 +167,21 @@ def test_the_json_schema_describes_the_file(assessment) -> None:
     assert set(schema["required"]) >= {"created_at", "tool", "results", "summary", "gate"}
     assert set(schema["properties"]) == set(json.loads(dumps_assessment(assessment)))
     assert json.loads(json.dumps(schema)) == schema  # plain JSON all the way down
+
+
+def test_hostile_files_are_refused_without_a_crash_or_a_hang(tmp_path) -> None:
+    import os
+
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    os.mkfifo(tmp_path / "pipe.json")
+    with (tmp_path / "huge.json").open("wb") as handle:
+        handle.truncate(json_report.MAX_ASSESSMENT_BYTES + 1)  # sparse: nothing written, nothing read
+    expected = {
+        "deep.json": "not a riskframe assessment: JSON nested deeper than Python's decoder can follow",
+        "pipe.json": "is not a regular file (a FIFO, socket or device)",
+        "huge.json": "is 256 MiB; riskframe reads assessments of at most 256 MiB",
+    }
+    for name, message in expected.items():
+        with pytest.raises(InputError) as info:
+            load_assessment(tmp_path / name)
+        assert str(info.value) == f"{tmp_path / name}: {message}"
