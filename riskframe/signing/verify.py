@@ -11,6 +11,7 @@ added after signing reads as vouched for when it is not). Problems with the comm
 from __future__ import annotations
 
 import json
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,9 @@ def _signed_statement(result: Verification, key: PublicKey) -> dict[str, Any] | 
 def _read_envelope(result: Verification) -> Envelope | None:
     path = result.envelope
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or a device would block or never end
+            result.problems.append(f"{path}: not a regular file (a FIFO, socket or device); not an envelope")
+            return None
         if path.stat().st_size > MAX_ENVELOPE_BYTES:
             limit = MAX_ENVELOPE_BYTES >> 20
             result.problems.append(f"{path}: larger than {limit} MiB; not an envelope riskframe wrote")
@@ -185,6 +189,10 @@ def _real(path: Path) -> Path:
 
 def _check_file(result: Verification, path: Path, shown: str, expected: str) -> None:
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # hashing a FIFO would block: it is no signed file
+            kind = "a folder" if path.is_dir() else "not a regular file (a FIFO, socket or device)"
+            result.problems.append(f"{shown}: is {kind} now (signed sha256 {expected[:16]}...)")
+            return
         actual = sha256_file(path)
     except FileNotFoundError:
         result.problems.append(f"{shown}: missing (signed sha256 {expected[:16]}...)")

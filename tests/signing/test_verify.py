@@ -149,3 +149,19 @@ def test_relative_input_paths_are_resolved_against_the_root(tmp_path, monkeypatc
     problems = _verify(copy).problems
     assert problems[0].startswith("project/pipeline.yaml: missing (signed sha256 ")
     assert _verify(copy, root=moved).problems == []
+
+
+def test_a_fifo_in_place_of_a_signed_file_or_the_envelope_is_reported_not_read(signed):
+    import os
+
+    (signed.out / "report.md").unlink()
+    os.mkfifo(signed.out / "report.md")  # hashing it would block forever
+
+    problems = _verify(signed).problems
+
+    assert problems == [f"{signed.out.as_posix()}/report.md: is not a regular file (a FIFO, socket or device) now "
+                        f"(signed sha256 {problems[0].split('signed sha256 ')[1]}"]
+    (signed.out / ENVELOPE_FILE).unlink()
+    os.mkfifo(signed.out / ENVELOPE_FILE)
+    assert _verify(signed).problems == [f"{signed.out / ENVELOPE_FILE}: not a regular file (a FIFO, socket or device); "
+                                        "not an envelope"]
