@@ -33,12 +33,15 @@ MEMORY_CEILING_MB = 700
 def riskframe(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
               ) -> tuple[int, str, str, float]:
     """Run ``python -m riskframe ARGS`` in its own process: exit code, stdout, stderr, and the
-    process's peak resident memory in MB."""
-    probe = ("import resource, sys, runpy\n"
+    process's peak resident memory in MB (Linux)."""
+    # VmHWM is this process's own high-water mark; ru_maxrss would include the test runner's, which
+    # Linux carries over into a child across fork and exec.
+    probe = ("import sys, runpy\n"
              "sys.argv = ['riskframe', *sys.argv[1:]]\n"
              "try:\n    runpy.run_module('riskframe', run_name='__main__')\n"
              "finally:\n"
-             "    print(f'peak-rss-kb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}', file=sys.stderr)\n")
+             "    peak = next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM:'))\n"
+             "    print(f'peak-rss-kb={peak}', file=sys.stderr)\n")
     result = subprocess.run([sys.executable, "-c", probe, *args], cwd=cwd, capture_output=True, text=True,
                             timeout=timeout, env={**os.environ, **(env or {})})
     err_lines = result.stderr.splitlines()
