@@ -103,7 +103,7 @@ def load_dataset(artifact: Artifact, roots: DataRoots | Path, budget: Budget | N
             raise ArtifactError("a csv dataset needs `labels:`, the name of the label column", "labels")
         check_magic(path, "csv")
         features, labels = read_csv(path, artifact.labels, artifact.features, budget)
-        with budget.reserve(features.nbytes + labels.nbytes, f"{path.name}: {features.shape[0]} rows"):
+        with budget.reserve(features.nbytes + labels.size * _LABEL_BYTES, f"{path.name}: {features.shape[0]} rows"):
             return _validated(artifact, path, features, labels)
     if fmt == "npz":
         return _from_npz(path, artifact, budget)
@@ -137,13 +137,13 @@ def load_representations(artifact: Artifact, roots: DataRoots | Path, budget: Bu
             _check_named(npz, key, path.name, "features")
             header = npz.header(key, "path")
             with budget.reserve(_loaded_bytes(header), f"{path.name}: representations ({header.describe()})"):
-                return _valid_representations(path, header, npz.array(key, "path"))
+                return _valid_representations(path, npz.array(key, "path"))
     header = npy_header(path, "path")
     with budget.reserve(_loaded_bytes(header), f"{path.name}: representations ({header.describe()})"):
-        return _valid_representations(path, header, read_npy(path, "path"))
+        return _valid_representations(path, read_npy(path, "path"))
 
 
-def _valid_representations(path: Path, header: ArrayHeader, reps: np.ndarray) -> np.ndarray:
+def _valid_representations(path: Path, reps: np.ndarray) -> np.ndarray:
     if reps.ndim != 2 or reps.dtype.kind not in _NUMERIC_KINDS:
         raise ArtifactError(f"{path.name}: representations must be a numeric (N, D) array; "
                             f"got {reps.dtype} {reps.shape}")

@@ -116,8 +116,8 @@ def _read_text(path: Path, shown: str) -> str:
     try:
         info = path.stat()
         if stat.S_ISREG(info.st_mode) and info.st_size > MAX_ASSESSMENT_BYTES:
-            raise DocumentError.single(shown, f"is {info.st_size >> 20} MiB; riskframe reads assessments of at most "
-                                              f"{MAX_ASSESSMENT_BYTES >> 20} MiB")
+            raise DocumentError.single(shown, f"is larger than the {MAX_ASSESSMENT_BYTES >> 20} MiB riskframe reads "
+                                              "for an assessment")
         if not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):  # never open a FIFO or device
             raise DocumentError.single(shown, "is not a regular file (a FIFO, socket or device)")
         return path.read_bytes().decode("utf-8")

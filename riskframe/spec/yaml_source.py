@@ -37,7 +37,7 @@ Loc = tuple[str | int, ...]
 MAX_NODES = 200_000
 MAX_DEPTH = 64
 # The largest document riskframe reads: a 2,000-stage pipeline is 0.4 MB, the full ATLAS release
-# 0.5 MB; 200,000 nodes (MAX_NODES) take about 4 MB of YAML.
+# 0.5 MB.
 MAX_DOCUMENT_BYTES = 16 << 20
 _COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 # The characters YAML 1.1 forbids in a stream, as PyYAML's reader checks them (libyaml lets some
@@ -127,8 +127,8 @@ def read_document(path: str | Path) -> str:
             what = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a FIFO, socket or device)"
             raise DocumentError.single(shown, f"is {what}; a document is a YAML file")
         if info.st_size > MAX_DOCUMENT_BYTES:
-            raise DocumentError.single(shown, f"is {info.st_size / (1 << 20):.0f} MiB; riskframe reads documents "
-                                              f"of at most {MAX_DOCUMENT_BYTES >> 20} MiB")
+            raise DocumentError.single(shown, f"is larger than the {MAX_DOCUMENT_BYTES >> 20} MiB riskframe reads "
+                                              "for a document")
         with open(path, "rb") as handle:
             data = handle.read(MAX_DOCUMENT_BYTES + 1)  # a file that grew since stat() is still bounded
     except FileNotFoundError:
@@ -136,7 +136,8 @@ def read_document(path: str | Path) -> str:
     except OSError as exc:
         raise DocumentError.single(shown, f"cannot read file: {exc.strerror or exc}") from None
     if len(data) > MAX_DOCUMENT_BYTES:
-        raise DocumentError.single(shown, f"riskframe reads documents of at most {MAX_DOCUMENT_BYTES >> 20} MiB")
+        raise DocumentError.single(shown, f"is larger than the {MAX_DOCUMENT_BYTES >> 20} MiB riskframe reads "
+                                          "for a document")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -179,7 +179,7 @@ def test_hostile_files_are_refused_without_a_crash_or_a_hang(tmp_path) -> None:
     expected = {
         "deep.json": "not a riskframe assessment: JSON nested deeper than Python's decoder can follow",
         "pipe.json": "is not a regular file (a FIFO, socket or device)",
-        "huge.json": "is 256 MiB; riskframe reads assessments of at most 256 MiB",
+        "huge.json": "is larger than the 256 MiB riskframe reads for an assessment",
     }
     for name, message in expected.items():
         with pytest.raises(InputError) as info:

@@ -134,7 +134,7 @@ def test_a_fifo_is_never_opened_and_a_huge_file_never_read(tmp_path):
         handle.truncate(MAX_DOCUMENT_BYTES + 1)  # sparse: nothing is written
     with pytest.raises(DocumentError) as info:
         load_yaml(tmp_path / "huge.yaml")
-    assert str(info.value) == f"{tmp_path}/huge.yaml: is 16 MiB; riskframe reads documents of at most 16 MiB"
+    assert str(info.value) == f"{tmp_path}/huge.yaml: is larger than the 16 MiB riskframe reads for a document"
 
 
 _PIECES = ["[", "]", "{", "}", ": ", ":", "- ", "-", "\n", "  ", "\t", ",", "? ", "&a ", "*a", "&b ", "*b", "<<: *a",
