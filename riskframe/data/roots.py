@@ -122,9 +122,7 @@ def file_kind(path: Path) -> str:
     """``file``, ``folder``, ``special`` (FIFO, socket, device) or ``missing``, from ``stat`` alone."""
     try:
         mode = os.stat(path).st_mode
-    except (FileNotFoundError, NotADirectoryError):
-        return "missing"
-    except OSError:  # a symlink loop, a name too long: nothing riskframe can read
+    except OSError:  # absent, or a symlink loop, a name too long: nothing riskframe can read
         return "missing"
     if stat.S_ISREG(mode):
         return "file"
