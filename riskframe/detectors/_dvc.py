@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from riskframe.errors import DocumentError, Problem
 from riskframe.spec.validation import did_you_mean
-from riskframe.spec.yaml_source import Loc, SourceMap, parse_yaml
+from riskframe.spec.yaml_source import Loc, SourceMap, parse_yaml, read_document
 
 _MD5 = re.compile(r"^[0-9a-f]{32}(\.dir)?$")
 _STAGE_KEYS = ("cmd", "deps", "params", "outs")
@@ -75,11 +75,7 @@ def load_dvc_file(path: Path, shown: str) -> list[DvcStage]:
     >>> [(s.name, [o.path for o in s.outs]) for s in stages]  # doctest: +SKIP
     [('prepare', ['data/prepared', 'data/summary.txt'])]
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DocumentError.single(shown, f"cannot read file: {getattr(exc, 'strerror', None) or exc}") from None
-    document = parse_yaml(text, shown)
+    document = parse_yaml(read_document(path, shown), shown)  # a regular file, bounded, UTF-8
     source, data, problems = document.source, document.data, []
     if not isinstance(data, dict):
         raise DocumentError.single(shown, "a DVC file must be a mapping (dvc.lock: schema and stages; "

@@ -119,8 +119,11 @@ def check_manifest(manifest: Path, artifact: Path, shown: str) -> ManifestCheck:
     except FileNotFoundError:
         result.error = "does not exist"
         return result
-    except (OSError, UnicodeDecodeError) as exc:
-        result.error = f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
+    except UnicodeDecodeError:
+        result.error = "is not UTF-8 text"  # the message would quote the byte
+        return result
+    except OSError as exc:
+        result.error = f"cannot be read ({exc.strerror or exc})"
         return result
     except DocumentError as exc:
         result.error = f"is malformed: {exc.problems[0]}"

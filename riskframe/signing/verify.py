@@ -121,8 +121,11 @@ def _read_envelope(result: Verification) -> Envelope | None:
     except FileNotFoundError:
         result.problems.append(f"{path}: missing: the assessment is not signed (run 'riskframe assess ... --sign KEY')")
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        result.problems.append(f"{path}: cannot read the envelope: {getattr(exc, 'strerror', None) or exc}")
+    except UnicodeDecodeError:
+        result.problems.append(f"{path}: malformed envelope: not UTF-8 text")
+        return None
+    except OSError as exc:
+        result.problems.append(f"{path}: cannot read the envelope: {exc.strerror or exc}")
         return None
     lines = [line for line in text.splitlines() if line.strip()]
     if len(lines) != 1:

@@ -111,16 +111,17 @@ def load_yaml(path: str | Path) -> YamlDocument:
     return parse_yaml(read_document(path), str(path))
 
 
-def read_document(path: str | Path) -> str:
+def read_document(path: str | Path, shown: str | None = None) -> str:
     """The text of the document file ``path``: a regular file of at most :data:`MAX_DOCUMENT_BYTES`
     in UTF-8 (checked with ``stat`` before it is opened, so a FIFO or a device is never opened).
+    ``shown`` is how messages name the file (default: ``path``).
 
     Raises
     ------
     DocumentError
         Any of those does not hold, or the file cannot be read.
     """
-    shown = str(path)
+    shown = str(path) if shown is None else shown
     try:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):

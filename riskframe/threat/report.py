@@ -49,7 +49,9 @@ def load_threat_model(path: str | Path) -> ThreatModel:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DocumentError.single(str(path), "file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise DocumentError.single(str(path), "not a threat model written by riskframe (not UTF-8 text)") from None
+    except (OSError, json.JSONDecodeError) as exc:
         raise DocumentError.single(str(path), f"not a threat model written by riskframe ({exc})") from None
     return validate_model(ThreatModel, data, SourceMap(str(path)))
 
