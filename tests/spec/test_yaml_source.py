@@ -158,7 +158,7 @@ def hostile_yaml(draw: st.DrawFn) -> str:
     return text
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(text=hostile_yaml())
 def test_any_hostile_yaml_parses_or_is_a_located_document_error(text):
     try:
