@@ -11,6 +11,8 @@ It declares, as class variables checked when the class is defined:
 - ``optional``: roles it uses when the stage has them;
 - ``Params``: a frozen pydantic model with ``extra="forbid"``: its fields are the detector's
   parameters and thresholds, validated when a control or policy loads;
+- ``dataset_kind``: the datasets its ``dataset`` role takes: ``arrays`` (npz, npy, csv; the
+  default) or ``text`` (corpora of records, :mod:`riskframe.data.text`); the engine binds no other;
 - ``techniques``: the ATLAS techniques it can produce evidence for;
 - ``imports``: the heavy modules ``run`` imports (optional). The engine imports them in the main
   thread before runs start in parallel: first imports of packages with circular imports
@@ -36,7 +38,8 @@ from riskframe.results import DetectorResult
 
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
-Role = Literal["dataset", "representations", "model", "files"]
+Role = Literal["dataset", "representations", "model", "files", "endpoint"]
+DatasetKind = Literal["arrays", "text"]
 ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
 
 
@@ -53,6 +56,7 @@ class Detector(ABC):
     title: ClassVar[str]
     requires: ClassVar[tuple[Role, ...]]
     optional: ClassVar[tuple[Role, ...]] = ()
+    dataset_kind: ClassVar[DatasetKind] = "arrays"
     Params: ClassVar[type[DetectorParams]]
     techniques: ClassVar[tuple[str, ...]] = ()
     imports: ClassVar[tuple[str, ...]] = ()
@@ -79,6 +83,8 @@ def check_detector_class(cls: type) -> None:
     roles = (*cls.requires, *getattr(cls, "optional", ()))  # type: ignore[attr-defined]
     if not cls.requires or any(r not in ROLES for r in roles):  # type: ignore[attr-defined]
         raise RegistryError(f"detector {where}: requires/optional must be non-empty roles from {ROLES}", cls)
+    if getattr(cls, "dataset_kind", "arrays") not in DatasetKind.__args__:  # type: ignore[attr-defined]
+        raise RegistryError(f"detector {where}: dataset_kind must be 'arrays' or 'text'", cls)
     params = getattr(cls, "Params", None)
     if not (isinstance(params, type) and issubclass(params, BaseModel)):
         raise RegistryError(f"detector {where} must define a pydantic 'Params' model", cls)

@@ -13,15 +13,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from riskframe.data.budget import Budget
 from riskframe.data.datasets import Dataset, load_dataset, load_representations
 from riskframe.data.roots import FOLDER_TYPES, DataRoots
+from riskframe.data.text import TextCorpus, is_text_dataset, open_text_corpus
 from riskframe.digests import sha256_path
 from riskframe.errors import ArtifactError
 from riskframe.spec.pipeline import Artifact, Stage
+
+if TYPE_CHECKING:
+    from riskframe.llm.endpoint import Endpoint
 
 
 class ArtifactStore:
@@ -58,7 +63,8 @@ class ArtifactStore:
         ArtifactError
             Outside the roots, missing, or not a regular file or folder (a FIFO, a device...).
         """
-        path = self.roots.existing(artifact.path, folder_ok=artifact.type in FOLDER_TYPES,
+        folder_ok = artifact.type in FOLDER_TYPES or is_text_dataset(artifact)  # a text corpus may be shards
+        path = self.roots.existing(artifact.path, folder_ok=folder_ok,
                                    single=f"an artifact of format {artifact.resolved_format}")
         if artifact.manifest is not None:
             self.roots.existing(artifact.manifest, "manifest", single="a manifest")
@@ -80,6 +86,18 @@ class ArtifactStore:
     def representations(self, artifact: Artifact) -> np.ndarray:
         load = partial(load_representations, artifact, self.roots, self.budget)
         return self._cached(("reps", artifact.name), load)  # type: ignore[return-value]
+
+    # Text corpora and LLM endpoints (riskframe.data.text, riskframe.llm) -------------------------
+    def text(self, artifact: Artifact) -> TextCorpus:
+        """A text dataset, validated once (one streaming pass); its records are read on demand."""
+        return self._cached(("text", artifact.name), partial(open_text_corpus, artifact, self.roots))  # type: ignore[return-value]
+
+    def endpoint(self, artifact: Artifact) -> Endpoint:
+        """An ``endpoint`` artifact's endpoint file, loaded and checked once."""
+        from riskframe.llm.endpoint import load_endpoint
+
+        return self._cached(("endpoint", artifact.name), partial(load_endpoint, artifact, self.roots))  # type: ignore[return-value]
+    # ---------------------------------------------------------------------------------------------
 
     def _cached(self, key: tuple[str, str], load: Callable[[], object]) -> object:
         # One lock per artifact: a run hashing a 10 GB model must not hold up every other run's
@@ -132,6 +150,14 @@ class RunContext:
 
     def dataset(self, role: str = "dataset") -> Dataset:
         return self.store.dataset(self.artifact(role))
+
+    def text(self, role: str = "dataset") -> TextCorpus:
+        """The bound text dataset (see :mod:`riskframe.data.text`)."""
+        return self.store.text(self.artifact(role))
+
+    def endpoint(self) -> Endpoint:
+        """The bound language-model endpoint (see :mod:`riskframe.llm.endpoint`)."""
+        return self.store.endpoint(self.artifact("endpoint"))
 
     def representations(self) -> np.ndarray:
         """The bound representations, checked to be row-aligned with the bound dataset."""

@@ -18,12 +18,14 @@ always names the model, so adding a second model to a pipeline renames no existi
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import networkx as nx
 
 from riskframe.catalog.store import Catalog
+from riskframe.data.text import is_text_dataset
 from riskframe.detectors.base import Detector, DetectorParams
 from riskframe.detectors.registry import Registry
 from riskframe.engine.graph import topological_stages
@@ -159,10 +161,10 @@ def _bindings(detector: type[Detector], stage: Stage, pipeline: Pipeline,
         companions.remove("model")
         models = [*nearest_upstream("model", stage.name, pipeline, graph)] or [None]
     out: list[_Binding] = []
-    for primary in (a for a in stage.artifacts if a.type == primary_role):
+    for primary in (a for a in stage.artifacts if a.type == primary_role and takes(detector, a)):
         shared: dict[str, tuple[Artifact, ...]] = {primary_role: (primary,)}
         for role in companions:
-            found = _companion(role, primary, stage, pipeline, graph)
+            found = _companion(role, primary, stage, pipeline, graph, detector)
             if found is not None:
                 shared[role] = (found,)
         for model in models:
@@ -174,17 +176,25 @@ def _bindings(detector: type[Detector], stage: Stage, pipeline: Pipeline,
     return out
 
 
+def takes(detector: type[Detector], artifact: Artifact) -> bool:
+    """Whether ``detector`` reads ``artifact``: a dataset only of its ``dataset_kind`` (a text corpus
+    is no array dataset, nor the other way round); any artifact of another type."""
+    return artifact.type != "dataset" or is_text_dataset(artifact) == (detector.dataset_kind == "text")
+
+
 def _bound_names(primary: Artifact, bindings: Mapping[str, tuple[Artifact, ...]]) -> str:
     """The id part naming what a run examines: ``test``, or ``test+model`` when a model is bound."""
     model = bindings.get("model")
     return f"{primary.name}+{model[0].name}" if model and model[0] is not primary else primary.name
 
 
-def nearest_upstream(kind: str, stage: str, pipeline: Pipeline, graph: nx.DiGraph) -> list[Artifact]:
+def nearest_upstream(kind: str, stage: str, pipeline: Pipeline, graph: nx.DiGraph,
+                     keep: Callable[[Artifact], bool] | None = None) -> list[Artifact]:
     """The ``kind`` artifacts of the nearest stage at or upstream of ``stage`` that has any.
 
     Nearest by graph distance (``stage`` itself is at 0); stages tied at that distance all count,
-    in pipeline order. Empty when no stage at or upstream of ``stage`` declares one.
+    in pipeline order. Empty when no stage at or upstream of ``stage`` declares one. ``keep``
+    narrows which artifacts count (a detector's dataset kind).
 
     Examples
     --------
@@ -192,11 +202,14 @@ def nearest_upstream(kind: str, stage: str, pipeline: Pipeline, graph: nx.DiGrap
     ['model-onnx', 'model']
     """
     distance = nx.single_source_shortest_path_length(graph.reverse(copy=False), stage)
-    holding = [s for s in pipeline.stages if s.name in distance and any(a.type == kind for a in s.artifacts)]
+    def counts(a: Artifact) -> bool:
+        return a.type == kind and (keep is None or keep(a))
+
+    holding = [s for s in pipeline.stages if s.name in distance and any(counts(a) for a in s.artifacts)]
     if not holding:
         return []
     nearest = min(distance[s.name] for s in holding)
-    return [a for s in holding if distance[s.name] == nearest for a in s.artifacts if a.type == kind]
+    return [a for s in holding if distance[s.name] == nearest for a in s.artifacts if counts(a)]
 
 
 def _bind_training_data(bindings: dict[str, tuple[Artifact, ...]], primary: Artifact, pipeline: Pipeline) -> None:
@@ -212,7 +225,7 @@ def _bind_training_data(bindings: dict[str, tuple[Artifact, ...]], primary: Arti
 
 
 def _companion(role: str, primary: Artifact, stage: Stage, pipeline: Pipeline,
-               graph: nx.DiGraph) -> Artifact | None:
+               graph: nx.DiGraph, detector: type[Detector]) -> Artifact | None:
     """The artifact that goes with ``primary`` for ``role`` (models aside: every nearest one gets
     its own run): representations ``of`` it, the dataset representations are ``of``, or the first
     artifact of the role at the nearest stage at or upstream of the stage."""
@@ -221,5 +234,6 @@ def _companion(role: str, primary: Artifact, stage: Stage, pipeline: Pipeline,
     if role == "representations":
         return next((a for a in pipeline.derived_from.get(primary.name, ()) if a.type == role), None)
     if role == "dataset" and primary.of:
-        return pipeline.artifact_index.get(primary.of)
-    return next(iter(nearest_upstream(role, stage.name, pipeline, graph)), None)
+        found = pipeline.artifact_index.get(primary.of)
+        return found if found is not None and takes(detector, found) else None
+    return next(iter(nearest_upstream(role, stage.name, pipeline, graph, partial(takes, detector))), None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from riskframe.data.roots import path_problems
+from riskframe.data.text import is_text_dataset
 from riskframe.engine.context import ArtifactStore
 from riskframe.engine.plan import PlannedRun
 from riskframe.errors import ArtifactError, Problem
@@ -35,7 +36,7 @@ def prepare_artifacts(pipeline: Pipeline, runs: Sequence[PlannedRun], store: Art
     for run in runs:
         for role, artifacts in run.bindings.items():
             for artifact in artifacts:
-                if artifact.name in problems or role not in ("dataset", "representations"):
+                if artifact.name in problems or role not in ("dataset", "representations", "endpoint"):
                     continue
                 try:
                     _load(store, artifact, run)
@@ -45,6 +46,12 @@ def prepare_artifacts(pipeline: Pipeline, runs: Sequence[PlannedRun], store: Art
 
 
 def _load(store: ArtifactStore, artifact: Artifact, run: PlannedRun) -> None:
+    if artifact.type == "endpoint":  # a problem in the endpoint file is located in that file
+        store.endpoint(artifact)
+        return
+    if is_text_dataset(artifact):
+        store.text(artifact)
+        return
     if artifact.type == "dataset":
         store.dataset(artifact)
         return

@@ -9,21 +9,23 @@ from pydantic import Field, model_validator
 
 from riskframe.spec.common import Document, Name, Sha256, Spec, StageKind, Trust
 
-ArtifactType = Literal["dataset", "representations", "model", "files"]
+ArtifactType = Literal["dataset", "representations", "model", "files", "endpoint"]
 
 # Formats each artifact type accepts. Pickle-based model formats are declared but are only ever
 # opened after a static scan (never by unpickling an untrusted file).
 FORMATS: dict[str, tuple[str, ...]] = {
-    "dataset": ("npz", "npy", "csv"),
+    "dataset": ("npz", "npy", "csv", "jsonl", "parquet", "text"),
     "representations": ("npy", "npz"),
     "model": ("skops", "joblib", "pickle", "torchscript", "onnx", "safetensors"),
     "files": ("any",),
+    # A language model reached through an adapter (riskframe.llm): `path` is its endpoint file.
+    "endpoint": ("yaml",),
 }
 
 _SUFFIX_FORMATS = {
     ".npz": "npz", ".npy": "npy", ".csv": "csv", ".skops": "skops", ".joblib": "joblib",
     ".pkl": "pickle", ".pickle": "pickle", ".pt": "torchscript", ".onnx": "onnx",
-    ".safetensors": "safetensors",
+    ".safetensors": "safetensors", ".jsonl": "jsonl", ".parquet": "parquet", ".txt": "text",
 }
 
 
@@ -35,6 +37,11 @@ class Artifact(Spec):
     is the path of the label array; for a ``csv`` dataset, ``labels`` is the label column and
     ``features`` (optional) lists the feature columns. Features of shape (N, H, W) or
     (N, H, W, C) are images: detectors see them flattened, reports show them as pictures.
+    A *text* dataset (``jsonl``, ``text``, or ``parquet`` with ``text:``) is a corpus of records
+    read in batches (:mod:`riskframe.data.text`): ``text`` names the field or column holding each
+    record's text, ``labels`` the one holding its label (optional); ``path`` may be a folder of
+    shards, pinned by a ``manifest:``. An ``endpoint`` is a language model reached through an
+    adapter: ``path`` is its endpoint file (:mod:`riskframe.llm.endpoint`).
     For a ``model``, ``layer`` names the layer whose output detectors read as the model's
     representation of a sample (a TorchScript submodule such as ``penultimate``, or ``hidden_2``
     of a scikit-learn MLP); by default the input of the model's last linear layer.
@@ -51,6 +58,9 @@ class Artifact(Spec):
     of: Name | None = Field(default=None, description="the dataset a representations artifact is row-aligned "
                             "with; for a model, the dataset it was trained on")
     sha256: Sha256 | None = None
+    text: str | None = Field(default=None, min_length=1,
+                             description="for a text dataset: the field (jsonl) or column (parquet) holding each "
+                                         "record's text (default: text)")
     layer: str | None = Field(default=None, min_length=1,
                               description="for a model: the layer whose output is its representation")
     manifest: str | None = Field(
@@ -88,6 +98,11 @@ class Artifact(Spec):
             raise ValueError("`manifest_sha256:` pins a manifest; name it with `manifest:`")
         if self.train is not None and self.type != "model":
             raise ValueError(f"`train:` names how a model is trained; a {self.type} artifact is not one")
+        if self.text is not None and self.type != "dataset":
+            raise ValueError(f"`text:` names the text field of a text dataset; a {self.type} artifact has none")
+        if self.resolved_format == "text" and self.type == "dataset" and self.labels is not None:
+            raise ValueError("a plain-text dataset has one record per line and no labels; use jsonl or parquet "
+                             "for a labelled text set")
         return self
 
     @property

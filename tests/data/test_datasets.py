@@ -160,9 +160,9 @@ def test_a_folder_where_a_file_was_declared(tmp_path, load):
 
 
 def test_unknown_format(tmp_path, load):
-    (tmp_path / "raw.parquet").write_bytes(b"PAR1")
+    (tmp_path / "raw.feather").write_bytes(b"PAR1")
     _refused(load, "format", "cannot read a dataset of format 'unknown'; declare format: npz, npy or csv",
-             path="raw.parquet")
+             path="raw.feather")
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
