@@ -8,6 +8,8 @@ sha256. Detectors with a ``model`` role also get ``tiny-cnn`` (``model.pt``, a s
 CNN trained on ``train``; needs the ``torch`` extra), and then their ``representations`` role binds
 ``tiny-cnn-reps`` (``train_reps_cnn.npy``, the CNN's own penultimate layer), since representations
 bound beside a model trained on the same data must be that model's (they are spot-checked).
+Detectors that read text (``dataset_kind = "text"``) or probe an ``endpoint`` get the tiny text
+stage of :mod:`riskframe._testing_text` instead.
 """
 
 from __future__ import annotations
@@ -62,6 +64,10 @@ def tiny_context(detector: type[Detector], workdir: Path, *, roles: Iterable[str
     (200, 64)
     """
     roles = tuple(roles if roles is not None else (*detector.requires, *detector.optional))
+    if getattr(detector, "dataset_kind", "arrays") == "text" or "endpoint" in roles:  # corpora and language models
+        from riskframe._testing_text import tiny_text_context
+
+        return tiny_text_context(workdir, roles, seed)
     if "model" in roles:
         tiny_stage(workdir)  # the CNN learns from the tiny dataset
         _write_tiny_torchscript(detector, workdir)

@@ -30,6 +30,11 @@ BUILTIN_DETECTORS: tuple[str, ...] = (
     "riskframe.detectors.art_backdoor:ArtActivationDefence",
     "riskframe.detectors.trigger_reverse:TriggerReverseEngineering",
     "riskframe.detectors.backdoor_removed:BackdoorRemoved",
+    # Text corpora and language models (issue 15).
+    "riskframe.detectors.text.pii_secrets:PiiSecrets",
+    "riskframe.detectors.text.near_duplicates:NearDuplicates",
+    "riskframe.detectors.text.denylist:DenylistContent",
+    "riskframe.detectors.text.backdoor:TextBackdoor",
 )
 
 

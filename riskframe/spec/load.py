@@ -13,6 +13,7 @@ from typing import TypeVar
 from riskframe.errors import DocumentError, UsageError
 from riskframe.spec.common import API_VERSION, Document
 from riskframe.spec.control import Control
+from riskframe.spec.denylist import DenyListSpec
 from riskframe.spec.endpoint import EndpointSpec
 from riskframe.spec.pipeline import Pipeline
 from riskframe.spec.policy import Policy
@@ -23,7 +24,7 @@ from riskframe.spec.yaml_source import load_yaml
 D = TypeVar("D", bound=Document)
 
 KINDS: dict[str, type[Document]] = {"Pipeline": Pipeline, "Policy": Policy, "Control": Control,
-                                    "Waivers": WaiverSet, "Endpoint": EndpointSpec}
+                                    "Waivers": WaiverSet, "Endpoint": EndpointSpec, "DenyList": DenyListSpec}
 
 
 def load_document(path: str | Path, expected: type[D] | None = None) -> Document:

@@ -1,0 +1,54 @@
+"""The tiny text stage the contract suite runs text detectors and model probes on.
+
+Built on disk on first use in the working folder: ``corpus.jsonl`` (300 labelled review records
+with two of every kind of personal data and credential planted, see
+:func:`riskframe.text_scenarios.audit_corpus`), ``tiny-lm.npz`` (a byte-level n-gram model trained
+on that corpus, :mod:`riskframe.llm.tiny_lm`) and ``endpoint.yaml``, the endpoint file that serves
+it through the python adapter. ``dataset`` binds the corpus and ``endpoint`` the model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from riskframe.digests import sha256_path
+from riskframe.engine.context import ArtifactStore, RunContext
+from riskframe.spec.pipeline import Artifact, Stage
+
+TINY_RECORDS = 300
+_ENDPOINT = """apiVersion: riskframe/v1
+kind: Endpoint
+metadata: {name: tiny-lm, supplier: riskframe contract suite}
+adapter: python
+entry: riskframe.llm.tiny_lm:load
+weights: tiny-lm.npz
+"""
+
+
+def tiny_text_context(workdir: Path, roles: Iterable[str], seed: int = 0) -> RunContext:
+    """A run context binding the tiny corpus (``dataset``) and the tiny model (``endpoint``)."""
+    stage = tiny_text_stage(workdir)
+    by_name = {a.name: a for a in stage.artifacts}
+    available = {"dataset": (by_name["corpus"],), "endpoint": (by_name["tiny-lm"],), "files": tuple(stage.artifacts)}
+    bindings = {role: available[role] for role in roles if role in available}
+    return RunContext(stage=stage, bindings=bindings, store=ArtifactStore(workdir), seed=seed)
+
+
+def tiny_text_stage(workdir: Path) -> Stage:
+    """Write the tiny text stage's files into ``workdir`` (once) and return the stage declaring them."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    if not (workdir / "corpus.jsonl").exists():
+        from riskframe.llm.tiny_lm import ByteNgramLM
+        from riskframe.text_scenarios import audit_corpus
+
+        corpus = audit_corpus(n_records=TINY_RECORDS, seed=0, per_type=2, decoys_per_kind=1, poison_copies=5)
+        corpus.write_jsonl(workdir / "corpus.jsonl")
+        texts = [json.loads(line)["text"] for line in (workdir / "corpus.jsonl").read_text().splitlines()]
+        ByteNgramLM.train(texts, order=6).save(workdir / "tiny-lm.npz")
+        (workdir / "endpoint.yaml").write_text(_ENDPOINT)
+    artifacts = [Artifact(name="corpus", type="dataset", path="corpus.jsonl", format="jsonl", labels="label"),
+                 Artifact(name="tiny-lm", type="endpoint", path="endpoint.yaml")]
+    pinned = [a.model_copy(update={"sha256": sha256_path(workdir / a.path)}) for a in artifacts]
+    return Stage(name="tiny-text", kind="model-evaluation", trust="untrusted", artifacts=pinned)
