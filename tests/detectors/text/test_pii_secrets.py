@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from difflib import SequenceMatcher
 
 import pytest
@@ -145,7 +146,7 @@ def test_property_a_mask_never_holds_the_value(seed):
     revealed = {"CREDIT_CARD": 4, "PHONE_NUMBER": 2, "IP_ADDRESS": 4, "IBAN_CODE": 2, "AWS_ACCESS_KEY_ID": 4,
                 "GITHUB_TOKEN": 11, "JWT": 3, "PRIVATE_KEY": 40}
     for planted in scenario.planted:
-        shown, value = mask(planted.kind, planted.value), planted.value
+        shown, value = re.sub(r"\(\d+ chars\)", "", mask(planted.kind, planted.value)), planted.value
         if planted.kind == "EMAIL_ADDRESS":  # the domain is shown: compare the local parts
             shown, value = shown.split("@")[0], value.split("@")[0]
         common = SequenceMatcher(None, value, shown, autojunk=False).find_longest_match()
