@@ -3,8 +3,10 @@
 Built on disk on first use in the working folder: ``corpus.jsonl`` (300 labelled review records
 with two of every kind of personal data and credential planted, see
 :func:`riskframe.text_scenarios.audit_corpus`), ``tiny-lm.npz`` (a byte-level n-gram model trained
-on that corpus, :mod:`riskframe.llm.tiny_lm`) and ``endpoint.yaml``, the endpoint file that serves
-it through the python adapter. ``dataset`` binds the corpus and ``endpoint`` the model.
+on that corpus, :mod:`riskframe.llm.tiny_lm`), ``endpoint.yaml``, the endpoint file that serves
+it through the python adapter, and ``garak.report.jsonl``, a minimal report in garak's format (its
+``init``, ``start_run setup``, ``eval`` and ``completion`` entries; the tests read a report real
+garak wrote). ``dataset`` binds the corpus, ``endpoint`` the model, ``files`` all three.
 """
 
 from __future__ import annotations
@@ -25,6 +27,17 @@ adapter: python
 entry: riskframe.llm.tiny_lm:load
 weights: tiny-lm.npz
 """
+
+_GARAK = [
+    {"entry_type": "init", "garak_version": "0.17.1", "start_time": "2026-01-01T00:00:00", "run": "contract"},
+    {"entry_type": "start_run setup", "plugins.target_type": "openai.OpenAICompatible",
+     "plugins.target_name": "tiny-lm"},
+    {"entry_type": "eval", "probe": "dan.Dan_11_0", "detector": "dan.DAN", "passed": 1, "fails": 0,
+     "total_evaluated": 1},
+    {"entry_type": "eval", "probe": "promptinject.HijackHateHumans", "detector": "promptinject.AttackRogueString",
+     "passed": 9, "fails": 1, "total_evaluated": 10},
+    {"entry_type": "completion", "end_time": "2026-01-01T00:00:10", "run": "contract"},
+]
 
 
 def tiny_text_context(workdir: Path, roles: Iterable[str], seed: int = 0) -> RunContext:
@@ -48,7 +61,9 @@ def tiny_text_stage(workdir: Path) -> Stage:
         texts = [json.loads(line)["text"] for line in (workdir / "corpus.jsonl").read_text().splitlines()]
         ByteNgramLM.train(texts, order=6).save(workdir / "tiny-lm.npz")
         (workdir / "endpoint.yaml").write_text(_ENDPOINT)
+        (workdir / "garak.report.jsonl").write_text("".join(json.dumps(e) + "\n" for e in _GARAK))
     artifacts = [Artifact(name="corpus", type="dataset", path="corpus.jsonl", format="jsonl", labels="label"),
-                 Artifact(name="tiny-lm", type="endpoint", path="endpoint.yaml")]
+                 Artifact(name="tiny-lm", type="endpoint", path="endpoint.yaml"),
+                 Artifact(name="garak-run", type="files", path="garak.report.jsonl", format="garak")]
     pinned = [a.model_copy(update={"sha256": sha256_path(workdir / a.path)}) for a in artifacts]
     return Stage(name="tiny-text", kind="model-evaluation", trust="untrusted", artifacts=pinned)

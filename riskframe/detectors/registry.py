@@ -35,6 +35,9 @@ BUILTIN_DETECTORS: tuple[str, ...] = (
     "riskframe.detectors.text.near_duplicates:NearDuplicates",
     "riskframe.detectors.text.denylist:DenylistContent",
     "riskframe.detectors.text.backdoor:TextBackdoor",
+    "riskframe.detectors.llm.memorisation:MemorisationProbe",
+    "riskframe.detectors.llm.adversarial:AdversarialPrompts",
+    "riskframe.detectors.llm.garak_report:GarakReport",
 )
 
 
