@@ -36,6 +36,7 @@ _COMMANDS = (
     "riskframe.commands.verify",
     "riskframe.catalog.commands",
     "riskframe.commands.schema",
+    "riskframe.commands.garak",  # issue 15: garak against an endpoint
 )
 
 

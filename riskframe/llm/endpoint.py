@@ -47,7 +47,7 @@ class Endpoint:
         """
         spec = self.spec
         if spec.adapter == "python":
-            return LocalModel(self._local_model(), self.label, spec.max_requests)
+            return LocalModel(self.load_local_model(), self.label, spec.max_requests)
         base_url = os.environ.get(spec.base_url_env, "").strip()
         if not base_url:
             raise DetectorError(f"{spec.base_url_env} is not set: export the base URL of {self.label}")
@@ -57,7 +57,14 @@ class Endpoint:
         adapter = OpenAICompletions if spec.adapter == "openai-completions" else OpenAIChat
         return adapter(base_url, spec.model, key, spec.timeout, spec.max_requests)
 
-    def _local_model(self) -> object:
+    def load_local_model(self) -> object:
+        """What a python endpoint's ``entry`` gives: the model object or function.
+
+        Raises
+        ------
+        DetectorError
+            The entry cannot be imported, or raises loading the weights.
+        """
         assert self.spec.entry is not None
         module_name, _, attr = self.spec.entry.partition(":")
         try:
