@@ -1,5 +1,6 @@
 """``riskframe schema KIND``: the JSON Schema of the assessment or of a document kind (pipeline,
-policy, control, waivers, policytest), for editors and for checking documents in other tools."""
+policy, control, waivers, policytest, endpoint, denylist, attestation), for editors and for checking
+documents in other tools."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-_KINDS = ("assessment", "pipeline", "policy", "control", "waivers", "policytest")
+_KINDS = ("assessment", "pipeline", "policy", "control", "waivers", "policytest", "endpoint", "denylist",
+          "attestation")
+_DOCUMENT_KINDS = {"endpoint": "Endpoint", "denylist": "DenyList", "attestation": "SupplierAttestation"}
 
 
 def register(subparsers: Any) -> None:
@@ -37,7 +40,7 @@ def schema_of(kind: str) -> dict[str, Any]:
     else:
         from riskframe.spec.load import KINDS
 
-        model = KINDS[kind.capitalize()]
+        model = KINDS[_DOCUMENT_KINDS.get(kind, kind.capitalize())]
     schema = model.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return _as_written(schema) if kind == "policy" else schema

@@ -38,6 +38,7 @@ BUILTIN_DETECTORS: tuple[str, ...] = (
     "riskframe.detectors.llm.memorisation:MemorisationProbe",
     "riskframe.detectors.llm.adversarial:AdversarialPrompts",
     "riskframe.detectors.llm.garak_report:GarakReport",
+    "riskframe.detectors.llm.attestation:SupplierAttestationCheck",
 )
 
 

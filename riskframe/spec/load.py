@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from riskframe.errors import DocumentError, UsageError
+from riskframe.spec.attestation import SupplierAttestation
 from riskframe.spec.common import API_VERSION, Document
 from riskframe.spec.control import Control
 from riskframe.spec.denylist import DenyListSpec
@@ -24,7 +25,8 @@ from riskframe.spec.yaml_source import load_yaml
 D = TypeVar("D", bound=Document)
 
 KINDS: dict[str, type[Document]] = {"Pipeline": Pipeline, "Policy": Policy, "Control": Control,
-                                    "Waivers": WaiverSet, "Endpoint": EndpointSpec, "DenyList": DenyListSpec}
+                                    "Waivers": WaiverSet, "Endpoint": EndpointSpec, "DenyList": DenyListSpec,
+                                    "SupplierAttestation": SupplierAttestation}
 
 
 def load_document(path: str | Path, expected: type[D] | None = None) -> Document:

@@ -95,7 +95,7 @@ def test_wrong_type_and_range_messages(tmp_path):
     ("", "a riskframe document must be a mapping with apiVersion and kind; got an empty file"),
     ("- a\n- b\n", "a riskframe document must be a mapping with apiVersion and kind; got a list"),
     ("apiVersion: riskframe/v1\nkind: Polcy\n", "kind: unknown document kind 'Polcy' (did you mean 'Policy'?); "
-                                               "expected one of Pipeline, Policy, Control, Waivers, Endpoint, DenyList"),
+                                               "expected one of Pipeline, Policy, Control, Waivers, Endpoint, DenyList, SupplierAttestation"),
     ("apiVersion: riskframe/v1\n", "kind: required field is missing"),
     ("apiVersion: riskframe/v2\nkind: Policy\n", "apiVersion: must be 'riskframe/v1'. Got 'riskframe/v2' instead."),
 ])
