@@ -4,6 +4,7 @@ its report, for the ``garak-report`` control (needs the garak extra)."""
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--out", "-o", required=True, metavar="FILE", help="where the report goes (.report.jsonl)")
     parser.add_argument("--prompt-cap", type=int, default=10, help="prompts per probe at most (default 10)")
     parser.add_argument("--generations", type=int, default=1, help="answers per prompt (default 1)")
+    parser.add_argument("--root", metavar="DIR", default=".",
+                        help="the folder the endpoint file and its weights must stay in (default: the current one)")
     parser.set_defaults(handler=run)
 
 
@@ -30,8 +33,9 @@ def run(args: argparse.Namespace) -> int:
     from riskframe.llm.garak_run import run_garak
     from riskframe.spec.pipeline import Artifact
 
-    path = Path(args.endpoint)
-    endpoint = load_endpoint(Artifact(name="endpoint", type="endpoint", path=path.name), DataRoots(path.parent))
+    root = Path(args.root).resolve()
+    relative = os.path.relpath(Path(args.endpoint).resolve(), root)
+    endpoint = load_endpoint(Artifact(name="endpoint", type="endpoint", path=relative), DataRoots(root))
     out = run_garak(endpoint, args.probes, Path(args.out), prompt_cap=args.prompt_cap, generations=args.generations)
     echo(f"garak report of {endpoint.label}: {out.as_posix()}")
     return 0

@@ -24,7 +24,7 @@ def test_garak_runs_against_a_python_endpoint_and_its_report_imports(tmp_path, c
     ByteNgramLM.train(["the kettle works well", "the lamp is broken"] * 20, order=4).save(tmp_path / "tiny-lm.npz")
     (tmp_path / "endpoint.yaml").write_text(ENDPOINT)
 
-    code = cli.main(["garak", str(tmp_path / "endpoint.yaml"), "--probes", "dan.Dan_11_0", "--out",
+    code = cli.main(["garak", str(tmp_path / "endpoint.yaml"), "--probes", "dan.Dan_11_0", "--root", str(tmp_path), "--out",
                      str(tmp_path / "out" / "garak.report.jsonl")])
 
     assert code == 0
@@ -37,8 +37,9 @@ def test_garak_runs_against_a_python_endpoint_and_its_report_imports(tmp_path, c
 def test_a_bad_endpoint_file_is_located(tmp_path, capsys):
     (tmp_path / "endpoint.yaml").write_text(ENDPOINT.replace("adapter: python", "adapter: pyton"))
 
-    code = cli.main(["garak", str(tmp_path / "endpoint.yaml"), "--probes", "dan", "--out", str(tmp_path / "r.jsonl")])
+    code = cli.main(["garak", str(tmp_path / "endpoint.yaml"), "--probes", "dan", "--root", str(tmp_path), "--out",
+                     str(tmp_path / "r.jsonl")])
 
     assert code == 2
-    assert capsys.readouterr().err == (f"{tmp_path}/endpoint.yaml:4:1: adapter: must be one of openai-completions, "
+    assert capsys.readouterr().err == (f"{tmp_path.resolve()}/endpoint.yaml:4:1: adapter: must be one of openai-completions, "
                                        "openai-chat, python. Got 'pyton' instead (did you mean 'python'?).\n")

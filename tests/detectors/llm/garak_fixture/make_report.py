@@ -36,5 +36,5 @@ if __name__ == "__main__":
         corpus = audit_corpus(n_records=2000, seed=0)
         ByteNgramLM.train([r["text"] for r in corpus.records], order=6).save(Path(scratch) / "tiny-lm.npz")
         (Path(scratch) / "endpoint.yaml").write_text(ENDPOINT)
-        raise SystemExit(main(["garak", f"{scratch}/endpoint.yaml", "--probes", PROBES,
+        raise SystemExit(main(["garak", f"{scratch}/endpoint.yaml", "--probes", PROBES, "--root", scratch,
                                "--out", str(HERE / "garak.report.jsonl")]))
