@@ -26,6 +26,21 @@ from riskframe.reports.json_report import load_assessment
 _BARS = "▁▂▃▄▅▆▇█"
 
 
+# Detectors that probe a model (issue 15): history lists each one's runs, so that a monitoring stage
+# run on a schedule shows when each probe last ran and what it found.
+PROBE_DETECTORS = frozenset({"memorisation-probe", "adversarial-prompts", "garak-report"})
+
+
+@dataclass(frozen=True)
+class ProbeRun:
+    """One run of a probe: when (the assessment's created_at), where, and its verdict."""
+
+    created_at: datetime
+    stage: str
+    control: str
+    status: str
+
+
 @dataclass(frozen=True)
 class Point:
     """One assessment, as the trend shows it."""
@@ -39,6 +54,7 @@ class Point:
     failing: int
     errors: int
     waived: int
+    probes: tuple[ProbeRun, ...] = ()
 
 
 @dataclass
@@ -103,10 +119,13 @@ def _read(path: Path) -> Assessment | None:
 
 def _point(path: Path, assessment: Assessment) -> Point:
     counts = assessment.summary.counts
-    return Point(path=path.as_posix(), created_at=_when(assessment.created_at), pipeline=assessment.pipeline.name,
+    when = _when(assessment.created_at)
+    probes = tuple(ProbeRun(when, r.stage, r.control, r.status) for r in assessment.results
+                   if r.detector in PROBE_DETECTORS and r.status != "not_applicable")
+    return Point(path=path.as_posix(), created_at=when, pipeline=assessment.pipeline.name,
                  risk_score=assessment.summary.risk_score, level=assessment.summary.level,
                  gate=assessment.gate.decision, failing=counts.get("fail", 0), errors=counts.get("error", 0),
-                 waived=counts.get("waived", 0))
+                 waived=counts.get("waived", 0), probes=probes)
 
 
 def _when(text: str) -> datetime:
@@ -140,6 +159,24 @@ def render_lines(history: History) -> list[str]:
             lines.append(f"  {p.created_at.isoformat():<26} {p.risk_score:>6.1f} {p.level:<9} {p.gate:<5} "
                          f"{p.failing:>5} {p.errors:>6} {p.waived:>7} {change:>7}".rstrip())
             previous = p.risk_score
+        lines += probe_lines(points)
+    return lines
+
+
+def probe_lines(points: Sequence[Point]) -> list[str]:
+    """Per probe (stage and control), its runs oldest first: how many, the last, and each verdict."""
+    runs: dict[tuple[str, str], list[ProbeRun]] = {}
+    for point in points:
+        for run in point.probes:
+            runs.setdefault((run.stage, run.control), []).append(run)
+    if not runs:
+        return []
+    lines = ["  probes (a model's behaviour over time):"]
+    for (stage, control), mine in sorted(runs.items()):
+        verdicts = " ".join(r.status for r in mine[-10:])
+        more = "... " if len(mine) > 10 else ""
+        lines.append(f"    {stage}/{control}: {len(mine)} run{'s' if len(mine) != 1 else ''}, last "
+                     f"{mine[-1].created_at.isoformat()} {mine[-1].status}; {more}{verdicts}")
     return lines
 
 

@@ -28,7 +28,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--controls", dest="controls_dirs", action="append", default=[], metavar="DIR",
                         help="a folder of extra control documents (repeatable)")
     parser.add_argument("--format", "-f", default="json,md,html,navigator", metavar="LIST",
-                        help="formats, comma-separated: json, md, html, navigator (default: all four)")
+                        help="formats, comma-separated: json, md, html, navigator, redteam (the red-team "
+                             "protocol; default: the first four)")
     parser.add_argument("--out", "-o", metavar="DIR", help="where the files go (default: reports/<pipeline name>)")
     parser.add_argument("--max-paths", type=_positive, default=25, metavar="N",
                         help="attack paths detailed, riskiest first (default 25)")

@@ -1,4 +1,4 @@
-"""Write a threat model in several formats: ``json``, ``md``, ``html`` and ``navigator``.
+"""Write a threat model in several formats: ``json``, ``md``, ``html``, ``navigator`` and ``redteam``.
 
 Each format is a name, the file it writes and a pure function from the
 :class:`~riskframe.threat.model.ThreatModel` to bytes. Every format is rendered in memory before
@@ -68,6 +68,12 @@ def _html(model: ThreatModel) -> bytes:
     return render_html(model).encode("utf-8")
 
 
+def _redteam(model: ThreatModel) -> bytes:
+    from riskframe.threat.redteam import render_redteam
+
+    return render_redteam(model).encode("utf-8")
+
+
 def _navigator(model: ThreatModel) -> bytes:
     from riskframe.threat.navigator import dumps_threat_layer
 
@@ -80,6 +86,8 @@ FORMATS: dict[str, ThreatFormat] = {f.name: f for f in (
     ThreatFormat("html", "threat-model.html", "a self-contained HTML page", _html),
     ThreatFormat("navigator", "threat-model-layer.json",
                  "an ATLAS Navigator layer: applicable techniques by design-time residual risk", _navigator),
+    ThreatFormat("redteam", "red-team-protocol.md",
+                 "the red-team protocol: techniques per model, probes, cadence, owners", _redteam),
 )}
 
 

@@ -31,6 +31,8 @@ UNTRUSTED_SOURCE: tuple[Rule, ...] = (
     Rule("AML.T0019", "the supplier (or whoever it copies from) can publish the dataset already poisoned", "dataset"),
     Rule("AML.T0058", "a published pre-trained model can arrive with a backdoor in its weights", "model"),
     Rule("AML.T0020", "whoever supplies the training data can poison it", "dataset"),
+    Rule("AML.T0010.003", "a third-party language model can be swapped or altered behind its endpoint", "endpoint"),
+    Rule("AML.T0058", "a supplier's model can be served with a backdoor it learnt from poisoned data", "endpoint"),
 )
 
 # Every artifact of a type opens these, whoever supplies it.
@@ -41,6 +43,17 @@ ARTIFACT_TYPES: dict[str, tuple[Rule, ...]] = {
     ),
     "model": (
         Rule("AML.T0018", "the model file can be manipulated: weights poisoned or layers added"),
+    ),
+    # A language model reached through an endpoint (issue 15): what reaches it through prompts, and
+    # what it can give back of its training data.
+    "endpoint": (
+        Rule("AML.T0051.000", "whoever writes a prompt can try to override the model's instructions"),
+        Rule("AML.T0051.001", "text the model is given to process can carry instructions"),
+        Rule("AML.T0054", "role-play and refusal-suppression prompts can lift the model's restrictions"),
+        Rule("AML.T0057", "the model can repeat secrets and personal data it memorised from its corpus"),
+        Rule("AML.T0024.000", "the model's answers show which records it was trained on"),
+        Rule("AML.T0056", "the model can be made to reveal its system prompt"),
+        Rule("AML.T0018.000", "a model trained on poisoned data obeys the trigger it learnt"),
     ),
 }
 

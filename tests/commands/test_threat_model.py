@@ -44,4 +44,4 @@ def test_mistakes_are_located_or_one_line_and_exit_2(tmp_path, capsys):
         f"{pipeline}:{line}:13: stages[3].needs[0]: no stage named 'trian' (did you mean 'train'?)")
     assert cli.main(["threat-model", str(EXAMPLE), "--format", "pdf"]) == 2
     assert capsys.readouterr().err.strip() == ("--format: unknown format 'pdf'; known formats: json, md, html, "
-                                               "navigator")
+                                               "navigator, redteam")

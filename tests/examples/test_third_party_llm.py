@@ -73,3 +73,27 @@ def test_the_assessment_fails_for_exactly_its_planted_reasons(built, tmp_path, m
         leaked = [f for f in scan(text) if f.type in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN",
                                                       "PRIVATE_KEY", "CREDIT_CARD", "IBAN_CODE", "US_SSN")]
         assert leaked == [], (path.name, [f.type for f in leaked])
+
+
+@pytest.mark.slow
+def test_history_lists_each_probe_run_over_scheduled_assessments(built, tmp_path, monkeypatch, capsys):
+    from riskframe import cli
+    from riskframe.reports.json_report import dumps_assessment
+
+    monkeypatch.chdir(tmp_path)
+    assessment = assess(built / "pipeline.yaml", [built / "policy.yaml"])
+    for day in ("2030-01-01", "2030-01-08"):  # two weekly runs of the monitoring job
+        folder = tmp_path / "runs" / day
+        folder.mkdir(parents=True)
+        dated = assessment.model_copy(update={"created_at": f"{day}T02:00:00+00:00"})
+        (folder / "assessment.json").write_bytes(dumps_assessment(dated))
+
+    assert cli.main(["history", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    probes = out[out.index("  probes (a model's behaviour over time):") + 1:]
+    assert probes == [
+        "    evaluate/llm-adversarial-prompts: 2 runs, last 2030-01-08T02:00:00+00:00 pass; pass pass",
+        "    evaluate/llm-garak-red-team: 2 runs, last 2030-01-08T02:00:00+00:00 fail; fail fail",
+        "    evaluate/llm-memorisation-probe: 2 runs, last 2030-01-08T02:00:00+00:00 fail; fail fail",
+        "    monitor/llm-adversarial-prompts: 2 runs, last 2030-01-08T02:00:00+00:00 pass; pass pass",
+        "    monitor/llm-memorisation-probe: 2 runs, last 2030-01-08T02:00:00+00:00 fail; fail fail"]

@@ -24,7 +24,7 @@ def test_unknown_formats_are_usage_errors_with_a_suggestion():
     with pytest.raises(UsageError) as error:
         parse_formats("md,naviagtor")
     assert str(error.value) == ("--format: unknown format 'naviagtor' (did you mean 'navigator'?); "
-                                "known formats: json, md, html, navigator")
+                                "known formats: json, md, html, navigator, redteam")
     with pytest.raises(UsageError, match=r"^--format: no format given"):
         parse_formats(" , ")
 
@@ -32,7 +32,7 @@ def test_unknown_formats_are_usage_errors_with_a_suggestion():
 def test_every_format_is_written_under_its_own_name(model, tmp_path):
     written = write_threat_model(model, tmp_path / "out", list(FORMATS))
     assert [p.name for p in written] == ["threat-model.json", "threat-model.md", "threat-model.html",
-                                         "threat-model-layer.json"]
+                                         "threat-model-layer.json", "red-team-protocol.md"]
     assert json.loads(written[0].read_text())["kind"] == "ThreatModel"
     assert not list((tmp_path / "out").glob(".*.tmp"))
 

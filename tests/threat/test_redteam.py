@@ -1,0 +1,44 @@
+"""The red-team protocol generated from the third-party-llm example's threat model (no data needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from riskframe.threat import build_threat_model
+from riskframe.threat.redteam import render_redteam
+from riskframe.threat.report import FORMATS
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "third-party-llm"
+
+
+@pytest.fixture(scope="module")
+def protocol() -> str:
+    model = build_threat_model(EXAMPLE / "pipeline.yaml", [EXAMPLE / "policy.yaml"],
+                               created_at="2030-01-01T00:00:00+00:00")
+    return render_redteam(model)
+
+
+def test_targets_owner_and_monitoring(protocol):
+    assert protocol.startswith("# Red-team protocol: third-party-llm\n")
+    assert "- Owner of the system and of this protocol: ml-platform&#64;\u200dexample.org." in protocol
+    assert "- stage `evaluate` (model-evaluation, untrusted): `acme-tiny` (endpoint)" in protocol
+    assert "- stage `monitor` (monitoring, trusted): `acme-tiny-production` (endpoint)" in protocol
+    assert "at every scheduled assessment of the monitoring stage (`monitor`)" in protocol
+
+
+def test_each_llm_technique_with_its_controls_and_garak_probes(protocol):
+    evaluate = protocol.split("### `evaluate`")[1].split("### `monitor`")[0]
+    rows = {line.split(" | ")[0].lstrip("| ").split(" ")[0]: line for line in evaluate.splitlines()
+            if line.startswith("| AML.")}
+    assert "`llm-memorisation-probe`, `llm-garak-red-team`" in rows["AML.T0057"]
+    assert "`leakreplay`" in rows["AML.T0057"] and "`dan`" in rows["AML.T0054"]
+    assert "`llm-adversarial-prompts`" in rows["AML.T0018.000"]
+    assert rows["AML.T0056"].endswith("| - | `sysprompt_extraction` |")  # garak tests it, no riskframe control
+    assert "AML.T0052" not in rows  # phishing: opened by the stage's kind, not a red-team target
+    assert "other techniques apply here through the stage's kind or trust; the threat model lists them." in evaluate
+
+
+def test_it_is_a_threat_model_format():
+    assert FORMATS["redteam"].file == "red-team-protocol.md"
