@@ -1,34 +1,21 @@
-"""Deciding which samples were relabelled on purpose, and how many, from out-of-fold probabilities.
+"""Deciding whether labels were flipped on purpose, which, and how many, beyond the data's own noise.
 
-Why not flag every sample the model disagrees with: every real dataset carries *natural*
-confusions (a thin 8 that looks like a 1), and confident learning counts them as label issues.
-cleanlab by hand therefore over-flags (F1 0.67-0.76 on the digits scenarios) and its noise
-estimate overshoots small poisoning rates. Poisoning differs from natural confusion in two ways
-this module tests for:
+:mod:`riskframe.detectors._natural` models the labels' natural noise on each dataset and tests
+two departures from it: flips spread over all classes and a targeted class pair. This module runs
+the tests in order and keeps what they support:
 
-1. **Concentration.** A targeted attack relabels one class as another: its suspects pile up in
-   one (given, suggested) pair, far above the background rate of the other pairs. Such a pair is
-   *targeted* when its count of strong suspects is significant under a Poisson model of the
-   background (Bonferroni over all pairs) and large (at least ``min_pair_share`` of the class
-   the samples really belong to). Every sample of a targeted pair whose suggested class beats
-   its given label (score > 0.5) is flagged.
-2. **Excess.** Indiscriminate flips spread over all pairs, like natural confusion, but exceed the
-   rate careful annotation leaves (``natural_noise_rate``). Strong suspects outside targeted
-   pairs are flagged only when their count is significantly above that floor; otherwise they are
-   reported as background label issues, not as poisoning.
+1. Candidates: spread flips, and the pairs with the largest score statistic at the natural model
+   (the pair a 7 -> 1 attack creates stands out long before it is significant).
+2. Forward selection: the most significant candidate is accepted when its Bonferroni-adjusted
+   p-value is below ``alpha``; the others are then retested with it in the model (a targeted pair
+   also raises the spread statistic, and must not be counted twice). At most ``max_components``.
+3. The accepted components are fitted together; each gets a profile-likelihood interval, and every
+   sample its posterior probability of having been flipped. Samples above one half are flagged.
 
-The estimate of the poisoned count subtracts, per component, the count natural confusion
-explains: for a targeted pair, the background rate of suspects in other pairs scaled to the
-pair's class; for the spread component, the natural floor. That subtraction is the calibration:
-it removes the overshoot raw confident learning shows at small rates (0.0082 for a true 0.0050)
-because it counts natural confusions as noise. Flips the ensemble cannot tell from their new
-class are missed by the flags and the estimate alike (0-2% of the flips on the digits scenarios).
-
-The interval is a bootstrap over samples: the counts are resampled and the excess test of the
-spread component is re-made on each resample (the targeted pairs are held fixed), so it also
-covers the chance that the spread component is or is not judged elevated. Its upper end is
-widened by any background excess that was not attributed to poisoning. It describes the
-sampling uncertainty of the counts, not the variation from refitting the models.
+The estimate of the poisoned count is the accepted components' weight times the samples they act
+on (a pair: the expected size of its true class; spread: every sample), with the sum of their
+intervals. Nothing accepted means no evidence of poisoning, not "no poisoning": the detection
+limits say what the test could have seen.
 """
 
 from __future__ import annotations
@@ -37,75 +24,106 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-BOOTSTRAP_REPLICATES = 500
+from riskframe.detectors._natural import (
+    Component,
+    Fit,
+    Limits,
+    Natural,
+    Test,
+    detection_limits,
+    fit_components,
+    fit_natural,
+    group_counts,
+    in_mixed_groups,
+    pair_candidates,
+    profile_interval,
+    responsibilities,
+    test_component,
+)
 
 
 @dataclass(frozen=True)
 class FlipSettings:
     """Thresholds of the decision; see :class:`riskframe.detectors.label_issues.LabelIssues.Params`."""
 
-    min_score: float = 0.75
-    natural_noise_rate: float = 0.003
-    min_pair_share: float = 0.03
     alpha: float = 0.001
+    # An unconfirmed candidate's samples are shown for review when its adjusted p-value is below
+    # this: 1 means "stands out more than chance alone would make the largest of the statistics"
+    # (its Bonferroni bound is under 1), which keeps clean digits at zero flags.
+    review_alpha: float = 1.0
+    allowance: float = 0.005
+    natural_flips: int = 1
+    candidates: int = 5
+    max_components: int = 3
 
 
 @dataclass(frozen=True)
-class PairFinding:
-    """One (given -> suggested) class pair, in class codes."""
+class ComponentFinding:
+    """An accepted departure from the natural model."""
 
-    given: int
-    suggested: int
-    count: int  # suspects in the pair (score > 0.5)
-    strong: int  # of which strong (score > min_score)
-    expected: float  # suspects natural confusion explains in this pair
-    share_of_class: float  # count / samples of the suggested class before relabelling
+    component: Component
+    weight: float  # pair: share of the true class relabelled; spread: share of the dataset
+    low: float
+    high: float
+    statistic: float
     p_value: float
-    targeted: bool
+    at_risk: float  # samples the weight applies to
+
+    @property
+    def flips(self) -> float:
+        return self.weight * self.at_risk
 
 
 @dataclass(frozen=True)
 class FlipFindings:
     """Everything the decision produced; indices are positions in the analysed arrays."""
 
-    scores: np.ndarray
-    suggested: np.ndarray
-    flagged: np.ndarray  # most suspicious first
-    pairs: list[PairFinding]
-    background_count: int
-    natural_floor: float
-    background_p_value: float
-    background_elevated: bool
-    background_indices: np.ndarray  # strong suspects outside targeted pairs, most suspicious first
-    estimate: float  # poisoned samples
+    scores: np.ndarray  # implausibility of each given label under the natural model, 1 = worst
+    suggested: np.ndarray  # most likely other class
+    flip_probability: np.ndarray  # posterior probability each label was flipped
+    flagged: np.ndarray  # flip_probability > 0.5, most likely first
+    components: list[ComponentFinding]  # accepted; or, when none is, the strongest candidate
+    confirmed: bool  # the components are significant evidence (False: unconfirmed suspects)
+    temperature: float
+    ambiguous: int  # rows in groups of identical rows with mixed labels: never evidence
+    observed_disagreement: float  # share of labels that are not the natural model's most likely class
+    natural_disagreement: float  # share the natural model itself expects
+    limits: Limits
+    class_sizes: np.ndarray
+    allowances: tuple[float, np.ndarray]
+    natural: Natural  # the natural model of the rows that are evidence
+    estimate: float
     low: float
     high: float
     notes: list[str] = field(default_factory=list)
 
     @property
-    def targeted(self) -> list[PairFinding]:
-        return [p for p in self.pairs if p.targeted]
+    def targeted(self) -> list[ComponentFinding]:
+        return [c for c in self.components if c.component.pair is not None]
+
+    @property
+    def spread(self) -> ComponentFinding | None:
+        return next((c for c in self.components if c.component.pair is None), None)
+
+    def discarded(self) -> FlipFindings:
+        """These findings with nothing flagged or found: for data the models learnt nothing from,
+        where every label looks alike and no pattern in them means anything."""
+        from dataclasses import replace
+
+        empty = np.zeros(0, dtype=np.int64)
+        return replace(self, components=[], confirmed=False, flagged=empty, estimate=0.0, low=0.0, high=0.0,
+                       flip_probability=np.zeros_like(self.flip_probability))
 
     @property
     def pattern(self) -> str:
         """``targeted``, ``spread``, ``targeted+spread`` or ``none``."""
-        parts = (["targeted"] if self.targeted else []) + (["spread"] if self.background_elevated else [])
+        parts = (["targeted"] if self.targeted else []) + (["spread"] if self.spread else [])
         return "+".join(parts) or "none"
 
 
-def flip_scores(labels: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-sample suspicion (1 = surely flipped) and the suggested class (best other than given)."""
-    from cleanlab.rank import get_label_quality_scores
-
-    quality = get_label_quality_scores(labels, probs, method="normalized_margin")
-    scores = 1.0 - quality  # cleanlab: 1 = clean label; riskframe: 1 = worst
-    others = probs.copy()
-    others[np.arange(labels.size), labels] = -np.inf
-    return scores, others.argmax(axis=1)
-
-
-def analyse_flips(labels: np.ndarray, probs: np.ndarray, settings: FlipSettings, seed: int = 0) -> FlipFindings:
-    """Score every sample, find targeted pairs and excess noise, flag, and estimate the count.
+def analyse_flips(labels: np.ndarray, probs: np.ndarray, settings: FlipSettings,
+                  groups: np.ndarray | None = None) -> FlipFindings:
+    """Fit the natural model to out-of-fold ``probs`` (N, K), test, flag and estimate.
 
     Parameters
     ----------
@@ -114,157 +132,169 @@ def analyse_flips(labels: np.ndarray, probs: np.ndarray, settings: FlipSettings,
     probs : numpy.ndarray
         (N, K) out-of-fold probabilities.
     settings : FlipSettings
-        Decision thresholds.
-    seed : int
-        Seeds the bootstrap.
+        Significance level and natural-noise allowance.
+    groups : numpy.ndarray, optional
+        (N,) ids of identical rows (see :func:`riskframe.detectors._natural.group_counts`).
     """
-    from cleanlab.filter import find_label_issues
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped,unused-ignore]
 
-    n, k = probs.shape
-    scores, suggested = flip_scores(labels, probs)
-    # Suspects: the ensemble's most likely class is not the given label (score >= 0.5).
-    suspect = find_label_issues(labels, probs, filter_by="predicted_neq_given", n_jobs=1)
-    strong = scores > settings.min_score
-    pairs = _pairs(labels, suggested, suspect, strong, k, settings)
-    in_targeted = _members_of(labels, suggested, suspect, [p for p in pairs if p.targeted])
-    background = strong & ~in_targeted
-    floor = settings.natural_noise_rate * n
-    p_background = _poisson_sf(int(background.sum()), floor)
-    elevated = p_background < settings.alpha
-    flagged_mask = in_targeted | (background & elevated)
-    estimate, low, high = _estimate_with_interval(labels, suggested, suspect, strong, pairs, floor, k, settings, seed)
+    with threadpool_limits(limits=1):  # tiny fits: multi-threaded BLAS only spin-waits (4x slower)
+        return _analyse(labels, probs, settings, groups)
+
+
+def _analyse(labels: np.ndarray, probs: np.ndarray, settings: FlipSettings,
+             groups: np.ndarray | None) -> FlipFindings:
+    k = probs.shape[1]
+    everything = fit_natural(probs, labels, group_counts(groups, labels, k))
+    evidential = ~in_mixed_groups(everything.counts, labels.size)
+    natural = everything.subset(evidential, _one_vote_per_group(groups, labels.size))
+    tests = 1 + k * (k - 1)
+    # With fewer than two classes among the rows that are evidence (every row ambiguous, say),
+    # nothing can be tested and nothing seen.
+    judged = np.unique(natural.labels).size >= 2
+    allowances = _allowances(natural, settings) if judged else (0.5, np.full(k, 0.5))
+    accepted, strongest = _select(natural, settings, tests, allowances) if judged else ({}, None)
+    shown = accepted
+    if (not accepted and strongest is not None and strongest.p_value < settings.review_alpha
+            and strongest.weight > _allowance(strongest.component, allowances)):
+        # Nothing is evidence, but something leans that way: its samples are the ones to look at.
+        shown = {strongest.component: (strongest.statistic, strongest.p_value)}
+    fit = fit_components(natural, list(shown))
+    q = natural.probs(fit.temperature)
+    sizes = q.sum(axis=0)
+    components = [_finding(natural, fit, c, shown[c], sizes) for c in shown]
+    flip_probability = np.zeros(labels.size)
+    if shown:
+        flip_probability[evidential] = responsibilities(q, natural.labels, fit.weights)
+    scores, suggested = _implausibility(everything.probs(), labels)
+    q_all = everything.probs(fit.temperature)
+    confirmed = bool(accepted)
+    estimate = sum(c.flips for c in components) if confirmed else 0.0
     return FlipFindings(
         scores=scores,
-        suggested=suggested,
-        flagged=_most_suspicious(flagged_mask, scores),
-        pairs=pairs,
-        background_count=int(background.sum()),
-        natural_floor=floor,
-        background_p_value=p_background,
-        background_elevated=bool(elevated),
-        background_indices=_most_suspicious(background & ~flagged_mask, scores),
-        estimate=estimate,
-        low=low,
-        high=high,
+        suggested=_suggested(q_all, labels, components, suggested),
+        flip_probability=flip_probability,
+        flagged=_most_likely(_flagged(labels, q_all, evidential, components, flip_probability, confirmed),
+                             flip_probability, scores),
+        components=components,
+        confirmed=confirmed,
+        temperature=everything.temperature,
+        ambiguous=int((~evidential).sum()),
+        observed_disagreement=float(np.mean(everything.probs().argmax(axis=1) != labels)),
+        natural_disagreement=float(np.mean(1.0 - everything.probs().max(axis=1))),
+        limits=(detection_limits(natural, settings.alpha, tests, allowances) if judged
+                else Limits(float("inf"), np.full((k, k), np.inf))),
+        allowances=allowances,
+        natural=natural,
+        class_sizes=np.bincount(labels, minlength=k).astype(float),
+        estimate=float(estimate),
+        low=float(sum(c.low * c.at_risk for c in components)) if confirmed else 0.0,
+        high=float(sum(c.high * c.at_risk for c in components)) if confirmed else 0.0,
     )
 
 
-def _pairs(
-    labels: np.ndarray, suggested: np.ndarray, suspect: np.ndarray, strong: np.ndarray, k: int, settings: FlipSettings
-) -> list[PairFinding]:
-    counts = _pair_matrix(labels[suspect], suggested[suspect], k)
-    strong_counts = _pair_matrix(labels[strong], suggested[strong], k)
-    class_sizes = np.bincount(labels, minlength=k)
-    n_pairs = k * (k - 1)
-    # Samples of the suggested class before relabelling: those labelled it plus those it lost.
-    source_sizes = class_sizes + counts.sum(axis=0)
-    found = []
-    for given, sugg in zip(*np.nonzero(counts), strict=True):
-        strong_here = int(strong_counts[given, sugg])
-        expected_strong = _background_rate(strong_counts, given, sugg, class_sizes, k)
-        p_value = _poisson_sf(strong_here, expected_strong)
-        share = float(counts[given, sugg] / source_sizes[sugg])
-        targeted = p_value < settings.alpha / n_pairs and strong_here / source_sizes[sugg] >= settings.min_pair_share
-        found.append(
-            PairFinding(
-                int(given), int(sugg), int(counts[given, sugg]), strong_here, 0.0, share, p_value, bool(targeted)
-            )
-        )
-    targeted_set = {(p.given, p.suggested) for p in found if p.targeted}
-    background_counts = counts.copy()
-    for given, sugg in targeted_set:
-        background_counts[given, sugg] = 0
-    found = [_with_expected(p, background_counts, class_sizes, k) for p in found]
-    return sorted(found, key=lambda p: (-p.targeted, -p.count, p.given, p.suggested))
+def _select(natural: Natural, settings: FlipSettings, tests: int,
+            allowances: tuple[float, np.ndarray]) -> tuple[dict[Component, tuple[float, float]], Test | None]:
+    """Forward selection; the accepted components with (statistic, p-value), and the best rejected."""
+    candidates = [Component(None), *pair_candidates(natural, settings.candidates)]
+    accepted: dict[Component, tuple[float, float]] = {}
+    strongest = None
+    while candidates and len(accepted) < settings.max_components:
+        fitted = {c: 0.0 for c in accepted}
+        results = [test_component(natural, c, _allowance(c, allowances), fitted, tests) for c in candidates]
+        best = min(results, key=lambda t: (t.p_value, -t.statistic))
+        if best.p_value >= settings.alpha:
+            strongest = best
+            break
+        accepted[best.component] = (best.statistic, best.p_value)
+        candidates.remove(best.component)
+    return accepted, strongest
 
 
-def _with_expected(pair: PairFinding, background: np.ndarray, class_sizes: np.ndarray, k: int) -> PairFinding:
-    expected = _background_rate(background, pair.given, pair.suggested, class_sizes, k)
-    return PairFinding(
-        pair.given, pair.suggested, pair.count, pair.strong, expected, pair.share_of_class, pair.p_value, pair.targeted
-    )
+def _one_vote_per_group(groups: np.ndarray | None, size: int) -> np.ndarray:
+    """Each row's weight as evidence: 1 / the size of its group of identical rows (copies of one
+    row are one observation, however many there are)."""
+    if groups is None:
+        return np.ones(size)
+    _, codes, sizes = np.unique(groups, return_inverse=True, return_counts=True)
+    return 1.0 / sizes[codes.ravel()]
 
 
-def _background_rate(counts: np.ndarray, given: int, sugg: int, class_sizes: np.ndarray, k: int) -> float:
-    """Suspects expected in pair (given, sugg) from the other pairs: their rate per sample,
-    times the samples of class ``given``, spread evenly over its k-1 possible suggestions."""
-    others = counts.sum() - counts[given, sugg]
-    per_sample = others / max(class_sizes.sum(), 1)
-    return float(per_sample * class_sizes[given] / (k - 1))
+def _allowances(natural: Natural, settings: FlipSettings) -> tuple[float, np.ndarray]:
+    """What natural annotation noise may account for: ``allowance`` of the samples at risk, and
+    never fewer than ``natural_flips`` samples. (spread, per true class)."""
+    sizes = np.maximum(natural.probs().sum(axis=0), 1.0)
+    spread = max(settings.allowance, settings.natural_flips / natural.labels.size)
+    return min(spread, 0.5), np.minimum(np.maximum(settings.allowance, settings.natural_flips / sizes), 0.5)
 
 
-def _pair_matrix(given: np.ndarray, suggested: np.ndarray, k: int) -> np.ndarray:
-    matrix = np.zeros((k, k), dtype=np.int64)
-    np.add.at(matrix, (given, suggested), 1)
-    return matrix
+def _allowance(component: Component, allowances: tuple[float, np.ndarray]) -> float:
+    return allowances[0] if component.pair is None else float(allowances[1][component.pair[0]])
 
 
-def _members_of(labels: np.ndarray, suggested: np.ndarray, suspect: np.ndarray, pairs: list[PairFinding]) -> np.ndarray:
+def _finding(natural: Natural, fit: Fit, component: Component, test: tuple[float, float],
+             sizes: np.ndarray) -> ComponentFinding:
+    low, high = profile_interval(natural, component, fit)
+    at_risk = float(natural.labels.size) if component.pair is None else float(sizes[component.pair[0]])
+    return ComponentFinding(component, fit.weights[component], low, high, test[0], test[1], at_risk)
+
+
+def _implausibility(q: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """cleanlab's normalized-margin label quality of the natural probabilities, turned so that
+    1 = surely wrong, and the most likely other class."""
+    from cleanlab.rank import get_label_quality_scores
+
+    quality = get_label_quality_scores(labels, q, method="normalized_margin")
+    others = q.copy()
+    others[np.arange(labels.size), labels] = -np.inf
+    return 1.0 - quality, others.argmax(axis=1)  # cleanlab: 1 = clean label; riskframe: 1 = worst
+
+
+def _suggested(q: np.ndarray, labels: np.ndarray, components: list[ComponentFinding],
+               fallback: np.ndarray) -> np.ndarray:
+    """The class a flipped label most likely came from: for a label ``b`` of an accepted pair
+    a -> b, ``a`` when the pair explains it better than spread flips would; else the natural
+    model's most likely other class."""
+    suggested = fallback.copy()
+    best_mass = np.zeros(labels.size)
+    spread = next((c.weight for c in components if c.component.pair is None), 0.0)
+    k = q.shape[1]
+    for finding in components:
+        if finding.component.pair is None:
+            continue
+        a, b = finding.component.pair
+        mass = np.where(labels == b, finding.weight * q[:, a], 0.0)
+        wins = (mass > best_mass) & (mass >= spread * (1.0 - q[np.arange(labels.size), labels]) / (k - 1))
+        suggested[wins], best_mass[wins] = a, mass[wins]
+    return np.asarray(suggested)
+
+
+def _flagged(labels: np.ndarray, q: np.ndarray, evidential: np.ndarray, components: list[ComponentFinding],
+             flip_probability: np.ndarray, confirmed: bool) -> np.ndarray:
+    """The samples to look at: of a pair a -> b, every label b the natural model finds less likely
+    than a (its most likely other class); of spread flips, the labels more likely flipped than not
+    (confirmed), or confident learning's label issues on the natural probabilities (unconfirmed:
+    the best list there is of what may be wrong, for a person to check). Never a row of a group of
+    identical rows with mixed labels."""
+    from cleanlab.filter import find_label_issues
+
+    rows = np.arange(labels.size)
+    others = q.copy()
+    others[rows, labels] = -np.inf
+    suggested = others.argmax(axis=1)
     mask = np.zeros(labels.size, dtype=bool)
-    for pair in pairs:
-        mask |= suspect & (labels == pair.given) & (suggested == pair.suggested)
-    return mask
+    for finding in components:
+        if finding.component.pair is not None:
+            a, b = finding.component.pair
+            mask |= (labels == b) & (suggested == a) & (q[:, a] > q[rows, labels])
+        elif confirmed:
+            mask |= flip_probability > 0.5
+        else:
+            mask |= find_label_issues(labels, q, n_jobs=1)
+    return np.asarray(mask & evidential)
 
 
-def _most_suspicious(mask: np.ndarray, scores: np.ndarray) -> np.ndarray:
+def _most_likely(mask: np.ndarray, probability: np.ndarray, scores: np.ndarray) -> np.ndarray:
     indices = np.flatnonzero(mask)
-    return indices[np.argsort(-scores[indices], kind="stable")]
+    return indices[np.lexsort((-scores[indices], -probability[indices]))]
 
-
-def _poisson_sf(count: int, mean: float) -> float:
-    """P(X >= count) for X ~ Poisson(mean)."""
-    if count <= 0:
-        return 1.0
-    if mean <= 0:
-        return 0.0
-    from scipy.stats import poisson
-
-    return float(poisson.sf(count - 1, mean))
-
-
-def _poisson_sf_many(counts: np.ndarray, mean: float) -> np.ndarray:
-    """:func:`_poisson_sf` over an array of counts."""
-    if mean <= 0:
-        return np.where(counts > 0, 0.0, 1.0)
-    from scipy.stats import poisson
-
-    return np.asarray(poisson.sf(counts - 1, mean), dtype=float)
-
-
-def _estimate_with_interval(
-    labels: np.ndarray,
-    suggested: np.ndarray,
-    suspect: np.ndarray,
-    strong: np.ndarray,
-    pairs: list[PairFinding],
-    floor: float,
-    k: int,
-    settings: FlipSettings,
-    seed: int,
-) -> tuple[float, float, float]:
-    targeted = [p for p in pairs if p.targeted]
-    # Each sample falls in one category: a targeted pair, a strong or a weak background suspect, or
-    # none. A bootstrap over samples is then a multinomial draw of the category counts (constant
-    # memory, however many samples).
-    in_pairs = [suspect & (labels == p.given) & (suggested == p.suggested) for p in targeted]
-    in_targeted = np.logical_or.reduce(in_pairs) if in_pairs else np.zeros(labels.size, dtype=bool)
-    categories = [*in_pairs, strong & ~in_targeted, suspect & ~strong & ~in_targeted]
-    counts = np.array([int(c.sum()) for c in categories])
-    class_share = np.array([np.mean(labels == p.given) for p in targeted])
-
-    def estimate(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pair_counts, strong_bg = counts[:, :-2], counts[:, -2]
-        suspect_bg = strong_bg + counts[:, -1]
-        expected = suspect_bg[:, None] * class_share[None, :] / max(k - 1, 1)
-        from_pairs = np.clip(pair_counts - expected, 0, None).sum(axis=1)
-        excess = np.clip(strong_bg - floor, 0, None)
-        elevated = _poisson_sf_many(strong_bg, floor) < settings.alpha
-        return from_pairs + np.where(elevated, excess, 0.0), np.where(elevated, 0.0, excess)
-
-    point, unattributed = estimate(counts[None, :])
-    shares = np.append(counts, labels.size - counts.sum()) / labels.size
-    draws = np.random.default_rng(seed).multinomial(labels.size, shares, size=BOOTSTRAP_REPLICATES)[:, :-1]
-    replicates, _ = estimate(draws)
-    low, high = np.percentile(replicates, [2.5, 97.5])
-    point_value = float(point[0])
-    return point_value, float(min(low, point_value)), float(max(high, point_value + unattributed[0]))

@@ -6,8 +6,6 @@ it. That says nothing when
 - the models learnt nothing: scrambled labels, or features that carry no information about them,
   leave out-of-fold accuracy at the rate of always guessing the largest class, and no single label
   then looks more wrong than another (a dataset with every label randomised would pass);
-- the models disagree with a large share of the labels: either the labels are heavily corrupted
-  or the classes overlap so much that flips cannot be told from honest hard samples;
 - a feature column *is* the label: the models read it and agree with every flip.
 
 Exact duplicate rows are the opposite problem, solved in the folds rather than reported: a copy
@@ -30,24 +28,21 @@ class Agreement:
     majority: float  # share of the largest class: the accuracy of always guessing it
     p_value: float  # one-sided binomial: the models do no better than always guessing it
 
-    def doubt(self, max_disagreement: float, alpha: float) -> str:
-        """Why the labels cannot be vouched for ('' when they can).
+    def doubt(self, alpha: float) -> str:
+        """Why the labels cannot be judged at all ('' when they can).
 
-        >>> Agreement(0.12, 0.10, 0.2).doubt(0.2, 0.001)[:58]
+        Disagreement alone is no reason: classes that overlap disagree with any model, and the
+        label screen measures that overlap (:mod:`riskframe.detectors._natural`).
+
+        >>> Agreement(0.12, 0.10, 0.2).doubt(0.001)[:58]
         'The models learnt nothing from the features about the labe'
         """
-        accuracy, majority = f"{self.accuracy:.1%}", f"{self.majority:.1%}"
-        if self.p_value > alpha:
-            return (f"The models learnt nothing from the features about the labels (out-of-fold accuracy {accuracy}, "
-                    f"no better than always guessing the largest class, {majority}): the labels are scrambled or "
-                    "the features carry no label information, so no flip can be told apart and the labels "
-                    "cannot be vouched for.")
-        if 1.0 - self.accuracy > max_disagreement:
-            return (f"The models disagree with {1.0 - self.accuracy:.1%} of the labels (out-of-fold accuracy "
-                    f"{accuracy}; max_disagreement {max_disagreement:.0%}): the labels are heavily corrupted or "
-                    "the classes overlap too much to tell flips from hard samples, so the labels cannot be "
-                    "vouched for.")
-        return ""
+        if self.p_value <= alpha:
+            return ""
+        return (f"The models learnt nothing from the features about the labels (out-of-fold accuracy "
+                f"{self.accuracy:.1%}, no better than always guessing the largest class, {self.majority:.1%}): the "
+                "labels are scrambled or the features carry no label information, so no flip can be told apart "
+                "and the labels cannot be vouched for.")
 
 
 def agreement(labels: np.ndarray, probs: np.ndarray) -> Agreement:
@@ -86,6 +81,26 @@ def duplicate_groups(features: np.ndarray) -> np.ndarray | None:
     rows = np.ascontiguousarray(features).view(np.dtype((np.void, features.dtype.itemsize * features.shape[1])))
     _, groups = np.unique(rows.ravel(), return_inverse=True)
     return None if np.unique(groups).size == features.shape[0] else groups.ravel()
+
+
+def joined_groups(duplicates: np.ndarray | None, entities: np.ndarray | None) -> np.ndarray | None:
+    """Groups of rows that must be judged together: identical rows, and the rows of one declared
+    entity, joined (two entities sharing an identical row become one group)."""
+    if duplicates is None or entities is None:
+        return entities if duplicates is None else duplicates
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = duplicates.size
+    # Rows are nodes 0..n-1; each duplicate group and each entity is one more node linked to its rows.
+    _, dup = np.unique(duplicates, return_inverse=True)
+    _, ent = np.unique(entities, return_inverse=True)
+    rows = np.concatenate([np.arange(n), np.arange(n)])
+    hubs = np.concatenate([n + dup.ravel(), n + dup.max() + 1 + ent.ravel()])
+    size = int(hubs.max()) + 1
+    graph = coo_matrix((np.ones(rows.size), (rows, hubs)), shape=(size, size))
+    _, labels = connected_components(graph, directed=False)
+    return np.asarray(labels[:n], dtype=np.int64)
 
 
 # Rows a representation check looks at: enough for the binomial test to see any real signal,

@@ -136,14 +136,29 @@ def results_by_stage(assessment: Assessment) -> list[tuple[str, list[ControlResu
 
 
 def poison_share(result: ControlResult) -> str | None:
-    """``9.4% (interval 7.1%-11.8%)`` from ``estimated_poison_fraction`` metrics, if any."""
+    """``9.4% (interval 7.1%-11.8%)`` from ``estimated_poison_fraction`` metrics, if the result
+    estimated any poisoning (a screen that found none has no share to show)."""
     share = result.metrics.get("estimated_poison_fraction")
-    if share is None:
+    if not share:
         return None
     low = result.metrics.get("estimated_poison_fraction_low")
     high = result.metrics.get("estimated_poison_fraction_high")
     interval = f" (interval {percent(low)} to {percent(high)})" if low is not None and high is not None else ""
     return f"{percent(share)}{interval}"
+
+
+def detection_limit(result: ControlResult) -> str | None:
+    """What a screen could have seen, from its ``detectable_*`` metrics, in words; None without."""
+    share = result.metrics.get("detectable_share")
+    of_class = result.metrics.get("detectable_class_share")
+    if share is None:
+        return None
+    if share >= 1.0:
+        return "this data lets the screen see no flip at all"
+    if of_class is not None:
+        return (f"this data lets the screen see flips of {percent(of_class)} of a class or more "
+                f"({percent(share)} of the dataset) for most class pairs")
+    return f"this data lets the screen see {percent(share)} of the dataset or more"
 
 
 def headline_facts(assessment: Assessment) -> list[str]:

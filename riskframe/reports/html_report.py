@@ -48,6 +48,7 @@ class ResultView:
     histogram: Picture | None
     attachments: list[Picture]
     unreadable_attachments: list[str]
+    detection_limit: str | None = None
 
 
 def render_html(assessment: Assessment, baseline: BaselineComparison | None = None) -> str:
@@ -105,7 +106,8 @@ def _result_view(result: ControlResult, anchor: str) -> ResultView:
     evidence = _evidence.readable(result.evidence)
     pictures, unreadable = _attachments(result)
     return ResultView(
-        result, anchor, _view.poison_share(result), evidence, _histogram(result, evidence), pictures, unreadable
+        result, anchor, _view.poison_share(result), evidence, _histogram(result, evidence), pictures, unreadable,
+        _view.detection_limit(result)
     )
 
 

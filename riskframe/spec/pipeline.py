@@ -33,7 +33,10 @@ class Artifact(Spec):
     ``path`` is relative to the pipeline file. For an ``npz`` dataset, ``features`` and ``labels``
     name the arrays inside it; for an ``npy`` dataset, ``path`` holds the features and ``labels``
     is the path of the label array; for a ``csv`` dataset, ``labels`` is the label column and
-    ``features`` (optional) lists the feature columns. Features of shape (N, H, W) or
+    ``features`` (optional) lists the feature columns. ``groups`` (npz: an array; csv: a column)
+    names the entity each row belongs to (a patient, a household, a customer seen in several
+    years): a label screen keeps an entity's rows together, so that one row of a person cannot
+    vouch for another, and a person whose rows disagree is ambiguity, not a flip. Features of shape (N, H, W) or
     (N, H, W, C) are images: detectors see them flattened, reports show them as pictures.
     For a ``model``, ``layer`` names the layer whose output detectors read as the model's
     representation of a sample (a TorchScript submodule such as ``penultimate``, or ``hidden_2``
@@ -48,6 +51,9 @@ class Artifact(Spec):
     format: str | None = None
     features: str | list[str] | None = None
     labels: str | None = None
+    groups: str | None = Field(default=None, min_length=1,
+                               description="for a dataset: the array (npz) or column (csv) naming the entity each "
+                                           "row belongs to; rows of one entity are judged together")
     of: Name | None = Field(default=None, description="the dataset a representations artifact is row-aligned "
                             "with; for a model, the dataset it was trained on")
     sha256: Sha256 | None = None
