@@ -174,9 +174,9 @@ def test_joblib_object_arrays_are_walked_as_nested_pickles(tmp_path):
     path = tmp_path / "m.joblib"
     joblib.dump({"w": np.ones(100), "objs": np.array([Call(os.system, "id"), "x"], dtype=object)}, path)
 
-    report = walk(path.read_bytes())
+    report = walk(path.read_bytes(), mode="joblib")
 
-    assert found(report) == {("posix.system", "critical")} and report.complete
+    assert found(report) == {("posix.system", "critical")} and report.complete and report.wrappers == 2
 
 
 def test_the_stack_limit_stops_a_runaway_stream():
