@@ -153,8 +153,17 @@ def _put(w: Walker, offset: int) -> bool:
 
 @_op(b"q")
 def _binput(w: Walker, offset: int) -> bool:
-    w.put(w.stream.read(1)[0], offset)
+    w.put(_byte(w), offset)
     return False
+
+
+def _byte(w: Walker) -> int:
+    stream = w.stream
+    pos = stream._pos
+    if pos < len(stream._buf):
+        stream._pos = pos + 1
+        return stream._buf[pos]
+    return stream.read(1)[0]
 
 
 @_op(b"r")
@@ -177,7 +186,7 @@ def _get(w: Walker, offset: int) -> bool:
 
 @_op(b"h")
 def _binget(w: Walker, offset: int) -> bool:
-    w.get(w.stream.read(1)[0], offset)
+    w.get(_byte(w), offset)
     return False
 
 

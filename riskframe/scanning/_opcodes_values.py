@@ -98,7 +98,13 @@ def _binint(w: Walker, offset: int) -> bool:
 
 @_op(b"K")
 def _binint1(w: Walker, offset: int) -> bool:
-    w.stack.append(w.stream.read(1)[0])
+    stream = w.stream
+    pos = stream._pos
+    if pos < len(stream._buf):
+        stream._pos = pos + 1
+        w.stack.append(stream._buf[pos])
+    else:
+        w.stack.append(stream.read(1)[0])
     return False
 
 
@@ -134,7 +140,13 @@ def _long4(w: Walker, offset: int) -> bool:
 
 @_op(b"G")
 def _binfloat(w: Walker, offset: int) -> bool:
-    w.push(struct.unpack(">d", w.stream.read(8))[0])
+    stream = w.stream
+    pos = stream._pos
+    if pos + 8 <= len(stream._buf):
+        stream._pos = pos + 8
+        w.stack.append(struct.unpack_from(">d", stream._buf, pos)[0])
+    else:
+        w.stack.append(struct.unpack(">d", stream.read(8))[0])
     return False
 
 
@@ -182,6 +194,20 @@ def _unicode(w: Walker, offset: int) -> bool:
 def _sized(kind: str, width: int, *, text: bool) -> Handler:
     def handler(w: Walker, offset: int) -> bool:
         stream = w.stream
+        buf, pos = stream._buf, stream._pos
+        end = pos + width
+        if end <= len(buf):  # the common case, read from the buffer (these opcodes are a third of a pickle)
+            n = int.from_bytes(buf[pos:end], "little")
+            if n <= KEEP_TEXT and end + n <= len(buf):
+                stream._pos = end + n
+                if not text:
+                    w.stack.append(buf[end:end + n])
+                    return False
+                try:
+                    w.stack.append(buf[end:end + n].decode("utf-8", "surrogatepass"))
+                except UnicodeDecodeError:
+                    raise malformed(offset, "a unicode string that is not UTF-8") from None
+                return False
         n = int.from_bytes(stream.read(width), "little")
         if n > KEEP_TEXT:
             stream.skip(n, f"a {kind} of {n} bytes")

@@ -121,7 +121,7 @@ class Walker:
         self.memo: dict[int, Any] = {}
         self.seen = bytearray()  # one bit per memo index written (indices below _SEEN_LIMIT)
         self.memo_count = 0
-        self.texts_kept = 0
+        self.texts_kept, self.text_room = 0, kept_texts()
         self.recent_texts: deque[tuple[int, str]] = deque(maxlen=_RECENT)
         self.flagged: list[Ref] = []
         self.constrained: list[Ref] = []
@@ -159,12 +159,13 @@ class Walker:
                 if handler(self, offset):
                     self._check_stop(offset)
                     return self.pop(offset)
-                if len(stack) > max_stack:
-                    raise LimitExceeded(f"more than {max_stack} stack entries")
                 left -= 1
-                if left < 0:
-                    raise LimitExceeded(f"more than {self.limits.max_opcodes} opcodes walked one by one "
-                                        "(the opcode budget)")
+                if not left & 0x3FF:  # the limits, every 1024 opcodes: this loop is the hot path
+                    if left <= 0:
+                        raise LimitExceeded(f"more than {self.limits.max_opcodes} opcodes walked one by one "
+                                            "(the opcode budget)")
+                    if len(stack) > max_stack:
+                        raise LimitExceeded(f"more than {max_stack} stack entries")
                 if code in _RUN_AFTER:
                     self._skip_inert_run()
         finally:
@@ -212,9 +213,10 @@ class Walker:
 
     def put(self, index: int, offset: int) -> None:
         """PUT/MEMOIZE. Only values the scan needs later are kept (see :func:`_worth_keeping`),
-        so the memo of a pickle with millions of entries stays small."""
-        stack = self.stack
-        if len(stack) <= (self.marks[-1] if self.marks else 0):
+        so the memo of a pickle with millions of entries stays small. (Written out flat: every
+        pickle memoizes most of what it builds, so this runs for a third of all opcodes.)"""
+        stack, marks = self.stack, self.marks
+        if len(stack) <= (marks[-1] if marks else 0):
             raise Malformed(offset, "stack underflow")
         if index < 0:
             raise Malformed(offset, "negative PUT argument")
@@ -228,17 +230,20 @@ class Walker:
                 self.memo_count += 1
         else:
             self.memo_count += 1
+        memo = self.memo
         kind = _worth_keeping(value)
         if kind is None:
-            if self.memo:
-                self.memo.pop(index, None)
+            if memo:
+                memo.pop(index, None)
             return
-        room = self.texts_kept < kept_texts() if kind == "text" else len(self.memo) < self.limits.max_memo
-        if room or index in self.memo:
-            self.texts_kept += kind == "text" and index not in self.memo
-            self.memo[index] = value
-        elif kind == "text":
-            self.recent_texts.append((index, value))
+        if kind == "text":
+            if self.texts_kept < self.text_room or index in memo:
+                self.texts_kept += index not in memo
+                memo[index] = value
+            else:
+                self.recent_texts.append((index, value))
+        elif len(memo) < self.limits.max_memo or index in memo:
+            memo[index] = value
         else:  # a global or a joblib wrapper lost here would come back from a GET unrecognised
             raise LimitExceeded(f"more than {self.limits.max_memo} globals and objects kept in the memo")
 
@@ -352,12 +357,12 @@ def _worth_keeping(value: Any) -> str | None:
     """``text`` for strings (possible STACK_GLOBAL operands), ``ref`` for globals (reused through
     GET before every call), dtypes and joblib array wrappers (built again through GET); None for
     values only ever needed as "some value"."""
-    if type(value) is str:  # STACK_GLOBAL operands, and the byte orders and keys of joblib's layouts
+    kind = type(value)
+    if kind is str:  # STACK_GLOBAL operands, and the byte orders and keys of joblib's layouts
         return "text" if len(value) <= _KEPT_TEXT else None
-    if isinstance(value, Ref):
+    if kind is Ref:
         return "ref"
-    if isinstance(value, Call) and isinstance(value.func, Ref) and (
-            value.func.dotted in _KEPT_CALLS or value.func.dotted in WRAPPERS):
+    if kind is Call and type(value.func) is Ref and (value.func.dotted in _KEPT_CALLS or value.func.dotted in WRAPPERS):
         return "ref"
     return None
 
