@@ -173,7 +173,8 @@ def _joblib_layouts(ran: Path) -> list[tuple[str, str, str, bytes, tuple[tuple[s
     nested = payload(ran, "joblib-dup-dtype.joblib").stop()  # first dtype bytes, last dtype objects: a pickle
     dup_dtype = _wrapper(Asm(2), [*_common(), ("shape", _shape(len(nested))), ("numpy_array_alignment_bytes", none),
                                   ("dtype", lambda a: _dtype(a, "O8"))]).raw(nested).stop()
-    aligned = _padded(run("joblib-dup-alignment.joblib"), 100)  # 'c' (99) read as a padding length: 100 skipped
+    # FRAME (0x95 = 149) of 0 bytes then the payload: to the old scan, a padding length, 150 bytes skipped
+    aligned = _padded(b"\x95" + bytes(8) + run("joblib-dup-alignment.joblib"), 150)
     dup_align = _wrapper(Asm(2), [*_common(), ("shape", _shape(0)),
                                   ("numpy_array_alignment_bytes", lambda a: a.integer(16)),
                                   ("numpy_array_alignment_bytes", none)]).raw(aligned).stop()
