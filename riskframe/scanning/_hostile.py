@@ -36,8 +36,10 @@ from pathlib import Path
 from riskframe.scanning._asm import Asm
 from riskframe.scanning._corpus import Sample
 
-CRITICAL = (("os.system", "critical"),)
-STRUCTURE = ((None, "medium"),)
+Expect = tuple[tuple[str | None, str], ...]
+Built = tuple[str, str, str, bytes, Expect]  # file name, family, loader, bytes, findings a scan must report
+CRITICAL: Expect = (("os.system", "critical"),)
+STRUCTURE: Expect = ((None, "medium"),)
 # How each loader reads a file, in the throwaway process that confirms the payloads (``path``).
 LOADERS = {
     "pickle": "import pickle\nwith open(path, 'rb') as fp:\n    pickle.load(fp)",
@@ -70,7 +72,7 @@ def build_hostile(folder: Path, ran: Path) -> list[tuple[Sample, str]]:
     folder.mkdir(parents=True, exist_ok=True)
     ran.mkdir(parents=True, exist_ok=True)
     out: list[tuple[Sample, str]] = []
-    builders: list[Callable[[Path], list[tuple[str, str, str, bytes, tuple[tuple[str | None, str], ...]]]]] = [
+    builders: list[Callable[[Path], list[Built]]] = [
         _first_opcodes, _look_alikes, _npy_spellings, _joblib_layouts, _archives]
     for builder in builders:
         for name, family, loader, data, expect in builder(ran):
@@ -90,8 +92,8 @@ _FIRST = {  # a first opcode with its argument, then POP
 }
 
 
-def _first_opcodes(ran: Path) -> list[tuple[str, str, str, bytes, tuple[tuple[str | None, str], ...]]]:
-    out = []
+def _first_opcodes(ran: Path) -> list[Built]:
+    out: list[Built] = []
     for opcode, start in _FIRST.items():
         name = f"first-{opcode}.pkl"
         body = payload(ran, name).stop()
@@ -100,7 +102,7 @@ def _first_opcodes(ran: Path) -> list[tuple[str, str, str, bytes, tuple[tuple[st
     return out
 
 
-def _look_alikes(ran: Path) -> list[tuple[str, str, str, bytes, tuple[tuple[str | None, str], ...]]]:
+def _look_alikes(ran: Path) -> list[Built]:
     gguf = b"GGUF\x03\x00\x00\x00\x00" + b"0" + payload(ran, "looks-gguf.bin").stop()  # BINFLOAT eats 'GUF...'
     calls = payload(ran, "looks-tar.bin").raw(b"0").out
     filler = 257 - len(calls) - 5  # a BINBYTES whose bytes put 'ustar' at byte 257
@@ -123,17 +125,17 @@ def _npy(descr: str, body: bytes) -> bytes:
     return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin-1") + body
 
 
-def _npy_spellings(ran: Path) -> list[tuple[str, str, str, bytes, tuple[tuple[str | None, str], ...]]]:
-    out = []
+def _npy_spellings(ran: Path) -> list[Built]:
+    out: list[Built] = []
     for spelling, descr in _SPELLINGS.items():
         name = f"npy-{spelling}.npy"
-        out.append((name, "npy-object-spelling", "numpy", _npy(descr, Asm(2).raw(payload(ran, name).stop()).out),
+        out.append((name, "npy-object-spelling", "numpy", _npy(descr, b"\x80\x02" + payload(ran, name).stop()),
                     CRITICAL))
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("meta.npy", _npy("'object'", bytes(Asm(2).raw(payload(ran, "npz-object.npz").stop()).out)))
+        zf.writestr("meta.npy", _npy("'object'", b"\x80\x02" + payload(ran, "npz-object.npz").stop()))
     out.append(("npz-object.npz", "npy-object-spelling", "numpy", archive.getvalue(), CRITICAL))
-    return [(n, f, loader, bytes(d), e) for n, f, loader, d, e in out]
+    return out
 
 
 # -- joblib array wrappers read differently ----------------------------------------------------
@@ -162,7 +164,7 @@ def _common(dtype: str = "u1") -> list[tuple[str, Callable[[Asm], Asm]]]:
             ("dtype", lambda a: _dtype(a, dtype)), ("allow_mmap", lambda a: a.raw(b"\x89"))]
 
 
-def _joblib_layouts(ran: Path) -> list[tuple[str, str, str, bytes, tuple[tuple[str | None, str], ...]]]:
+def _joblib_layouts(ran: Path) -> list[Built]:
     def run(name: str) -> bytes:
         return bytes(payload(ran, name).raw(b"0").out)
 
@@ -181,8 +183,8 @@ def _joblib_layouts(ran: Path) -> list[tuple[str, str, str, bytes, tuple[tuple[s
     hidden = run("joblib-shadowed-method.joblib")  # joblib reads a padding length (66) where the scan saw none
     padding = b"B" + struct.pack("<I", 62 + len(hidden)) + bytes(62)  # to the scan: BINBYTES over the payload
     shadow = _wrapper(Asm(2), [*_common(), ("shape", _shape(0)), ("numpy_array_alignment_bytes", none),
-                               ("safe_get_numpy_array_alignment_bytes", lambda a: a.global_("builtins", "object"))])
-    shadow = shadow.raw(padding + hidden).stop()
+                               ("safe_get_numpy_array_alignment_bytes", lambda a: a.global_("builtins", "object"))]
+                      ).raw(padding + hidden).stop()
     return [("joblib-dup-shape.joblib", "joblib-duplicate-key", "joblib", dup_shape, CRITICAL),
             ("joblib-dup-dtype.joblib", "joblib-duplicate-key", "joblib", dup_dtype, CRITICAL),
             ("joblib-dup-alignment.joblib", "joblib-duplicate-key", "joblib", dup_align, CRITICAL),
@@ -190,7 +192,7 @@ def _joblib_layouts(ran: Path) -> list[tuple[str, str, str, bytes, tuple[tuple[s
             _framed(ran), _joblib_as_pickle(ran)]
 
 
-def _framed(ran: Path) -> tuple[str, str, str, bytes, tuple[tuple[str | None, str], ...]]:
+def _framed(ran: Path) -> Built:
     """A wrapper built inside a frame: joblib reads the array after the frame, the frame's rest is opcodes."""
     name = "joblib-frame.joblib"
     calls = bytes(payload(ran, name).raw(b"0").out)
@@ -199,10 +201,11 @@ def _framed(ran: Path) -> tuple[str, str, str, bytes, tuple[tuple[str | None, st
                                    ("numpy_array_alignment_bytes", Asm.none)]).out)
     framed = head + calls
     array = b"N0" * (len(calls) // 2)  # what joblib reads after the frame; opcodes where the scan used to look
-    return name, "joblib-frame", "joblib", b"\x80\x04\x95" + struct.pack("<Q", len(framed)) + framed + array + b".", STRUCTURE
+    data = b"\x80\x04\x95" + struct.pack("<Q", len(framed)) + framed + array + b"."
+    return name, "joblib-frame", "joblib", data, STRUCTURE
 
 
-def _joblib_as_pickle(ran: Path) -> tuple[str, str, str, bytes, tuple[tuple[str | None, str], ...]]:
+def _joblib_as_pickle(ran: Path) -> Built:
     """A well-formed joblib file whose array of bytes is, to pickle.load, the payload."""
     name = "joblib-as-pickle.joblib"
     calls = bytes(payload(ran, name).out) + b"."
@@ -212,7 +215,7 @@ def _joblib_as_pickle(ran: Path) -> tuple[str, str, str, bytes, tuple[tuple[str 
 
 # -- archives ----------------------------------------------------------------------------------
 
-def _archives(ran: Path) -> list[tuple[str, str, str, bytes, tuple[tuple[str | None, str], ...]]]:
+def _archives(ran: Path) -> list[Built]:
     return [("two-zips.pt", "two-zips", "torch", _two_zips(ran), STRUCTURE),
             ("legacy-tar.pt", "legacy-torch-tar", "torch", _legacy_tar(ran), CRITICAL)]
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from riskframe.scanning._joblib import after_build
 from riskframe.scanning._opargs import Handler, importable, malformed, read_int4, read_line, read_uint, registrar
 from riskframe.scanning._stream import Truncated
-from riskframe.scanning._values import KEEP_TEXT, Call, Opaque, Ref, describe, seq, snapshot
+from riskframe.scanning._values import KEEP_TEXT, Call, Opaque, Ref, Seq, describe, seq, snapshot
 
 if TYPE_CHECKING:
     from riskframe.scanning.pickle_ops import Walker
@@ -160,7 +160,14 @@ def _persid(w: Walker, offset: int) -> bool:
 def _binpersid(w: Walker, offset: int) -> bool:
     if not w.persistent_ids:
         raise malformed(offset, "a persistent id, but this loader has no persistent_load")
-    w.push(Opaque(f"persistent id {describe(w.pop(offset), 60)}"))
+    pid = w.pop(offset)
+    if (isinstance(pid, Seq) and pid.kind == "tuple" and pid.exact and len(pid.items) >= 2
+            and pid.items[0] in ("module", b"module") and isinstance(pid.items[1], Ref)):
+        # torch's legacy persistent_load returns the module class its ('module', class, file, source)
+        # id names: that class reaches the stack, as if the tuple had not been built around it
+        w.push(pid.items[1])
+        return False
+    w.push(Opaque(f"persistent id {describe(pid, 60)}"))
     return False
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from riskframe.scanning._opargs import Handler, malformed, memo_index, read_uint, registrar
-from riskframe.scanning._values import Call, Map, Ref, Seq, seq
+from riskframe.scanning._values import Call, Map, Ref, Seq, appeared, seq
 
 if TYPE_CHECKING:
     from riskframe.scanning.pickle_ops import Walker
@@ -139,8 +139,7 @@ def _pop_mark(w: Walker, offset: int) -> bool:
 @_op(b"2")
 def _dup(w: Walker, offset: int) -> bool:
     value = w.top(offset)
-    if isinstance(value, Ref) and value.constructed_only:
-        value.pushes += 1
+    appeared(value)
     w.push(value)
     return False
 

@@ -122,6 +122,17 @@ class Opaque:
     what: str
 
 
+def appeared(value: Any) -> None:
+    """``value`` appears on the stack once more (GET, DUP): so do the constructed-only classes in it."""
+    if type(value) is Ref:
+        if value.constructed_only:
+            value.pushes += 1
+    elif type(value) is Seq:
+        for item in value.items:
+            if type(item) is Ref and item.constructed_only:
+                item.pushes += 1
+
+
 def snapshot(value: Any) -> Any:
     """``value`` as BUILD copies it into an object: a dict's pairs as they are now."""
     return Map(list(value.items), value.length) if isinstance(value, Map) else value

@@ -50,7 +50,7 @@ from typing import Any, Literal
 from riskframe.scanning._joblib import WRAPPERS
 from riskframe.scanning._opargs import importable
 from riskframe.scanning._stream import ByteStream, LimitExceeded, Truncated, Unreadable
-from riskframe.scanning._values import Call, Opaque, Ref, describe
+from riskframe.scanning._values import Call, Opaque, Ref, Seq, appeared, describe
 from riskframe.scanning.allowlist import Allowlist, Severity
 from riskframe.scanning.findings import Budget, Finding, ScanLimits
 
@@ -250,8 +250,7 @@ class Walker:
     def get(self, index: int, offset: int) -> None:
         if index in self.memo:
             value = self.memo[index]
-            if isinstance(value, Ref) and value.constructed_only:
-                value.pushes += 1
+            appeared(value)
             self.push(value)
         elif recent := next((text for i, text in self.recent_texts if i == index), None):
             if len(self.memo) < self.limits.max_memo:  # fetched once, likely fetched again (a dtype's '<')
@@ -364,7 +363,10 @@ def _worth_keeping(value: Any) -> str | None:
         return "ref"
     if kind is Call and type(value.func) is Ref and (value.func.dotted in _KEPT_CALLS or value.func.dotted in WRAPPERS):
         return "ref"
+    if kind is Seq and any(type(item) is Ref and item.constructed_only for item in value.items):
+        return "ref"  # a tuple around a constructed-only class: every copy of it is one more use of the class
     return None
+
 
 
 def _fix_imports(module: str, name: str) -> tuple[str, str]:
