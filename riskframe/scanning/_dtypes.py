@@ -26,9 +26,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from riskframe.scanning._values import Blob, Call, Map, Opaque, Ref, Seq
+from riskframe.scanning._values import Blob, Call, Map, Opaque, Ref, Seq, describe
 
 _DEPTH = 8  # dtypes nested in dtypes
+_ENCODE = frozenset({"_codecs.encode", "codecs.encode"})
 _ALIGNED_STRUCT = 0x80  # NPY_ALIGNED_STRUCT in the state's flags
 
 
@@ -115,6 +116,11 @@ def literal(value: Any, depth: int) -> Any:
         if any(type(k) is not str for k, _ in pairs):
             raise DtypeUnknown("a dict with keys that are not strings")
         return dict(pairs)
+    if isinstance(value, Call) and isinstance(value.func, Ref) and value.func.dotted in _ENCODE:
+        text, encoding = literal(value.args, depth)  # protocols 0-2 write bytes as _codecs.encode(text, 'latin1')
+        if isinstance(text, str) and encoding in ("latin1", "latin-1"):
+            return text.encode("latin-1")
+        raise DtypeUnknown(f"bytes written as {describe(value, 60)}")
     if isinstance(value, Call):
         return exact_dtype(value, depth + 1)
     if isinstance(value, (Blob, Opaque, Ref)):

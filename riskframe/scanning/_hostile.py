@@ -147,9 +147,13 @@ def _dtype(asm: Asm, typestr: str) -> Asm:
     return asm.mark().integer(3).text("|").none().none().none().integer(-1).integer(-1).integer(flags).raw(b"t").build()
 
 
-def _wrapper(asm: Asm, pairs: list[tuple[str, Callable[[Asm], Asm]]]) -> Asm:
-    """A NumpyArrayWrapper built as joblib builds it (NEWOBJ), with the state ``pairs`` (in order)."""
-    asm.global_("joblib.numpy_pickle", "NumpyArrayWrapper").tuple(0).raw(b"\x81").empty_dict().mark()
+def _wrapper(asm: Asm, pairs: list[tuple[str, Callable[[Asm], Asm]]], memo: int | None = None) -> Asm:
+    """A NumpyArrayWrapper built as joblib builds it (NEWOBJ, then kept in the memo at ``memo`` if
+    given), with the state ``pairs`` (in order)."""
+    asm.global_("joblib.numpy_pickle", "NumpyArrayWrapper").tuple(0).raw(b"\x81")
+    if memo is not None:
+        asm.binput(memo)
+    asm.empty_dict().mark()
     for key, value in pairs:
         value(asm.text(key))
     return asm.raw(b"u").build()
