@@ -79,9 +79,8 @@ def _scan(path: Path, allowlist: Any) -> dict[str, Any]:
 
     try:
         return scan_file(path, allowlist=allowlist).to_dict()
-    except OSError as exc:  # unreadable (permissions, a file vanishing mid-walk): reported, not fatal
-        scan = FileScan(str(path), "unreadable", recognised=False, notes=[f"cannot be read: {exc.strerror or exc}"])
-        return scan.to_dict()
+    except OSError as exc:  # cannot be opened (permissions, a file vanishing mid-walk): reported, not fatal
+        return FileScan.unreadable(str(path), exc.strerror or str(exc)).to_dict()
 
 
 def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:

@@ -101,7 +101,11 @@ def _scan_artifact(ctx: RunContext, artifact: Artifact, allowlist: Allowlist) ->
     out = []
     for file in iter_files([root]):
         shown = artifact.path if file == root else f"{artifact.path.rstrip('/')}/{file.relative_to(root).as_posix()}"
-        out.append(ArtifactScan(artifact, shown, scan_file(file, allowlist=allowlist)))
+        try:
+            scan = scan_file(file, allowlist=allowlist)
+        except OSError as exc:  # one file that cannot be opened is that file's result, not the run's
+            scan = FileScan.unreadable(str(file), exc.strerror or str(exc))
+        out.append(ArtifactScan(artifact, shown, scan))
     return out
 
 

@@ -93,6 +93,11 @@ class FileScan:
     unverified: list[str] = field(default_factory=list)
     dropped: int = 0  # findings beyond MAX_FINDINGS, counted but not kept
 
+    @classmethod
+    def unreadable(cls, path: str, why: str) -> FileScan:
+        """The scan of a file that cannot be opened or read: ``unsupported``, saying why."""
+        return cls(path, "unreadable", recognised=False, notes=[f"cannot be read ({why}): the file was not scanned"])
+
     @property
     def verdict(self) -> Verdict:
         if self.findings:

@@ -89,7 +89,8 @@ def _plain_reading(scope: Scope, source: Source) -> None:
     """The stream as ``pickle.load`` reads it: the bytes joblib reads as arrays are opcodes."""
     with source.stream() as stream:
         report = _walk(scope, stream, claimed=False, mode="plain", persistent_ids=False, max_pickles=MAX_PICKLES)
-    new = [f for f in report.findings if f not in scope.scan.findings]
+    seen = set(scope.scan.findings)  # the joblib reading's findings up to the first array come again
+    new = [f for f in report.findings if (f.within(scope.member) if scope.member else f) not in seen]
     for finding in new:
         scope.add(finding)
     if new:

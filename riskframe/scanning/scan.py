@@ -199,8 +199,7 @@ def scan_file(path: str | os.PathLike[str], *, allowlist: Allowlist | None = Non
                 scope.note("the file is also a zip archive (its directory is at the end): scanned as one too")
                 containers.scan_zip(fp, scope, polyglot=True)
         except (OSError, Truncated) as exc:
-            result.format, result.recognised = "unreadable", False
-            result.notes.append(f"cannot be read ({exc}): the file was not scanned")
+            return FileScan.unreadable(str(path), str(exc))
         except LimitExceeded as exc:
             result.add(Finding(None, None, "medium", f"scan limit reached ({exc}); the rest was not checked, "
                                                      "so the file cannot be vouched for"))

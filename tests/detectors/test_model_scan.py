@@ -181,3 +181,18 @@ def test_the_control_validates_against_catalog_and_registry():
     assert control.detector == "model-file-scan" and control.atlas.detects == ["AML.T0011.000", "AML.T0018.002",
                                                                               "AML.T0010.003"]
     ModelFileScanParams(**control.with_)
+
+
+def test_a_file_that_cannot_be_read_fails_as_itself_and_the_others_are_still_reported(tmp_path):
+    (tmp_path / "bundle").mkdir()
+    (tmp_path / "bundle" / "w.pkl").write_bytes(pickle.dumps([1.0]))
+    (tmp_path / "bundle" / "mem.bin").symlink_to("/proc/self/mem")
+    artifact = Artifact(name="bundle", type="files", path="bundle")
+    stage = Stage(name="adopt", kind="model-engineering", artifacts=[artifact])
+    ctx = RunContext(stage=stage, bindings={"files": (artifact,)}, store=ArtifactStore(tmp_path))
+
+    result = ModelFileScan().run(ctx, ModelFileScanParams())
+
+    assert result.status == "fail"
+    assert {f["path"]: (f["format"], f["verdict"]) for f in result.evidence["files"]} == {
+        "bundle/mem.bin": ("unreadable", "unsupported"), "bundle/w.pkl": ("pickle", "safe")}
