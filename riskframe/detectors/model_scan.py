@@ -137,10 +137,11 @@ class ArtifactScan:
         if self.scan.verdict == "unsupported":
             return f"{self.shown}: {self.scan.unsupported_reason}"
         worst = max(self.scan.findings, key=lambda f: severity_rank(f.severity))
-        what = worst.global_ or "a malformed stream"
         more = len(self.scan.findings) - 1
         extra = f" and {more} more finding{'s' if more > 1 else ''}" if more else ""
-        return f"{self.shown} names {what} ({worst.severity}){extra}"
+        if worst.global_ is None:  # a structural finding: say what, in its reason's first words
+            return f"{self.shown}: {re.split(r'[:;(]', worst.reason)[0].strip()} ({worst.severity}){extra}"
+        return f"{self.shown} names {worst.global_} ({worst.severity}){extra}"
 
 
 def scan_result(scans: list[ArtifactScan], params: ModelFileScanParams) -> DetectorResult:

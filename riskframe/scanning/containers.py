@@ -238,10 +238,11 @@ def _numpy_header_reader() -> tuple[Callable[..., Any], Callable[..., Any]]:
 # -- compressed streams ----------------------------------------------------------------------
 
 class _ZlibReader:
-    """A file-like object decompressing a raw zlib stream (joblib's ``compress='zlib'``)."""
+    """A file-like object decompressing a raw zlib stream (joblib's ``compress='zlib'``); ``head``
+    is the stream's first bytes when they were read already."""
 
-    def __init__(self, raw: BinaryIO) -> None:
-        self._raw, self._inflate = raw, zlib.decompressobj()
+    def __init__(self, raw: BinaryIO, head: bytes = b"") -> None:
+        self._raw, self._inflate, self._head = raw, zlib.decompressobj(), head
 
     def read(self, n: int = -1) -> bytes:
         limit = n if n > 0 else 0  # zlib's "no limit"
@@ -249,7 +250,7 @@ class _ZlibReader:
             if self._inflate.unconsumed_tail:
                 data = self._inflate.decompress(self._inflate.unconsumed_tail, limit)
             else:
-                chunk = b"" if self._inflate.eof else self._raw.read(1 << 16)
+                chunk, self._head = self._head or (b"" if self._inflate.eof else self._raw.read(1 << 16)), b""
                 if not chunk:
                     return b""  # a cut-off stream just ends; the scanner reports what it misses
                 data = self._inflate.decompress(chunk, limit)
@@ -287,6 +288,12 @@ def open_compressed(codec: str, raw: BinaryIO) -> BinaryIO:
         return lzma.LZMAFile(raw)  # type: ignore[return-value]
     if codec == "zlib":
         return _ZlibReader(raw)  # type: ignore[return-value]
+    if codec == "joblib-zfile":
+        # joblib < 0.10 (joblib.numpy_pickle_compat.read_zfile): "ZF", the length in 19 hex digits,
+        # an optional space, then zlib data
+        raw.read(21)
+        after = raw.read(1)
+        return _ZlibReader(raw, b"" if after == b" " else after)  # type: ignore[return-value]
     import lz4.frame
 
     return lz4.frame.LZ4FrameFile(raw)  # type: ignore[no-any-return]

@@ -64,7 +64,7 @@ class ScanLimits:
     max_depth: int = 3
     max_memo: int = 1_000_000
     max_stack: int = 1_000_000
-    max_opcodes: int = 200_000_000
+    max_opcodes: int = 100_000_000
 
 
 @dataclass

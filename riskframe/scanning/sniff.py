@@ -16,7 +16,8 @@ import zlib
 
 HEAD = 512  # bytes sniff needs (a tar header block)
 
-COMPRESSED = {  # magic -> codec, as joblib.load tests them (gzip, bz2, xz, lzma-alone, lz4)
+COMPRESSED = {  # magic -> codec, as joblib.load tests them (its old "ZF" files, gzip, bz2, xz, lzma-alone, lz4)
+    b"ZF": "joblib-zfile",
     b"\x1f\x8b": "gzip",
     b"BZh": "bz2",
     b"\xfd7zXZ": "xz",

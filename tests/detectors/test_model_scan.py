@@ -196,3 +196,20 @@ def test_a_file_that_cannot_be_read_fails_as_itself_and_the_others_are_still_rep
     assert result.status == "fail"
     assert {f["path"]: (f["format"], f["verdict"]) for f in result.evidence["files"]} == {
         "bundle/mem.bin": ("unreadable", "unsupported"), "bundle/w.pkl": ("pickle", "safe")}
+
+
+def test_a_structural_finding_is_summarised_by_what_it_is(tmp_path):
+    result = _run(tmp_path, {"m.zip": b"junk" + _zip_bytes()})
+
+    assert result.summary == ("1 of 1 scanned files would not load safely: m.zip: not exactly one zip archive "
+                              "(medium).")
+
+
+def _zip_bytes() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("w.pkl", pickle.dumps([1.0]))
+    return buffer.getvalue()

@@ -171,6 +171,7 @@ def test_a_short_npy_is_a_low_finding(tmp_path):
 @pytest.mark.parametrize(("codec", "compress"), [
     ("gzip", gzip.compress), ("bz2", bz2.compress), ("xz", lzma.compress), ("zlib", zlib.compress),
     ("lzma", lambda d: lzma.compress(d, format=lzma.FORMAT_ALONE)),
+    ("joblib-zfile", lambda d: b"ZF" + f"0x{len(d):x}".ljust(19).encode() + zlib.compress(d)),  # joblib < 0.10
 ])
 def test_compressed_streams_are_decompressed_as_they_are_read(tmp_path, codec, compress):
     (tmp_path / "m").write_bytes(compress(EVIL))
