@@ -23,10 +23,13 @@ _op = registrar(CALL_HANDLERS)
 
 # -- globals, calls, state -------------------------------------------------------------------
 
-def _name_line(w: Walker, offset: int, encoding: str) -> str | None:
+def _name_line(w: Walker, offset: int, encoding: str, *, module: bool = False) -> str | None:
     """One line of a GLOBAL/INST name; None when it is too long to judge."""
     text, length = read_line(w)
     if length > KEEP_TEXT:
+        prefix = text.decode(encoding, "replace")
+        if module and not w.claimed and not importable(prefix):
+            raise malformed(offset, f"{prefix[:40]!r}... is not a module name anything can import")
         return None
     try:
         return text.decode(encoding)
@@ -37,7 +40,7 @@ def _name_line(w: Walker, offset: int, encoding: str) -> str | None:
 def _named(w: Walker, offset: int, opcode: str, encoding: str) -> Ref | Opaque:
     """Read the module and name lines of GLOBAL/INST and record the global they name."""
     try:
-        module = _name_line(w, offset, encoding)
+        module = _name_line(w, offset, encoding, module=True)
     except Truncated as exc:
         _imported_at_eof(w, exc, None, offset, opcode)
         raise

@@ -111,12 +111,11 @@ def scan_zip(fp: BinaryIO, scope: Scope, *, polyglot: bool = False) -> str:
         _scan_layout_metadata(kind, archive, scope)
         root = torch_root(names)
         budget = ByteBudget(limits.max_archive_bytes)
-        base = Source(lambda: fp)  # the archive's own bytes are charged where they were read
         for info in infos:
             role = member_role(kind, info.filename, root)
             if role != "inert" and not info.is_dir():
-                _scan_member(archive, info, role, kind, scope, base.within(_member(archive, info), budget=budget,
-                                                                           size=info.file_size))
+                source = Source(_member(archive, info), budgets=(budget,), size=info.file_size)
+                _scan_member(archive, info, role, kind, scope, source)
                 if budget.spent:
                     scope.add(Finding(None, None, "medium", f"archive decompresses to more than "
                                                             f"{limits.max_archive_bytes} bytes "

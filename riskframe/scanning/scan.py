@@ -84,8 +84,7 @@ class Scope:
                     read_pickles(self, source, stream, claimed=True, mode="plain", persistent_ids=True)
                     return "pickle"
                 kind, walked = self._dispatch(stream, source, head)
-            if not walked and could_be_pickle(head):
-                kind = self._unclaimed_pickle(source, kind)
+            pickled = self._unclaimed_pickle(source) if not walked and could_be_pickle(head) else None
         except Truncated as exc:  # a decompressor or archive member failing where no reader catches it
             if type(exc) is Unreadable and self.member is None and self.depth == 0:
                 raise  # the file itself cannot be read: scan_file reports it
@@ -95,9 +94,11 @@ class Scope:
             self.add(Finding(None, None, "medium", f"scan limit reached ({exc}); the rest was not checked, "
                                                    "so the file cannot be vouched for"))
             return "unknown"
-        if kind.split("+")[0] in _UNRECOGNISED or kind.endswith("(not installed)"):
+        if kind in _UNRECOGNISED or kind.endswith("(not installed)"):  # not "unknown+gzip": marked inside
+            if pickled and kind in ("unknown", "empty"):
+                return pickled  # no other reading: it is a pickle
             self.unrecognised(kind)
-        return kind
+        return f"{kind}+{pickled}" if pickled else kind
 
     def _dispatch(self, stream: ByteStream, source: Source, head: bytes) -> tuple[str, bool]:
         """The reading the first bytes suggest; the format, and whether it walked a pickle from byte 0."""
@@ -125,13 +126,12 @@ class Scope:
             return check_onnx(stream, self) or "unknown", False
         return kind, False
 
-    def _unclaimed_pickle(self, source: Source, kind: str) -> str:
-        """``pickle.load`` accepts any first opcode: walk the bytes as it would."""
+    def _unclaimed_pickle(self, source: Source) -> str | None:
+        """``pickle.load`` accepts any first opcode: walk the bytes as it would. The kind of pickle
+        they hold, or None when no unpickler would read a whole pickle from them."""
         with source.stream() as stream:
             reading = read_pickles(self, source, stream, claimed=False)
-        if not reading.is_pickle:
-            return kind
-        return reading.kind if kind in ("unknown", "empty") else f"{kind}+{reading.kind}"
+        return reading.kind if reading.is_pickle else None
 
     def unrecognised(self, kind: str) -> str:
         """Report content the scan has no reader for: the file (or member) is not vouched for.

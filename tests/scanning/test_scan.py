@@ -181,3 +181,18 @@ def test_an_opcode_dense_stream_keeps_a_bounded_memo(tmp_path, monkeypatch, keys
     tracemalloc.stop()
 
     assert scan.verdict == "safe" and peak < 3 << 20  # the same bound at four times the size
+
+
+def test_a_compressed_file_of_unknown_content_is_noted_once(tmp_path):
+    (tmp_path / "notes.gz").write_bytes(gzip.compress(b"# just notes\n"))
+
+    scan = scan_file(tmp_path / "notes.gz")
+
+    assert (scan.format, scan.verdict, scan.notes) == ("unknown+gzip", "unsupported",
+                                                       ["format not recognised: the file was not scanned"])
+
+
+def test_a_text_file_with_a_long_first_line_is_not_a_pickle(tmp_path):
+    (tmp_path / "wide.csv").write_bytes(b"c" + b"ol,".join([b"x"] * 3000) + b"\n1,2\n")
+
+    assert scan_file(tmp_path / "wide.csv").verdict == "unsupported"
