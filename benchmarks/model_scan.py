@@ -262,14 +262,14 @@ def floods(folder: Path, scanners: dict[str, Tool], quick: bool) -> None:
     print("|---|---|---|---|---|---|")
     for label, unit in _FLOODS.items():
         for compress in (False, True):
-            path = folder / f"flood-{len(unit)}{'.gz' if compress else ''}"
+            path = folder / f"flood-{len(unit)}.pkl{'.gz' if compress else ''}"  # modelscan goes by the suffix
             _flood(path, unit, size, compress)
             start = time.perf_counter()
             scan = scan_file(path)
             seconds = time.perf_counter() - start
             other = "-"
             if "modelscan" in scanners and not compress:
-                sample = folder / "flood-sample"
+                sample = folder / "flood-sample.pkl"
                 _flood(sample, unit, 64 << 20)
                 _, ms_seconds, error = _quietly(scanners["modelscan"], sample)
                 other = "E" if error else f"{64 / ms_seconds:.1f}"
