@@ -50,7 +50,7 @@ from typing import Any, Literal
 from riskframe.scanning._joblib import WRAPPERS
 from riskframe.scanning._opargs import importable
 from riskframe.scanning._stream import ByteStream, LimitExceeded, Truncated, Unreadable
-from riskframe.scanning._values import Call, Opaque, Ref, Seq, appeared, describe
+from riskframe.scanning._values import Blob, Call, Opaque, Ref, Seq, appeared, describe
 from riskframe.scanning.allowlist import Allowlist, Severity
 from riskframe.scanning.findings import Budget, Finding, ScanLimits
 
@@ -64,6 +64,27 @@ Mode = Literal["plain", "joblib"]
 _INERT_RUN = re.compile(rb"(?:[N\x88\x89)\]}\x8f]0|K.0|M..0|J....0|G.{8}0|\(1|\x80[\x00-\x05]|\x95(.{8}))++",
                         re.DOTALL)
 _RUN_AFTER = frozenset(b"01\x80\x95")  # a run is looked for only after these, so ordinary pickles pay nothing
+_BUILD = ord("b")
+
+
+_PAIRS = {bytes([push]) + b"0": (bytes([push]) + b"0") * (1 << 15) for push in b"N\x88\x89)]}\x8f"} | {
+    b"(1": b"(1" * (1 << 15)}  # each no-op pair, repeated over 64 KiB
+
+
+def _repeated_pairs(buf: bytes, pos: int) -> int:
+    """Where the run of the no-op pair at ``pos`` repeated ends (at an even distance); ``pos`` if none."""
+    pattern = _PAIRS.get(buf[pos:pos + 2])
+    if pattern is None:
+        return pos
+    step = 64
+    while step >= 2:
+        size = min(step, len(pattern), len(buf) - pos) & ~1
+        if size and buf[pos:pos + size] == pattern[:size]:
+            pos += size
+            step = min(step * 2, len(pattern))
+        else:
+            step //= 4  # narrow down to the pair where the run ends (the regex takes over there)
+    return pos
 
 
 class Malformed(Exception):
@@ -156,7 +177,11 @@ class Walker:
                     if code < 0:
                         raise Truncated(offset, "a pickle (no STOP opcode)")
                     raise Malformed(offset, f"unknown opcode 0x{code:02x}")
-                if handler(self, offset):
+                if code == _BUILD:  # may walk a nested pickle (a joblib object array) on the same budget
+                    budget.opcodes = left
+                    handler(self, offset)
+                    left = budget.opcodes
+                elif handler(self, offset):
                     self._check_stop(offset)
                     return self.pop(offset)
                 left -= 1
@@ -173,9 +198,12 @@ class Walker:
             self._report_flagged()
 
     def _skip_inert_run(self) -> None:
-        """Skip the run of no-effect opcodes that starts here, if any (see ``_INERT_RUN``)."""
+        """Skip the run of no-effect opcodes that starts here, if any (see ``_INERT_RUN``); a run
+        of one two-byte pair repeated (``N0N0...``) is first compared in blocks, at memory speed."""
         stream = self.stream
-        match = _INERT_RUN.match(stream._buf, stream._pos)
+        buf = stream._buf
+        stream._pos = _repeated_pairs(buf, stream._pos)
+        match = _INERT_RUN.match(buf, stream._pos)
         if match is None:
             return
         if match.group(1) is not None:
@@ -333,6 +361,9 @@ class Walker:
             self._pin_operands(module, name)
             self.push(self.named_global(module, name, offset, "STACK_GLOBAL"))
             return
+        if _never_text(module) or _never_text(name):  # both unpicklers raise "STACK_GLOBAL requires str"
+            raise Malformed(offset, f"STACK_GLOBAL operands that are not strings ({describe(module, 40)} / "
+                                    f"{describe(name, 40)})")
         shown = f"{describe(module, 60)} / {describe(name, 60)}"
         self.finding(f"{_operand(module)}.{_operand(name)}", offset, "high",
                      f"STACK_GLOBAL operands are not plain strings ({shown}): the imported name is "
@@ -367,6 +398,13 @@ def _worth_keeping(value: Any) -> str | None:
         return "ref"  # a tuple around a constructed-only class: every copy of it is one more use of the class
     return None
 
+
+
+def _never_text(value: Any) -> bool:
+    """A value that cannot be a ``str`` at load time (a call's result or an opaque value may be)."""
+    if isinstance(value, Blob):
+        return value.kind in ("bytes", "bytearray")
+    return not isinstance(value, (str, Call, Opaque))
 
 
 def _fix_imports(module: str, name: str) -> tuple[str, str]:

@@ -67,3 +67,15 @@ def test_a_memoized_object_changed_through_the_memo_before_an_array_is_not_follo
     (finding,) = scan_file(tmp_path / "m.joblib").findings
 
     assert "an object kept in the memo was changed through it earlier" in finding.reason
+
+
+def test_object_arrays_spend_the_same_opcode_budget_as_the_pickle_around_them(tmp_path):
+    import joblib
+
+    from riskframe.scanning import ScanLimits
+
+    joblib.dump([np.array([[i] * 300 for i in range(3)], dtype=object) for _ in range(40)], tmp_path / "o.joblib")
+
+    assert scan_file(tmp_path / "o.joblib").verdict == "safe"
+    (finding,) = scan_file(tmp_path / "o.joblib", limits=ScanLimits(max_opcodes=20_000)).findings
+    assert finding.reason.startswith("scan limit reached (more than 20000 opcodes walked one by one")

@@ -360,7 +360,7 @@ def test_a_frame_skipped_in_bulk_still_bounds_where_the_pickle_may_stop():
 
 
 _INERT = [b"N0", b"\x880", b"\x890", b")0", b"]0", b"}0", b"\x8f0", b"K\x070", b"M\x01\x020", b"J\x01\x02\x03\x040",
-          b"G" + bytes(8) + b"0", b"(1", b"\x80\x04", b"\x95" + bytes(8)]
+          b"G" + bytes(8) + b"0", b"(1", b"\x80\x04", b"\x95" + bytes(8), b"N0" * 41, b"(1" * 70, b"]0" * 200]
 _MEANINGFUL = [b"\x8c\x02os\x94", b"\x8c\x06system\x94", b"h\x00", b"h\x01", b"\x93", b"N", b"0", b"(", b"t",
                b"\x94", b"]", b"a", b"}", b"s", b"cos\nsystem\n", b"\x85R", b"2", b"1", b"\x95\x05" + bytes(7)]
 
