@@ -102,8 +102,11 @@ def scan_zip(fp: BinaryIO, scope: Scope, *, polyglot: bool = False) -> str:
             scope.add(Finding(None, None, "medium", f"corrupt zip archive: {exc}"))
         return "zip"
     for problem in layout_problems(fp):
-        scope.add(Finding(None, None, "medium", f"not exactly one zip archive: {problem}; zip readers "
-                                                "(Python's zipfile, torch.load) may each see different members"))
+        if polyglot:  # only Python's zipfile reads a zip that does not start the file, and it was scanned as one
+            scope.note(f"as a zip, it is not exactly one archive ({problem}): scanned as Python's zipfile reads it")
+        else:
+            scope.add(Finding(None, None, "medium", f"not exactly one zip archive: {problem}; zip readers "
+                                                    "(Python's zipfile, torch.load) may each see different members"))
     with archive:
         infos = archive.infolist()
         names = [info.filename for info in infos]

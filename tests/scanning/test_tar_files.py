@@ -123,3 +123,16 @@ def test_bytes_after_the_end_of_the_archive_are_a_low_finding(tmp_path):
     (finding,) = scan_file(tmp_path / "a.tar").findings
 
     assert finding.severity == "low" and finding.reason.startswith("bytes after the end of the tar archive")
+
+
+def test_a_tar_ending_in_a_torch_checkpoint_is_safe_though_zipfile_also_reads_it(tmp_path):
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save({"w": torch.ones(3)}, buffer)
+    (tmp_path / "bundle.tar").write_bytes(_tar({"model.pt": buffer.getvalue()}))
+
+    scan = scan_file(tmp_path / "bundle.tar")
+
+    assert (scan.format, scan.verdict, scan.findings) == ("tar", "safe", [])
+    assert "the file is also a zip archive (its directory is at the end): scanned as one too" in scan.notes
