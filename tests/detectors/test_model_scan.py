@@ -199,7 +199,7 @@ def test_a_file_that_cannot_be_read_fails_as_itself_and_the_others_are_still_rep
 
 
 def test_a_structural_finding_is_summarised_by_what_it_is(tmp_path):
-    result = _run(tmp_path, {"m.zip": b"junk" + _zip_bytes()})
+    result = _run(tmp_path, {"m.zip": _zip_bytes() + _zip_bytes()})
 
     assert result.summary == ("1 of 1 scanned files would not load safely: m.zip: not exactly one zip archive "
                               "(medium).")

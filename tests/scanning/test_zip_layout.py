@@ -104,9 +104,20 @@ def test_a_local_header_disagreeing_with_the_directory_is_a_problem():
 
 
 def test_a_two_archive_file_is_unsafe_while_its_zip_reading_alone_looks_clean(tmp_path):
-    (tmp_path / "m.zip").write_bytes(b"junk" + ONE)
+    (tmp_path / "m.zip").write_bytes(ONE + ONE)
 
     scan = scan_file(tmp_path / "m.zip")
 
     assert scan.verdict == "unsafe"
     assert [f.reason.split(":")[0] for f in scan.findings] == ["not exactly one zip archive"]
+
+
+def test_a_zip_after_other_bytes_is_read_as_pythons_zipfile_reads_it_and_never_safe(tmp_path):
+    # only Python's zipfile finds a zip that does not start the file (torch.load needs PK at byte 0)
+    (tmp_path / "m.bin").write_bytes(b"junk" + ONE)
+
+    scan = scan_file(tmp_path / "m.bin")
+
+    assert (scan.verdict, scan.findings) == ("unsupported", [])
+    assert any(note.startswith("as a zip, it is not exactly one archive (the central directory ends at")
+               for note in scan.notes)
