@@ -30,8 +30,9 @@ Two ``mode`` s, because two loaders read the same bytes differently:
 A stream holding joblib wrappers is walked both ways by the scan (:mod:`riskframe.scanning.scan`).
 
 **Speed and budgets.** Runs of opcodes with no effect on anything the walk models (a constant
-pushed and popped, ``MARK`` then ``POP_MARK``, ``PROTO``, ``FRAME``) are skipped in bulk by one
-regular expression (C speed); every other opcode counts against ``ScanLimits.max_opcodes``.
+pushed and popped, ``MARK`` then ``POP_MARK``, ``PROTO``, ``FRAME``, whose end is kept) are skipped
+in bulk, at C speed: one pair repeated by comparing blocks of memory, any mix by one regular
+expression. Every other opcode counts against ``ScanLimits.max_opcodes``.
 
 Why a hand-written walker rather than :func:`pickletools.genops`: genops reads every argument
 whole (a 4 GB ``BINBYTES8`` would be held in memory) and keeps no stack, so memo-routed
