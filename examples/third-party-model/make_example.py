@@ -5,7 +5,9 @@ from an outside vendor, one of them carrying a code-execution payload.
 
 Writes, next to this file:
 
-- ``data/raw/digits.npz`` and ``data/raw/SOURCE.txt``: what the data vendor delivered;
+- ``data/raw/digits.npz``: what the data vendor delivered, and ``data/SOURCE.txt``, its delivery
+  note, kept beside the tracked folder rather than in it: riskframe vouches for every file of a
+  ``files`` artifact, and a text note is no format it can vouch for;
 - ``data/prepared/{train,test}.npz``: the output of ``src/prepare.py`` (the ``prepare`` stage);
 - ``dvc.yaml`` and ``dvc.lock``: the DVC pipeline and its lock, with the digests DVC 3 computes
   (MD5 of each file, the ``.dir`` digest of each folder; checked against the real DVC with
@@ -102,7 +104,7 @@ def write_raw(out: Path) -> None:
 
     digits = load_digits()
     write_npz(out / "data/raw/digits.npz", X=digits.images.astype(np.uint8), y=digits.target.astype(np.int64))
-    (out / "data/raw/SOURCE.txt").write_text("Handwritten digits delivered by Example Data Vendor Ltd., "
+    (out / "data/SOURCE.txt").write_text("Handwritten digits delivered by Example Data Vendor Ltd., "
                                             "order 2024-117 (scikit-learn's 8x8 digits).\n")
 
 

@@ -10,16 +10,16 @@ Per file the evidence gives its format, verdict (``safe``, ``unsafe``, ``unsuppo
 severity and findings (global, byte offset, severity, reason). The run
 
 - **fails** when a file has a finding at or above ``fail_on`` (default ``medium``: anything outside
-  the allowlist), or when nothing vouches for a model file: a ``model`` artifact whose format is
-  not recognised, or any file in a format that can hold a model the scan cannot vouch for (Keras,
-  SavedModel, HDF5, GGUF, tar, a zip with members it cannot read), also inside a ``files``
-  artifact, where model bundles usually ship (``unsupported_models: warn`` relaxes this);
-- **warns** on findings below ``fail_on``, or when nothing it saw was a recognised format;
-- **passes** otherwise. Files inside a ``files`` artifact whose content is no format the scan knows
-  (a README, a CSV, an image) are listed and otherwise ignored.
+  the allowlist), or when nothing vouches for a file: one whose format the scan does not recognise
+  or cannot vouch for (Keras, SavedModel, HDF5, GGUF, a zip with members it cannot read), in a
+  ``model`` artifact or in a ``files`` artifact alike. A file in a model bundle is loaded by code
+  the scan does not see (a ``.py`` file next to the weights is imported by ``trust_remote_code``),
+  so a README or a CSV there is not vouched for either: ``unsupported_models: warn`` relaxes this;
+- **warns** on findings below ``fail_on``, or on unvouched files under ``unsupported_models: warn``;
+- **passes** otherwise.
 
-The score is the worst file's: 1.0 for a critical finding, 0.8 high, 0.5 medium (or an
-unsupported model), 0.2 low, 0 when every file is safe.
+The score is the worst file's: 1.0 for a critical finding, 0.8 high, 0.5 medium (or a file
+nothing vouches for), 0.2 low, 0 when every file is safe.
 """
 
 from __future__ import annotations
@@ -38,9 +38,6 @@ from riskframe.scanning import SEVERITIES, Allowlist, FileScan, Severity, iter_f
 from riskframe.spec.pipeline import Artifact
 
 SEVERITY_SCORE = {"critical": 1.0, "high": 0.8, "medium": 0.5, "low": 0.2}
-# Formats of content the scan knows nothing of ("unknown+gzip": a compressed one): in a ``files``
-# artifact such a file is data or documentation, not a model nobody vouched for.
-_NOT_A_MODEL = frozenset({"unknown", "empty"})
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 _SHOWN = 3  # files named in the summary
 
@@ -56,8 +53,9 @@ class ModelFileScanParams(DetectorParams):
                     "the site's own model classes. They never override a critical gadget")
     unsupported_models: Literal["fail", "warn"] = Field(
         default="fail",
-        description="what a model file nothing vouches for does to the run: a model artifact whose format is "
-                    "not recognised, or a Keras, SavedModel, HDF5, GGUF, tar or partly unreadable zip file")
+        description="what a file nothing vouches for does to the run (fail, warn): a file of a model or files "
+                    "artifact whose format the scan does not recognise (a README, a CSV, a .py file), or a Keras, "
+                    "SavedModel, HDF5, GGUF or partly unreadable archive")
 
     @field_validator("allow")
     @classmethod
@@ -103,7 +101,11 @@ def _scan_artifact(ctx: RunContext, artifact: Artifact, allowlist: Allowlist) ->
     out = []
     for file in iter_files([root]):
         shown = artifact.path if file == root else f"{artifact.path.rstrip('/')}/{file.relative_to(root).as_posix()}"
-        out.append(ArtifactScan(artifact, shown, scan_file(file, allowlist=allowlist)))
+        try:
+            scan = scan_file(file, allowlist=allowlist)
+        except OSError as exc:  # one file that cannot be opened is that file's result, not the run's
+            scan = FileScan.unreadable(str(file), exc.strerror or str(exc))
+        out.append(ArtifactScan(artifact, shown, scan))
     return out
 
 
@@ -113,25 +115,18 @@ class ArtifactScan:
     def __init__(self, artifact: Artifact, shown: str, scan: FileScan) -> None:
         self.artifact, self.shown, self.scan = artifact, shown, scan
 
-    @property
-    def may_be_model(self) -> bool:
-        """A file of a ``model`` artifact, or one in a format that can hold a model (recognised, or
-        one the scan knows but cannot read: HDF5, GGUF, tar)."""
-        return (self.artifact.type == "model" or self.scan.recognised
-                or self.scan.format.split("+")[0] not in _NOT_A_MODEL)
-
-    def outcome(self, params: ModelFileScanParams) -> Literal["fail", "warn", "pass", "ignored"]:
+    def outcome(self, params: ModelFileScanParams) -> Literal["fail", "warn", "pass"]:
         scan = self.scan
         if scan.verdict == "unsafe":
             failing = severity_rank(scan.severity) >= severity_rank(params.fail_on)
             return "fail" if failing else "warn"
         if scan.verdict == "unsupported":
-            return params.unsupported_models if self.may_be_model else "ignored"
+            return params.unsupported_models
         return "pass"
 
     def score(self) -> float:
         if self.scan.verdict == "unsupported":
-            return SEVERITY_SCORE["medium"] if self.may_be_model else 0.0
+            return SEVERITY_SCORE["medium"]
         return SEVERITY_SCORE.get(self.scan.severity or "", 0.0)
 
     def evidence(self, params: ModelFileScanParams) -> dict[str, Any]:
@@ -142,17 +137,18 @@ class ArtifactScan:
         if self.scan.verdict == "unsupported":
             return f"{self.shown}: {self.scan.unsupported_reason}"
         worst = max(self.scan.findings, key=lambda f: severity_rank(f.severity))
-        what = worst.global_ or "a malformed stream"
         more = len(self.scan.findings) - 1
         extra = f" and {more} more finding{'s' if more > 1 else ''}" if more else ""
-        return f"{self.shown} names {what} ({worst.severity}){extra}"
+        if worst.global_ is None:  # a structural finding: say what, in its reason's first words
+            return f"{self.shown}: {re.split(r'[:;(]', worst.reason)[0].strip()} ({worst.severity}){extra}"
+        return f"{self.shown} names {worst.global_} ({worst.severity}){extra}"
 
 
 def scan_result(scans: list[ArtifactScan], params: ModelFileScanParams) -> DetectorResult:
     """The verdict, score, metrics and evidence for a stage's scanned files."""
     outcomes = Counter(s.outcome(params) for s in scans)
     recognised = [s for s in scans if s.scan.verdict != "unsupported"]
-    status = "fail" if outcomes["fail"] else "warn" if outcomes["warn"] or not recognised else "pass"
+    status = "fail" if outcomes["fail"] else "warn" if outcomes["warn"] or not scans else "pass"
     findings = Counter(f.severity for s in scans for f in s.scan.findings)
     metrics = {"files": float(len(scans)), "unsafe_files": float(sum(s.scan.verdict == "unsafe" for s in scans)),
                "unsupported_files": float(len(scans) - len(recognised)),
@@ -162,20 +158,18 @@ def scan_result(scans: list[ArtifactScan], params: ModelFileScanParams) -> Detec
                 "method": "static: pickle opcodes walked and globals judged against an allowlist; "
                           "nothing unpickled or imported"}
     return DetectorResult(status=status, score=max((s.score() for s in scans), default=0.0),
-                          summary=_summary(scans, params, status), metrics=metrics, evidence=evidence)
+                          summary=_summary(scans, params), metrics=metrics, evidence=evidence)
 
 
-def _summary(scans: list[ArtifactScan], params: ModelFileScanParams, status: str) -> str:
+def _summary(scans: list[ArtifactScan], params: ModelFileScanParams) -> str:
+    if not scans:
+        return "The artifacts hold no file to scan, so no model file is vouched for."
     problems = sorted((s for s in scans if s.outcome(params) in ("fail", "warn")), key=lambda s: -s.score())
     if problems:
         named = "; ".join(s.phrase() for s in problems[:_SHOWN])
         hidden = len(problems) - _SHOWN
         more = f"; and {hidden} more (see the evidence)" if hidden > 0 else ""
         return f"{len(problems)} of {len(scans)} scanned files would not load safely: {named}{more}."
-    if status == "warn":
-        if len(scans) == 1:
-            return "The one file is in no format the scan recognises, so it is not vouched for."
-        return f"None of the {len(scans)} files is in a format the scan recognises, so none is vouched for."
     safe = sum(s.scan.verdict == "safe" for s in scans)
     if safe == 1:
         return "The one recognised file is safe to load: it names no global outside the allowlist."

@@ -125,6 +125,31 @@ def _fitted_models() -> dict[str, Any]:
     }
 
 
+def _cnn() -> Any:
+    import torch
+
+    torch.manual_seed(0)
+    nn = torch.nn
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.1),
+                         nn.Flatten(), nn.Linear(4, 3), nn.LogSoftmax(dim=1))
+
+
+def _rnn() -> Any:
+    import torch
+
+    torch.manual_seed(0)
+    return torch.nn.ModuleDict({"embed": torch.nn.Embedding(10, 4), "lstm": torch.nn.LSTM(4, 8, batch_first=True),
+                                "gru": torch.nn.GRU(8, 8), "head": torch.nn.Linear(8, 2)})
+
+
+def _transformer() -> Any:
+    import torch
+
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, activation="gelu")
+    return torch.nn.ModuleList([layer, torch.nn.LayerNorm(8), torch.nn.TransformerDecoderLayer(8, 2, 16)])
+
+
 def benign_samples(folder: Path) -> list[Sample]:
     """Write the benign files into ``folder``."""
     import joblib
@@ -155,6 +180,11 @@ def benign_samples(folder: Path) -> list[Sample]:
         ("state-dict-legacy.pt", "torch state dict", "torch-legacy",
          lambda p: torch.save(net.state_dict(), p, _use_new_zipfile_serialization=False)),
         ("torchscript.pt", "TorchScript model", "torchscript", torchscript_bytes()),
+        ("module-cnn.pt", "whole torch.nn module", "torch-zip", lambda p: torch.save(_cnn(), p)),
+        ("module-rnn.pt", "whole torch.nn module", "torch-zip", lambda p: torch.save(_rnn(), p)),
+        ("module-transformer.pt", "whole torch.nn module", "torch-zip", lambda p: torch.save(_transformer(), p)),
+        ("module-legacy.pt", "whole torch.nn module", "torch-legacy",
+         lambda p: torch.save(_cnn(), p, _use_new_zipfile_serialization=False)),
         ("weights.safetensors", "tensors", "safetensors", safetensors_bytes(arrays)),
         ("model.onnx", "ONNX model", "onnx", onnx_bytes()),
         ("weights.npy", "numpy array", "npy", lambda p: np.save(p, arrays["weight"])),

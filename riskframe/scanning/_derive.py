@@ -8,6 +8,13 @@
   fitted estimators reference (tree structures, loss objects, neighbour trees, distance metrics),
   found by fitting each estimator on a tiny dataset, pickling it and walking the pickle with the
   scanner itself. Nothing listed may be a known gadget.
+- ``torch_nn.txt``: the ``torch.nn`` module classes (``class``: every ``nn.Module`` subclass
+  defined under ``torch.nn.modules``, with object's ``__new__`` and a ``__setstate__``,
+  ``__setattr__`` and ``__getattr__`` read and listed in ``REVIEWED`` below), and the functions
+  ``torch.save`` of stock modules stores as attributes (``function``: the activations of
+  transformer layers), found by saving every module class torch can build with small arguments
+  and walking the pickle. A class whose loading hooks are not in ``REVIEWED`` stops the script:
+  read the new code, then add it there.
 
 Non-scikit-learn globals those pickles need that the allowlist lacks are printed for review.
 Review the diff of the data files before committing: it is the allowlist's change log.
@@ -18,6 +25,7 @@ from __future__ import annotations
 import io
 import pickle
 import warnings
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,6 +118,89 @@ def sklearn_globals() -> tuple[str, list[str], Counter[str]]:
     return sklearn.__version__, safe, others
 
 
+# The loading hooks of torch.nn module classes, read in torch 2.13: each only sets data attributes
+# (defaults for attributes old checkpoints lack, RNN weight names, weak references to the
+# weights), calling nothing the file names. Module.__getattr__ looks names up in the module's own
+# dicts; RNNBase.__setattr__ keeps its weight list in step.
+REVIEWED = {
+    "__setstate__": {"Module", "LogSoftmax", "Softmax", "Softmin", "MultiheadAttention", "_ConvNd", "AvgPool3d",
+                     "RNNBase", "TransformerEncoderLayer", "TransformerDecoderLayer", "Upsample"},
+    "__setattr__": {"Module", "RNNBase"},
+    "__getattr__": {"Module"},
+    "__getattribute__": {"object"},
+    "__reduce_ex__": {"object"},
+    "__reduce__": {"object"},
+}
+_ARGUMENTS = [(), (4,), (4, 3), (4, 4, 3), (2, 2, 2), (4, 2)]  # enough to build every stock module but a few
+
+
+def torch_nn_classes() -> dict[str, type]:
+    import importlib
+    import inspect
+    import pkgutil
+    import sys
+
+    import torch
+    import torch.nn.modules
+
+    for info in pkgutil.walk_packages(torch.nn.modules.__path__, "torch.nn.modules."):
+        importlib.import_module(info.name)
+    classes = {}
+    for module_name, module in sorted(sys.modules.items()):
+        if not module_name.startswith("torch.nn.modules"):
+            continue
+        for cls in vars(module).values():
+            if inspect.isclass(cls) and issubclass(cls, torch.nn.Module) and cls.__module__ == module_name:
+                classes[f"{module_name}.{cls.__qualname__}"] = cls
+    admitted = {}
+    for name, cls in sorted(classes.items()):
+        if cls.__new__ is not object.__new__:  # deprecated shims that warn on construction
+            continue
+        for hook, owners in REVIEWED.items():
+            owner = next(k for k in cls.__mro__ if hook in vars(k))
+            if owner.__qualname__ not in owners:
+                raise SystemExit(f"{name}.{hook} is defined by {owner.__qualname__}, not reviewed: read it, "
+                                 "then add it to REVIEWED")
+        admitted[name] = cls
+    return admitted
+
+
+def torch_nn_globals() -> tuple[str, list[str], list[str]]:
+    import warnings
+
+    import torch
+
+    from riskframe.scanning._stream import ByteStream
+    from riskframe.scanning.allowlist import Allowlist, find_gadget
+    from riskframe.scanning.findings import ScanLimits
+    from riskframe.scanning.pickle_ops import walk_pickles
+
+    classes = torch_nn_classes()
+    modules = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for cls in classes.values():
+            for arguments in _ARGUMENTS:
+                try:
+                    modules.append(cls(*arguments))
+                    break
+                except Exception:
+                    continue
+        for layer in (torch.nn.TransformerEncoderLayer, torch.nn.TransformerDecoderLayer):
+            modules.extend(layer(8, 2, activation=activation) for activation in ("relu", "gelu"))
+    functions = set()
+    for module in modules:
+        buffer = io.BytesIO()
+        torch.save(module, buffer)
+        with zipfile.ZipFile(buffer) as archive:
+            data = archive.read(next(n for n in archive.namelist() if n.endswith("/data.pkl")))
+        for name in walk_pickles(ByteStream(io.BytesIO(data)), Allowlist(), ScanLimits()).globals:
+            is_function = name.startswith(("torch.nn.functional.", "torch._C._nn."))
+            if is_function and find_gadget(*name.split(".", 1)) is None:
+                functions.add(name)
+    return torch.__version__, sorted(classes), sorted(functions)
+
+
 def _write(name: str, header: str, lines: list[str]) -> None:
     text = "".join(f"# {line}\n" for line in header.strip().splitlines()) + "".join(f"{n}\n" for n in lines)
     (DATA / name).write_text(text, encoding="utf-8")
@@ -120,6 +211,12 @@ def main() -> None:
     _write("torch_weights_only.txt", f"""
 Globals admitted by torch.load(weights_only=True): torch._weights_only_unpickler._get_allowed_globals()
 of torch {version}. Regenerate with: python -m riskframe.scanning._derive""", names)
+    version, classes, functions = torch_nn_globals()
+    _write("torch_nn.txt", f"""
+torch.nn of torch {version}. 'class': a module class, admitted only as the class of an object rebuilt
+from its state (NEWOBJ, then BUILD calling its reviewed __setstate__), never called; 'function': a
+function stock modules keep as an attribute. Regenerate with: python -m riskframe.scanning._derive""",
+           [f"{name} class" for name in classes] + [f"{name} function" for name in functions])
     version, names, others = sklearn_globals()
     _write("sklearn.txt", f"""
 scikit-learn {version}: the classes all_estimators() lists, plus the sklearn.* globals that pickles

@@ -104,13 +104,21 @@ def test_an_unrecognised_model_fails_unless_relaxed(tmp_path):
     assert _run(tmp_path, strange, unsupported_models="warn").status == "warn"
 
 
-def test_files_artifacts_are_walked_and_their_text_files_ignored(tmp_path):
-    result = _run(tmp_path, {"vendor/README.txt": b"weights from vendor\n", "vendor/sub/w.pkl": EVIL},
-                  types={"vendor/README.txt": "files", "vendor/sub/w.pkl": "files"})
+def test_files_artifacts_are_walked_and_files_nothing_vouches_for_fail_closed(tmp_path):
+    """A file next to a model's weights may be loaded by code the scan never sees (a .py file
+    imported by trust_remote_code): in a files artifact, an unknown file fails like an unknown model."""
+    files = {"vendor/README.txt": b"weights from vendor\n", "vendor/modeling.py": b"import os\n",
+             "vendor/sub/w.pkl": pickle.dumps([1.0])}
 
-    assert result.status == "fail"
-    assert [(f["path"], f["outcome"]) for f in result.evidence["files"]] == [
-        ("vendor/README.txt", "ignored"), ("vendor/sub/w.pkl", "fail")]
+    result = _run(tmp_path, files, types=dict.fromkeys(files, "files"))
+
+    assert (result.status, result.score) == ("fail", 0.5)
+    assert [(f["path"], f["verdict"], f["outcome"]) for f in result.evidence["files"]] == [
+        ("vendor/README.txt", "unsupported", "fail"), ("vendor/modeling.py", "unsupported", "fail"),
+        ("vendor/sub/w.pkl", "safe", "pass")]
+    assert result.summary == ("2 of 3 scanned files would not load safely: vendor/README.txt: its format is not "
+                              "recognised; vendor/modeling.py: its format is not recognised.")
+    assert _run(tmp_path, files, types=dict.fromkeys(files, "files"), unsupported_models="warn").status == "warn"
 
 
 @pytest.mark.parametrize("name, data", [
@@ -126,17 +134,22 @@ def test_a_model_bundle_folder_with_a_file_nothing_vouches_for_fails(tmp_path, n
 
     assert (result.status, result.score) == ("fail", 0.5)
     assert {f["path"]: f["outcome"] for f in result.evidence["files"]} == {
-        f"bundle/{name}": "fail", "bundle/weights.pkl": "pass", "bundle/README.md": "ignored",
-        "bundle/data.csv.gz": "ignored"}
-    assert result.summary.startswith(f"1 of 4 scanned files would not load safely: bundle/{name}: ")
+        f"bundle/{name}": "fail", "bundle/weights.pkl": "pass", "bundle/README.md": "fail",
+        "bundle/data.csv.gz": "fail"}
+    assert result.summary.startswith("3 of 4 scanned files would not load safely: ")
     assert _run(tmp_path, files, types=dict.fromkeys(files, "files"), unsupported_models="warn").status == "warn"
 
 
-def test_nothing_recognised_warns(tmp_path):
-    result = _run(tmp_path, {"docs/card.md": b"# card\n"}, types={"docs/card.md": "files"})
+def test_an_empty_artifact_folder_warns(tmp_path):
+    (tmp_path / "bundle").mkdir()
+    artifact = Artifact(name="bundle", type="files", path="bundle")
+    stage = Stage(name="adopt", kind="model-engineering", artifacts=[artifact])
+    ctx = RunContext(stage=stage, bindings={"files": (artifact,)}, store=ArtifactStore(tmp_path))
 
-    assert result.status == "warn"
-    assert result.summary == "The one file is in no format the scan recognises, so it is not vouched for."
+    result = ModelFileScan().run(ctx, ModelFileScanParams())
+
+    assert (result.status, result.summary) == ("warn", "The artifacts hold no file to scan, so no model file is "
+                                                       "vouched for.")
 
 
 def test_a_stage_with_only_datasets_is_not_applicable(tmp_path):
@@ -168,3 +181,35 @@ def test_the_control_validates_against_catalog_and_registry():
     assert control.detector == "model-file-scan" and control.atlas.detects == ["AML.T0011.000", "AML.T0018.002",
                                                                               "AML.T0010.003"]
     ModelFileScanParams(**control.with_)
+
+
+def test_a_file_that_cannot_be_read_fails_as_itself_and_the_others_are_still_reported(tmp_path):
+    (tmp_path / "bundle").mkdir()
+    (tmp_path / "bundle" / "w.pkl").write_bytes(pickle.dumps([1.0]))
+    (tmp_path / "bundle" / "mem.bin").symlink_to("/proc/self/mem")
+    artifact = Artifact(name="bundle", type="files", path="bundle")
+    stage = Stage(name="adopt", kind="model-engineering", artifacts=[artifact])
+    ctx = RunContext(stage=stage, bindings={"files": (artifact,)}, store=ArtifactStore(tmp_path))
+
+    result = ModelFileScan().run(ctx, ModelFileScanParams())
+
+    assert result.status == "fail"
+    assert {f["path"]: (f["format"], f["verdict"]) for f in result.evidence["files"]} == {
+        "bundle/mem.bin": ("unreadable", "unsupported"), "bundle/w.pkl": ("pickle", "safe")}
+
+
+def test_a_structural_finding_is_summarised_by_what_it_is(tmp_path):
+    result = _run(tmp_path, {"m.zip": _zip_bytes() + _zip_bytes()})
+
+    assert result.summary == ("1 of 1 scanned files would not load safely: m.zip: not exactly one zip archive "
+                              "(medium).")
+
+
+def _zip_bytes() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("w.pkl", pickle.dumps([1.0]))
+    return buffer.getvalue()

@@ -117,7 +117,7 @@ def test_a_byte_changed_in_the_vendor_data_fails_provenance_and_pinning(copy):
     failing = {(r.requirement, r.stage) for r in assessment.results if r.status == "fail"}
     assert failing == {("SC-2", "acquire-data"), ("SC-2", "prepare"), ("SC-3", "acquire-data")}
     dvc = next(r for r in assessment.results if r.requirement == "SC-2" and r.stage == "prepare")
-    assert "data/raw (prepare): md5 recorded 3f7f4eea..., found" in dvc.summary
+    assert "data/raw (prepare): md5 recorded f331c211..., found" in dvc.summary
     assert next(e for e in assessment.lineage if e.artifact == "raw").digest_status == "mismatch"
 
 
