@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 from typing import Any
 
 from riskframe.errors import UsageError
@@ -56,7 +57,7 @@ def run_tag(args: argparse.Namespace) -> int:
         raise UsageError(f"riskframe mlflow tag: {args.model!r} is not an exact model version; write "
                          "models:/NAME/VERSION (an alias moves, an approval must not)")
     assessment = load_assessment(args.assessment)
-    digest = sha256_file(args.assessment)
+    digest = sha256_file(Path(args.assessment))  # after the load, which refuses what is not a regular file
     try:
         tags = approval_tags(assessment, digest, match["name"], match["version"])
     except NotAssessedError as exc:

@@ -111,8 +111,11 @@ class Trainer:
         """Log a run reading ``inputs`` ``(dataset name, file, context, sha256 tag)`` and register its model as a
         new version of ``name`` (with ``register_run=False``, a version that names no run)."""
         import mlflow
+        from mlflow.tracking._tracking_service import utils
 
-        previous = mlflow.get_tracking_uri()
+        # mlflow.start_run logs to the global tracking URI, which set_tracking_uri also writes into
+        # $MLFLOW_TRACKING_URI: both are put back as they were, so no other test sees this server.
+        previous, environment = utils._tracking_uri, os.environ.get("MLFLOW_TRACKING_URI")
         mlflow.set_tracking_uri(self.url)
         try:
             with mlflow.start_run(experiment_id=self.experiment) as run:
@@ -128,6 +131,8 @@ class Trainer:
                     mlflow.log_input(dataset, context=context, tags={"sha256": sha} if sha else None)
         finally:
             mlflow.set_tracking_uri(previous)
+            if environment is not None:
+                os.environ["MLFLOW_TRACKING_URI"] = environment
         run_id = run.info.run_id
         if not self.client.search_registered_models(filter_string=f"name = '{name}'"):
             self.client.create_registered_model(name)
