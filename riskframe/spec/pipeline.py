@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from typing import Literal
 
@@ -38,7 +39,7 @@ class RegisteredModel(Spec):
     the URIs; without them MLflow's own ``MLFLOW_TRACKING_URI`` and ``MLFLOW_REGISTRY_URI`` apply.
     """
 
-    model: str = Field(pattern=MODEL_URI, description="models:/NAME/VERSION or models:/NAME@alias")
+    model: str = Field(description="models:/NAME/VERSION or models:/NAME@alias")
     tracking_uri: str | None = Field(
         default=None, min_length=1,
         description="the MLflow tracking server or store (default $MLFLOW_TRACKING_URI); a relative "
@@ -49,6 +50,13 @@ class RegisteredModel(Spec):
     code_version: str | None = Field(
         default=None, pattern=r"^[0-9a-f]{7,40}$",
         description="the git commit the model's training run must have run at (its mlflow.source.git.commit)")
+
+    @field_validator("model")
+    @classmethod
+    def _model_uri(cls, value: str) -> str:
+        if not re.match(MODEL_URI, value):
+            raise ValueError(f"must be models:/NAME/VERSION or models:/NAME@alias. Got {value!r} instead.")
+        return value
 
 
 def signature_method(public_key: str | None, certificate_chain: list[str] | tuple[str, ...], identity: str | None,
