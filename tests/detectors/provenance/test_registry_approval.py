@@ -91,8 +91,15 @@ def test_a_tagged_version_is_approved_and_the_next_version_or_changed_data_is_no
         f"models:/{model_name}/1 carries no riskframe assessment: nothing approves deploying it (assess it, then "
         "riskframe mlflow tag it).")
 
-    assert cli.main(["assess", pipeline, "-p", "qualify.yaml", "-o", "out", "-f", "json", "-q"]) == 0
+    assert cli.main(["assess", pipeline, "-p", "qualify.yaml", "-o", "out", "-f", "json,md,html", "-q"]) == 0
     capsys.readouterr()
+    run_id = trainer.client.get_model_version(model_name, "1").run_id
+    lineage = json.loads((data / "out" / "assessment.json").read_text())["lineage"]
+    assert {e["artifact"]: (e["registry"] or {}).get("run_id") for e in lineage} == {
+        "train": None, "model": run_id, "served": None}  # mlflow-lineage ran at the training stage only
+    assert (f"- model (train): `models:/{model_name}/1`, run `{run_id}`, lineage pass; trained on train (match)"
+            in (data / "out" / "report.md").read_text().splitlines())
+    assert f"<code>{run_id}</code>" in (data / "out" / "report.html").read_text()
     assert cli.main(["mlflow", "tag", f"models:/{model_name}/1", "out/assessment.json"]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == f"Tagged models:/{model_name}/1 in {trainer.url}:"
