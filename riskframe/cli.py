@@ -34,6 +34,7 @@ _COMMANDS = (
     "riskframe.commands.policy_test",
     "riskframe.commands.keygen",
     "riskframe.commands.verify",
+    "riskframe.commands.mlflow",
     "riskframe.catalog.commands",
     "riskframe.commands.schema",
 )

@@ -6,7 +6,8 @@
     ├── InputError                  the user's input is wrong; the CLI prints it and exits 2
     │   ├── DocumentError           problems in one file, every one located (path:line:col: field: message)
     │   ├── UsageError              a command line that cannot be carried out
-    │   └── ArtifactError           an artifact's content is unusable (NaN, one class, a pickle...)
+    │   ├── ArtifactError           an artifact's content is unusable (NaN, one class, a pickle...)
+    │   └── ModelRegistryError      an MLflow Model Registry cannot be reached or read
     ├── RegistryError               a detector class breaks the contract, or a name is registered twice
     ├── CatalogImportError          an official catalog file cannot be imported at all
     └── DetectorError               a detector cannot run; the engine turns it into an ``error`` result
@@ -110,6 +111,14 @@ class ArtifactError(InputError):
     def __init__(self, message: str, field: str = "path") -> None:
         self.field = field
         super().__init__(message)
+
+
+class ModelRegistryError(InputError):
+    """An MLflow tracking server or Model Registry cannot be reached, or refuses a request.
+
+    The message names the URI (credentials removed) and MLflow's own reason. In a detector it
+    becomes an ``error`` result (fail closed); on the command line, exit 2.
+    """
 
 
 class RegistryError(RiskframeError):

@@ -30,6 +30,9 @@ BUILTIN_DETECTORS: tuple[str, ...] = (
     "riskframe.detectors.art_backdoor:ArtActivationDefence",
     "riskframe.detectors.trigger_reverse:TriggerReverseEngineering",
     "riskframe.detectors.backdoor_removed:BackdoorRemoved",
+    "riskframe.detectors.provenance.mlflow_lineage:MlflowLineage",
+    "riskframe.detectors.provenance.model_signature:ModelSignatureVerification",
+    "riskframe.detectors.provenance.registry_approval:RegistryApproval",
 )
 
 
