@@ -174,7 +174,7 @@ def _analyse(labels: np.ndarray, probs: np.ndarray, settings: FlipSettings,
         scores=scores,
         suggested=_suggested(q_all, labels, components, suggested),
         flip_probability=flip_probability,
-        flagged=_most_likely(_flagged(labels, q_all, evidential, components, flip_probability, confirmed),
+        flagged=_most_likely(_flagged(labels, q_all, evidential, components, flip_probability),
                              flip_probability, scores),
         components=components,
         confirmed=confirmed,
@@ -270,14 +270,10 @@ def _suggested(q: np.ndarray, labels: np.ndarray, components: list[ComponentFind
 
 
 def _flagged(labels: np.ndarray, q: np.ndarray, evidential: np.ndarray, components: list[ComponentFinding],
-             flip_probability: np.ndarray, confirmed: bool) -> np.ndarray:
+             flip_probability: np.ndarray) -> np.ndarray:
     """The samples to look at: of a pair a -> b, every label b the natural model finds less likely
-    than a (its most likely other class); of spread flips, the labels more likely flipped than not
-    (confirmed), or confident learning's label issues on the natural probabilities (unconfirmed:
-    the best list there is of what may be wrong, for a person to check). Never a row of a group of
-    identical rows with mixed labels."""
-    from cleanlab.filter import find_label_issues
-
+    than a (its most likely other class); of spread flips, the labels more likely flipped than not.
+    Never a row of a group of identical rows with mixed labels."""
     rows = np.arange(labels.size)
     others = q.copy()
     others[rows, labels] = -np.inf
@@ -287,10 +283,8 @@ def _flagged(labels: np.ndarray, q: np.ndarray, evidential: np.ndarray, componen
         if finding.component.pair is not None:
             a, b = finding.component.pair
             mask |= (labels == b) & (suggested == a) & (q[:, a] > q[rows, labels])
-        elif confirmed:
-            mask |= flip_probability > 0.5
         else:
-            mask |= find_label_issues(labels, q, n_jobs=1)
+            mask |= flip_probability > 0.5
     return np.asarray(mask & evidential)
 
 
