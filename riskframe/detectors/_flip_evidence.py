@@ -14,8 +14,8 @@ from typing import Any, Literal
 import numpy as np
 
 from riskframe.data.datasets import Dataset
+from riskframe.detectors._detection_limits import Limits
 from riskframe.detectors._flips import ComponentFinding, FlipFindings
-from riskframe.detectors._natural import Limits
 from riskframe.results import Attachment
 
 HISTOGRAM_BINS = np.linspace(0.0, 1.0, 21)

@@ -24,21 +24,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from riskframe.detectors._detection_limits import Limits, detection_limits
 from riskframe.detectors._natural import (
     Component,
+    Evidence,
     Fit,
-    Limits,
     Natural,
-    Test,
-    detection_limits,
     fit_components,
     fit_natural,
     group_counts,
     in_mixed_groups,
     pair_candidates,
     profile_interval,
+    ratio_test,
     responsibilities,
-    test_component,
 )
 
 
@@ -194,14 +193,14 @@ def _analyse(labels: np.ndarray, probs: np.ndarray, settings: FlipSettings,
 
 
 def _select(natural: Natural, settings: FlipSettings, tests: int,
-            allowances: tuple[float, np.ndarray]) -> tuple[dict[Component, tuple[float, float]], Test | None]:
+            allowances: tuple[float, np.ndarray]) -> tuple[dict[Component, tuple[float, float]], Evidence | None]:
     """Forward selection; the accepted components with (statistic, p-value), and the best rejected."""
     candidates = [Component(None), *pair_candidates(natural, settings.candidates)]
     accepted: dict[Component, tuple[float, float]] = {}
     strongest = None
     while candidates and len(accepted) < settings.max_components:
         fitted = {c: 0.0 for c in accepted}
-        results = [test_component(natural, c, _allowance(c, allowances), fitted, tests) for c in candidates]
+        results = [ratio_test(natural, c, _allowance(c, allowances), fitted, tests) for c in candidates]
         best = min(results, key=lambda t: (t.p_value, -t.statistic))
         if best.p_value >= settings.alpha:
             strongest = best
