@@ -119,7 +119,7 @@ class LabelIssues(Detector):
     imports: ClassVar[tuple[str, ...]] = (
         "sklearn.base", "sklearn.model_selection", "sklearn.linear_model", "sklearn.neighbors",
         "sklearn.svm", "sklearn.preprocessing", "sklearn.pipeline", "cleanlab.rank", "cleanlab.filter",
-        "scipy.stats", "matplotlib.figure", "matplotlib.backends.backend_agg",
+        "scipy.stats", "riskframe.figures:warm_up",
     )
 
     def run(self, ctx: Any, params: Any) -> DetectorResult:

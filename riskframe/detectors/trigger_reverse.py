@@ -75,7 +75,7 @@ class TriggerReverseEngineering(Detector):
     requires = ("dataset", "model")
     Params = TriggerReverseParams
     techniques: ClassVar[tuple[str, ...]] = ("AML.T0018.000", "AML.T0043.004", "AML.T0020")
-    imports: ClassVar[tuple[str, ...]] = ("torch", "matplotlib.figure", "matplotlib.backends.backend_agg")
+    imports: ClassVar[tuple[str, ...]] = ("torch", "riskframe.figures:warm_up")
     binds_training_data: ClassVar[bool] = True
 
     def run(self, ctx: RunContext, params: Any) -> DetectorResult:
