@@ -66,6 +66,9 @@ class Job:
             result = self.detector().run(ctx, self.params)
             if not isinstance(result, DetectorResult):
                 raise TypeError(f"run() returned {type(result).__name__}, not a DetectorResult")
+            # Checked again: model_construct() skips the checks, and a status such as 'waived' must
+            # never come from a detector.
+            result = DetectorResult.model_validate(result.model_dump())
         except NotApplicableError as exc:
             reply = Reply(status="not_applicable", score=0.0, summary=str(exc), duration_s=_since(started))
             return reply.model_dump_json()

@@ -12,6 +12,7 @@ an exit, a signal). Nothing a worker sends is unpickled here: its answer is text
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -34,8 +35,9 @@ from riskframe.errors import WorkerError
 START_TIMEOUT = 300.0
 # How long a killed worker may take to be reported gone.
 KILL_GRACE = 10.0
-_BOOTSTRAP = ("import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
-              "from riskframe.engine._serve_workers import serve; serve(int(sys.argv[2]))")
+# The parent's sys.path arrives on stdin (it can be long; a command line shows in every `ps`).
+_BOOTSTRAP = ("import json, sys; sys.path[:] = json.load(sys.stdin); "
+              "from riskframe.engine._serve_workers import serve; serve(int(sys.argv[1]))")
 
 
 class WorkerServer:
@@ -116,11 +118,13 @@ class WorkerServer:
     def _start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            self._process = subprocess.Popen(
-                [sys.executable, "-c", _BOOTSTRAP, json.dumps(_absolute_path()), str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+            self._process = subprocess.Popen([sys.executable, "-c", _BOOTSTRAP, str(theirs.fileno())],
+                                             pass_fds=(theirs.fileno(),), stdin=subprocess.PIPE)
         finally:
             theirs.close()
+        assert self._process.stdin is not None
+        with self._process.stdin as path:  # closed: workers find an empty stdin, never the terminal
+            path.write(json.dumps(_absolute_path()).encode())
         self._socket = ours
 
 
@@ -264,6 +268,7 @@ def shared_server() -> WorkerServer:
     with _shared_lock:
         if _shared is None:
             _shared = WorkerServer()
+            atexit.register(_shared.close)  # it would end on its own; this waits for it, and its workers' exits
         return _shared
 
 
