@@ -51,6 +51,7 @@ IMPORT, SPAWN = b"I", b"S"
 RESULT, ERROR = b"R", b"E"
 _PR_SET_PDEATHSIG = 1
 _EX_SOFTWARE = 70  # the worker's own setup failed
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def serve(fd: int) -> None:
@@ -152,7 +153,24 @@ def _work(job_r: int, answer_w: int, server: int, prctl: Callable[..., int] | No
         from riskframe.engine.limits import limit_memory
 
         limit_memory(setup["memory"])
+    if setup["threads"] is not None:
+        _limit_threads(setup["threads"])
     return _call(fn, args, kwargs, answer_w)
+
+
+def _limit_threads(threads: int) -> None:
+    """Hold the numerical libraries to this worker's share of the cores: two workers each running
+    a thread per core spin against each other (OpenMP waits busily) and both run slower."""
+    for name in _THREAD_VARIABLES:  # for libraries loaded from now on, and processes the run starts
+        os.environ[name] = str(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # scikit-learn brings it; without it, the loaded libraries keep their threads
+        return
+    threadpool_limits(limits=threads)  # BLAS and OpenMP of every library loaded (torch's libgomp too)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
 
 
 def _call(fn: Callable[..., Any], args: Any, kwargs: Any, answer_w: int) -> int:

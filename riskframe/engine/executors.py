@@ -83,7 +83,8 @@ class LocalExecutor(RunExecutor):
 
 class ProcessExecutor(RunExecutor):
     """Each call in a fresh worker process (:func:`~riskframe.engine.workers.call_in_worker`),
-    under the ``limits`` attribute of the callable when it has one.
+    under the ``limits`` attribute of the callable when it has one, its numerical libraries held to
+    its share of the cores (:attr:`threads`).
 
     ``shutdown(cancel_futures=True)``, and leaving a ``with`` block on an exception, also kill the
     workers that are running: a stopped assessment leaves no process behind.
@@ -100,7 +101,7 @@ class ProcessExecutor(RunExecutor):
         self.max_workers = max_workers or cpu_count()
         self._server = server or shared_server()
         self._server.start()  # it imports in the background while the parent loads the inputs
-        self._server.preload(["riskframe.engine.job"])
+        self._server.preload(["riskframe.engine.job", "threadpoolctl"])
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._queue: deque[tuple[Future[str], Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = deque()
@@ -113,6 +114,11 @@ class ProcessExecutor(RunExecutor):
 
     def default_memory(self) -> int | None:
         return default_memory(self.max_workers)
+
+    @property
+    def threads(self) -> int:
+        """Each worker's share of the cores, for its numerical libraries' threads."""
+        return max(1, cpu_count() // self.max_workers)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         future: Future[Any] = Future()
@@ -160,8 +166,8 @@ class ProcessExecutor(RunExecutor):
 
         try:
             limits = getattr(fn, "limits", NO_LIMITS)
-            future.set_result(call_in_worker(fn, *args, limits=limits, server=self._server, on_start=started,
-                                             **kwargs))
+            future.set_result(call_in_worker(fn, *args, limits=limits, threads=self.threads, server=self._server,
+                                             on_start=started, **kwargs))
         except BaseException as exc:  # handed to the caller through the future
             future.set_exception(exc)
         finally:

@@ -219,7 +219,7 @@ class Worker:
         return int(STATUS.unpack(data)[0])
 
 
-def call_in_worker(fn: Callable[..., Any], *args: Any, limits: Limits = NO_LIMITS,
+def call_in_worker(fn: Callable[..., Any], *args: Any, limits: Limits = NO_LIMITS, threads: int | None = None,
                    server: WorkerServer | None = None, on_start: Callable[[Worker], None] | None = None,
                    **kwargs: Any) -> str:
     """Run ``fn(*args, **kwargs)`` in a fresh worker process under ``limits`` and return the text
@@ -227,8 +227,9 @@ def call_in_worker(fn: Callable[..., Any], *args: Any, limits: Limits = NO_LIMIT
 
     ``fn`` and its arguments are pickled to the worker (by reference: module-level functions and
     classes); ``fn`` must return ``str``. The timeout counts from the worker's start; past it the
-    worker and everything it started are killed. ``on_start`` is told of the worker as it starts
-    (an executor keeps it, to kill it on shutdown).
+    worker and everything it started are killed. ``threads`` caps the threads of the numerical
+    libraries (BLAS, OpenMP, torch) unless the caller's environment sets ``OMP_NUM_THREADS``.
+    ``on_start`` is told of the worker as it starts (an executor keeps it, to kill it on shutdown).
 
     Raises
     ------
@@ -236,7 +237,7 @@ def call_in_worker(fn: Callable[..., Any], *args: Any, limits: Limits = NO_LIMIT
         The call could not be sent or loaded, raised, passed its timeout, or its worker ended
         (an exit, a signal) before answering.
     """
-    payload = _payload(fn, args, kwargs, limits)
+    payload = _payload(fn, args, kwargs, limits, threads)
     worker = (server or shared_server()).spawn()
     try:
         worker.started()
@@ -272,8 +273,11 @@ def shared_server() -> WorkerServer:
         return _shared
 
 
-def _payload(fn: Callable[..., Any], args: Any, kwargs: Any, limits: Limits) -> bytes:
-    setup = {"path": _absolute_path(), "cwd": os.getcwd(), "env": dict(os.environ), "memory": limits.memory}
+def _payload(fn: Callable[..., Any], args: Any, kwargs: Any, limits: Limits, threads: int | None) -> bytes:
+    if "OMP_NUM_THREADS" in os.environ:  # the user's own choice stands
+        threads = None
+    setup = {"path": _absolute_path(), "cwd": os.getcwd(), "env": dict(os.environ), "memory": limits.memory,
+             "threads": threads}
     try:
         return pickle.dumps(setup) + pickle.dumps((fn, args, kwargs))
     except Exception as exc:  # a class defined inside a function, in __main__ of a notebook, ...

@@ -150,3 +150,12 @@ def test_executor_and_jobs_are_checked_as_usage(tmp_path, capsys, args, message)
         main(["assess", str(root / "pipeline.yaml"), "--policy", str(root / "policy.yaml"), *args])
     assert info.value.code == 2
     assert capsys.readouterr().err.rstrip().endswith(message)
+
+
+def test_the_executor_choices_are_the_engines():
+    from riskframe.cli import build_parser
+    from riskframe.engine.executors import EXECUTORS
+
+    assess = build_parser()._subparsers._group_actions[0].choices["assess"]  # type: ignore[union-attr]
+    executor = next(a for a in assess._actions if a.dest == "executor")
+    assert tuple(executor.choices) == EXECUTORS and executor.default == "process"

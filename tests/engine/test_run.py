@@ -102,3 +102,24 @@ def test_a_detector_defined_where_workers_cannot_import_it_is_an_error_naming_th
     assert result.summary.startswith("Detector 'probe' could not be sent to a worker process (")
     assert result.summary.endswith("define it at the top level of an importable module, or run it with the local "
                                    "executor. Counted as a failure (fail closed).")
+
+
+def test_progress_is_reported_as_each_worker_finishes(plugin, tmp_path):
+    from riskframe.commands.progress import ProgressPrinter
+
+    ws = write_workspace(tmp_path, ["probe", "exits-zero"])
+    primary, secondary = os.openpty()  # a real terminal: the printer writes only to one
+    seen = []
+    with os.fdopen(secondary, "w") as terminal:
+        printer = ProgressPrinter(terminal)
+
+        def progress(done, total, outcome):
+            seen.append((done, total, outcome.run.control.id))
+            printer(done, total, outcome)
+
+        assess(ws.pipeline, ws.policy, controls_dirs=[ws.controls], registry=plugin, progress=progress)
+    shown = os.read(primary, 65536).decode()
+    os.close(primary)
+    assert [(done, total) for done, total, _ in seen] == [(1, 2), (2, 2)]
+    assert {control for *_, control in seen} == {"probe", "exits-zero"}
+    assert "] probe at ingest (raw): pass in " in shown and "] exits-zero at ingest (raw): error in " in shown

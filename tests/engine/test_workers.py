@@ -62,6 +62,12 @@ def start_child_and_hang(pid_file: str) -> str:
     return "unreachable"
 
 
+def thread_settings() -> str:
+    from threadpoolctl import threadpool_info
+
+    return f"{os.environ.get('OMP_NUM_THREADS')} {max(pool['num_threads'] for pool in threadpool_info())}"
+
+
 def print_and_return() -> str:
     print("printed by a detector")
     return "returned"
@@ -158,6 +164,13 @@ def test_the_memory_limit_counts_what_the_run_allocates_not_the_data_it_maps(tmp
     assert call_in_worker(sum_mapped, str(tmp_path / "big.npy"), limits=limits) == str(8 * mib)
     with pytest.raises(WorkerError, match=r"^failed in its worker process: MemoryError"):
         call_in_worker(allocate, 64 * mib, limits=limits)
+
+
+def test_a_worker_holds_its_numerical_libraries_to_its_share_of_the_cores_unless_the_user_chose(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert call_in_worker(thread_settings, limits=Limits(timeout=30), threads=1) == "1 1"
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert call_in_worker(thread_settings, limits=Limits(timeout=30), threads=1).split()[0] == "3"
 
 
 def test_a_workers_prints_go_to_stderr_not_to_the_parents_stdout(capfd):
