@@ -28,6 +28,7 @@ the parent closes the socket; on Linux its workers are killed with it (``PR_SET_
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -57,6 +58,7 @@ _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS
 def serve(fd: int) -> None:
     """Serve the parent on the connected Unix socket ``fd`` until it closes it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
+    gc.disable()  # see _import: collections here would leave holes in pages the workers share
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
     os.set_blocking(wake_w, False)
@@ -134,6 +136,7 @@ class _Server:
 def _work(job_r: int, answer_w: int, server: int, prctl: Callable[..., int] | None) -> int:
     """The worker: set itself apart, load the call, run it, answer. Returns the exit code."""
     os.setpgid(0, 0)  # its own process group: stopping it stops whatever it started too
+    gc.enable()
     _die_with(server, prctl)
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -245,6 +248,10 @@ def _import(request: dict[str, Any], called: set[str] = set()) -> None:  # noqa:
                 called.add(entry)
         except BaseException:  # the run that needs the module imports it again, and reports why it fails
             pass
+    # What the server holds is every worker's too, shared until written. A collection in a worker
+    # writes to every object it visits, copying each page it touches: frozen objects are not visited
+    # (the recipe of the gc.freeze documentation).
+    gc.freeze()
 
 
 def _receive(sock: socket.socket) -> tuple[bytes, bytes, list[int]]:
