@@ -20,7 +20,7 @@ from riskframe.engine.executors import ExecutorName, using_executor
 from riskframe.engine.inputs import Inputs, PathLike, load_inputs
 from riskframe.engine.plan import plan_runs
 from riskframe.engine.prepare import prepare_artifacts
-from riskframe.engine.run import Progress, run_plan
+from riskframe.engine.run import Progress, preload, run_plan
 from riskframe.spec.pipeline import Pipeline
 from riskframe.spec.policy import Policy
 from riskframe.spec.policy_resolve import policy_files
@@ -84,6 +84,7 @@ def assess(
                              waivers=waivers, today=today)
         plan = plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog,
                          inputs.registry)
+        preload(chosen, plan.runs)  # the worker server imports while the artifacts load
         store = ArtifactStore(inputs.pipeline.base_dir)
         prepare_artifacts(inputs.pipeline, plan.runs, store)
         outcomes = run_plan(plan.runs, store, jobs=jobs, seed=seed, executor=chosen, progress=progress)

@@ -56,7 +56,7 @@ def run_plan(runs: Sequence[PlannedRun], store: ArtifactStore, *, jobs: int | No
     with ExitStack() as stack:
         chosen = stack.enter_context(using_executor(executor, jobs))
         in_process = isinstance(chosen, RunExecutor) and chosen.in_process
-        _preload(chosen, runs)
+        preload(chosen, runs)
         data: ArtifactStore | StagedData = store
         if not in_process:
             folder = stack.enter_context(tempfile.TemporaryDirectory(
@@ -104,8 +104,9 @@ def _run_all(runs: Sequence[PlannedRun], data: ArtifactStore | StagedData, execu
     return [outcomes[id(run)] for run in runs]
 
 
-def _preload(executor: Executor, runs: Sequence[PlannedRun]) -> None:
-    """The detectors' modules and the heavy modules they import, loaded once where runs happen."""
+def preload(executor: Executor, runs: Sequence[PlannedRun]) -> None:
+    """Load the detectors' modules and the heavy modules they import once, where ``runs`` will
+    happen (asking again is cheap: what is loaded stays loaded)."""
     modules = [m for run in runs for m in (run.detector.__module__, *run.detector.imports)]
     if isinstance(executor, RunExecutor):
         executor.preload(modules)

@@ -13,7 +13,7 @@ MIN_MEMORY = 16 * 2**20
 
 def _enough_memory(size: ByteSize) -> ByteSize:
     if size < MIN_MEMORY:
-        raise ValueError(f"must be at least 16MiB: a worker process needs room to start. Got {size.human_readable()} "
+        raise ValueError(f"must be at least 16MiB, room for a run to do anything at all. Got {size.human_readable()} "
                          "instead.")
     return size
 
@@ -50,6 +50,7 @@ class Control(Document):
     timeout: float = Field(default=600.0, gt=0, description="seconds of wall-clock time before the run is "
                            "stopped and becomes an error")
     memory: MemorySize | None = Field(
-        default=None, description="memory the run may allocate (4GiB, 512MiB, 2GB or bytes) before it is stopped "
-        "and becomes an error; default: three quarters of the machine's memory shared by the parallel runs")
+        default=None, description="memory the run may allocate (4GiB, 512MiB, 2GB or bytes); an allocation beyond "
+        "it fails and the run becomes an error; default: three quarters of the machine's memory shared by the "
+        "parallel runs")
     remediation: str = ""

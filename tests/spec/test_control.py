@@ -40,7 +40,7 @@ def test_memory_defaults_to_none_the_machines_share_at_run_time(tmp_path):
 @pytest.mark.parametrize(("text", "message"), [
     ("4 gigs", "memory: must be a size such as 4GiB, 512MiB or 2GB, or a number of bytes. Got '4 gigs' instead."),
     ("lots", "memory: must be a size such as 4GiB, 512MiB or 2GB, or a number of bytes. Got 'lots' instead."),
-    ("1KiB", "memory: must be at least 16MiB: a worker process needs room to start. Got 1.0KiB instead."),
+    ("1KiB", "memory: must be at least 16MiB, room for a run to do anything at all. Got 1.0KiB instead."),
     ("-5", "memory: must be a size such as 4GiB, 512MiB or 2GB, or a number of bytes. Got -5 instead."),
 ])
 def test_a_bad_memory_is_a_located_error(tmp_path, text, message):
