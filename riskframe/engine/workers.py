@@ -169,8 +169,8 @@ class Worker:
                         answer += chunk
                         if not chunk:
                             selector.unregister(self._answer_r)
-                    else:
-                        code = self._exit_code(deadline)
+                    else:  # readable: the exit code is there (or the server's end), whatever the deadline
+                        code = self._exit_code(time.monotonic() + KILL_GRACE)
                         if code is None:
                             raise WorkerError("lost its worker process: the worker server ended")
                         answer += _drain(self._answer_r)

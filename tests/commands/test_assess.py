@@ -20,13 +20,12 @@ from riskframe.commands.out_folder import held
 from tests.engine.faulty_workspace import CLASSES, install_plugin, write_workspace
 from tests.engine.test_workers import gone, wait_for_file
 
-ROOT = Path(__file__).resolve().parents[2]
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="limits and signals as on Linux")
 
 
 def riskframe(args: list[str], site: Path, cwd: Path) -> subprocess.Popen[str]:
     """``python -m riskframe`` with the plugin folder ``site`` installed (on its path)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
+    env = {**os.environ, "PYTHONPATH": str(site)}
     return subprocess.Popen([sys.executable, "-m", "riskframe", *args], cwd=cwd, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
