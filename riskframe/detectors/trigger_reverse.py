@@ -82,7 +82,7 @@ class TriggerReverseEngineering(Detector):
         """Search every class's trigger on the bound model; see the module docstring."""
         subject = model_under_test(ctx, self.name)
         screen = screen_model(subject.model, subject.images, subject.labels, subject.n_classes, params.samples,
-                              params.settings(ctx.seed), key=subject.key)
+                              params.settings(ctx.seed), key=subject.key, shared=ctx.shared)
         evidence, attachments = _evidence(subject, screen, params)
         if screen.cleanse.target is not None and params.find_carriers:
             found = _carriers(ctx, subject, screen)

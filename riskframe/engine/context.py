@@ -102,7 +102,10 @@ class RunContext:
     """The inputs of one detector run.
 
     ``bindings`` maps each role to its artifacts: one artifact for ``dataset``,
-    ``representations`` and ``model``; every artifact of the stage for ``files``.
+    ``representations`` and ``model``; every artifact of the stage for ``files``. ``shared`` is a
+    folder where a run in a worker process leaves results other runs reuse
+    (:func:`riskframe.engine.shared.computed_once`); ``None`` in riskframe's own process, where a
+    module's memory serves.
 
     >>> ctx.dataset().features.shape  # doctest: +SKIP
     (1437, 64)
@@ -113,6 +116,7 @@ class RunContext:
     store: ArtifactStore
     seed: int = 0
     extras: Mapping[str, object] = field(default_factory=dict)
+    shared: Path | None = None
 
     def has(self, role: str) -> bool:
         return bool(self.bindings.get(role))

@@ -17,6 +17,7 @@ import time
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -47,7 +48,8 @@ class Reply(BaseModel):
 @dataclass(frozen=True)
 class Job:
     """Run ``detector`` with ``params`` on ``stage``'s ``bindings``; the artifacts' content comes
-    from ``data`` (the parent's store itself, or the arrays it staged for workers)."""
+    from ``data`` (the parent's store itself, or the arrays it staged for workers); ``shared`` is
+    the folder where worker runs share results (see :class:`~riskframe.engine.context.RunContext`)."""
 
     detector: type[Detector]
     params: DetectorParams
@@ -56,13 +58,14 @@ class Job:
     data: ArtifactStore | StagedData
     limits: Limits = NO_LIMITS
     seed: int = 0
+    shared: Path | None = None
 
     def __call__(self) -> str:
         """Run in this process and return the :class:`Reply` as JSON text."""
         started = time.perf_counter()
         try:
             store = self.data if isinstance(self.data, ArtifactStore) else self.data.open()
-            ctx = RunContext(stage=self.stage, bindings=self.bindings, store=store, seed=self.seed)
+            ctx = RunContext(stage=self.stage, bindings=self.bindings, store=store, seed=self.seed, shared=self.shared)
             result = self.detector().run(ctx, self.params)
             if not isinstance(result, DetectorResult):
                 raise TypeError(f"run() returned {type(result).__name__}, not a DetectorResult")

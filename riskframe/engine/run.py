@@ -28,6 +28,7 @@ from riskframe.engine.executors import RunExecutor, import_here, using_executor
 from riskframe.engine.job import Job, Reply
 from riskframe.engine.limits import Limits
 from riskframe.engine.plan import PlannedRun
+from riskframe.engine.shared import shared_folder
 from riskframe.engine.staging import StagedData, stage
 from riskframe.errors import WorkerError
 from riskframe.results import Attachment
@@ -58,17 +59,18 @@ def run_plan(runs: Sequence[PlannedRun], store: ArtifactStore, *, jobs: int | No
         in_process = isinstance(chosen, RunExecutor) and chosen.in_process
         preload(chosen, runs)
         data: ArtifactStore | StagedData = store
+        shared = None
         if not in_process:
             folder = stack.enter_context(tempfile.TemporaryDirectory(
                 prefix="riskframe-run-", dir=getattr(chosen, "staging_dir", None)))
-            data = _staged(store, runs, Path(folder))
+            data, shared = _staged(store, runs, Path(folder)), shared_folder()
         parallel = jobs or getattr(chosen, "max_workers", None) or 1
-        outcomes = _run_all(runs, data, chosen, parallel, seed, progress)
+        outcomes = _run_all(runs, data, shared, chosen, parallel, seed, progress)
     return outcomes
 
 
-def _run_all(runs: Sequence[PlannedRun], data: ArtifactStore | StagedData, executor: Executor, parallel: int,
-             seed: int, progress: Progress | None) -> list[Outcome]:
+def _run_all(runs: Sequence[PlannedRun], data: ArtifactStore | StagedData, shared: Path | None, executor: Executor,
+             parallel: int, seed: int, progress: Progress | None) -> list[Outcome]:
     enforced = isinstance(executor, RunExecutor) and executor.enforces_limits
     default_memory = executor.default_memory() if isinstance(executor, RunExecutor) else None
     pending = list(reversed(runs))
@@ -84,7 +86,7 @@ def _run_all(runs: Sequence[PlannedRun], data: ArtifactStore | StagedData, execu
         while pending and len(inflight) < max(1, parallel):
             run = pending.pop()
             limits = Limits(timeout=run.control.timeout, memory=run.control.memory or default_memory)
-            job = Job(run.detector, run.params, run.stage, run.bindings, data, limits, seed)
+            job = Job(run.detector, run.params, run.stage, run.bindings, data, limits, seed, shared)
             # An executor that enforces the limits stops the run itself; otherwise it is abandoned here.
             now = time.monotonic()
             deadline = math.inf if enforced else now + run.control.timeout
