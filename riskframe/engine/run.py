@@ -61,8 +61,8 @@ def run_plan(runs: Sequence[PlannedRun], store: ArtifactStore, *, jobs: int | No
         data: ArtifactStore | StagedData = store
         shared = None
         if not in_process:
-            folder = stack.enter_context(tempfile.TemporaryDirectory(
-                prefix="riskframe-run-", dir=getattr(chosen, "staging_dir", None)))
+            folder = stack.enter_context(tempfile.TemporaryDirectory(  # Windows keeps mapped files: left to TEMP
+                prefix="riskframe-run-", dir=getattr(chosen, "staging_dir", None), ignore_cleanup_errors=True))
             data, shared = _staged(store, runs, Path(folder)), shared_folder()
         parallel = jobs or getattr(chosen, "max_workers", None) or 1
         outcomes = _run_all(runs, data, shared, chosen, parallel, seed, progress)
