@@ -13,7 +13,8 @@
     └── DetectorError               a detector cannot run; the engine turns it into an ``error`` result
         ├── MissingDependencyError  an optional extra is not installed (names the extra)
         ├── NotApplicableError      the artifact is fine but the check does not apply (``not_applicable``)
-        └── UnsafeArtifactError     a model file failed the unsafe-file scan; it must not be loaded
+        ├── UnsafeArtifactError     a model file failed the unsafe-file scan; it must not be loaded
+        └── WorkerError             the run's worker process ended without a result (a limit, a crash)
 
 User-facing text has one shape, borrowed from compilers and scikit-learn::
 
@@ -166,3 +167,16 @@ class UnsafeArtifactError(DetectorError):
         more = f"; and {len(self.findings) - 5} more" if len(self.findings) > 5 else ""
         why = f": {named}{more}" if named else (f": {detail}" if detail else "")
         super().__init__(f"{path}: refusing to load a file whose scan verdict is {verdict!r}{why}")
+
+
+class WorkerError(DetectorError):
+    """A run's worker process ended without returning a result, or could not take the run.
+
+    The message completes a sentence that starts with the detector's name ("did not finish within
+    ..."); ``evidence`` holds the facts behind it: the ``limit`` that was hit, or the ``exit_code``
+    or ``signal`` the worker ended with.
+    """
+
+    def __init__(self, message: str, **evidence: Any) -> None:
+        self.evidence: dict[str, Any] = {"error": message, **evidence}
+        super().__init__(message)

@@ -117,6 +117,14 @@ def histogram_png(
     return _png(fig)
 
 
+def warm_up() -> None:
+    """Draw one small grid and one histogram and throw them away: matplotlib builds its mathtext
+    parser and font caches on first use (half a second), and the worker server calls this once so
+    that every worker forked from it starts with them built."""
+    histogram_png({"a": np.arange(4.0)}, np.arange(5.0), title="t")
+    image_grid_png(np.zeros((1, 2, 2)), ["a\nb"])
+
+
 def png_attachment(name: str, png: bytes, caption: str = "") -> Attachment:
     """Wrap PNG bytes as a base64 :class:`~riskframe.results.Attachment` for the assessment."""
     return Attachment(name=name, caption=caption, media_type="image/png", data=base64.b64encode(png).decode("ascii"))

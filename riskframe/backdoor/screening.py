@@ -17,6 +17,8 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,7 @@ from riskframe.backdoor.neural_cleanse import (
     apply_trigger,
     neural_cleanse,
 )
+from riskframe.engine.shared import computed_once
 
 CACHED_SCREENS = 8  # a screen holds a few small arrays besides the (shared, read-only) images
 MIN_HOLDOUT = 20  # fewer held-out images than this: measure on the search images, and say so
@@ -87,11 +90,13 @@ def search_split(labels: np.ndarray, samples: int, seed: int = 0) -> tuple[np.nd
 
 
 def screen_model(model: Any, images: np.ndarray, labels: np.ndarray, n_classes: int, samples: int,
-                 settings: CleanseSettings, *, key: tuple[str, ...] | None = None) -> Screen:
+                 settings: CleanseSettings, *, key: tuple[str, ...] | None = None,
+                 shared: Path | None = None) -> Screen:
     """Run Neural Cleanse on a class-balanced search set of ``samples`` clean images.
 
     ``key`` identifies the model and the images by content (their files' sha256): a screen with
-    the same key and settings is computed once per process. The search is deterministic for its
+    the same key and settings is computed once per process, and once for all the worker processes
+    that share the folder ``shared`` (a run's ``ctx.shared``). The search is deterministic for its
     seed, so ``trigger-reverse-engineering`` and ``backdoor-removed`` on the same model and data
     can share one search instead of repeating it.
 
@@ -107,15 +112,43 @@ def screen_model(model: Any, images: np.ndarray, labels: np.ndarray, n_classes: 
             if cache_key in _SCREENS:
                 _SCREENS.move_to_end(cache_key)
                 return _SCREENS[cache_key]
-    search, holdout = search_split(labels, samples, settings.seed)
-    cleanse = neural_cleanse(model, images[search], labels[search], n_classes, settings)
-    screen = Screen(cleanse, np.asarray(images), np.asarray(labels), search, holdout)
+
+    def search() -> Screen:
+        chosen, holdout = search_split(labels, samples, settings.seed)
+        cleanse = neural_cleanse(model, images[chosen], labels[chosen], n_classes, settings)
+        return Screen(cleanse, np.asarray(images), np.asarray(labels), chosen, holdout)
+
+    if cache_key is not None and shared is not None:
+        screen = computed_once(shared, ("screen", *cache_key), search, _save_screen,
+                               partial(_load_screen, images=images, labels=labels))
+    else:
+        screen = search()
     if cache_key is not None:
         with _LOCK:
             _SCREENS[cache_key] = screen
             while len(_SCREENS) > CACHED_SCREENS:
                 _SCREENS.popitem(last=False)
     return screen
+
+
+def _save_screen(screen: Screen, path: Path) -> None:
+    triggers, cleanse = screen.cleanse.triggers, screen.cleanse
+    np.savez(path, labels=[t.label for t in triggers], masks=np.stack([t.mask for t in triggers]),
+             patterns=np.stack([t.pattern for t in triggers]), norms=[t.norm for t in triggers],
+             success=[t.success for t in triggers], reached=[t.reached for t in triggers],
+             indices=cleanse.indices, flagged=np.array(cleanse.flagged, dtype=np.int64),
+             threshold=cleanse.threshold, search=screen.search, holdout=screen.holdout)
+
+
+def _load_screen(path: Path, images: np.ndarray, labels: np.ndarray) -> Screen:
+    with np.load(path, allow_pickle=False) as saved:
+        triggers = [ReversedTrigger(int(label), mask, pattern, float(norm), float(success), bool(reached))
+                    for label, mask, pattern, norm, success, reached in zip(
+                        saved["labels"], saved["masks"], saved["patterns"], saved["norms"], saved["success"],
+                        saved["reached"], strict=True)]
+        cleanse = CleanseResult(triggers, saved["indices"], [int(c) for c in saved["flagged"]],
+                                float(saved["threshold"]))
+        return Screen(cleanse, np.asarray(images), np.asarray(labels), saved["search"], saved["holdout"])
 
 
 def attack_success(model: Any, images: np.ndarray, labels: np.ndarray, trigger: ReversedTrigger) -> float:

@@ -93,7 +93,7 @@ class ActivationClustering(Detector):
     techniques: ClassVar[tuple[str, ...]] = ("AML.T0020", "AML.T0018.000", "AML.T0043.004")
     imports: ClassVar[tuple[str, ...]] = (
         "sklearn.covariance", "sklearn.cluster", "sklearn.decomposition", "sklearn.metrics",
-        "sklearn.neighbors", "torch", "skops.io", "matplotlib.figure", "matplotlib.backends.backend_agg",
+        "sklearn.neighbors", "torch", "skops.io", "riskframe.figures:warm_up",
     )
 
     def run(self, ctx: Any, params: Any) -> DetectorResult:

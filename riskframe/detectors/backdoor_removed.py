@@ -92,7 +92,7 @@ class BackdoorRemoved(Detector):
         train_images, train_labels = dataset_images(train, self.name), model_labels(train, subject.n_classes)
         settings = params.settings(ctx.seed)
         screen = screen_model(subject.model, subject.images, subject.labels, subject.n_classes, params.samples,
-                              settings, key=subject.key)
+                              settings, key=subject.key, shared=ctx.shared)
         retrained = retrain(train_fn, entry, train_images, train_labels, subject.n_classes, ctx.seed)
         after = (screen_model(retrained.model, subject.images, subject.labels, subject.n_classes, params.samples,
                               settings) if params.recheck else None)

@@ -12,9 +12,11 @@ It declares, as class variables checked when the class is defined:
 - ``Params``: a frozen pydantic model with ``extra="forbid"``: its fields are the detector's
   parameters and thresholds, validated when a control or policy loads;
 - ``techniques``: the ATLAS techniques it can produce evidence for;
-- ``imports``: the heavy modules ``run`` imports (optional). The engine imports them in the main
-  thread before runs start in parallel: first imports of packages with circular imports
-  (scikit-learn) are not thread-safe, and a half-initialised module would crash a run.
+- ``imports``: the heavy modules ``run`` imports (optional). The engine imports them once where
+  runs start from (the worker server, or the main thread before runs start in parallel: first
+  imports of packages with circular imports, scikit-learn's, are not thread-safe), so that no run
+  pays for them. An entry ``module:function`` also calls ``function()`` once after the import, to
+  build what a first use builds (matplotlib's text layout): ``"riskframe.figures:warm_up"``.
 
 ``run(ctx, params)`` returns a :class:`~riskframe.results.DetectorResult`. It may raise: the engine
 turns any exception into an ``error`` result (:class:`~riskframe.errors.NotApplicableError` into

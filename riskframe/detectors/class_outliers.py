@@ -91,8 +91,7 @@ class ClassOutliers(Detector):
     Params = ClassOutliersParams
     techniques: ClassVar[tuple[str, ...]] = ("AML.T0020", "AML.T0059")
     imports: ClassVar[tuple[str, ...]] = (
-        "sklearn.ensemble", "sklearn.preprocessing", "sklearn.pipeline", "matplotlib.figure",
-        "matplotlib.backends.backend_agg",
+        "sklearn.ensemble", "sklearn.preprocessing", "sklearn.pipeline", "riskframe.figures:warm_up",
     )
 
     def run(self, ctx: Any, params: Any) -> DetectorResult:

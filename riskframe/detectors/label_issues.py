@@ -109,7 +109,7 @@ class LabelIssues(Detector):
     imports: ClassVar[tuple[str, ...]] = (
         "sklearn.base", "sklearn.model_selection", "sklearn.linear_model", "sklearn.neighbors",
         "sklearn.svm", "sklearn.ensemble", "sklearn.preprocessing", "sklearn.pipeline", "cleanlab.rank",
-        "scipy.stats", "scipy.optimize", "matplotlib.figure", "matplotlib.backends.backend_agg",
+        "scipy.stats", "scipy.optimize", "riskframe.figures:warm_up",
     )
 
     def run(self, ctx: Any, params: Any) -> DetectorResult:

@@ -90,7 +90,7 @@ class SpectralSignatures(Detector):
     techniques: ClassVar[tuple[str, ...]] = ("AML.T0020", "AML.T0018.000", "AML.T0043.004")
     imports: ClassVar[tuple[str, ...]] = (
         "sklearn.covariance", "sklearn.mixture", "sklearn.neighbors", "sklearn.decomposition", "torch",
-        "skops.io", "matplotlib.figure", "matplotlib.backends.backend_agg",
+        "skops.io", "riskframe.figures:warm_up",
     )
 
     def run(self, ctx: Any, params: Any) -> DetectorResult:

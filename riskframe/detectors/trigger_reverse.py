@@ -75,14 +75,14 @@ class TriggerReverseEngineering(Detector):
     requires = ("dataset", "model")
     Params = TriggerReverseParams
     techniques: ClassVar[tuple[str, ...]] = ("AML.T0018.000", "AML.T0043.004", "AML.T0020")
-    imports: ClassVar[tuple[str, ...]] = ("torch", "matplotlib.figure", "matplotlib.backends.backend_agg")
+    imports: ClassVar[tuple[str, ...]] = ("torch", "riskframe.figures:warm_up")
     binds_training_data: ClassVar[bool] = True
 
     def run(self, ctx: RunContext, params: Any) -> DetectorResult:
         """Search every class's trigger on the bound model; see the module docstring."""
         subject = model_under_test(ctx, self.name)
         screen = screen_model(subject.model, subject.images, subject.labels, subject.n_classes, params.samples,
-                              params.settings(ctx.seed), key=subject.key)
+                              params.settings(ctx.seed), key=subject.key, shared=ctx.shared)
         evidence, attachments = _evidence(subject, screen, params)
         if screen.cleanse.target is not None and params.find_carriers:
             found = _carriers(ctx, subject, screen)

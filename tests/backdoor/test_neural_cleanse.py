@@ -188,3 +188,24 @@ def test_attack_success_counts_only_images_of_other_classes(backdoored):
     true = ReversedTrigger(0, patch.astype(float), np.where(patch, 16.0, 0.0), 4.0, 1.0, True)
     assert attack_success(model, images, labels, true) > 0.95
     assert attack_success(model, images[labels == 0], labels[labels == 0], true) == 0.0
+
+
+def test_a_screen_shared_between_processes_reads_back_exactly(clean, tmp_path):
+    from riskframe.backdoor import screening
+
+    model, images, labels, _, key = clean
+    settings = CleanseSettings(steps=15, seed=7)  # a setting no other test uses: not in memory yet
+    first = screen_model(model, images, labels, 10, samples=40, settings=settings, key=key, shared=tmp_path)
+    assert len(list(tmp_path.glob("*.npz"))) == 1
+    screening._SCREENS.clear()  # what another worker process would see: the file, not this memory
+
+    second = screen_model(model, images, labels, 10, samples=40, settings=settings, key=key, shared=tmp_path)
+
+    assert second is not first
+    assert (second.cleanse.flagged, second.cleanse.threshold) == (first.cleanse.flagged, first.cleanse.threshold)
+    assert np.array_equal(second.cleanse.indices, first.cleanse.indices)
+    for mine, theirs in zip(first.cleanse.triggers, second.cleanse.triggers, strict=True):
+        assert (mine.label, mine.norm, mine.success, mine.reached) == (theirs.label, theirs.norm, theirs.success,
+                                                                       theirs.reached)
+        assert np.array_equal(mine.mask, theirs.mask) and np.array_equal(mine.pattern, theirs.pattern)
+    assert np.array_equal(second.search, first.search) and np.array_equal(second.holdout, first.holdout)
