@@ -31,7 +31,7 @@ test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check riskframe tests benchmarks examples
+	$(BIN)/ruff check riskframe tests benchmarks examples devtools
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy riskframe

@@ -81,8 +81,8 @@ def demo(repeat: int) -> None:
 
 
 def overhead(repeat: int) -> None:
+    from riskframe.detectors.context import ArtifactStore
     from riskframe.detectors.registry import default_registry
-    from riskframe.engine.context import ArtifactStore
     from riskframe.engine.job import Job
     from riskframe.engine.limits import Limits
     from riskframe.engine.staging import stage
@@ -117,7 +117,7 @@ def overhead(repeat: int) -> None:
 
 
 def staging(rows: int) -> None:
-    from riskframe.engine.context import ArtifactStore
+    from riskframe.detectors.context import ArtifactStore
     from riskframe.engine.staging import stage
     from riskframe.spec.pipeline import Artifact
 
@@ -152,7 +152,7 @@ def staging(rows: int) -> None:
 BACKDOOR_CASE = """\
 import json, resource, sys, time
 from riskframe.engine.assess import assess
-from riskframe.policytests import load_policy_test
+from riskframe.engine.policy_tests import load_policy_test
 test = load_policy_test("policies/tests/backdoor_test.yaml")
 case = test.cases[1]
 started = time.perf_counter()

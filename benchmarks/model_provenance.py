@@ -48,8 +48,8 @@ def signatures(root: Path, files: int, mb: int, repeat: int) -> list[tuple[str, 
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
+    from riskframe.detectors.context import ArtifactStore, RunContext
     from riskframe.detectors.provenance.model_signature import ModelSignatureVerification
-    from riskframe.engine.context import ArtifactStore, RunContext
     from riskframe.spec.pipeline import Artifact, Stage
 
     model = root / "model"
@@ -98,9 +98,9 @@ def lineage(root: Path, repeat: int) -> list[tuple[str, str, float, float, str]]
     import mlflow
     from mlflow.tracking import MlflowClient
 
+    from riskframe.detectors.context import ArtifactStore, RunContext
     from riskframe.detectors.provenance.mlflow_lineage import MlflowLineage
-    from riskframe.digests import sha256_path
-    from riskframe.engine.context import ArtifactStore, RunContext
+    from riskframe.io.digests import sha256_path
     from riskframe.spec.pipeline import Artifact, Stage
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)

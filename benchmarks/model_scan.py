@@ -1,13 +1,13 @@
 """Unsafe-model-file scan benchmark: riskframe.scanning next to modelscan and fickling.
 
-Part 1, detection. The corpus of ``riskframe.scanning._corpus`` (the one the tests use): malicious
+Part 1, detection. The corpus of ``devtools.scanning.corpus`` (the one the tests use): malicious
 pickles for every gadget family issue 4 lists, and one payload wrapped in every container (raw
 pickle protocols 0-5, PyTorch zip, legacy torch, joblib plain/zlib/gzip, npy and npz object
 arrays, zip, zip in zip, TorchScript with a malicious constants.pkl, gzip, pickle+zip polyglot,
 skops), two Keras v3 archives (a Lambda layer with marshalled bytecode, as the security review
 found called SAFE; a Dense activation naming ``os.system``), evasions (memo-routed and computed
 STACK_GLOBAL, INST/OBJ/EXT opcodes, attribute and dunder chains, BUILD on a global, a second
-pickle); the files issue 11's review walked past the scan (``riskframe.scanning._hostile``:
+pickle); the files issue 11's review walked past the scan (``devtools.scanning.hostile``:
 ``.npy`` object dtypes spelled otherwise, joblib wrappers with repeated keys, a shadowed method,
 a frame or bytes ``pickle.load`` reads as opcodes, two zip archives in one file, pickles whose
 first opcode is not PROTO, pickles that look like GGUF or a tar, a legacy torch tar); and benign
@@ -112,8 +112,8 @@ def _quietly(tool: Tool, path: Path) -> tuple[bool | None, float, str]:
 
 
 def detection(folder: Path, canary: Path, scanners: dict[str, Tool]) -> None:
-    from riskframe.scanning._corpus import build_corpus
-    from riskframe.scanning._hostile import build_hostile
+    from devtools.scanning.corpus import build_corpus
+    from devtools.scanning.hostile import build_hostile
 
     samples = build_corpus(folder, canary) + [s for s, _ in build_hostile(folder, canary.parent / "ran")]
     malicious = [s for s in samples if s.malicious]

@@ -36,9 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import real_datasets
 
-from riskframe.detectors.class_outliers import ClassOutliers
-from riskframe.detectors.label_issues import LabelIssues
-from riskframe.engine.context import ArtifactStore, RunContext
+from riskframe.detectors.context import ArtifactStore, RunContext
+from riskframe.detectors.labels.class_outliers import ClassOutliers
+from riskframe.detectors.labels.label_issues import LabelIssues
 from riskframe.spec.pipeline import Artifact, Stage
 
 QUICK = ("iris", "wine", "breast_cancer", "penguins:species", "Pima:type", "biopsy:class", "titanic:survived",

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from riskframe import __version__
 from riskframe.errors import InputError, RiskframeError
-from riskframe.terminal import echo
+from riskframe.io.terminal import echo
 
 # Each module has register(subparsers) and imports what its handler needs inside the handler.
 _COMMANDS = (

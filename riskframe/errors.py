@@ -52,7 +52,7 @@ class RiskframeError(Exception):
     """Base of every error riskframe raises on purpose.
 
     ``details`` are lines shown under the message (the problems behind it, one a line): the command
-    line prints :meth:`lines` one item per terminal line (see :mod:`riskframe.terminal`).
+    line prints :meth:`lines` one item per terminal line (see :mod:`riskframe.io.terminal`).
     """
 
     def __init__(self, message: str = "", *, details: Iterable[object] = ()) -> None:

@@ -44,8 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
-from riskframe.detectors.dvc_lock import dvc_dir_digest, md5_file
-from riskframe.digests import sha256_path
+from riskframe.detectors.provenance.dvc_lock import dvc_dir_digest, md5_file
+from riskframe.io.digests import sha256_path
 
 HERE = Path(__file__).resolve().parent
 CANARY = "THIRD_PARTY_MODEL_PAYLOAD_RAN"

@@ -9,8 +9,8 @@ from typing import Any
 
 from riskframe.commands.progress import ProgressPrinter
 from riskframe.commands.report import format_help
-from riskframe.mlflow_log import add_arguments as add_mlflow_arguments
-from riskframe.terminal import echo
+from riskframe.io.terminal import echo
+from riskframe.tracking.mlflow_log import add_arguments as add_mlflow_arguments
 
 
 def register(subparsers: Any) -> None:
@@ -50,12 +50,12 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from riskframe.commands.out_folder import held
+    from riskframe.compare.baseline import load_baseline, rebase, render_reports
     from riskframe.engine.assess import assess
-    from riskframe.mlflow_log import log_for_command
     from riskframe.reports import parse_formats
-    from riskframe.reports.baseline import load_baseline, rebase, render_reports
     from riskframe.reports.oscal import unavailable
     from riskframe.spec.load import load_pipeline
+    from riskframe.tracking.mlflow_log import log_for_command
 
     formats = parse_formats(args.format)  # a typo fails before minutes of detectors
     _check_paths(args)  # so does an --out that is a file
@@ -88,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
 
 def summary_lines(assessment: Any, written: list[Path]) -> list[str]:
     """What a person reads in the terminal: the decision, the score, why, and where to look; one
-    item per line (reasons quote waiver justifications and titles: see :func:`riskframe.terminal.echo`)."""
-    from riskframe.paths import shown_path
+    item per line (reasons quote waiver justifications and titles: see :func:`riskframe.io.terminal.echo`)."""
+    from riskframe.io.paths import shown_path
 
     gate, summary = assessment.gate, assessment.summary
     counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in summary.counts.items() if n)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from riskframe.errors import UsageError
-from riskframe.terminal import echo
+from riskframe.io.terminal import echo
 
 _EXACT = r"^models:/(?P<name>[^/@\s]+)/(?P<version>[1-9][0-9]*)$"
 
@@ -47,9 +47,9 @@ def register(subparsers: Any) -> None:
 def run_tag(args: argparse.Namespace) -> int:
     import re
 
-    from riskframe.detectors.provenance._registry import ModelRegistry
     from riskframe.detectors.provenance.approval import NotAssessedError, approval_tags
-    from riskframe.digests import sha256_file
+    from riskframe.detectors.provenance.model_registry import ModelRegistry
+    from riskframe.io.digests import sha256_file
     from riskframe.reports.json_report import load_assessment
 
     match = re.match(_EXACT, args.model)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from riskframe.errors import UsageError
-from riskframe.terminal import echo, echo_json
+from riskframe.io.terminal import echo, echo_json
 
 _SEVERITIES = ("low", "medium", "high", "critical")
 EXIT_SAFE, EXIT_UNSAFE, EXIT_UNSUPPORTED = 0, 1, 3  # 2 is bad usage, as for every command
@@ -95,7 +95,7 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 def render_text(report: dict[str, Any]) -> list[str]:
     """One line per file, its findings indented under it, then a summary line; one item per terminal
-    line (paths, member names and globals come from the files: :func:`riskframe.terminal.echo`)."""
+    line (paths, member names and globals come from the files: :func:`riskframe.io.terminal.echo`)."""
     lines = []
     for entry in report["files"]:
         severity = entry["severity"] or "-"

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from riskframe.data._csv import read_csv
-from riskframe.data._numpy_files import ArrayHeader, Npz, check_magic, npy_header, read_npy
 from riskframe.data.budget import Budget
+from riskframe.data.numpy_files import ArrayHeader, Npz, check_magic, npy_header, read_npy
 from riskframe.data.roots import DataRoots
 from riskframe.errors import ArtifactError
 from riskframe.spec.pipeline import Artifact

@@ -13,18 +13,18 @@ from pathlib import Path
 from riskframe.assessment import Assessment, InputFile, Level
 from riskframe.catalog.store import Catalog
 from riskframe.data.roots import DataRoots
+from riskframe.detectors.context import ArtifactStore
 from riskframe.detectors.registry import Registry
-from riskframe.digests import sha256_file
 from riskframe.engine.compose import compose, shown_path
-from riskframe.engine.context import ArtifactStore
 from riskframe.engine.executors import ExecutorName, using_executor
-from riskframe.engine.inputs import Inputs, PathLike, load_inputs
 from riskframe.engine.plan import plan_runs
 from riskframe.engine.prepare import prepare_artifacts
 from riskframe.engine.run import Progress, preload, run_plan
+from riskframe.io.digests import sha256_file
+from riskframe.spec.inherit import policy_files
 from riskframe.spec.pipeline import Pipeline
 from riskframe.spec.policy import Policy
-from riskframe.spec.policy_resolve import policy_files
+from riskframe.spec.resolved import Inputs, PathLike, load_inputs
 
 
 def assess(

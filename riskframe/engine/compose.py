@@ -34,16 +34,16 @@ from riskframe.assessment import (
     TechniqueStatus,
     ToolInfo,
 )
-from riskframe.engine.graph import topological_stages
-from riskframe.engine.inputs import Inputs
 from riskframe.engine.plan import Plan, PlannedRun
 from riskframe.engine.run import Outcome
 from riskframe.gate import decide
 from riskframe.results import STATUSES
 from riskframe.scoring import RiskModel, Verdict, level_of, score_pipeline
+from riskframe.spec.graph import topological_stages
+from riskframe.spec.inherit import ProvenanceMap, display_path, origin_of, policy_files
 from riskframe.spec.pipeline import Pipeline
 from riskframe.spec.policy import Policy
-from riskframe.spec.policy_resolve import ProvenanceMap, display_path, origin_of, policy_files
+from riskframe.spec.resolved import Inputs
 from riskframe.spec.waivers import BoundWaiver, WaiverDecision, decide_waiver, index_waivers, waiver_records
 
 # Worst first: the status a technique or subcategory shows when several results cover it.

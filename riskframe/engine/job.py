@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from riskframe.detectors.base import Detector, DetectorParams
-from riskframe.engine.context import ArtifactStore, RunContext
+from riskframe.detectors.context import ArtifactStore, RunContext
 from riskframe.engine.limits import NO_LIMITS, Limits, format_size, lift_to_headroom, memory_limited
 from riskframe.engine.staging import StagedData
 from riskframe.errors import MissingDependencyError, NotApplicableError
@@ -51,7 +51,7 @@ class Reply(BaseModel):
 class Job:
     """Run ``detector`` with ``params`` on ``stage``'s ``bindings``; the artifacts' content comes
     from ``data`` (the parent's store itself, or the arrays it staged for workers); ``shared`` is
-    the folder where worker runs share results (see :class:`~riskframe.engine.context.RunContext`)."""
+    the folder where worker runs share results (see :class:`~riskframe.detectors.context.RunContext`)."""
 
     detector: type[Detector]
     params: DetectorParams

@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from riskframe.engine.context import ArtifactStore
+from riskframe.detectors.context import ArtifactStore
 from riskframe.engine.executors import RunExecutor, import_here, using_executor
 from riskframe.engine.job import Job, Reply
 from riskframe.engine.limits import Limits

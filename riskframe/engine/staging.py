@@ -24,7 +24,7 @@ import numpy as np
 
 from riskframe.data.datasets import Dataset
 from riskframe.data.roots import DataRoots
-from riskframe.engine.context import ArtifactStore
+from riskframe.detectors.context import ArtifactStore
 
 
 @dataclass(frozen=True)

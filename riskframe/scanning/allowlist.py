@@ -15,7 +15,7 @@ The allowlist is three parts:
   checkpoint torch itself loads safely also scans safe;
 - ``data/sklearn.txt``: scikit-learn's estimator classes (``sklearn.utils.all_estimators()``) and
   the helper classes and functions that stock fitted estimators reference when pickled, derived
-  with ``python -m riskframe.scanning._derive`` from the installed scikit-learn and committed as
+  with ``python -m devtools.scanning.derive`` from the installed scikit-learn and committed as
   data. Matching exact ``sklearn.<module>.<name>`` paths from a committed list, rather than
   importing scikit-learn at scan time, keeps the scan free of imports of what it vets, makes the
   result the same on every machine, and puts every change of the list in a reviewable diff.

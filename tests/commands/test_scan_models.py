@@ -9,9 +9,9 @@ import pickle
 import numpy as np
 import pytest
 
+from devtools.scanning.asm import Asm
 from riskframe.commands import scan_models
 from riskframe.errors import UsageError
-from riskframe.scanning._asm import Asm
 
 
 def _cli(*argv: str) -> int:
@@ -107,7 +107,7 @@ def test_through_the_real_cli_a_missing_path_exits_2(tmp_path, capsys):
 
 
 def test_one_file_is_counted_in_the_singular_and_a_finding_without_offset_has_no_at(tmp_path, capsys):
-    from riskframe.scanning._corpus_files import keras_bytes
+    from devtools.scanning.corpus_files import keras_bytes
 
     lambda_layer = {"module": "keras.layers", "class_name": "Lambda", "registered_name": None,
                     "config": {"name": "lambda", "arguments": {}, "function": "identity"}}

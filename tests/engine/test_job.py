@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from riskframe.detectors.base import Detector, DetectorParams
-from riskframe.engine.context import ArtifactStore
+from riskframe.detectors.context import ArtifactStore
 from riskframe.engine.job import Job, Reply
 from riskframe.errors import NotApplicableError
 from riskframe.results import DetectorResult

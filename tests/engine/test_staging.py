@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
-from riskframe.engine.context import ArtifactStore
+from riskframe.detectors.context import ArtifactStore
 from riskframe.engine.staging import stage
 from riskframe.spec.pipeline import Artifact
 

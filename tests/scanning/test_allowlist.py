@@ -103,10 +103,10 @@ def test_torch_nn_module_classes_are_admitted_only_as_objects_rebuilt_from_their
 
 @pytest.mark.slow
 def test_the_committed_torch_nn_list_is_what_torch_itself_gives():
-    """The list is derived from the installed torch (``python -m riskframe.scanning._derive``): every
+    """The list is derived from the installed torch (``python -m devtools.scanning.derive``): every
     Module subclass of torch.nn.modules whose loading hooks were reviewed, and the functions stock
     modules keep as attributes."""
-    from riskframe.scanning._derive import torch_nn_globals
+    from devtools.scanning.derive import torch_nn_globals
 
     _, classes, functions = torch_nn_globals()
 

@@ -7,8 +7,8 @@ import pickle
 
 import pytest
 
+from devtools.scanning.corpus import build_corpus, gadget_payloads
 from riskframe.scanning import scan_file, scan_path
-from riskframe.scanning._corpus import build_corpus, gadget_payloads
 
 GADGET_FAMILIES = {  # the families issue 4 lists, each present in the corpus
     "os.system", "subprocess", "eval", "exec", "getattr-import", "open", "runpy", "importlib",

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from devtools.scanning.corpus import Sample
+from devtools.scanning.hostile import LOADERS, build_hostile
 from riskframe import cli
-from riskframe.detectors.model_scan import ModelFileScan, ModelFileScanParams
-from riskframe.engine.context import ArtifactStore, RunContext
+from riskframe.detectors.context import ArtifactStore, RunContext
+from riskframe.detectors.provenance.model_scan import ModelFileScan, ModelFileScanParams
 from riskframe.scanning import scan_file, scan_path
-from riskframe.scanning._corpus import Sample
-from riskframe.scanning._hostile import LOADERS, build_hostile
 from riskframe.spec.pipeline import Artifact, Stage
 
 FAMILIES = {"npy-object-spelling", "joblib-duplicate-key", "joblib-shadowed-method", "joblib-frame",

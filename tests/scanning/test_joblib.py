@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
+from devtools.scanning.asm import Asm
+from devtools.scanning.hostile import _common, _shape, _wrapper
 from riskframe.scanning import scan_file
-from riskframe.scanning._asm import Asm
-from riskframe.scanning._hostile import _common, _shape, _wrapper
 
 ARRAYS = {
     "floats": np.linspace(0, 1, 50), "ints": np.arange(30, dtype=">i8"), "bools": np.array([True, False]),

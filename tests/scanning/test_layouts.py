@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
+from devtools.scanning.asm import Asm
 from riskframe.errors import UnsafeArtifactError
 from riskframe.scanning import assert_safe_to_load, scan_file
-from riskframe.scanning._asm import Asm
 from riskframe.scanning.layouts import member_role, torch_root, zip_kind
 
 EVIL = Asm(2).call("os", "system", "id").stop()

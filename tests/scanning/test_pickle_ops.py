@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devtools.scanning.asm import Asm
 from riskframe.scanning import pickle_ops, scan_file
-from riskframe.scanning._asm import Asm
 from riskframe.scanning._stream import ByteStream
 from riskframe.scanning.allowlist import Allowlist
 from riskframe.scanning.findings import ScanLimits

@@ -5,7 +5,7 @@ datasets that run read (name, MLflow's digest, source, context). MLflow's own di
 fingerprint, not an integrity check: 8 hex digits of an MD5 over at most the first 10,000 values
 and the shape. So a logged input counts as the pipeline's data only when the run also tagged it
 with the data's sha256 (input tag ``sha256`` by default, the digest riskframe computes for the
-file or folder, :func:`riskframe.digests.sha256_path`); without one the input is *unverifiable*.
+file or folder, :func:`riskframe.io.digests.sha256_path`); without one the input is *unverifiable*.
 
 Per training input (context ``training`` or ``train``, or no context at all), the outcome is:
 
@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from riskframe.detectors.provenance._registry import LoggedInput, RegisteredVersion
+from riskframe.detectors.provenance.model_registry import LoggedInput, RegisteredVersion
 
 InputOutcome = Literal["match", "mismatch", "unverifiable", "unchecked", "not-training"]
 Status = Literal["pass", "warn", "fail"]

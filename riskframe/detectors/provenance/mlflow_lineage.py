@@ -20,9 +20,9 @@ from __future__ import annotations
 from pydantic import Field
 
 from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.detectors.context import RunContext
 from riskframe.detectors.provenance._lineage import LineageRules, TrainingData, judge, lineage_record
-from riskframe.detectors.provenance._registry import ModelRef, open_registry
-from riskframe.engine.context import RunContext
+from riskframe.detectors.provenance.model_registry import ModelRef, open_registry
 from riskframe.results import DetectorResult
 from riskframe.spec.pipeline import Artifact
 

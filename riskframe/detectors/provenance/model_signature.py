@@ -23,13 +23,13 @@ from pydantic import Field, model_validator
 
 from riskframe.data.roots import file_kind
 from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.detectors.context import RunContext
 from riskframe.detectors.provenance._signatures import (
     MAX_SIGNATURE_BYTES,
     Material,
     SignatureCheck,
     verify,
 )
-from riskframe.engine.context import RunContext
 from riskframe.errors import ArtifactError
 from riskframe.results import DetectorResult
 from riskframe.spec.pipeline import Artifact, ModelSignature, signature_method

@@ -21,9 +21,9 @@ from datetime import datetime, timezone
 from pydantic import Field
 
 from riskframe.detectors.base import Detector, DetectorParams
-from riskframe.detectors.provenance._registry import ModelRef, RegisteredVersion, open_registry
+from riskframe.detectors.context import RunContext
 from riskframe.detectors.provenance.approval import Approval
-from riskframe.engine.context import RunContext
+from riskframe.detectors.provenance.model_registry import ModelRef, RegisteredVersion, open_registry
 from riskframe.results import DetectorResult
 from riskframe.spec.pipeline import Artifact
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from riskframe.engine.context import ArtifactStore, RunContext
+from riskframe.detectors.context import ArtifactStore, RunContext
 from riskframe.spec.pipeline import Artifact, Stage
 
 STARTUP_SECONDS = 180  # generous: the first start migrates the sqlite schema while the suite runs

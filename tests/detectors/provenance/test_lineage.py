@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from riskframe.detectors.provenance._lineage import LineageRules, TrainingData, judge
-from riskframe.detectors.provenance._registry import LoggedInput, ModelRef, RegisteredVersion, SourceRun
+from riskframe.detectors.provenance.model_registry import LoggedInput, ModelRef, RegisteredVersion, SourceRun
 
 TRAIN = TrainingData("train", "data/train.npz", "a" * 64)
 ORDER = {"pass": 0, "warn": 1, "fail": 2}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from riskframe.detectors.provenance.mlflow_lineage import MlflowLineage
-from riskframe.digests import sha256_path
+from riskframe.io.digests import sha256_path
 
 pytestmark = pytest.mark.slow  # the session's MLflow server takes 10-30 s to start
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from riskframe.detectors.context import ArtifactStore, RunContext
 from riskframe.detectors.provenance.model_signature import ModelSignatureVerification
-from riskframe.engine.context import ArtifactStore, RunContext
 from riskframe.errors import ArtifactError
 from riskframe.spec.pipeline import Artifact, Stage
 

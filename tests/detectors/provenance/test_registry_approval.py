@@ -10,7 +10,7 @@ import pytest
 
 from riskframe import cli
 from riskframe.detectors.provenance.registry_approval import RegistryApproval
-from riskframe.digests import sha256_file, sha256_path
+from riskframe.io.digests import sha256_file, sha256_path
 
 pytestmark = pytest.mark.slow  # the session's MLflow server takes 10-30 s to start
 
