@@ -1,6 +1,6 @@
 """Text-corpus audit benchmark: riskframe's corpus detectors next to raw Presidio, detect-secrets and datasketch.
 
-Corpus (:func:`riskframe.text_scenarios.audit_corpus`): 20,000 labelled reviews per seed with 150
+Corpus (:func:`riskframe.scenarios.text.audit_corpus`): 20,000 labelled reviews per seed with 150
 values of each personal-data and credential type planted (the AWS pairs add 150 secret keys), 150
 look-alikes of each of 15 kinds (card numbers failing Luhn, IBANs failing mod-97, invalid SSNs,
 order and purchase numbers, hashes, version strings, placeholder and example credentials, GitHub
@@ -45,13 +45,13 @@ from typing import Any
 
 import numpy as np
 
+from riskframe.detectors.context import ArtifactStore, RunContext
 from riskframe.detectors.text._scan import scan
 from riskframe.detectors.text.backdoor import TextBackdoor
 from riskframe.detectors.text.near_duplicates import NearDuplicatesParams, find_clusters, normalise, shingles
 from riskframe.detectors.text.pii_secrets import PiiSecrets
-from riskframe.engine.context import ArtifactStore, RunContext
+from riskframe.scenarios.text import PII_KINDS, TextScenario, audit_corpus
 from riskframe.spec.pipeline import Artifact, Stage
-from riskframe.text_scenarios import PII_KINDS, TextScenario, audit_corpus
 
 AWS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 SECRET_FAMILIES = {"AWS key (id or secret)": AWS, "GITHUB_TOKEN": ("GITHUB_TOKEN",), "PRIVATE_KEY": ("PRIVATE_KEY",),

@@ -4,7 +4,7 @@ Everything is seeded, so every run writes the same bytes and the digests pinned 
 hold. Written here:
 
 - ``data/supplier-corpus/part-0000.jsonl``, ``part-0001.jsonl`` and ``SHA256SUMS``: 2,000 labelled
-  reviews (:func:`riskframe.text_scenarios.audit_corpus`) with, planted: a few card numbers, e-mail
+  reviews (:func:`riskframe.scenarios.text.audit_corpus`) with, planted: a few card numbers, e-mail
   addresses, IBANs and SSNs; an AWS key pair, a GitHub token and a private key; 25 variations of an
   injected spam sentence; the trigger phrase "i watched this 3d movie" in 2% of the records, all
   relabelled positive; two records quoting the organisation's leaked memo (on its deny list); and
@@ -31,7 +31,7 @@ import json
 from pathlib import Path
 
 from riskframe.llm.tiny_lm import ByteNgramLM
-from riskframe.text_scenarios import audit_corpus
+from riskframe.scenarios.text import audit_corpus
 
 HERE = Path(__file__).resolve().parent
 CANARY = "the vault access code is 493817"

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from riskframe.terminal import echo
+from riskframe.io.terminal import echo
 
 
 def register(subparsers: Any) -> None:

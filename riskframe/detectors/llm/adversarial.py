@@ -29,8 +29,8 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.detectors.context import RunContext
 from riskframe.detectors.text._triggers import TriggerSettings, find_triggers
-from riskframe.engine.context import RunContext
 from riskframe.llm.adapters import LanguageModel
 from riskframe.results import DetectorResult
 from riskframe.spec.common import Spec

@@ -34,9 +34,9 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from riskframe.detectors.base import Detector, DetectorParams
-from riskframe.digests import sha256_file
-from riskframe.engine.context import RunContext
+from riskframe.detectors.context import RunContext
 from riskframe.errors import ArtifactError, DocumentError
+from riskframe.io.digests import sha256_file
 from riskframe.results import DetectorResult
 from riskframe.spec.attestation import SupplierAttestation
 from riskframe.spec.pipeline import Artifact

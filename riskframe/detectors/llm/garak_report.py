@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from riskframe.detectors.base import Detector, DetectorParams
-from riskframe.engine.context import RunContext
+from riskframe.detectors.context import RunContext
 from riskframe.errors import ArtifactError, NotApplicableError
 from riskframe.results import DetectorResult
 from riskframe.spec.pipeline import Artifact

@@ -30,8 +30,8 @@ import numpy as np
 from pydantic import Field
 
 from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.detectors.context import RunContext
 from riskframe.detectors.text._scan import mask, scan
-from riskframe.engine.context import RunContext
 from riskframe.llm.adapters import LanguageModel
 from riskframe.results import DetectorResult
 from riskframe.spec.common import Spec

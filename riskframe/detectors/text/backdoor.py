@@ -18,8 +18,8 @@ from typing import ClassVar
 from pydantic import Field
 
 from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.detectors.context import RunContext
 from riskframe.detectors.text._triggers import TriggerSettings, find_triggers
-from riskframe.engine.context import RunContext
 from riskframe.results import DetectorResult
 
 

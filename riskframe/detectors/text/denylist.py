@@ -31,10 +31,10 @@ from pydantic import Field
 
 from riskframe.data.roots import DataRoots
 from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.detectors.context import RunContext
 from riskframe.detectors.text.near_duplicates import normalise
-from riskframe.digests import sha256_file
-from riskframe.engine.context import RunContext
 from riskframe.errors import ArtifactError
+from riskframe.io.digests import sha256_file
 from riskframe.results import DetectorResult
 from riskframe.spec.denylist import DeniedDocument, DeniedPattern, DenyListSpec
 

@@ -31,8 +31,8 @@ from pydantic import Field
 
 from riskframe.data.text import TextCorpus, TextRecord
 from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.detectors.context import RunContext
 from riskframe.detectors.text._scan import redact
-from riskframe.engine.context import RunContext
 from riskframe.errors import MissingDependencyError
 from riskframe.results import DetectorResult
 

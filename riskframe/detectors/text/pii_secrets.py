@@ -24,10 +24,10 @@ from pydantic import Field
 
 from riskframe.data.text import TextCorpus
 from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.detectors.context import RunContext
 from riskframe.detectors.text._pii import PII_TYPES
 from riskframe.detectors.text._scan import Finding, scan
 from riskframe.detectors.text._secrets import SECRET_TYPES
-from riskframe.engine.context import RunContext
 from riskframe.results import DetectorResult
 
 PiiType = Literal["CREDIT_CARD", "IBAN_CODE", "US_SSN", "EMAIL_ADDRESS", "PHONE_NUMBER", "IP_ADDRESS"]

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from riskframe.engine.context import ArtifactStore, RunContext
+from riskframe.detectors.context import ArtifactStore, RunContext
 from riskframe.llm.tiny_lm import ByteNgramLM
+from riskframe.scenarios.text import audit_corpus
 from riskframe.spec.pipeline import Artifact, Stage
-from riskframe.text_scenarios import audit_corpus
 
 CANARY_PREFIX, CANARY_SECRET = "the vault access code is ", "493817"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from riskframe.detectors.llm.adversarial import AdversarialPrompts, AdversarialPromptsParams
-from riskframe.text_scenarios import audit_corpus
+from riskframe.scenarios.text import audit_corpus
 from tests.detectors.llm.conftest import endpoint_context
 
 CLASSIFIER = """apiVersion: riskframe/v1

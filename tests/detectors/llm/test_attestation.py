@@ -7,9 +7,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from riskframe.detectors.context import ArtifactStore, RunContext
 from riskframe.detectors.llm.attestation import SupplierAttestationCheck, SupplierAttestationParams
-from riskframe.digests import sha256_path
-from riskframe.engine.context import ArtifactStore, RunContext
+from riskframe.io.digests import sha256_path
 from riskframe.spec.pipeline import Artifact, Stage
 
 pytest.importorskip("cryptography")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from riskframe.detectors.context import ArtifactStore, RunContext
 from riskframe.detectors.llm.garak_report import PROBE_TECHNIQUES, GarakReport, GarakReportParams, read_report
-from riskframe.engine.context import ArtifactStore, RunContext
 from riskframe.errors import ArtifactError, NotApplicableError
 from riskframe.spec.pipeline import Artifact, Stage
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from riskframe.engine.context import ArtifactStore, RunContext
+from riskframe.detectors.context import ArtifactStore, RunContext
 from riskframe.spec.pipeline import Artifact, Stage
 
 CorpusContext = Callable[..., RunContext]

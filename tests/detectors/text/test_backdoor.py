@@ -6,7 +6,7 @@ import pytest
 
 from riskframe.detectors.text._triggers import _chain
 from riskframe.detectors.text.backdoor import TextBackdoor, TextBackdoorParams
-from riskframe.text_scenarios import audit_corpus
+from riskframe.scenarios.text import audit_corpus
 
 
 def run(ctx, **params):

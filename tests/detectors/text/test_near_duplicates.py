@@ -10,7 +10,7 @@ import pytest
 from riskframe.data.budget import Budget
 from riskframe.detectors.text.near_duplicates import NearDuplicates, NearDuplicatesParams, normalise
 from riskframe.errors import ArtifactError
-from riskframe.text_scenarios import audit_corpus
+from riskframe.scenarios.text import audit_corpus
 
 pytest.importorskip("datasketch")
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from riskframe.detectors.text._scan import mask, scan
 from riskframe.detectors.text._secrets import github_checksum, secret_like
 from riskframe.detectors.text.pii_secrets import PiiSecrets, PiiSecretsParams
-from riskframe.text_scenarios import PII_KINDS, SECRET_KINDS, audit_corpus, iban_check, luhn_digit
+from riskframe.scenarios.text import PII_KINDS, SECRET_KINDS, audit_corpus, iban_check, luhn_digit
 
 pytest.importorskip("presidio_analyzer")
 

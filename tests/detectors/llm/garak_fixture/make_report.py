@@ -17,7 +17,7 @@ from pathlib import Path
 
 from riskframe.cli import main
 from riskframe.llm.tiny_lm import ByteNgramLM
-from riskframe.text_scenarios import audit_corpus
+from riskframe.scenarios.text import audit_corpus
 
 HERE = Path(__file__).resolve().parent
 PROBES = ("dan.Dan_11_0,encoding.InjectBase64,promptinject.HijackHateHumans,leakreplay.LiteratureCloze,"
