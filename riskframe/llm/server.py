@@ -75,6 +75,8 @@ def serve(model: Any, *, model_name: str = "tiny-lm", api_key: str | None = None
 
 
 def _handler(model: Any, model_name: str, api_key: str | None) -> type[BaseHTTPRequestHandler]:
+    counting = threading.Lock()  # requests are answered on one thread each
+
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:  # quiet: tests and examples read stdout
             return
@@ -94,12 +96,14 @@ def _handler(model: Any, model_name: str, api_key: str | None) -> type[BaseHTTPR
             if body is None:
                 return
             route = self.path.rstrip("/")
-            if route == "/v1/completions":
-                self._send(200, _completions(model, model_name, body))
-            elif route == "/v1/chat/completions":
-                self._send(200, _chat(model, model_name, body))
-            else:
+            answer = {"/v1/completions": _completions, "/v1/chat/completions": _chat}.get(route)
+            if answer is None:
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
+                return
+            try:
+                self._send(200, answer(model, model_name, body))
+            except (TypeError, ValueError) as exc:  # a field of the wrong type (max_tokens: "many")
+                self._send(400, {"error": {"message": f"bad request: {exc}"}})
 
         def _authorised(self) -> bool:
             if api_key is None or self.headers.get("Authorization") == f"Bearer {api_key}":
@@ -108,7 +112,13 @@ def _handler(model: Any, model_name: str, api_key: str | None) -> type[BaseHTTPR
             return False
 
         def _body(self) -> dict[str, Any] | None:
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if length < 0:
+                self._send(400, {"error": {"message": "Content-Length must be a whole number"}})
+                return None
             if length > MAX_BODY:
                 self._send(413, {"error": {"message": "request too large"}})
                 return None
@@ -123,12 +133,13 @@ def _handler(model: Any, model_name: str, api_key: str | None) -> type[BaseHTTPR
 
         def _send(self, status: int, payload: dict[str, Any]) -> None:
             raw = json.dumps(payload).encode()
+            with counting:  # counted before the reply leaves: a client that has its answer sees the count
+                self.server.requests_answered = getattr(self.server, "requests_answered", 0) + 1  # type: ignore[attr-defined]
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(raw)))
             self.end_headers()
             self.wfile.write(raw)
-            self.server.requests_answered = getattr(self.server, "requests_answered", 0) + 1  # type: ignore[attr-defined]
 
     return Handler
 

@@ -16,8 +16,8 @@ Two kinds of sequence are probed through the bound ``endpoint``:
 
 Outcome: ``fail`` when any sequence is extracted, or a canary's exposure reaches ``min_exposure``
 bits; ``pass`` otherwise. Score: 1 when failing, 0 otherwise. When it ran is the assessment's
-``created_at``: ``riskframe history`` lists each probe's runs over a folder of assessments. (ATLAS AML.T0057 LLM Data
-Leakage, AML.T0024.000 Infer Training Data Membership.)
+``created_at``: ``riskframe history`` lists each probe's runs over a folder of assessments.
+(ATLAS AML.T0057 LLM Data Leakage, AML.T0024.000 Infer Training Data Membership.)
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import random
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from riskframe.detectors.base import Detector, DetectorParams
 from riskframe.detectors.context import RunContext
@@ -38,12 +38,21 @@ from riskframe.spec.common import Spec
 
 
 class Canary(Spec):
-    """A planted sequence: what precedes it, the random part, and the alphabet it was drawn from."""
+    """A planted sequence: what precedes it, the random part, and the alphabet it was drawn from.
+
+    The secret is known to the security team only: the assessment records the parameters it ran
+    with, and there the secret shows as ``**********``.
+    """
 
     name: str = Field(min_length=1)
     prefix: str = Field(min_length=1)
-    secret: str = Field(min_length=1)
+    secret: SecretStr = Field(min_length=1)
     alphabet: str = Field(default="0123456789", min_length=2)
+
+    @property
+    def value(self) -> str:
+        """The secret itself."""
+        return self.secret.get_secret_value()
 
 
 class MemorisationProbeParams(DetectorParams):
@@ -96,14 +105,14 @@ class MemorisationProbe(Detector):
 def _probe_canary(model: LanguageModel, canary: Canary, params: MemorisationProbeParams,
                   rng: random.Random) -> dict[str, Any]:
     completion = model.complete(canary.prefix, params.max_tokens)
-    out: dict[str, Any] = {"name": canary.name, "prefix": canary.prefix, "secret": _hide(canary.secret),
-                           "extracted": canary.secret in completion, "rank": None, "candidates": params.candidates,
+    out: dict[str, Any] = {"name": canary.name, "prefix": canary.prefix, "secret": _hide(canary.value),
+                           "extracted": canary.value in completion, "rank": None, "candidates": params.candidates,
                            "exposure_bits": None, "extrapolated_exposure_bits": None,
-                           "randomness_bits": round(len(canary.secret) * math.log2(len(set(canary.alphabet))), 1)}
+                           "randomness_bits": round(len(canary.value) * math.log2(len(set(canary.alphabet))), 1)}
     if not model.can_score:
         return out
     others = _candidates(canary, params.candidates, rng)
-    scores = np.array(model.score(canary.prefix, [canary.secret, *others]))
+    scores = np.array(model.score(canary.prefix, [canary.value, *others]))
     mine, rest = scores[0], scores[1:]
     rank = 1 + float(np.sum(rest > mine)) + float(np.sum(rest == mine)) / 2  # ties share their rank
     spread = float(rest.std()) or 1e-12
@@ -116,11 +125,11 @@ def _probe_canary(model: LanguageModel, canary: Canary, params: MemorisationProb
 
 
 def _candidates(canary: Canary, n: int, rng: random.Random) -> list[str]:
-    alphabet, length = sorted(set(canary.alphabet)), len(canary.secret)
+    alphabet, length = sorted(set(canary.alphabet)), len(canary.value)
     out: set[str] = set()
     while len(out) < n:  # distinct sequences of the canary's format, never the canary itself
         candidate = "".join(rng.choice(alphabet) for _ in range(length))
-        if candidate != canary.secret:
+        if candidate != canary.value:
             out.add(candidate)
         if len(out) >= len(alphabet) ** length - 1:
             break
