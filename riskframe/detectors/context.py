@@ -4,7 +4,8 @@ Loaded content is cached per assessment in an :class:`ArtifactStore`, shared by 
 dataset used by three controls is read and validated once). The store knows where the pipeline's
 files may be (:class:`~riskframe.data.roots.DataRoots`) and how much memory its datasets may take
 (:class:`~riskframe.data.budget.Budget`). Runs in worker processes get a store filled in advance
-with the parent's validated arrays, memory-mapped (:mod:`riskframe.engine.staging`).
+with the parent's validated arrays, memory-mapped, and its validated text corpora
+(:mod:`riskframe.engine.staging`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from riskframe.spec.pipeline import Artifact, Stage
 if TYPE_CHECKING:
     from riskframe.llm.endpoint import Endpoint
 
-_DIGEST, _DATASET, _REPRESENTATIONS = "sha256", "dataset", "reps"
+_DIGEST, _DATASET, _REPRESENTATIONS, _TEXT = "sha256", "dataset", "reps", "text"
 
 
 class ArtifactStore:
@@ -37,19 +38,21 @@ class ArtifactStore:
 
     ``roots`` is where artifact paths may lead (a folder: that folder only); ``budget`` the memory
     the loaded datasets and representations may take together (default: the configured budget).
-    ``datasets``, ``representations`` and ``digests`` fill it in advance (by artifact name): what
-    another process loaded and validated already.
+    ``datasets``, ``representations``, ``texts`` and ``digests`` fill it in advance (by artifact
+    name): what another process loaded and validated already.
     """
 
     def __init__(self, roots: DataRoots | Path, budget: Budget | None = None, *,
                  datasets: Mapping[str, Dataset] | None = None,
                  representations: Mapping[str, np.ndarray] | None = None,
+                 texts: Mapping[str, TextCorpus] | None = None,
                  digests: Mapping[str, str] | None = None) -> None:
         self.roots = roots if isinstance(roots, DataRoots) else DataRoots(roots)
         self.base_dir = self.roots.base_dir
         self.budget = budget if budget is not None else Budget.from_environment()
         self._cache: dict[tuple[str, str], object] = {}
-        for kind, known in ((_DATASET, datasets), (_REPRESENTATIONS, representations), (_DIGEST, digests)):
+        for kind, known in ((_DATASET, datasets), (_REPRESENTATIONS, representations), (_TEXT, texts),
+                            (_DIGEST, digests)):
             self._cache.update({(kind, name): value for name, value in (known or {}).items()})
         self._lock = threading.Lock()  # guards the two dicts, never held while loading
         self._loading: dict[tuple[str, str], threading.Lock] = {}
@@ -59,6 +62,9 @@ class ArtifactStore:
 
     def loaded_representations(self) -> dict[str, np.ndarray]:
         return self._loaded(_REPRESENTATIONS)  # type: ignore[return-value]
+
+    def loaded_texts(self) -> dict[str, TextCorpus]:
+        return self._loaded(_TEXT)  # type: ignore[return-value]
 
     def known_digests(self) -> dict[str, str]:
         return self._loaded(_DIGEST)  # type: ignore[return-value]
@@ -119,7 +125,7 @@ class ArtifactStore:
     # Text corpora and LLM endpoints (riskframe.data.text, riskframe.llm) -------------------------
     def text(self, artifact: Artifact) -> TextCorpus:
         """A text dataset, validated once (one streaming pass); its records are read on demand."""
-        return self._cached(("text", artifact.name), partial(open_text_corpus, artifact, self.roots))  # type: ignore[return-value]
+        return self._cached((_TEXT, artifact.name), partial(open_text_corpus, artifact, self.roots))  # type: ignore[return-value]
 
     def endpoint(self, artifact: Artifact) -> Endpoint:
         """An ``endpoint`` artifact's endpoint file, loaded and checked once."""

@@ -6,6 +6,9 @@ as ``.npy`` files in a private folder, with the artifacts' digests. A worker ope
 :meth:`StagedData.open`: read-only memory maps, whose pages the operating system shares between
 all workers; nothing is pickled per run, and no worker reads the user's files again through a
 different door (a dataset no run was prepared with is loaded by the same loader as in the parent).
+A text corpus is not copied (it may be larger than memory, and detectors stream it): its validated
+handle travels instead (shards, record and label counts), so a worker reads the records through
+:mod:`riskframe.data.text` without validating the whole corpus again.
 
 >>> staged = stage(store, Path(tempfile.mkdtemp()))  # doctest: +SKIP
 >>> staged.open().dataset(artifact).features  # doctest: +SKIP
@@ -24,6 +27,7 @@ import numpy as np
 
 from riskframe.data.datasets import Dataset
 from riskframe.data.roots import DataRoots
+from riskframe.data.text import TextCorpus
 from riskframe.detectors.context import ArtifactStore
 
 
@@ -45,12 +49,14 @@ class StagedData:
     datasets: Mapping[str, StagedDataset]
     representations: Mapping[str, str]
     digests: Mapping[str, str]
+    texts: Mapping[str, TextCorpus] = dataclasses.field(default_factory=dict)
 
     def open(self) -> ArtifactStore:
-        """A store holding the staged arrays, memory-mapped read-only."""
+        """A store holding the staged arrays, memory-mapped read-only, and the validated corpora."""
         datasets = {name: self._dataset(staged) for name, staged in self.datasets.items()}
         representations = {name: self._map(file) for name, file in self.representations.items()}
-        return ArtifactStore(self.roots, datasets=datasets, representations=representations, digests=self.digests)
+        return ArtifactStore(self.roots, datasets=datasets, representations=representations, texts=self.texts,
+                             digests=self.digests)
 
     def _dataset(self, staged: StagedDataset) -> Dataset:
         arrays: dict[str, Any] = {field: self._map(file) for field, file in staged.arrays.items()}
@@ -69,7 +75,7 @@ def stage(store: ArtifactStore, folder: Path) -> StagedData:
                 for i, (name, dataset) in enumerate(sorted(store.loaded_datasets().items()))}
     representations = {name: _save(array, folder, f"representations-{i}.npy")
                        for i, (name, array) in enumerate(sorted(store.loaded_representations().items()))}
-    return StagedData(store.roots, folder, datasets, representations, store.known_digests())
+    return StagedData(store.roots, folder, datasets, representations, store.known_digests(), store.loaded_texts())
 
 
 def _stage_dataset(dataset: Dataset, folder: Path, stem: str) -> StagedDataset:

@@ -67,3 +67,22 @@ def test_what_travels_with_each_job_is_a_few_paths_whatever_the_data(tmp_path):
     assert len(pickle.dumps(staged)) < 2_000  # the arrays are 8 MB: they stay on disk
     store.replace(staged.open())
     assert not store.dataset(dataset).features.flags.writeable  # the parent now holds the mapping too
+
+
+def test_a_text_corpus_travels_as_its_validated_handle_not_its_records(tmp_path):
+    lines = [f'{{"text": "review number {i}", "label": "{"pos" if i % 3 else "neg"}"}}' for i in range(5000)]
+    (tmp_path / "corpus.jsonl").write_text("\n".join(lines) + "\n")
+    corpus = Artifact(name="corpus", type="dataset", path="corpus.jsonl", labels="label")
+    store = ArtifactStore(tmp_path)
+    validated = store.text(corpus)
+    folder = tmp_path / "staged"
+    folder.mkdir()
+
+    staged = stage(store, folder)
+
+    assert len(pickle.dumps(staged)) < 2_000 and list(folder.iterdir()) == []
+    with (tmp_path / "corpus.jsonl").open("a") as handle:  # a worker that validated again would refuse it
+        handle.write("not json\n")
+    theirs = staged.open().text(corpus)
+    assert theirs == validated and (theirs.n_records, theirs.label_counts) == (5000, {"neg": 1667, "pos": 3333})
+    assert next(theirs.records()).text == "review number 0"
