@@ -34,7 +34,8 @@ def _where(qualname: str) -> str:
 def test_a_well_formed_detector_defines_without_error():
     check_detector_class(Good)
     assert (Good.optional, Good.techniques) == ((), ())
-    assert ROLES == ("dataset", "representations", "model", "files")
+    assert ROLES == ("dataset", "representations", "model", "files", "endpoint")
+    assert Good.dataset_kind == "arrays"
 
 
 @pytest.mark.parametrize("missing", ["name", "title", "requires"])
@@ -151,3 +152,11 @@ def test_detector_params_are_frozen_and_reject_unknown_names():
         params.threshold = 0.5  # type: ignore[misc]
     with pytest.raises(ValidationError, match="threshhold"):
         Params(threshhold=0.5)  # type: ignore[call-arg]
+
+
+def test_a_dataset_kind_other_than_arrays_or_text_fails_when_defined():
+    with pytest.raises(RegistryError) as excinfo:
+        type("Tabular", (Detector,), {"name": "tabular", "title": "Tabular", "requires": ("dataset",),
+                                      "dataset_kind": "tables", "Params": Params, "run": Good.run,
+                                      "__module__": __name__})
+    assert str(excinfo.value) == f"detector {_where('Tabular')}: dataset_kind must be 'arrays' or 'text'"

@@ -256,3 +256,46 @@ def test_a_model_the_detector_cannot_read_is_its_own_not_applicable_result(two_m
             "not_applicable", "model 'model-onnx' is onnx, not torchscript"),
         "R1/evaluate/reads-torchscript-screen/test+model": ("pass", "examined model 'model'"),
     }
+
+
+MIXED = """\
+apiVersion: riskframe/v1
+kind: Pipeline
+metadata: {name: mixed, criticality: high}
+stages:
+  - name: train
+    kind: model-engineering
+    artifacts:
+      - {name: features, type: dataset, path: train.npz}
+      - {name: reviews, type: dataset, path: reviews.jsonl, labels: label}
+      - {name: table, type: dataset, path: table.parquet, labels: y}
+      - {name: chat-logs, type: dataset, path: logs.parquet, text: message}
+"""
+
+
+class ReadsText(Detector):
+    name = "reads-text"
+    title = "Reads a corpus"
+    requires = ("dataset",)
+    dataset_kind = "text"
+    Params = WithTrainingData.Params
+
+    def run(self, ctx, params):
+        return DetectorResult(status="pass", score=0.0, summary="planned only")
+
+
+class ReadsArrays(ReadsText):
+    name = "reads-arrays"
+    title = "Reads arrays"
+    dataset_kind = "arrays"
+
+
+def test_each_detector_is_bound_only_the_datasets_of_its_kind(tmp_path):
+    policy = POLICY.replace("with-training-data-screen", "reads-text-screen").replace("held-out-only-screen",
+                                                                                          "reads-arrays-screen")
+    plan = _plan(*_workspace(tmp_path, MIXED, policy, (ReadsText, ReadsArrays)))
+
+    runs = {name: [r.id.rsplit("/", 1)[1] for r in plan.runs if r.detector.name == name]
+            for name in ("reads-text", "reads-arrays")}
+    # jsonl, and parquet with `text:`, are corpora; npz, and parquet without `text:`, are arrays
+    assert runs == {"reads-text": ["reviews", "chat-logs"], "reads-arrays": ["features", "table"]}
