@@ -21,7 +21,6 @@ import numpy as np
 
 from riskframe.data.datasets import Dataset
 from riskframe.errors import DetectorError, NotApplicableError
-from riskframe.representations._safety import _assert_safe
 from riskframe.representations.spot_check import SpotCheck, spot_check
 from riskframe.spec.pipeline import Artifact
 
@@ -133,8 +132,7 @@ def load_model(artifact: Artifact, path: Path) -> Any:
         )
     if not path.is_file():
         raise DetectorError(f"model {artifact.name!r}: file not found: {path}")
-    _assert_safe(path)
-    if fmt == "skops":
+    if fmt == "skops":  # both load through riskframe.io.model_files.open_model: scanned first
         from riskframe.representations.mlp import SkopsMLP
 
         return SkopsMLP.load(path, artifact.name)
