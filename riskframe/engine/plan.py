@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from riskframe.catalog.store import Catalog
-from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.detectors.base import DetectorClass, DetectorParams
 from riskframe.detectors.registry import Registry
 from riskframe.spec.check import control_stage_kinds, effective_params
 from riskframe.spec.control import Control
@@ -39,7 +39,7 @@ class PlannedRun:
     policy: Policy
     requirement: Requirement
     control: Control
-    detector: type[Detector]
+    detector: DetectorClass
     params: DetectorParams
     stage: Stage
     bindings: Mapping[str, tuple[Artifact, ...]]
@@ -148,7 +148,7 @@ class _Cache:
     of_kinds: dict[tuple[str, ...], list[Stage]] = field(default_factory=dict)
 
 
-def _bindings(detector: type[Detector], stage: Stage, pipeline: Pipeline,
+def _bindings(detector: DetectorClass, stage: Stage, pipeline: Pipeline,
               graph: nx.DiGraph) -> list[_Binding]:
     primary_role = detector.requires[0]
     if primary_role == "files":

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 
 from riskframe.data.datasets import Dataset
+from riskframe.detectors.context import RunContext
 from riskframe.errors import DetectorError, NotApplicableError
 from riskframe.representations.spot_check import SpotCheck, spot_check
 from riskframe.spec.pipeline import Artifact
@@ -62,7 +63,7 @@ class Representations:
         return out
 
 
-def representations_for(ctx: Any) -> Representations:
+def representations_for(ctx: RunContext) -> Representations:
     """The representations of ``ctx.dataset()``: the bound representations artifact, else the
     bound model's layer.
 
@@ -100,7 +101,7 @@ def representations_for(ctx: Any) -> Representations:
     return Representations(values, source, artifact.name, layer, model)
 
 
-def _declared(ctx: Any) -> Representations:
+def _declared(ctx: RunContext) -> Representations:
     """The representations artifact, spot-checked against the bound model when it can be."""
     artifact = ctx.artifact("representations")
     values = ctx.representations()

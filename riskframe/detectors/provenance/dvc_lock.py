@@ -110,7 +110,7 @@ class _Stage:
     base: Path
 
 
-class DvcLock(Detector):
+class DvcLock(Detector[DvcLockParams]):
     """Verify the DVC records of a stage's artifacts, and of what produced them.
 
     Examples

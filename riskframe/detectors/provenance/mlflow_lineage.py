@@ -43,7 +43,7 @@ class MlflowLineageParams(DetectorParams):
                     "an input logged without a context counts as training data too")
 
 
-class MlflowLineage(Detector):
+class MlflowLineage(Detector[MlflowLineageParams]):
     """Check a registered model version's source run and logged datasets against the pipeline's data.
 
     Examples
