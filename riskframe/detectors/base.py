@@ -16,7 +16,12 @@ It declares, as class variables checked when the class is defined:
   runs start from (the worker server, or the main thread before runs start in parallel: first
   imports of packages with circular imports, scikit-learn's, are not thread-safe), so that no run
   pays for them. An entry ``module:function`` also calls ``function()`` once after the import, to
-  build what a first use builds (matplotlib's text layout): ``"riskframe.detectors.figures:warm_up"``.
+  build what a first use builds (matplotlib's text layout): ``"riskframe.detectors.figures:warm_up"``;
+- ``lineage``: what the ``lineage`` list of its evidence records, if it records one (optional):
+  ``"dvc"``, the DVC origins of artifacts it verified (the fields of
+  :class:`~riskframe.assessment.DvcOrigin` plus ``artifact``), or ``"registry"``, a model registry's
+  record of a model (the fields of :class:`~riskframe.assessment.RegistryLineage` plus ``artifact``).
+  The assessment's lineage section collects them by this declaration, not by detector name.
 
 ``run(ctx, params)`` returns a :class:`~riskframe.results.DetectorResult`. It may raise: the engine
 turns any exception into an ``error`` result (:class:`~riskframe.errors.NotApplicableError` into
@@ -57,6 +62,8 @@ _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 Role = Literal["dataset", "representations", "model", "files"]
 ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
+LineageKind = Literal["dvc", "registry"]
+LINEAGE_KINDS: tuple[str, ...] = LineageKind.__args__  # type: ignore[attr-defined]
 
 
 class DetectorParams(BaseModel):
@@ -79,6 +86,7 @@ class Detector(ABC, Generic[P]):
     Params: ClassVar[type[DetectorParams]]
     techniques: ClassVar[tuple[str, ...]] = ()
     imports: ClassVar[tuple[str, ...]] = ()
+    lineage: ClassVar[LineageKind | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -107,6 +115,8 @@ def check_detector_class(cls: type) -> None:
     roles = (*cls.requires, *getattr(cls, "optional", ()))  # type: ignore[attr-defined]
     if not cls.requires or any(r not in ROLES for r in roles):  # type: ignore[attr-defined]
         raise RegistryError(f"detector {where}: requires/optional must be non-empty roles from {ROLES}", cls)
+    if getattr(cls, "lineage", None) not in (None, *LINEAGE_KINDS):
+        raise RegistryError(f"detector {where}: lineage must be None or one of {LINEAGE_KINDS}", cls)
     params = getattr(cls, "Params", None)
     if not (isinstance(params, type) and issubclass(params, BaseModel)):
         raise RegistryError(f"detector {where} must define a pydantic 'Params' model", cls)

@@ -85,7 +85,7 @@ def assess(
         inputs = load_inputs(pipeline, policies, controls_dirs=controls_dirs, catalog=catalog, registry=registry,
                              waivers=waivers, today=today)
         plan = plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog,
-                         inputs.registry)
+                         inputs.registry, inputs.params)
         preload(chosen, plan.runs)  # the worker server imports while the artifacts load
         store = ArtifactStore(DataRoots.of(inputs.pipeline))
         prepare_artifacts(inputs.pipeline, plan.runs, store)

@@ -125,6 +125,7 @@ class DvcLock(Detector[DvcLockParams]):
     title = "Artifacts match the MD5, size and file count DVC recorded in dvc.lock"
     requires = ("files",)
     Params = DvcLockParams
+    lineage = "dvc"
     # Data changed between its recorded source and its use, or a published dataset swapped.
     techniques = ("AML.T0010.002", "AML.T0019")
 

@@ -59,6 +59,7 @@ class MlflowLineage(Detector[MlflowLineageParams]):
     requires = ("model",)
     optional = ("dataset",)
     Params = MlflowLineageParams
+    lineage = "registry"
     # A model version whose recorded training data or code is not the pipeline's is a model (or its
     # data) from elsewhere than the supply chain under review: T0010.003 for the model, T0010.002
     # for data swapped on its way into training.
