@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from riskframe.assessment import Assessment
-from riskframe.errors import RegistryError, UsageError
+from riskframe.errors import MissingDependencyError, RegistryError, UsageError
 from riskframe.io.files import write_atomically
 from riskframe.reports.base import RenderContext, Renderer
 from riskframe.spec.validation import did_you_mean
@@ -30,7 +30,7 @@ from riskframe.spec.validation import did_you_mean
 if TYPE_CHECKING:
     from riskframe.compare.baseline import BaselineComparison
 
-__all__ = ["FORMATS", "RenderContext", "Renderer", "collect_renderers", "parse_formats", "render"]
+__all__ = ["FORMATS", "RenderContext", "Renderer", "collect_renderers", "parse_formats", "render", "unavailable"]
 
 
 def collect_renderers(modules: Iterable[ModuleType]) -> dict[str, Renderer]:
@@ -92,6 +92,17 @@ def parse_formats(text: str) -> list[str]:
                 f"--format: unknown report format {name!r}{did_you_mean(name, FORMATS)}; known formats: {known}"
             )
     return names
+
+
+def unavailable(formats: Sequence[str]) -> dict[str, MissingDependencyError]:
+    """The formats of ``formats`` whose optional extra is not installed, with the error naming it
+    (each :class:`Renderer` declares its own ``missing`` check).
+
+    The commands render the other formats and then report these errors (exit 2), so a missing
+    extra costs the user one report, not the whole run.
+    """
+    checks = {name: check for name in formats if (check := FORMATS[name].missing) is not None}
+    return {name: error for name, check in checks.items() if (error := check()) is not None}
 
 
 def render(assessment: Assessment, out_dir: Path, formats: Sequence[str] | str,

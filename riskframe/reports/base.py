@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from riskframe.assessment import Assessment
+from riskframe.errors import MissingDependencyError
 
 if TYPE_CHECKING:
     from riskframe.compare.baseline import BaselineComparison
@@ -59,9 +60,15 @@ class Renderer:
     render
         ``render(assessment, context) -> {file name: content}``. Pure: it must not write files,
         and equal assessments must give equal bytes.
+    missing
+        For a format that needs an optional extra: a function returning the
+        :class:`~riskframe.errors.MissingDependencyError` that names the extra when it is not
+        installed, else None. The commands then write the other formats and report this one's
+        error at the end (:func:`riskframe.reports.unavailable`), so no command names a format.
     """
 
     name: str
     description: str
     files: tuple[str, ...]
     render: RenderFunction
+    missing: Callable[[], MissingDependencyError | None] | None = None
