@@ -40,6 +40,7 @@ def overlapping(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 # Fail: a targeted flip, 10% of the 7s relabelled 1 ------------------------------------------------
 
 
+@pytest.mark.slow  # over 3 s of CPU (measured, 2 cores)
 def test_targeted_flip_is_found_with_high_f1(digits_flip_targeted_run):
     scenario, result = digits_flip_targeted_run
     assert f1(result.evidence["flagged_indices"], scenario.flipped) >= 0.90
