@@ -176,7 +176,8 @@ class _opened:
         try:
             self.image = self.module.open(self.file, formats=FORMATS)
         except self.module.DecompressionBombError:
-            raise ArtifactError(f"{self.where} declares more pixels than riskframe reads") from None
+            raise ArtifactError(f"{self.where} declares far more pixels than riskframe reads (1 to {MAX_PIXELS:,})"
+                                ) from None
         except (OSError, ValueError, SyntaxError, EOFError):  # UnidentifiedImageError is an OSError
             raise ArtifactError(f"{self.where} is not a PNG or JPEG image Pillow reads") from None
         return self.image

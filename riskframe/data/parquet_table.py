@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from riskframe.data.budget import Budget
-from riskframe.data.parquet import ParquetTable, pyarrow_module
+from riskframe.data.parquet import ParquetTable, arrow_errors, pyarrow_module
 from riskframe.data.table import Table
 from riskframe.data.tabular import Roles, TextCodes, feature_categories, label_classes, roles
 from riskframe.errors import ArtifactError
@@ -111,7 +111,8 @@ class _Filler:
                 if self.at + batch.num_rows > start + count:
                     raise ArtifactError(f"{path.name} is damaged: its row groups hold more rows than its footer "
                                         f"declares ({count})")
-                self._add(batch, self.at - start, path.name, pa)
+                with arrow_errors(path, "path"):  # invalid UTF-8 or values pyarrow decoded but cannot convert
+                    self._add(batch, self.at - start, path.name, pa)
         if self.at - start != count:
             raise ArtifactError(f"{path.name} is damaged: its footer declares {count} rows but its row groups hold "
                                 f"{self.at - start}")

@@ -43,12 +43,12 @@ def describe_rows(dataset: Dataset, indices: Sequence[int]) -> list[dict[str, An
         if not 0 <= index < n:
             raise IndexError(f"sample {index} is not in {dataset.name} ({n} samples)")
         row: dict[str, Any] = {"index": int(index)}
-        if dataset.rows is not None and dataset.row_kind:
+        if dataset.rows is not None and dataset.row_kind in ("line", "row"):
             row[dataset.row_kind] = int(dataset.rows[index])
         if dataset.shards is not None:
             row["shard"] = dataset.shard_files[int(dataset.shards[index])]
-        if dataset.ids is not None:
-            row["id"] = dataset.ids[index].item()
+        if dataset.ids is not None:  # an image folder's ids are its files' paths
+            row["file" if dataset.row_kind == "file" else "id"] = dataset.ids[index].item()
         if dataset.columns:
             row["values"] = _values(dataset, index)
         out.append(row)
