@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from riskframe.engine.assess import assess
 from riskframe.reports.html_report import render_html
@@ -23,8 +24,9 @@ def test_the_relabelled_penguins_are_found_by_line_and_id():
 
     screen = next(r for r in assessment.results if r.control == "label-flip-screen")
     assert assessment.gate.decision == "fail" and screen.status == "fail"
-    assert "of class Adelie relabelled as Chinstrap" in screen.summary
+    assert "11.4% of class Adelie relabelled as Chinstrap" in screen.summary  # as the READMEs say
     rows = screen.evidence["flagged_rows"]
+    assert len(rows) == 18 and (rows[0]["line"], rows[0]["id"]) == (113, "P-112")
     assert [r["index"] for r in rows] == screen.evidence["flagged_indices"]
     found = {r["id"] for r in rows}
     assert set(truth["penguin_ids"]) <= found and len(found) <= len(truth["penguin_ids"]) + 4
@@ -38,5 +40,16 @@ def test_the_relabelled_penguins_are_found_by_line_and_id():
 
     markdown = render_markdown(assessment)
     assert f"line {first['line']} ({first['id']})" in markdown
+    assert "line 113 (P-112), line 142 (P-141)" in markdown
     html = render_html(assessment)
     assert "flagged samples in the data files" in html and f"<td>{first['id']}</td>" in html
+
+
+def test_the_readme_shows_the_example_pipeline_as_it_is():
+    readme = (ROOT / "README.md").read_text().split("### Assess your own csv", 1)[1].split("## A tour", 1)[0]
+    snippet = yaml.safe_load(readme.split("```yaml\n", 1)[1].split("```", 1)[0])
+    pipeline = yaml.safe_load((EXAMPLE / "pipeline.yaml").read_text())
+    declared = pipeline["stages"][0]["artifacts"][0]
+
+    assert snippet == [{k: v for k, v in declared.items() if k != "sha256"}]
+    assert "riskframe assess examples/own-csv/pipeline.yaml --policy policies/data-poisoning.yaml" in readme
