@@ -138,7 +138,7 @@ class _Rows:
 
     def table(self, columns: tuple[str, ...], name: str) -> Table:
         n = len(self.codes)
-        features = np.frombuffer(self.values, dtype=np.float64).reshape(n, len(self.features)).copy()
+        features = np.frombuffer(self.values, dtype=np.float64).reshape(n, len(self.features))  # writable, no copy
         categories = feature_categories(columns, features, self.text)
         lines = np.frombuffer(self.lines, np.int64)
         codes, classes = label_classes(np.frombuffer(self.codes, np.int64), self.labels, name,

@@ -106,8 +106,12 @@ class Artifact(Spec):
 
     ``path`` is relative to the pipeline file. For an ``npz`` dataset, ``features`` and ``labels``
     name the arrays inside it; for an ``npy`` dataset, ``path`` holds the features and ``labels``
-    is the path of the label array; for a ``csv`` dataset, ``labels`` is the label column and
-    ``features`` (optional) lists the feature columns. ``groups`` (npz: an array; csv: a column)
+    is the path of the label array; for a ``csv`` or ``parquet`` dataset, ``labels`` is the label
+    column, ``features`` (optional) lists the feature columns, ``id_column`` names the column that
+    identifies rows and ``ignore_columns`` the columns that are neither; an ``images`` dataset is a
+    folder (a subfolder per class, or ``labels`` naming a path,label csv); a ``parquet`` or ``npz``
+    dataset whose path is a folder is read from the files in it that match ``shards``
+    (docs/pipeline.md has every key with examples). ``groups`` (npz: an array; table: a column)
     names the entity each row belongs to (a patient, a household, a customer seen in several
     years): a label screen keeps an entity's rows together, so that one row of a person cannot
     vouch for another, and a person whose rows disagree is ambiguity, not a flip. Features of shape (N, H, W) or
