@@ -34,13 +34,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Each measured reader runs in a fresh interpreter; it prints its wall time, after the imports.
 PRELUDE = """\
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 import numpy as np
 """
+# The peak RSS is this process's VmHWM: ru_maxrss would carry over the benchmark's own peak, which
+# Linux keeps across the fork and exec that started this interpreter.
 EPILOGUE = """
-print(json.dumps({"wall": wall, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "rows": rows}))
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"wall": wall, "rss_mb": hwm / 1024, "rows": rows}))
 """
 READERS = {
     "riskframe, parquet": """

@@ -98,9 +98,12 @@ class _Rows:
         for position, index in enumerate(self.features):
             self.values.append(self._feature(row[index], position, line, index, name))
         text = row[self.label].strip()
-        if text.lower() in MISSING:
-            raise ArtifactError(f"{name}: line {line}, column {self.label + 1}: the label is missing", "labels")
-        self.codes.append(self.labels.code(text))
+        code = self.labels.codes.get(text)
+        if code is None:  # a value not seen before: the only kind that can be a missing marker
+            if text.lower() in MISSING:
+                raise ArtifactError(f"{name}: line {line}, column {self.label + 1}: the label is missing", "labels")
+            code = self.labels.code(text)
+        self.codes.append(code)
         self.lines.append(line)
         if self.group is not None:
             self.members.append(self.groups.setdefault(row[self.group], len(self.groups)))
@@ -108,22 +111,27 @@ class _Rows:
             self._add_id(row[self.id])
 
     def _feature(self, text: str, position: int, line: int, index: int, name: str) -> float:
-        where = f"{name}: line {line}, column {index + 1}"
-        if text.strip().lower() in MISSING:
-            raise ArtifactError(f"{where}: the value is missing; riskframe screens complete rows, so fill it in or "
-                                "drop the row (or leave the column out with ignore_columns:)", "features")
         codes = self.text.get(position)
         if codes is not None:
-            return float(codes.code(text.strip()))
+            value = text.strip()
+            code = codes.codes.get(value)
+            if code is None:
+                _check_present(value, name, line, index)
+                code = codes.code(value)
+            return float(code)
         try:
-            return float(text)
+            number = float(text)
         except ValueError:
-            pass
-        if len(self.codes) == 0:  # the first row: a text value makes the column a category
-            codes = self.text[position] = TextCodes("features")
-            return float(codes.code(text.strip()))
-        raise ArtifactError(f"{where}: the column holds numbers from its first row, and this value is not one "
-                            "(a column of categories must hold text from its first row)", "features")
+            _check_present(text, name, line, index)
+            if len(self.codes) == 0:  # the first row: a text value makes the column a category
+                codes = self.text[position] = TextCodes("features")
+                return float(codes.code(text.strip()))
+            raise ArtifactError(f"{name}: line {line}, column {index + 1}: the column holds numbers from its first "
+                                "row, and this value is not one (a column of categories must hold text from its first "
+                                "row)", "features") from None
+        if number != number:  # NaN: written as nan or NaN, a missing value
+            _check_present("nan", name, line, index)
+        return number
 
     def _add_id(self, text: str) -> None:
         self.pending_ids.append(text)
@@ -147,6 +155,13 @@ class _Rows:
         ids = (np.concatenate(self.ids) if self.ids else np.array([], dtype=str)) if self.id is not None else None
         groups = np.frombuffer(self.members, np.int64) if self.group is not None else None
         return Table(features, codes, classes, lines, columns, categories, groups, ids)
+
+
+def _check_present(text: str, name: str, line: int, index: int) -> None:
+    if text.strip().lower() in MISSING:
+        raise ArtifactError(f"{name}: line {line}, column {index + 1}: the value is missing; riskframe screens "
+                            "complete rows, so fill it in or drop the row (or leave the column out with "
+                            "ignore_columns:)", "features")
 
 
 def _parse(reader: Iterator[list[str]], name: str, artifact: Artifact, budget: Budget) -> Table:
