@@ -46,6 +46,7 @@ def validate_files(files: list[str], controls_dirs: list[str], *, today: date | 
                    allow_expired: bool = False) -> tuple[list[Problem], list[str]]:
     """Every problem in ``files`` and an ``ok:`` line per valid file (waiver dates judged on ``today``)."""
     from riskframe.catalog import load_catalog
+    from riskframe.data.columns import column_problems
     from riskframe.data.roots import path_problems
     from riskframe.detectors.registry import default_registry
     from riskframe.engine.policy_tests import PolicyTest
@@ -83,7 +84,8 @@ def validate_files(files: list[str], controls_dirs: list[str], *, today: date | 
             what = _policy_line(doc)
         else:
             assert isinstance(doc, Pipeline)
-            found = check_pipeline(doc) or _graph_problems(doc, build_stage_graph) or path_problems(doc)
+            found = (check_pipeline(doc) or _graph_problems(doc, build_stage_graph) or path_problems(doc)
+                     or column_problems(doc))
             what = f"Pipeline {doc.metadata.name}, {len(doc.stages)} stages"
         problems += found
         if not found:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from riskframe.assessment import Assessment
+from riskframe.assessment import Assessment, ControlResult
 from riskframe.compare.baseline import BaselineComparison, comparison_in, unreported
 from riskframe.reports import view
 from riskframe.reports.base import RenderContext, Renderer
@@ -26,6 +26,9 @@ TEMPLATE = "report.md.j2"
 
 # GitHub refuses comments over 65,536 characters; fifty rows stay far below it.
 MAX_ROWS = 50
+# Flagged rows located in their files, per result and in all: the most suspicious a reviewer opens first.
+MAX_LOCATED_PER_RESULT = 10
+MAX_LOCATED_RESULTS = 10
 
 
 def render_markdown(
@@ -50,12 +53,38 @@ def render_markdown(
         "counts_sentence": view.counts_sentence(assessment),
         "facts": view.headline_facts(assessment),
         "rows": attention[:MAX_ROWS],
+        "located": located_rows(attention)[:MAX_LOCATED_RESULTS],
         "rows_left_out": max(0, len(attention) - MAX_ROWS),
         "nist_groups": view.nist_groups(assessment),
         "companions": [name for name in companions if name != FILE_NAME],
         "baseline": baseline,
     }
     return environment("md").get_template(TEMPLATE).render(context)
+
+
+def located_rows(results: Sequence[ControlResult]) -> list[tuple[ControlResult, list[str], int]]:
+    """The results whose evidence locates flagged rows in their files (``flagged_rows``): each
+    with its first rows in words (``line 113 (P-112)``) and how many flagged samples are not shown."""
+    out = []
+    for result in results:
+        rows = result.evidence.get("flagged_rows")
+        flagged = result.evidence.get("flagged_indices")
+        if not isinstance(rows, list) or not rows or not isinstance(flagged, list):
+            continue
+        shown = [_where(row) for row in rows[:MAX_LOCATED_PER_RESULT] if isinstance(row, dict)]
+        out.append((result, shown, len(flagged) - len(shown)))
+    return out
+
+
+def _where(row: dict[str, object]) -> str:
+    """``line 113 (P-112)``, ``row 7 of part-001.parquet``, ``file barolo/0001.png``."""
+    kind = next((k for k in ("line", "row", "file") if k in row), None)
+    words = f"{kind} {row[kind]}" if kind else f"sample {row.get('index')}"
+    if "shard" in row:
+        words += f" of {row['shard']}"
+    if "id" in row:
+        words += f" ({row['id']})"
+    return words
 
 
 def _render(assessment: Assessment, context: RenderContext) -> dict[str, bytes]:

@@ -127,3 +127,26 @@ def test_the_policy_schema_takes_policies_as_written(capsys):
     assert sorted(e.message for e in validator.iter_errors(as_json(incomplete))) == [
         "'controls' is a required property", "'title' is a required property"]
     assert [e.message for e in validator.iter_errors(as_json(head))] == ["'requirements' is a required property"]
+
+
+def test_a_misspelt_column_of_a_table_is_located_at_its_key(tmp_path, capsys):
+    (tmp_path / "wine.csv").write_text("bottle,alcohol,cultivar\nB-1,13.2,barolo\nB-2,12.1,barbera\n")
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text(textwrap.dedent("""\
+        apiVersion: riskframe/v1
+        kind: Pipeline
+        metadata: {name: wine}
+        stages:
+          - name: ingest
+            kind: data-understanding
+            artifacts:
+              - {name: raw, type: dataset, path: wine.csv, labels: cultivar, id_column: botle}
+        """))
+
+    assert main(["validate", str(pipeline)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"{pipeline}:8:70: stages[0].artifacts[0].id_column: wine.csv has no column 'botle' (looked up in its "
+        "header, of 3 columns); did you mean 'bottle'?")
+
+    pipeline.write_text(pipeline.read_text().replace("botle", "bottle"))
+    assert main(["validate", str(pipeline)]) == 0
