@@ -80,6 +80,9 @@ class Natural:
 
     def subset(self, rows: np.ndarray, row_weights: np.ndarray | None = None) -> Natural:
         """The same calibration on ``rows`` only (a boolean mask), each carrying ``row_weights``."""
+        if rows.all():  # every row: the same arrays, not a copy of a million rows of them
+            return Natural(self.log_probs, self.labels, self.counts, self.temperature, self.prior_weight,
+                           self.log_likelihood, row_weights)
         counts = None if self.counts is None else self.counts[rows]
         return Natural(self.log_probs[rows], self.labels[rows], counts, self.temperature, self.prior_weight,
                        self.log_likelihood, None if row_weights is None else row_weights[rows])
@@ -165,7 +168,7 @@ def _across_classes(ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:
     a thousand times per dataset."""
     if values.shape[1] >= 8:
         return np.asarray(ufunc.reduce(values, axis=1))
-    out = values[:, 0].copy()
+    out: np.ndarray = values[:, 0].copy()
     for column in range(1, values.shape[1]):
         ufunc(out, values[:, column], out=out)
     return out

@@ -5,7 +5,8 @@ How it works:
 1. Out-of-fold probabilities from an ensemble (logistic regression, kNN, RBF SVM and, on tabular
    data, gradient boosting; stratified K-fold, seeded, identical rows and the rows of one declared
    entity (``groups:``) kept in one fold so that a copy cannot vouch for a flipped label; feature
-   columns that are the label left out).
+   columns that are the label left out). On large data the ensemble, the rows each member is
+   fitted on and the rows the tests see are bounded (:mod:`riskframe.detectors.labels._scale`).
 2. :mod:`riskframe.detectors.labels._natural` calibrates them into the dataset's *natural* label noise
    (class overlap, ambiguous identical rows) and tests two departures from it: flips spread over
    the classes, and a targeted class pair (7 -> 1). :mod:`riskframe.detectors.labels._flips` keeps the
@@ -34,7 +35,13 @@ from riskframe.data.datasets import Dataset
 from riskframe.detectors.base import Detector, DetectorParams
 from riskframe.detectors.labels import flip_evidence
 from riskframe.detectors.labels._flips import FlipFindings, FlipSettings, analyse_flips
-from riskframe.detectors.labels._oof import members_for, out_of_fold_probabilities, usable_folds
+from riskframe.detectors.labels._oof import (
+    QUADRATIC_MAX_SAMPLES,
+    QUADRATIC_MEMBERS,
+    members_for,
+    out_of_fold_probabilities,
+    usable_folds,
+)
 from riskframe.detectors.labels._scale import DEFAULT_SCALE, Scale
 from riskframe.detectors.labels.vouch import agreement, duplicate_groups, joined_groups, label_copies
 from riskframe.errors import NotApplicableError
@@ -55,7 +62,8 @@ class LabelIssuesParams(DetectorParams):
 
     model: Literal["ensemble", "logistic", "knn", "svm", "boosting"] = Field(
         default="ensemble",
-        description="out-of-fold model: the ensemble (logistic, knn, svm, and boosting on tabular data), or one",
+        description="out-of-fold model: the ensemble (logistic, knn, svm, and boosting on tabular data; logistic "
+                    "and boosting above 20,000 rows), or one",
     )
     folds: int = Field(default=5, ge=2, le=20, description="stratified folds (reduced to the smallest class size)")
     alpha: float = Field(
@@ -166,6 +174,7 @@ class LabelIssues(Detector):
         method = {
             "model": params.model,
             "members": list(fit.members),
+            "left_out_for_size": fit.left_out_for_size(params.model),
             "folds": fit.folds,
             "folds_at_once": fit.workers,
             "analysed_samples": int(analysed.size),
@@ -188,10 +197,17 @@ class _Fit:
     def __init__(self, features: np.ndarray, codes: np.ndarray, groups: np.ndarray | None, params: Any,
                  seed: int, images: bool, scale: Scale, members: tuple[str, ...] | None) -> None:
         self.features, self.groups, self.seed, self.train_rows = features, groups, seed, scale.train_rows
-        self.n_classes = int(codes.max()) + 1
+        self.n_classes, self.n_rows = int(codes.max()) + 1, int(codes.size)
         self.folds = usable_folds(codes, params.folds, groups)
         self.members = members or members_for(params.model, int(codes.size), images)
         self.workers = min(scale.threads, self.folds)
+
+    def left_out_for_size(self, model: str) -> list[str]:
+        """Members of the ensemble left out because of the dataset's size (their cost grows with
+        the square of the rows)."""
+        if model != "ensemble" or self.n_rows <= QUADRATIC_MAX_SAMPLES:
+            return []
+        return [m for m in QUADRATIC_MEMBERS if m not in self.members]
 
     def probabilities(self, labels: np.ndarray, train_mask: np.ndarray | None = None) -> np.ndarray:
         return out_of_fold_probabilities(self.features, labels, self.n_classes, members=self.members,

@@ -327,5 +327,6 @@ def test_the_ensemble_adds_boosting_on_tables_and_leaves_the_quadratic_members_o
     assert members_for("ensemble", 1_797) == ("logistic", "knn", "svm", "boosting")
     assert members_for("ensemble", 20_000) == ("logistic", "knn", "svm", "boosting")
     assert members_for("ensemble", 20_001) == ("logistic", "boosting")
+    assert members_for("ensemble", 20_001, images=True) == ("logistic", "boosting")
     assert members_for("svm", 50_000) == ("svm",)
     assert members_for("knn", 50_000) == ("knn",)
