@@ -215,8 +215,8 @@ def assess_once(rows: int, folder: Path) -> None:
     if report.exists():
         results = json.loads(report.read_text())["results"]
         statuses = ", ".join(f"{r['control']}: {r['status']}" for r in results)
-    print(f"\nriskframe assess, {rows:,} rows, data-poisoning policy: exit {done.returncode}, {seconds:.0f} s, "
-          f"largest process {peak:,.0f} MiB; {statuses}")
+    print(f"riskframe assess, {rows:,} rows, data-poisoning policy: exit {done.returncode}, {seconds:.0f} s, "
+          f"largest process {peak:,.0f} MiB; {statuses}\n")
     if done.returncode not in (0, 1):
         print(done.stderr[-2000:])
 
@@ -235,13 +235,13 @@ def main() -> None:
     rows = [int(r) for r in args.rows.split(",")] + ([10_000_000] if args.huge else [])
     print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the start", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
+        if args.assess:  # first: the peak memory of this process's children is then the assessment's
+            assess_once(1_000_000, Path(tmp))
         if not args.skip_sizes:
             sizes_table(rows, Path(tmp))
         if args.lines:
             print()
             lines_table()
-        if args.assess:
-            assess_once(1_000_000, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -9,9 +9,9 @@ evidence (:meth:`Scale.describe`):
   k-nearest-neighbours' predictions: every row against every training row) leave the ensemble
   above :data:`riskframe.detectors.labels._oof.QUADRATIC_MAX_SAMPLES` rows.
 - **Training rows.** Each member is fitted, in each fold, on at most ``train_rows`` rows of the
-  training folds (a seeded sample stratified by label). A linear model with 100 coefficients or 30
-  rounds of boosted trees learns as much from 50,000 rows as from 800,000; every row is still
-  predicted by models that never saw its label.
+  training folds (a seeded sample stratified by label): a linear model of a hundred coefficients,
+  or 30 rounds of boosted trees, has little left to learn from the rows beyond that. Every row is
+  still predicted by models that never saw its label.
 - **Tested rows.** The natural model's temperature, the tests, the intervals and the detection
   limits are fitted on at most ``natural_rows`` rows (a seeded stratified sample); every row then
   gets its probability of having been flipped from that fit. The tests' power is that of the
@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Rows per fold each member is fitted on, and rows the natural model is tested on: enough that
-# more rows change neither the models (benchmarks/scale.py) nor the verdict, few enough that a
-# million rows are screened in about the time raw cleanlab's logistic regression takes.
+# Rows per fold each member is fitted on, and rows the natural model is tested on: enough that the
+# verdicts agree with those on every row (benchmarks/scale.py --lines), few enough that a million
+# rows cost less CPU than raw cleanlab's logistic regression on every row (benchmarks/README.md).
 TRAIN_ROWS = 50_000
 NATURAL_ROWS = 50_000
 
