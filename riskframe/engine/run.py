@@ -63,7 +63,7 @@ def run_plan(runs: Sequence[PlannedRun], store: ArtifactStore, *, jobs: int | No
         if not in_process:
             folder = stack.enter_context(tempfile.TemporaryDirectory(  # Windows keeps mapped files: left to TEMP
                 prefix="riskframe-run-", dir=getattr(chosen, "staging_dir", None), ignore_cleanup_errors=True))
-            data, shared = _staged(store, runs, Path(folder)), shared_folder()
+            data, shared = _staged(store, runs, Path(folder)), _shared(chosen, Path(folder))
         parallel = jobs or getattr(chosen, "max_workers", None) or 1
         outcomes = _run_all(runs, data, shared, chosen, parallel, seed, progress)
     return outcomes
@@ -114,6 +114,16 @@ def preload(executor: Executor, runs: Sequence[PlannedRun]) -> None:
         executor.preload(modules)
     else:  # an executor we know nothing of: this process at least
         import_here(modules)
+
+
+def _shared(executor: Executor, staging: Path) -> Path:
+    """Where runs share results: this process's private folder, or beside the staged arrays when
+    those go to storage the workers of other machines read."""
+    if getattr(executor, "staging_dir", None) is None:
+        return shared_folder()
+    folder = staging / "shared"
+    folder.mkdir(mode=0o700)
+    return folder
 
 
 def _staged(store: ArtifactStore, runs: Sequence[PlannedRun], folder: Path) -> StagedData:
