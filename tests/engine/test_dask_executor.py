@@ -241,3 +241,18 @@ def test_the_staged_arrays_reach_the_workers_as_files_not_in_the_tasks(cluster, 
     job = Job(SlowPass, SlowPass.Params(marker="m"), pipeline.stages[0], {"dataset": (raw,)}, staged)
 
     assert len(cloudpickle.dumps(job)) < 20_000 < (tmp_path / "raw.npz").stat().st_size // 500
+
+
+def test_assess_all_on_dask_gives_what_it_gives_locally(workspace, registry, cluster):
+    from riskframe.engine.assess_all import assess_all
+
+    workspace.write_policy(("R1", "balance", "high"), ("R2", "crash", "low"))
+    twin = workspace.root / "twin.yaml"
+    twin.write_text(workspace.pipeline.read_text().replace("name: tiny", "name: twin"))
+
+    def run(executor):
+        portfolio = assess_all([workspace.pipeline, twin], [workspace.policy], controls_dirs=[workspace.controls],
+                               registry=registry, executor=executor)
+        return [stable(a.assessment) for a in portfolio.assessed], portfolio.computed_runs
+
+    assert run(cluster) == run("local")
