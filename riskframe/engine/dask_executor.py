@@ -30,7 +30,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from pathlib import Path
 from typing import Any, Literal
 
@@ -94,7 +94,7 @@ class DaskExecutor(RunExecutor):
         self.staging_dir = staging_dir
         self.max_workers = max_workers or max(1, self._threads())
         self._lock = threading.Lock()
-        self._tasks: set[Any] = set()
+        self._tasks: dict[Any, Future[Any]] = {}  # Dask future -> the future handed to the caller
         self._closed = False
 
     @property
@@ -124,7 +124,7 @@ class DaskExecutor(RunExecutor):
             if self._closed:
                 raise RuntimeError("cannot submit to a DaskExecutor after shutdown")
             task = self._client.submit(run_in_worker, key, fn, args, kwargs, limits, key=key, pure=False)
-            self._tasks.add(task)
+            self._tasks[task] = future
         task.add_done_callback(lambda done: self._settle(future, done))
         return future
 
@@ -136,6 +136,7 @@ class DaskExecutor(RunExecutor):
                 return
             self._closed = True
             tasks = list(self._tasks)
+            handed = list(self._tasks.values())
         try:
             if cancel_futures and tasks:
                 self._client.cancel(tasks, force=True)
@@ -148,6 +149,9 @@ class DaskExecutor(RunExecutor):
             self._client.close()
             if self._cluster is not None:
                 self._cluster.close()
+        for future in handed:  # a task the closed client will never report on
+            with contextlib.suppress(InvalidStateError):  # settled meanwhile
+                future.set_exception(WorkerError("was cancelled on the Dask cluster before it finished"))
 
     def __exit__(self, exc_type: Any, *rest: Any) -> Literal[False]:
         self.shutdown(wait=True, cancel_futures=exc_type is not None)
@@ -155,7 +159,7 @@ class DaskExecutor(RunExecutor):
 
     def _settle(self, future: Future[Any], task: Any) -> None:
         with self._lock:
-            self._tasks.discard(task)
+            self._tasks.pop(task, None)
         try:
             if task.status == "cancelled":
                 raise WorkerError("was cancelled on the Dask cluster before it finished")
@@ -164,9 +168,11 @@ class DaskExecutor(RunExecutor):
             kind, text, evidence = task.result()
             if kind != "result":
                 raise WorkerError(text, **evidence)
-            future.set_result(text)
+            with contextlib.suppress(InvalidStateError):  # settled at shutdown already
+                future.set_result(text)
         except BaseException as exc:  # handed to the caller through the future
-            future.set_exception(exc)
+            with contextlib.suppress(InvalidStateError):
+                future.set_exception(exc)
 
     def _workers(self) -> list[dict[str, Any]]:
         return list(self._client.scheduler_info().get("workers", {}).values())

@@ -19,6 +19,7 @@ from pydantic import Field
 from riskframe.detectors.base import Detector, DetectorParams
 from riskframe.detectors.registry import Registry
 from riskframe.engine.assess import assess
+from riskframe.errors import WorkerError
 from riskframe.results import DetectorResult
 from tests.engine.faulty_workspace import CLASSES, PLUGIN_MODULE, install_plugin, write_workspace
 from tests.engine.test_executors import stable
@@ -256,3 +257,24 @@ def test_assess_all_on_dask_gives_what_it_gives_locally(workspace, registry, clu
         return [stable(a.assessment) for a in portfolio.assessed], portfolio.computed_runs
 
     assert run(cluster) == run("local")
+
+
+@pytest.mark.slow
+def test_stopping_kills_the_runs_still_going_on_a_cluster_it_does_not_own(tmp_path):
+    """Ctrl-C, with a cluster that outlives riskframe: Dask cannot stop a running task, riskframe
+    kills its run on the worker."""
+    from distributed import LocalCluster
+
+    from tests.engine.test_executors import write_pid_and_hang
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+                      scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as other:
+        executor = DaskExecutor(other.scheduler_address, staging_dir=tmp_path)
+        future = executor.submit(write_pid_and_hang, str(tmp_path / "run.pid"))
+        pid = int(wait_for_file(tmp_path / "run.pid", within=60))
+
+        executor.shutdown(wait=False, cancel_futures=True)
+
+        assert gone(pid)
+        with pytest.raises(WorkerError, match=r"^was cancelled on the Dask cluster before it finished$"):
+            future.result(timeout=10)
