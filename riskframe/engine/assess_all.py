@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from riskframe.assessment import Assessment, Level
+from riskframe.assessment import Assessment
 from riskframe.catalog.store import Catalog, load_catalog
 from riskframe.data.roots import DataRoots
 from riskframe.detectors.context import ArtifactStore
@@ -32,6 +32,7 @@ from riskframe.errors import DocumentError, Problem, UsageError
 from riskframe.spec.inherit import resolve_policy
 from riskframe.spec.policy import Policy
 from riskframe.spec.resolved import Inputs, PathLike, load_inputs
+from riskframe.vocabulary import Level
 
 # A pipeline document says so at its top level; other YAML under the folder (policies, CI files,
 # dvc.yaml) is not read further.

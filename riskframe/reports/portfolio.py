@@ -15,13 +15,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from riskframe import __version__
-from riskframe.assessment import Assessment, Level
+from riskframe.assessment import Assessment
 from riskframe.reports.markdown_text import md_cell, md_text
+from riskframe.vocabulary import FAILING, Level
 
 SCHEMA_VERSION = "1.0"
 JSON_FILE, MARKDOWN_FILE = "portfolio.json", "portfolio.md"
-# A technique counts against a system when its controls failed there, or could not give a verdict.
-_FAILING = ("fail", "error")
 
 
 class _Model(BaseModel):
@@ -73,7 +72,7 @@ def summarize(assessed: Sequence[tuple[str, str, Assessment]], *, planned_runs: 
             failing.setdefault(technique.id, [])
             if technique.covered:
                 assessed_count[technique.id] = assessed_count.get(technique.id, 0) + 1
-            if technique.status in _FAILING:
+            if technique.status in FAILING:
                 failing[technique.id].append(report)
     techniques = [TechniqueSummary(id=t, name=names[t], failing=failing[t], assessed=assessed_count.get(t, 0))
                   for t in sorted(names, key=lambda t: (-len(failing[t]), t))]
@@ -89,7 +88,7 @@ def _system(pipeline: str, report: str, assessment: Assessment) -> SystemSummary
         decision=assessment.gate.decision, fail_on=assessment.gate.fail_on,
         risk_score=assessment.summary.risk_score, level=assessment.summary.level,
         counts={status: n for status, n in assessment.summary.counts.items() if n},
-        failing_techniques=[t.id for t in assessment.atlas if t.status in _FAILING])
+        failing_techniques=[t.id for t in assessment.atlas if t.status in FAILING])
 
 
 def render_json(summary: PortfolioSummary) -> bytes:
