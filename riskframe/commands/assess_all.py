@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     missing = unavailable(formats)
     pipelines = find_pipelines(args.where)
     base = Path(args.where) if Path(args.where).is_dir() else Path(args.where).parent
-    folders = [report_folder(path, base) for path in pipelines]
+    folders = report_folders(pipelines, base)
     with held(out):
         with executor_of(args) as executor:  # a LocalCluster closes before the reports are written
             progress = ProgressPrinter(sys.stderr, enabled=not args.quiet)
@@ -87,11 +87,14 @@ def run(args: argparse.Namespace) -> int:
     return 2 if problems else 0 if summary.decision == "pass" else 1
 
 
-def report_folder(pipeline: Path, base: Path) -> str:
-    """The folder of a pipeline's reports under --out: its file's path from ``base`` without the
-    suffix (``team-a/pipeline``); a path that climbs out of ``base`` has its ``..`` spelled ``up``."""
-    relative = Path(os.path.relpath(pipeline, base)).with_suffix("")
-    return "/".join("up" if part == ".." else part for part in relative.parts)
+def report_folders(pipelines: list[Path], base: Path) -> list[str]:
+    """The folder of each pipeline's reports under --out: its file's path from ``base`` without the
+    suffix (``team-a/pipeline``), or with it where two would share a folder (``a/p.yaml``, ``a/p.yml``);
+    a path that climbs out of ``base`` has its ``..`` spelled ``up``."""
+    relative = [Path(os.path.relpath(pipeline, base)) for pipeline in pipelines]
+    stems = [path.with_suffix("") for path in relative]
+    chosen = [path if stems.count(stem) > 1 else stem for path, stem in zip(relative, stems, strict=True)]
+    return ["/".join("up" if part == ".." else part for part in path.parts) for path in chosen]
 
 
 def summary_lines(summary: Any, out: Path) -> list[str]:

@@ -98,7 +98,7 @@ def _manifest(manifest: Path) -> list[Path]:
                                     f"no such file: {entry}", entry))
     if problems:
         raise DocumentError(problems)
-    return listed
+    return list({path.resolve(): path for path in listed}.values())  # a file listed twice is assessed once
 
 
 def assess_all(

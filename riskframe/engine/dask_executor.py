@@ -82,7 +82,11 @@ class DaskExecutor(RunExecutor):
             self._cluster = distributed.LocalCluster(
                 n_workers=n_workers or cpu_count(), threads_per_worker=1, processes=True, host="127.0.0.1",
                 dashboard_address=None, silence_logs=logging.ERROR, scheduler_kwargs=scheduler_options, **options)
-            self._client = distributed.Client(self._cluster)
+            try:
+                self._client = distributed.Client(self._cluster)
+            except BaseException:
+                self._cluster.close()  # no worker process outlives a failed start
+                raise
         else:
             if staging_dir is None:
                 raise UsageError("--dask-scheduler needs --staging-dir: a folder every Dask worker reads at the "
@@ -175,7 +179,11 @@ class DaskExecutor(RunExecutor):
                 future.set_exception(exc)
 
     def _workers(self) -> list[dict[str, Any]]:
-        return list(self._client.scheduler_info().get("workers", {}).values())
+        try:
+            info = self._client.scheduler_info(n_workers=-1)  # every worker (some releases list five by default)
+        except TypeError:  # a release before the argument: it lists them all
+            info = self._client.scheduler_info()
+        return list(info.get("workers", {}).values())
 
     def _threads(self) -> int:
         return sum(int(w.get("nthreads", 1)) for w in self._workers())

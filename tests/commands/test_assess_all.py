@@ -67,3 +67,11 @@ def test_a_manifest_entry_that_names_no_file_is_exit_2(tmp_path, capsys):
 
     assert code == 2
     assert capsys.readouterr().err == f"{manifest}:2:1: pipeline: no such file: team-c/pipeline.yaml\n"
+
+
+def test_report_folders_follow_the_files_paths_and_never_collide(tmp_path):
+    from riskframe.commands.assess_all import report_folders
+
+    base = tmp_path / "systems"
+    paths = [base / "a/pipeline.yaml", base / "a/p.yaml", base / "a/p.yml", tmp_path / "other/x.yaml"]
+    assert report_folders(paths, base) == ["a/pipeline", "a/p.yaml", "a/p.yml", "up/other/x"]

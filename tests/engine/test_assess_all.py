@@ -79,3 +79,9 @@ def test_every_bad_pipeline_is_reported_before_anything_runs(workspace, registry
     assert lines[0] == "bad.yaml:12:13: stages[1].needs[0]: no stage named 'ingets' (did you mean 'ingest'?)"
     assert lines[1].startswith("worse.yaml:14:38: stages[1].artifacts[0].path: ../outside.npz resolves to ")
     assert len(lines) == 2
+
+
+def test_a_file_listed_twice_in_a_manifest_is_assessed_once(tmp_path, workspace):
+    manifest = tmp_path / "systems.txt"
+    manifest.write_text("pipeline.yaml\n./pipeline.yaml\n")
+    assert find_pipelines(manifest) == [tmp_path / "pipeline.yaml"]
