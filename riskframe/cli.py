@@ -23,6 +23,7 @@ from riskframe.io.terminal import echo
 _COMMANDS = (
     "riskframe.commands.validate",
     "riskframe.commands.assess",
+    "riskframe.commands.assess_all",
     "riskframe.commands.report",
     "riskframe.commands.threat_model",
     "riskframe.commands.diff",

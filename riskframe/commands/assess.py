@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from riskframe.commands.executor_options import add_arguments as add_executor_arguments
 from riskframe.commands.progress import ProgressPrinter
 from riskframe.commands.report import format_help
 from riskframe.io.terminal import echo
@@ -32,12 +33,6 @@ def register(subparsers: Any) -> None:
                         help="a waiver file (kind: Waivers), besides the policies' own waivers (repeatable)")
     parser.add_argument("--fail-on", choices=LEVELS,
                         help="gate level (default: the strictest risk_appetite.fail_on of the policies)")
-    parser.add_argument("--executor", choices=("process", "local"), default="process",
-                        help="where detectors run: process (default) gives each run a worker process of its own, "
-                             "stopped at its control's timeout and memory limit; local runs them inside riskframe, "
-                             "for debugging (no isolation, no memory limit)")
-    parser.add_argument("--jobs", "-j", type=_positive, default=None, metavar="N",
-                        help="detectors run at once (default: the number of CPU cores; 1 with --executor local)")
     parser.add_argument("--seed", type=int, default=0, help="random seed handed to every detector (default 0)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     parser.add_argument("--baseline", metavar="OLD_ASSESSMENT.json",
@@ -45,11 +40,13 @@ def register(subparsers: Any) -> None:
                              "only those (docs/ci.md)")
     parser.add_argument("--sign", metavar="KEY", help="sign the reports and inputs with this Ed25519 private key "
                         "(riskframe keygen); writes assessment.intoto.jsonl beside the reports")
+    add_executor_arguments(parser)
     add_mlflow_arguments(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from riskframe.commands.executor_options import executor_of
     from riskframe.commands.out_folder import held
     from riskframe.compare.baseline import load_baseline, rebase, render_reports
     from riskframe.engine.assess import assess
@@ -64,10 +61,10 @@ def run(args: argparse.Namespace) -> int:
     missing = unavailable(formats)  # a missing extra costs only its own report, reported at the end
     pipeline = load_pipeline(args.pipeline)  # it names the default --out, held before anything runs
     out = Path(args.out) if args.out else Path("reports") / pipeline.metadata.name
-    with held(out):
+    with held(out), executor_of(args) as executor:
         progress = ProgressPrinter(sys.stderr, enabled=not args.quiet)
         assessment = assess(pipeline, args.policies, controls_dirs=args.controls_dirs, fail_on=args.fail_on,
-                            jobs=args.jobs, seed=args.seed, executor=args.executor, progress=progress,
+                            jobs=args.jobs, seed=args.seed, executor=executor, progress=progress,
                             waivers=args.waiver_files)
         progress.close()
         assessment, comparison = rebase(assessment, baseline)
@@ -141,10 +138,3 @@ def _signing_key(path: str | None, formats: list[str]) -> Any:
     if "json" not in formats:
         raise UsageError("--sign needs the json format: the signed statement's first subject is assessment.json")
     return load_private_key(path)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1. Got {value} instead.")
-    return value
