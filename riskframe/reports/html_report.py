@@ -21,7 +21,7 @@ from typing import Any
 
 from riskframe.assessment import Assessment, ControlResult, TechniqueStatus
 from riskframe.compare.baseline import BaselineComparison, comparison_in, unreported
-from riskframe.reports import _evidence, _executive, charts, matrix, view
+from riskframe.reports import _evidence, _executive, charts, decision, matrix, view
 from riskframe.reports.base import RenderContext, Renderer
 from riskframe.reports.templates import environment
 
@@ -57,12 +57,16 @@ def render_html(assessment: Assessment, baseline: BaselineComparison | None = No
     atlas = matrix.atlas_matrix(assessment)
     context: dict[str, Any] = {
         "a": assessment,
-        "gate_sentence": view.gate_sentence(assessment),
+        "headline": decision.headline(assessment),
+        "gate_sentence": decision.gate_sentence(assessment),
+        "gate_sections": decision.sections(assessment),
+        "set_aside": decision.set_aside(assessment),
+        "nothing_sentence": decision.nothing_sentence(assessment),
         "level_sentence": view.level_sentence(assessment.summary.level, assessment),
         "status_counts": view.status_counts(assessment),
         "counts_sentence": view.counts_sentence(assessment),
         "facts": view.headline_facts(assessment),
-        "attention": unreported(view.attention_results(assessment), baseline),
+        "attention": unreported(decision.attention(assessment), baseline),
         "baseline": baseline,
         "brief": _executive.executive_summary(assessment, baseline),
         "matrix": atlas,

@@ -50,29 +50,25 @@ def status_word(status: str) -> str:
 
 
 def level_sentence(level: str, assessment: Assessment | None = None) -> str:
-    """What the overall risk level means; never "nothing needs action" next to failing results."""
+    """What the overall risk level means; never "nothing needs action" next to failing results, and
+    a level carried by waived or known failures says so."""
+    from riskframe.reports import decision
+
     sentence = LEVEL_SENTENCES.get(level, f"Risk level: {level}.")
-    if assessment is None or level != "low":
+    if assessment is None:
+        return sentence
+    if level != "low":
+        aside = decision.uncounted(assessment)
+        counted = decision.counted_level(assessment)
+        if aside and counted != level:
+            return (f"{level.capitalize()} risk, from {aside}: the gate does not count {decision.them(assessment)}, "
+                    f"but the risk is not removed; the highest risk it counts is {counted}.")
         return sentence
     needing = sum(r.status in ATTENTION for r in assessment.results)
     if not needing:
         return sentence
     results = "result failed, errored or warned" if needing == 1 else "results failed, errored or warned"
     return f"Low risk by the risk model, but {needing} {results}: read them below before release."
-
-
-def gate_sentence(assessment: Assessment) -> str:
-    """The gate decision in one line a non-engineer reads; "every check ran" only when it is true."""
-    gate = assessment.gate
-    if gate.decision == "pass":
-        silent = len(assessment.not_assessed) + sum(r.status == "not_applicable" for r in assessment.results)
-        ran = ("every check ran" if not silent else
-               f"{silent} check{'s' if silent != 1 else ''} had nothing to check, which the policy allows")
-        return (
-            f"Gate passed: {ran}, and no result (apart from waived ones) reaches the "
-            f"'{gate.fail_on}' risk level at which the gate fails."
-        )
-    return f"Gate failed: the gate is set to fail at '{gate.fail_on}' risk or above, or when a check cannot run."
 
 
 def percent(value: float) -> str:

@@ -45,12 +45,13 @@ def test_the_header_says_the_decision_and_the_risk_in_words(tree) -> None:
     header = _only(tree.find("header", id="summary"))
     assert "Gate decision FAIL fails at high risk or above" in header.text
     assert "Overall risk 72 / 100 high" in header.text
-    assert "Gate failed: the gate is set to fail at 'high' risk or above, or when a check cannot run." in header.text
+    assert ("Gate failed: the gate is set to fail at 'high' risk or above, on a failed requirement of that severity, "
+            "or when a check cannot run.") in header.text
     assert (
         "An estimated 0.94% (interval 0.71% to 1.2%) of the samples of 'train' in stage 'train' look poisoned"
     ) in header.text
     reasons = [li.text for li in _only(header.find("ul", class_="reasons")).find("li")]
-    assert reasons[1] == "DP-4/evaluate/label-issues/test: the check could not run (error fails closed)"
+    assert reasons[1] == "DP-4 at stage evaluate: label-issues on test ended in error; the gate fails closed"
 
 
 def test_every_image_is_inline_with_alt_text(tree) -> None:
