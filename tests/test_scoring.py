@@ -130,6 +130,21 @@ def test_worked_example_from_the_docs():
     assert passed.level == "low"
 
 
+def test_a_check_that_does_not_apply_sets_neither_the_stages_risk_nor_what_flows_downstream():
+    """The third-party-model case: every check at `prepare` passed, one did not apply; the stage is
+    not drawn as high risk from the not_applicable result's untouched prior."""
+    stages, preds = ["ingest", "prepare", "train"], {"ingest": [], "prepare": ["ingest"], "train": ["prepare"]}
+    passed = Verdict("prepare", "pass", 0.0, "high", ("realized",), 0.8)
+    idle = Verdict("prepare", "not_applicable", 0.0, "high", ("realized",), 0.8)
+    train = Verdict("train", "pass", 0.0, "high", ("realized",), 0.8)
+    _, alone = score_pipeline(stages, preds, ["ingest"], [passed, train], "high")
+    risks, with_idle = score_pipeline(stages, preds, ["ingest"], [passed, idle, train], "high")
+    assert with_idle == alone
+    assert with_idle["prepare"].level == "low" and risks[1].level == "high"  # the result keeps its own prior
+    _, only_idle = score_pipeline(stages, preds, ["ingest"], [idle], "high")
+    assert (only_idle["prepare"].residual, only_idle["prepare"].level) == (0.0, "low")
+
+
 def test_unknown_status_is_a_programming_error():
     with pytest.raises(ValueError, match="unknown status 'maybe'"):
         residual_likelihood(0.5, "maybe", 0.0, 0.5)
