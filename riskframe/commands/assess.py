@@ -11,6 +11,7 @@ from riskframe.commands.progress import ProgressPrinter
 from riskframe.commands.report import format_help
 from riskframe.io.terminal import echo
 from riskframe.tracking.mlflow_log import add_arguments as add_mlflow_arguments
+from riskframe.vocabulary import LEVELS
 
 
 def register(subparsers: Any) -> None:
@@ -29,7 +30,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--format", "-f", default="json,md,html", metavar="LIST", help=format_help("json,md,html"))
     parser.add_argument("--waivers", dest="waiver_files", action="append", default=[], metavar="FILE",
                         help="a waiver file (kind: Waivers), besides the policies' own waivers (repeatable)")
-    parser.add_argument("--fail-on", choices=("low", "medium", "high", "critical"),
+    parser.add_argument("--fail-on", choices=LEVELS,
                         help="gate level (default: the strictest risk_appetite.fail_on of the policies); a laxer "
                              "level is refused unless every policy sets risk_appetite.cli_override: any")
     parser.add_argument("--executor", choices=("process", "local"), default="process",

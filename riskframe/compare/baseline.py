@@ -40,11 +40,11 @@ from typing import TYPE_CHECKING
 from riskframe.assessment import Assessment, ControlResult
 from riskframe.compare.fingerprints import evidence_of
 from riskframe.errors import UsageError
+from riskframe.vocabulary import FAILING
 
 if TYPE_CHECKING:
     from riskframe.reports.base import RenderContext
 
-FAILING = ("fail", "error")
 RULE = ("A failure counts as known only when its evidence fingerprint is the baseline's: the same "
         "digests of the artifacts it examined and the same findings.")
 

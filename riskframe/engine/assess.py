@@ -10,7 +10,7 @@ from concurrent.futures import Executor
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from riskframe.assessment import Assessment, InputFile, Level
+from riskframe.assessment import Assessment, InputFile
 from riskframe.catalog.store import Catalog
 from riskframe.data.roots import DataRoots
 from riskframe.detectors.context import ArtifactStore
@@ -26,6 +26,7 @@ from riskframe.spec.inherit import policy_files
 from riskframe.spec.pipeline import Pipeline
 from riskframe.spec.policy import Policy
 from riskframe.spec.resolved import Inputs, PathLike, load_inputs
+from riskframe.vocabulary import Level
 
 
 def assess(

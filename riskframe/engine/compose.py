@@ -12,14 +12,12 @@ from typing import Any
 
 from riskframe import __version__
 from riskframe.assessment import (
-    LEVELS,
     ArtifactInfo,
     Assessment,
     ControlResult,
     DvcOrigin,
     ExcludedRequirement,
     InputFile,
-    Level,
     LineageEntry,
     Location,
     NistSubcategoryStatus,
@@ -37,7 +35,6 @@ from riskframe.assessment import (
 from riskframe.engine.gate import NoVerdict, decide
 from riskframe.engine.plan import Plan, PlannedRun
 from riskframe.engine.run import Outcome
-from riskframe.results import STATUSES
 from riskframe.scoring import RiskModel, Verdict, level_of, score_pipeline
 from riskframe.spec.graph import topological_stages
 from riskframe.spec.inherit import ProvenanceMap, display_path, origin_of, policy_files
@@ -45,9 +42,8 @@ from riskframe.spec.pipeline import Pipeline
 from riskframe.spec.policy import Policy
 from riskframe.spec.resolved import Inputs
 from riskframe.spec.waivers import BoundWaiver, WaiverDecision, decide_waiver, index_waivers, waiver_records
+from riskframe.vocabulary import NO_VERDICT, STATUSES, Level, strictest, worst
 
-# Worst first: the status a technique or subcategory shows when several results cover it.
-_SEVERITY_ORDER = ("error", "fail", "waived", "warn", "pass", "skipped", "not_applicable")
 _VERDICTS = frozenset({"pass", "warn", "fail", "waived"})
 
 
@@ -58,7 +54,7 @@ def compose(inputs: Inputs, plan: Plan, outcomes: Sequence[Outcome], *, files: S
     by_requirement = index_waivers(waivers)
     decisions = [_waiver_decision(by_requirement.get(o.run.requirement.id, []), inputs.today, o) for o in outcomes]
     results, stage_risks = _score(inputs, outcomes, decisions, model)
-    gate_level = fail_on or _strictest(p.risk_appetite.fail_on for p in inputs.policies)
+    gate_level = fail_on or strictest(p.risk_appetite.fail_on for p in inputs.policies)
     top = max((r.risk.residual for r in results if r.status != "not_applicable"), default=0.0)
     counts: Counter[str] = Counter(r.status for r in results)
     return Assessment(
@@ -85,9 +81,6 @@ def compose(inputs: Inputs, plan: Plan, outcomes: Sequence[Outcome], *, files: S
         risk_model=model.model_dump(mode="json"),
         lineage=_lineage(inputs, files, results),
     )
-
-
-NO_VERDICT = ("not_applicable", "skipped")
 
 
 def policy_digest(inputs: Inputs, plan: Plan) -> str:
@@ -236,7 +229,7 @@ def _techniques(inputs: Inputs, results: Sequence[ControlResult], model: RiskMod
         top = max((r.risk.residual for r in mine if r.status != "not_applicable"), default=0.0)
         out.append(TechniqueStatus(
             id=technique.id, name=technique.name, tactics=technique.tactics, maturity=technique.maturity,
-            covered=any(r.status in _VERDICTS for r in mine), status=_worst(r.status for r in mine),
+            covered=any(r.status in _VERDICTS for r in mine), status=worst(r.status for r in mine),
             max_residual=top, level=level_of(top, model) if mine else None, results=[r.id for r in mine]))
     return out
 
@@ -256,15 +249,6 @@ def _nist(inputs: Inputs, results: Sequence[ControlResult]) -> list[NistSubcateg
         out.append(NistSubcategoryStatus(id=sub.id, function=sub.function, category=sub.category,
                                          statement=sub.statement, status=status, results=[r.id for r in mine]))
     return out
-
-
-def _worst(statuses: object) -> str:
-    present = set(statuses)  # type: ignore[call-overload]
-    return next((s for s in _SEVERITY_ORDER if s in present), "not-assessed")
-
-
-def _strictest(levels: object) -> Level:
-    return min(levels, key=LEVELS.index, default="high")  # type: ignore[call-overload,no-any-return]
 
 
 def _lineage(inputs: Inputs, files: Sequence[InputFile], results: Sequence[ControlResult]) -> list[LineageEntry]:

@@ -22,8 +22,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from riskframe.assessment import LEVELS, ControlResult, Gate, GateReason, GateWhy, Level
+from riskframe.assessment import ControlResult, Gate, GateReason, GateWhy
 from riskframe.errors import UsageError
+from riskframe.vocabulary import LEVELS, Level, level_rank, strictest
 
 _VERBS = {"pass": "passed", "warn": "warned", "fail": "failed", "skipped": "was skipped"}
 # Statuses whose residual risk the gate counts; a waived result's risk is accepted, a
@@ -75,10 +76,10 @@ def decide(results: Sequence[ControlResult], fail_on: Level, unassessed: Sequenc
     failing = [_no_verdict(u, "; the gate fails closed (risk_appetite.unassessed: fail)") for u in unassessed]
     waived: list[GateReason] = []
     for result in results:
-        reached = _level_rank(result.risk.level) >= _level_rank(fail_on)
+        reached = level_rank(result.risk.level) >= level_rank(fail_on)
         if result.status == "error":
             failing.append(_reason(result, "error", f"ended in error; the gate fails closed{_unapplied(result)}"))
-        elif result.status == "fail" and not reached and _level_rank(result.severity) >= _level_rank(fail_on):
+        elif result.status == "fail" and not reached and level_rank(result.severity) >= level_rank(fail_on):
             failing.append(_reason(result, "severity", f"failed a {result.severity}-severity requirement "
                                    f"({_risk(result)}), at or above fail_on: {fail_on}{_unapplied(result)}"))
         elif result.status in _VERBS and reached:
@@ -87,7 +88,7 @@ def decide(results: Sequence[ControlResult], fail_on: Level, unassessed: Sequenc
         elif result.status == "waived" and result.waiver is not None and (reached or _was_error(result)):
             waived.append(_waived(result))
     gate = Gate(decision="fail" if failing else "pass", fail_on=fail_on,
-                policy_fail_on=min(policy_levels, key=_level_rank, default=fail_on),
+                policy_fail_on=strictest(policy_levels, default=fail_on),
                 fail_on_source="command-line" if source == "command-line" else "policy",
                 level=counted_level(results), failing=failing, waived=waived,
                 unassessed=[_no_verdict(u, "; the policy allows it (risk_appetite.unassessed: allow)")
@@ -119,14 +120,14 @@ def _sentences(gate: Gate) -> list[str]:
     notes = ([f"fail_on {gate.fail_on} was set on the command line (--fail-on); the policies fail at "
               f"{gate.policy_fail_on}"]
              if gate.fail_on_source == "command-line" and gate.policy_fail_on is not None
-             and _level_rank(gate.fail_on) > _level_rank(gate.policy_fail_on) else [])
+             and level_rank(gate.fail_on) > level_rank(gate.policy_fail_on) else [])
     return [r.text for r in (*gate.failing, *gate.waived, *gate.known)] + notes
 
 
 def counted_level(results: Sequence[ControlResult]) -> Level:
     """The highest residual risk level among the results the gate counts (``low`` with none)."""
-    ranks = [_level_rank(r.risk.level) for r in results if r.status in _COUNTED]
-    return LEVELS[max(ranks, default=0)]  # type: ignore[return-value]
+    ranks = [level_rank(r.risk.level) for r in results if r.status in _COUNTED]
+    return LEVELS[max(ranks, default=0)]
 
 
 def check_override(fail_on: Level | None, policies: Sequence[tuple[str, Level, str]]) -> None:
@@ -148,15 +149,11 @@ def check_override(fail_on: Level | None, policies: Sequence[tuple[str, Level, s
     if fail_on is None:
         return
     for name, level, override in policies:
-        if override == "stricter-only" and _level_rank(fail_on) > _level_rank(level):
+        if override == "stricter-only" and level_rank(fail_on) > level_rank(level):
             raise UsageError(
                 f"--fail-on {fail_on}: policy {name!r} fails at {level} and allows only a stricter --fail-on "
                 "(risk_appetite.cli_override: stricter-only); use --fail-on "
-                f"{' or '.join(LEVELS[:_level_rank(level) + 1][::-1])}, or set cli_override: any in the policy")
-
-
-def _level_rank(level: str) -> int:
-    return LEVELS.index(level)
+                f"{' or '.join(LEVELS[:level_rank(level) + 1][::-1])}, or set cli_override: any in the policy")
 
 
 def _where(result: ControlResult) -> str:

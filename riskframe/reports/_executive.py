@@ -14,6 +14,7 @@ from __future__ import annotations
 from riskframe.assessment import Assessment, ControlResult
 from riskframe.compare.baseline import BaselineComparison, unreported
 from riskframe.reports import decision, view
+from riskframe.vocabulary import NO_VERDICT
 
 
 def executive_summary(assessment: Assessment, baseline: BaselineComparison | None = None) -> list[tuple[str, str]]:
@@ -34,7 +35,7 @@ def _plural(count: int, word: str, plural: str | None = None) -> str:
 def _checked(assessment: Assessment) -> str:
     pipeline = assessment.pipeline
     policies = ", ".join(f"“{p.name}”" for p in assessment.policies) or "no policy"
-    ran = sum(1 for r in assessment.results if r.status not in ("skipped", "not_applicable"))
+    ran = sum(1 for r in assessment.results if r.status not in NO_VERDICT)
     return (
         f"riskframe checked the machine-learning pipeline “{pipeline.name}” "
         f"({_plural(len(pipeline.stages), 'stage')}, {pipeline.criticality} business criticality) against "

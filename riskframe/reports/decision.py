@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from riskframe.assessment import LEVELS, Assessment, ControlResult, GateReason
+from riskframe.assessment import Assessment, ControlResult, GateReason
 from riskframe.reports import view
+from riskframe.vocabulary import level_rank
 
 
 def _plural(count: int, word: str, plural: str | None = None) -> str:
@@ -60,7 +61,7 @@ def headline(assessment: Assessment) -> str:
     aside = uncounted(assessment)
     if loosened(assessment):
         verdict += f" under --fail-on {gate.fail_on} (the policies fail at {gate.policy_fail_on})"
-    if LEVELS.index(counted) < LEVELS.index(summary.level) and aside:
+    if level_rank(counted) < level_rank(summary.level) and aside:
         return f"{verdict}: {overall}, from {aside}; the highest risk the gate counts is {counted}"
     return f"{verdict}: {overall}"
 
@@ -73,7 +74,7 @@ def blocks_at(assessment: Assessment) -> str:
     policies = gate.policy_fail_on
     if policies is None or policies == gate.fail_on:
         return "--fail-on"
-    looser = LEVELS.index(gate.fail_on) > LEVELS.index(policies)
+    looser = level_rank(gate.fail_on) > level_rank(policies)
     return f"--fail-on ({'looser' if looser else 'stricter'} than the policies' “{policies}”)"
 
 
@@ -83,13 +84,13 @@ def loosened(assessment: Assessment) -> int | None:
     gate = assessment.gate
     if gate.fail_on_source != "command-line" or gate.policy_fail_on is None:
         return None
-    policies = LEVELS.index(gate.policy_fail_on)
-    if LEVELS.index(gate.fail_on) <= policies:
+    policies = level_rank(gate.policy_fail_on)
+    if level_rank(gate.fail_on) <= policies:
         return None
     known = {r.result for r in gate.known}
     return sum(1 for r in assessment.results if r.status in ("pass", "warn", "fail", "skipped", "error")
-               and r.id not in known and (LEVELS.index(r.risk.level) >= policies or r.status == "error"
-                                          or (r.status == "fail" and LEVELS.index(r.severity) >= policies)))
+               and r.id not in known and (level_rank(r.risk.level) >= policies or r.status == "error"
+                                          or (r.status == "fail" and level_rank(r.severity) >= policies)))
 
 
 def silent_checks(assessment: Assessment) -> int:

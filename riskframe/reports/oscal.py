@@ -58,7 +58,6 @@ FORMAT = "oscal"
 FILE_NAME = "oscal-assessment-results.json"
 NAMESPACE = "urn:riskframe:oscal"  # qualifies riskframe's own property and facet names
 UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, NAMESPACE)
-FAILING = ("fail", "error")
 ATLAS_URL = "https://atlas.mitre.org"
 NIST_AI_RMF_URL = "https://doi.org/10.6028/NIST.AI.100-1"
 _NIST_ID = re.compile(r"^(GOVERN|MAP|MEASURE|MANAGE) (\d+)\.(\d+)$")

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from riskframe.assessment import Level, NotAssessed
+from riskframe.assessment import NotAssessed
 from riskframe.catalog.store import Catalog
 from riskframe.detectors.registry import Registry
 from riskframe.engine.plan import plan_runs
@@ -26,6 +26,7 @@ from riskframe.threat.coverage import Addressing, StageCoverage, addressed_techn
 from riskframe.threat.model import Reason, ThreatModel
 from riskframe.threat.paths import StageGraph
 from riskframe.threat.risk import StageCurve, StageDesign, Term, remaining_after, score_stages
+from riskframe.vocabulary import Level
 
 DEFAULT_MAX_PATHS = 25
 
