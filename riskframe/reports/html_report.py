@@ -16,7 +16,7 @@ import base64
 import binascii
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from riskframe.assessment import Assessment, ControlResult, TechniqueStatus
@@ -49,6 +49,8 @@ class ResultView:
     attachments: list[Picture]
     unreadable_attachments: list[str]
     detection_limit: str | None = None
+    risk_terms: list[tuple[str, str, str]] = field(default_factory=list)
+    lands_on: str | None = None
 
 
 def render_html(assessment: Assessment, baseline: BaselineComparison | None = None) -> str:
@@ -80,7 +82,7 @@ def render_html(assessment: Assessment, baseline: BaselineComparison | None = No
         "max_histogram_panels": _evidence.MAX_HISTOGRAM_PANELS,
         "stage_risk": {stage.name: stage for stage in assessment.stages},
         "results_by_stage": [
-            (stage, [_result_view(r, anchors[r.id]) for r in results])
+            (stage, [_result_view(r, anchors[r.id], assessment.risk_model) for r in results])
             for stage, results in view.results_by_stage(assessment)
         ],
     }
@@ -106,12 +108,13 @@ def _technique_row(technique: TechniqueStatus) -> dict[str, Any]:
     return {"t": technique, "tactics": [view.tactic_label(t) for t in technique.tactics]}
 
 
-def _result_view(result: ControlResult, anchor: str) -> ResultView:
+def _result_view(result: ControlResult, anchor: str, risk_model: dict[str, Any]) -> ResultView:
     evidence = _evidence.readable(result.evidence)
     pictures, unreadable = _attachments(result)
     return ResultView(
-        result, anchor, view.poison_share(result), evidence, _histogram(result, evidence), pictures, unreadable,
-        view.detection_limit(result)
+        result, anchor, None if result.status == "pass" else view.poison_share(result), evidence,
+        _histogram(result, evidence), pictures, unreadable, view.detection_limit(result), view.risk_terms(result),
+        view.lands_on(result, risk_model),
     )
 
 
