@@ -180,3 +180,14 @@ def test_the_command_is_in_the_help(riskframe, capsys) -> None:
     help_text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
     assert f"comma-separated report formats: {', '.join(sorted(FORMATS))} (default: md,html)" in help_text
     assert "cyclonedx" in FORMATS
+
+
+def test_no_output_holds_an_absolute_path_when_the_inputs_are_given_relatively(workspace, riskframe) -> None:
+    code, _, _ = riskframe("assess", "pipeline.yaml", "--policy", "policy.yaml", "--out", "out", "-q",
+                           "--format", ",".join(sorted(FORMATS)))
+    assert code == 1
+    root = str(workspace.resolve())
+    written = sorted(p for p in (workspace / "out").iterdir() if p.is_file())
+    assert len(written) >= len(FORMATS)
+    for path in written:
+        assert root not in path.read_text(encoding="utf-8"), path.name

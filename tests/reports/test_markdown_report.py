@@ -154,3 +154,26 @@ def test_no_link_image_mention_or_markup_comes_from_user_text(hostile_assessment
     words = "".join(c.content for c in children if c.type == "text").replace(ZERO_WIDTH_JOINER, "")
     assert words.count(shown) >= 5  # the text is there, as written, and inert
     assert not MENTION.search("".join(c.content for c in children if c.type == "text"))
+
+
+def test_a_thousand_failures_stay_under_sixty_thousand_characters(assessment, make_result) -> None:
+    """GitHub refuses comments over 65,536 characters; 602 failures once made 159,181."""
+    from riskframe.engine.gate import decide
+
+    failures = [make_result(id=f"R-{i}/ingest/artifact-digest/raw", requirement=f"R-{i}", status="fail",
+                            requirement_title="A requirement with a long title " * 4, summary="x " * 200)
+                for i in range(1_000)]
+    many = assessment.model_copy(update={"results": failures, "gate": decide(failures, "low")})
+    text = render_markdown(many, ["report.html", "assessment.json"])
+    assert len(text) < 60_000
+    assert "- ... and 980 more, listed in full in `report.html`\n" in text  # the gate's reasons, capped
+    assert "\n... and 950 more, listed in full in `report.html`.\n" in text  # the table, capped
+
+
+def test_a_summary_still_too_long_is_cut_at_a_line_with_a_true_sentence() -> None:
+    from riskframe.reports.markdown_report import capped
+
+    text = capped("| row |\n" * 20_000, "report.html")
+    assert len(text) <= 60_000 and text.count("| row |") < 20_000
+    assert text.endswith("\n\n*This summary was cut to 60,000 characters (of 160,000) to fit a pull-request comment; "
+                         "every result is in report.html.*\n")
