@@ -136,7 +136,8 @@ def _policy_info(policy: Policy) -> PolicyInfo:
         path, line, _ = origin_of(policy.source, ("exclude", index))
         excluded.append(ExcludedRequirement(id=exclusion.id, reason=exclusion.reason,
                                             source=f"{display_path(path)}:{line}"))
-    return PolicyInfo(name=policy.metadata.name, version=policy.metadata.version, path=shown_path(policy.path) if policy.path else "",
+    return PolicyInfo(name=policy.metadata.name, version=policy.metadata.version,
+                      path=shown_path(policy.path) if policy.path else "",
                       fail_on=policy.risk_appetite.fail_on, requirements=len(policy.requirements),
                       extends=[display_path(f) for f in files[:-1]], excluded=excluded)
 

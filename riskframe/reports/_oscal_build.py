@@ -92,6 +92,7 @@ class _Builder:
                 prop("risk-score", f"{a.summary.risk_score:g}"),
                 prop("risk-level", a.summary.level),
             ],
+            links=self.resources.links() or None,
             local_definitions=self.local_definitions(),
             reviewed_controls=self.reviewed_controls(),
             observations=[self.observation(r, i) for i, r in enumerate(a.results)] or None,
