@@ -54,8 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from riskframe.commands.out_folder import held
     from riskframe.compare.baseline import load_baseline, rebase, render_reports
     from riskframe.engine.assess import assess
-    from riskframe.reports import parse_formats
-    from riskframe.reports.oscal import unavailable
+    from riskframe.reports import parse_formats, unavailable
     from riskframe.spec.load import load_pipeline
     from riskframe.tracking.mlflow_log import log_for_command
 

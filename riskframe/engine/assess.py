@@ -88,7 +88,7 @@ def assess(
         check_override(fail_on, [(p.metadata.name, p.risk_appetite.fail_on, p.risk_appetite.cli_override)
                                  for p in inputs.policies])  # before minutes of detectors
         plan = plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog,
-                         inputs.registry)
+                         inputs.registry, inputs.params)
         preload(chosen, plan.runs)  # the worker server imports while the artifacts load
         store = ArtifactStore(DataRoots.of(inputs.pipeline))
         prepare_artifacts(inputs.pipeline, plan.runs, store)

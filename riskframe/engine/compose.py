@@ -32,16 +32,18 @@ from riskframe.assessment import (
     TechniqueStatus,
     ToolInfo,
 )
+from riskframe.detectors.base import LineageKind
 from riskframe.engine.gate import NoVerdict, decide
 from riskframe.engine.plan import Plan, PlannedRun
 from riskframe.engine.run import Outcome
+from riskframe.engine.waivers import WaiverDecision, decide_waiver, index_waivers, waiver_records
 from riskframe.scoring import RiskModel, Verdict, level_of, score_pipeline
+from riskframe.spec.bound_waivers import BoundWaiver
 from riskframe.spec.graph import topological_stages
-from riskframe.spec.inherit import ProvenanceMap, display_path, origin_of, policy_files
+from riskframe.spec.inherit import ProvenanceMap, display_path, policy_files
 from riskframe.spec.pipeline import Pipeline
 from riskframe.spec.policy import Policy
 from riskframe.spec.resolved import Inputs
-from riskframe.spec.waivers import BoundWaiver, WaiverDecision, decide_waiver, index_waivers, waiver_records
 from riskframe.vocabulary import NO_VERDICT, STATUSES, Level, strictest, worst
 
 _VERDICTS = frozenset({"pass", "warn", "fail", "waived"})
@@ -133,7 +135,7 @@ def _policy_info(policy: Policy) -> PolicyInfo:
     files = policy_files(policy)
     excluded = []
     for index, exclusion in enumerate(policy.exclude):
-        path, line, _ = origin_of(policy.source, ("exclude", index))
+        path, line, _ = policy.source.origin(("exclude", index))
         excluded.append(ExcludedRequirement(id=exclusion.id, reason=exclusion.reason,
                                             source=f"{display_path(path)}:{line}"))
     return PolicyInfo(name=policy.metadata.name, version=policy.metadata.version,
@@ -202,7 +204,7 @@ def _locations(run: PlannedRun, pipeline: Pipeline) -> list[Location]:
     for document, loc, what in places:
         if document.path is None:
             continue
-        path, line, column = origin_of(document.source, loc)
+        path, line, column = document.source.origin(loc)
         out.append(Location(path=shown_path(Path(path)), line=line, column=column, what=what))
         override = document.source.override(loc) if isinstance(document.source, ProvenanceMap) else None
         if override is not None:
@@ -253,13 +255,13 @@ def _nist(inputs: Inputs, results: Sequence[ControlResult]) -> list[NistSubcateg
 
 
 def _lineage(inputs: Inputs, files: Sequence[InputFile], results: Sequence[ControlResult]) -> list[LineageEntry]:
-    """Every artifact with its computed and declared digests, and the DVC origins the ``dvc-lock``
-    runs verified (same path construction as :func:`riskframe.engine.assess.input_files`)."""
+    """Every artifact with its computed and declared digests, the DVC origins and the registry
+    records the runs found (from detectors declaring ``lineage``; same path construction as
+    :func:`riskframe.engine.assess.input_files`)."""
     digests = {f.path: f.sha256 for f in files if f.role == "artifact"}
     base = inputs.pipeline.path.parent if inputs.pipeline.path else Path(".")
-    origins = [o for r in results if r.detector == "dvc-lock" for o in r.evidence.get("lineage", [])]
-    registered = {e["artifact"]: e for r in results if r.detector == "mlflow-lineage"
-                  for e in r.evidence.get("lineage", [])}
+    origins = _lineage_records(inputs, results, "dvc")
+    registered = {e["artifact"]: e for e in _lineage_records(inputs, results, "registry")}
     out = []
     for stage, artifact in inputs.pipeline.artifacts():
         actual = digests.get((base / artifact.path).as_posix(), "")
@@ -274,8 +276,15 @@ def _lineage(inputs: Inputs, files: Sequence[InputFile], results: Sequence[Contr
     return out
 
 
+def _lineage_records(inputs: Inputs, results: Sequence[ControlResult], kind: LineageKind) -> list[dict[str, Any]]:
+    """The ``lineage`` evidence of the results of detectors that declare ``lineage = kind``."""
+    declares = {name for name in {r.detector for r in results}
+                if (detector := inputs.registry.get(name)) is not None and detector.lineage == kind}
+    return [entry for r in results if r.detector in declares for entry in r.evidence.get("lineage", [])]
+
+
 def _registry_lineage(record: dict[str, Any] | None) -> RegistryLineage | None:
-    """The ``mlflow-lineage`` record of a model, if a run checked it (the last one, when several did)."""
+    """A model registry's record of a model, if a run checked it (the last one, when several did)."""
     if record is None:
         return None
     return RegistryLineage(**{k: v for k, v in record.items() if k not in ("artifact", "trained_on")})
