@@ -98,7 +98,8 @@ class _Builder:
             observations=[self.observation(r, i) for i, r in enumerate(a.results)] or None,
             findings=findings or None,
             risks=risks or None,
-            remarks="\n".join(f"- {reason}" for reason in a.gate.reasons) or None,
+            remarks="\n\n".join(f"{s.title}:\n" + "\n".join(f"- {r}" for r in s.reasons)
+                                 for s in decision.sections(a)) or None,
         )
 
     # --- who and what was assessed ---------------------------------------------------------------
