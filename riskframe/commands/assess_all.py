@@ -51,8 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from riskframe.engine.assess_all import assess_all, find_pipelines
     from riskframe.errors import UsageError
     from riskframe.io.files import write_atomically
-    from riskframe.reports import parse_formats, render
-    from riskframe.reports.oscal import unavailable
+    from riskframe.reports import parse_formats, render, unavailable
     from riskframe.reports.portfolio import JSON_FILE, MARKDOWN_FILE, render_json, render_markdown, summarize
 
     formats = parse_formats(args.format)
