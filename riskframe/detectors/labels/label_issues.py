@@ -33,6 +33,7 @@ from pydantic import Field, model_validator
 
 from riskframe.data.datasets import Dataset
 from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.detectors.context import RunContext
 from riskframe.detectors.labels import flip_evidence
 from riskframe.detectors.labels._flips import FlipFindings, FlipSettings, analyse_flips
 from riskframe.detectors.labels._oof import (
@@ -107,7 +108,7 @@ class LabelIssuesParams(DetectorParams):
         return self
 
 
-class LabelIssues(Detector):
+class LabelIssues(Detector[LabelIssuesParams]):
     """Labels flipped on purpose: targeted class pairs and spread flips beyond the natural noise."""
 
     name: ClassVar[str] = "label-issues"
@@ -121,7 +122,7 @@ class LabelIssues(Detector):
         "scipy.stats", "scipy.optimize", "riskframe.detectors.figures:warm_up",
     )
 
-    def run(self, ctx: Any, params: Any) -> DetectorResult:
+    def run(self, ctx: RunContext, params: LabelIssuesParams) -> DetectorResult:
         """Flag flipped labels in the bound dataset; see the module docstring for the method."""
         view = self.analyse(ctx.dataset(), params, ctx.seed)
         status, score = view.verdict(params)
@@ -134,7 +135,7 @@ class LabelIssues(Detector):
             attachments=view.attachments(params.max_images),
         )
 
-    def analyse(self, dataset: Dataset, params: Any, seed: int = 0, scale: Scale = DEFAULT_SCALE,
+    def analyse(self, dataset: Dataset, params: LabelIssuesParams, seed: int = 0, scale: Scale = DEFAULT_SCALE,
                 members: tuple[str, ...] | None = None) -> flip_evidence.FlipView:
         """The analysis behind :meth:`run`, with every sample's score (for benchmarks and notebooks).
 
@@ -194,7 +195,7 @@ class LabelIssues(Detector):
 class _Fit:
     """The out-of-fold fit of one dataset: which models, how many folds."""
 
-    def __init__(self, features: np.ndarray, codes: np.ndarray, groups: np.ndarray | None, params: Any,
+    def __init__(self, features: np.ndarray, codes: np.ndarray, groups: np.ndarray | None, params: LabelIssuesParams,
                  seed: int, images: bool, scale: Scale, members: tuple[str, ...] | None) -> None:
         self.features, self.groups, self.seed, self.train_rows = features, groups, seed, scale.train_rows
         self.n_classes, self.n_rows = int(codes.max()) + 1, int(codes.size)
@@ -240,7 +241,7 @@ def _purified(fit: _Fit, codes: np.ndarray, findings: FlipFindings,
     return again, int(findings.flagged.size)
 
 
-def _settings(params: Any, scale: Scale, seed: int) -> FlipSettings:
+def _settings(params: LabelIssuesParams, scale: Scale, seed: int) -> FlipSettings:
     return FlipSettings(alpha=params.alpha, allowance=params.natural_noise_rate, natural_flips=params.natural_flips,
                         tested_rows=scale.natural_rows, seed=seed)
 
