@@ -2,7 +2,8 @@
 
 A text dataset is a ``type: dataset`` artifact of format ``jsonl`` (one JSON object per line),
 ``text`` (one record per non-blank line) or ``parquet`` with a ``text:`` column. Its ``path`` is a
-file, or a folder of shards (every file under it with the format's suffix, in path order; pin them
+file, or a folder of shards (the files matching ``shards:``, else every file under it with the format's
+suffix, in path order; pin them
 with a ``manifest:``, which ``artifact-digest`` checks). ``text:`` names the field holding each
 record's text (default ``text``), ``labels:`` the one holding its label (optional).
 
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from riskframe.data.roots import DataRoots
+from riskframe.data.shards import shard_files
 from riskframe.errors import ArtifactError
 from riskframe.spec.pipeline import Artifact
 
@@ -137,6 +139,8 @@ def open_text_corpus(artifact: Artifact, roots: DataRoots | Path) -> TextCorpus:
 def _shards(root: Path, fmt: str, roots: DataRoots, artifact: Artifact) -> tuple[Path, ...]:
     if not root.is_dir():
         return (root,)
+    if artifact.shards is not None:  # the declared pattern, as for any sharded dataset
+        return tuple(shard_files(root, artifact.shards, roots))
     shards = sorted((p for p in root.rglob("*") if p.name.lower().endswith(_SUFFIXES[fmt])), key=lambda p: p.as_posix())
     if not shards:
         raise ArtifactError(f"{artifact.path} is a folder holding no {fmt} shard (files ending in "

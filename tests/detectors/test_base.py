@@ -160,3 +160,40 @@ def test_a_dataset_kind_other_than_arrays_or_text_fails_when_defined():
                                       "dataset_kind": "tables", "Params": Params, "run": Good.run,
                                       "__module__": __name__})
     assert str(excinfo.value) == f"detector {_where('Tabular')}: dataset_kind must be 'arrays' or 'text'"
+
+
+class OtherParams(DetectorParams):
+    limit: int = 3
+
+
+def test_a_typed_detector_declares_its_params_class_as_its_type_argument():
+    class Typed(Detector[Params]):
+        name = "typed"
+        title = "Typed"
+        requires = ("dataset",)
+        Params = Params
+
+        def run(self, ctx, params):
+            raise NotImplementedError
+
+    class Narrower(Params):
+        extra_threshold: float = 0.2
+
+    class Subclassed(Typed):
+        name = "subclassed"
+        Params = Narrower  # a subclass of the declared type argument is still a Params
+
+    check_detector_class(Subclassed)
+    with pytest.raises(RegistryError) as excinfo:
+
+        class Mismatched(Detector[Params]):
+            name = "mismatched"
+            title = "Mismatched"
+            requires = ("dataset",)
+            Params = OtherParams
+
+            def run(self, ctx, params):
+                raise NotImplementedError
+
+    where = _where("test_a_typed_detector_declares_its_params_class_as_its_type_argument.<locals>.Mismatched")
+    assert str(excinfo.value) == f"detector {where}: Params is OtherParams but the class is declared Detector[Params]"

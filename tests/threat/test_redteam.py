@@ -8,15 +8,20 @@ import pytest
 
 from riskframe.threat import build_threat_model
 from riskframe.threat.redteam import render_redteam
-from riskframe.threat.report import FORMATS
+from riskframe.threat.model import ThreatModel
+from riskframe.threat.report import FORMATS, write_threat_model
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "third-party-llm"
 
 
 @pytest.fixture(scope="module")
-def protocol() -> str:
-    model = build_threat_model(EXAMPLE / "pipeline.yaml", [EXAMPLE / "policy.yaml"],
-                               created_at="2030-01-01T00:00:00+00:00")
+def model() -> ThreatModel:
+    return build_threat_model(EXAMPLE / "pipeline.yaml", [EXAMPLE / "policy.yaml"],
+                              created_at="2030-01-01T00:00:00+00:00")
+
+
+@pytest.fixture(scope="module")
+def protocol(model) -> str:
     return render_redteam(model)
 
 
@@ -40,5 +45,8 @@ def test_each_llm_technique_with_its_controls_and_garak_probes(protocol):
     assert "other techniques apply here through the stage's kind or trust; the threat model lists them." in evaluate
 
 
-def test_it_is_a_threat_model_format():
-    assert FORMATS["redteam"].file == "red-team-protocol.md"
+def test_it_is_a_renderer_of_the_threat_model_written_with_the_other_formats(model, protocol, tmp_path):
+    assert FORMATS["redteam"].files == ("red-team-protocol.md",)
+    written = write_threat_model(model, tmp_path, ["json", "redteam"])
+    assert [p.name for p in written] == ["threat-model.json", "red-team-protocol.md"]
+    assert (tmp_path / "red-team-protocol.md").read_text(encoding="utf-8") == protocol

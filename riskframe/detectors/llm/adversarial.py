@@ -75,7 +75,7 @@ class AdversarialPromptsParams(DetectorParams):
     max_tokens: int = Field(default=32, ge=1, le=1024, description="completion length asked for")
 
 
-class AdversarialPrompts(Detector):
+class AdversarialPrompts(Detector[AdversarialPromptsParams]):
     """Trigger, instruction-injection and jailbreak prompts sent to a model and judged."""
 
     name: ClassVar[str] = "adversarial-prompts"

@@ -58,7 +58,7 @@ class SupplierAttestationParams(DetectorParams):
     min_change_notice_days: int = Field(default=30, ge=0)
 
 
-class SupplierAttestationCheck(Detector):
+class SupplierAttestationCheck(Detector[SupplierAttestationParams]):
     """A supplier attestation present, signed, current, consistent with the artifacts and its terms met."""
 
     name: ClassVar[str] = "supplier-attestation"

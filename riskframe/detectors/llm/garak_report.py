@@ -75,7 +75,7 @@ class GarakReportParams(DetectorParams):
     examples: int = Field(default=3, ge=0, le=50, description="failing attempts shown per probe")
 
 
-class GarakReport(Detector):
+class GarakReport(Detector[GarakReportParams]):
     """A garak report's probes, attack success rates and failing attempts, mapped to ATLAS."""
 
     name: ClassVar[str] = "garak-report"

@@ -67,7 +67,7 @@ class MemorisationProbeParams(DetectorParams):
     max_tokens: int = Field(default=48, ge=1, le=1024, description="completion length asked for")
 
 
-class MemorisationProbe(Detector):
+class MemorisationProbe(Detector[MemorisationProbeParams]):
     """Canaries and corpus secrets extracted from a language model, and canary exposure."""
 
     name: ClassVar[str] = "memorisation-probe"

@@ -41,7 +41,7 @@ class TextBackdoorParams(DetectorParams):
                                self.hash_bits)
 
 
-class TextBackdoor(Detector):
+class TextBackdoor(Detector[TextBackdoorParams]):
     """Trigger phrases that fix a label in a labelled text set."""
 
     name: ClassVar[str] = "text-backdoor"

@@ -54,7 +54,7 @@ class DenylistContentParams(DetectorParams):
     batch_size: int = Field(default=1024, ge=1, le=65536, description="records read at a time")
 
 
-class DenylistContent(Detector):
+class DenylistContent(Detector[DenylistContentParams]):
     """Records copying documents or matching patterns of an organisation's deny list."""
 
     name: ClassVar[str] = "denylist-content"

@@ -53,7 +53,7 @@ class NearDuplicatesParams(DetectorParams):
     batch_size: int = Field(default=1024, ge=1, le=65536, description="records read at a time")
 
 
-class NearDuplicates(Detector):
+class NearDuplicates(Detector[NearDuplicatesParams]):
     """Exact and near-duplicate records of a text corpus (MinHash LSH, datasketch)."""
 
     name: ClassVar[str] = "near-duplicates"

@@ -64,7 +64,7 @@ class PiiSecretsParams(DetectorParams):
     batch_size: int = Field(default=1024, ge=1, le=65536, description="records read at a time")
 
 
-class PiiSecrets(Detector):
+class PiiSecrets(Detector[PiiSecretsParams]):
     """Personal data and credentials in a text corpus (Presidio, offline, plus issuer formats)."""
 
     name: ClassVar[str] = "pii-secrets"
