@@ -31,6 +31,7 @@ _COMMANDS = (
     "riskframe.commands.remediate",
     "riskframe.commands.scan_models",
     "riskframe.commands.policy",
+    "riskframe.commands.controls",
     "riskframe.commands.waivers",
     "riskframe.commands.policy_test",
     "riskframe.commands.keygen",

@@ -32,7 +32,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--waivers", dest="waiver_files", action="append", default=[], metavar="FILE",
                         help="a waiver file (kind: Waivers), besides the policies' own waivers (repeatable)")
     parser.add_argument("--fail-on", choices=LEVELS,
-                        help="gate level (default: the strictest risk_appetite.fail_on of the policies)")
+                        help="gate level (default: the strictest risk_appetite.fail_on of the policies); a laxer "
+                             "level is refused unless every policy sets risk_appetite.cli_override: any")
     parser.add_argument("--seed", type=int, default=0, help="random seed handed to every detector (default 0)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     parser.add_argument("--baseline", metavar="OLD_ASSESSMENT.json",
@@ -50,8 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from riskframe.commands.out_folder import held
     from riskframe.compare.baseline import load_baseline, rebase, render_reports
     from riskframe.engine.assess import assess
-    from riskframe.reports import parse_formats
-    from riskframe.reports.oscal import unavailable
+    from riskframe.reports import parse_formats, unavailable
     from riskframe.spec.load import load_pipeline
     from riskframe.tracking.mlflow_log import log_for_command
 
@@ -88,17 +88,25 @@ def summary_lines(assessment: Any, written: list[Path]) -> list[str]:
     """What a person reads in the terminal: the decision, the score, why, and where to look; one
     item per line (reasons quote waiver justifications and titles: see :func:`riskframe.io.terminal.echo`)."""
     from riskframe.io.paths import shown_path
+    from riskframe.reports import decision
 
     gate, summary = assessment.gate, assessment.summary
     counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in summary.counts.items() if n)
     lines = [
-        f"Gate: {gate.decision.upper()} (fail_on: {gate.fail_on})",
+        f"Gate: {gate.decision.upper()} (fail_on: {gate.fail_on}"
+        + (f", set by --fail-on; the policies fail at {gate.policy_fail_on})"
+           if gate.fail_on_source == "command-line" else ")"),
         f"Risk score: {summary.risk_score:g}/100 ({summary.level})",
+        decision.decision_sentence(assessment),
         f"Results: {counts or 'none'}",
     ]
-    lines += [f"  - {reason}" for reason in gate.reasons[:10]]
-    if len(gate.reasons) > 10:
-        lines.append(f"  ... and {len(gate.reasons) - 10} more (see the report)")
+    shown = 0
+    for section in decision.sections(assessment):
+        lines.append(f"{section.title}:")
+        lines += [f"  - {reason}" for reason in section.reasons[:max(0, 10 - shown)]]
+        if len(section.reasons) > max(0, 10 - shown):
+            lines.append(f"  ... and {len(section.reasons) - max(0, 10 - shown)} more (see the report)")
+        shown += len(section.reasons)
     # Which files the gate applied: a bare name such as data-poisoning resolves to a NAME.yaml in
     # the working directory before the bundled policy.
     lines.append("Policies: " + ", ".join(f"{p.name} ({shown_path(p.path)})" for p in assessment.policies))

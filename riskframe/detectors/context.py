@@ -19,7 +19,7 @@ import numpy as np
 
 from riskframe.data.budget import Budget
 from riskframe.data.datasets import Dataset, load_dataset, load_representations
-from riskframe.data.roots import FOLDER_TYPES, DataRoots
+from riskframe.data.roots import DataRoots, may_be_folder
 from riskframe.errors import ArtifactError
 from riskframe.io.digests import sha256_path
 from riskframe.spec.pipeline import Artifact, Stage
@@ -83,7 +83,7 @@ class ArtifactStore:
         ArtifactError
             Outside the roots, missing, or not a regular file or folder (a FIFO, a device...).
         """
-        path = self.roots.existing(artifact.path, folder_ok=artifact.type in FOLDER_TYPES,
+        path = self.roots.existing(artifact.path, folder_ok=may_be_folder(artifact),
                                    single=f"an artifact of format {artifact.resolved_format}")
         if artifact.manifest is not None:
             self.roots.existing(artifact.manifest, "manifest", single="a manifest")
@@ -134,7 +134,7 @@ class RunContext:
     ``bindings`` maps each role to its artifacts: one artifact for ``dataset``,
     ``representations`` and ``model``; every artifact of the stage for ``files``. ``shared`` is a
     folder where a run in a worker process leaves results other runs reuse
-    (:func:`riskframe.engine.shared.computed_once`); ``None`` in riskframe's own process, where a
+    (:func:`riskframe.detectors.shared.computed_once`); ``None`` in riskframe's own process, where a
     module's memory serves.
 
     >>> ctx.dataset().features.shape  # doctest: +SKIP

@@ -29,7 +29,7 @@ from riskframe.engine.prepare import prepare_artifacts
 from riskframe.engine.run import Progress, run_plans
 from riskframe.engine.sharing import run_key
 from riskframe.errors import DocumentError, Problem, UsageError
-from riskframe.spec.inherit import resolve_policy
+from riskframe.spec.load import resolve_policy
 from riskframe.spec.policy import Policy
 from riskframe.spec.resolved import Inputs, PathLike, load_inputs
 from riskframe.vocabulary import Level
@@ -156,7 +156,7 @@ def _prepare(path: PathLike, policies: list[Policy], controls_dirs: Sequence[Pat
     inputs = load_inputs(path, policies, controls_dirs=controls_dirs, catalog=catalog, registry=registry,
                          waivers=waivers, today=today)
     plan = plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog,
-                     inputs.registry)
+                     inputs.registry, inputs.params)
     store = ArtifactStore(DataRoots.of(inputs.pipeline))
     prepare_artifacts(inputs.pipeline, plan.runs, store)
     return inputs, plan, store

@@ -125,7 +125,7 @@ def load_policy_test(path: str | Path) -> PolicyTest:
 
 def _reference_problems(test: PolicyTest) -> list[Problem]:
     from riskframe.spec import load_pipeline
-    from riskframe.spec.inherit import resolve_policy
+    from riskframe.spec.load import resolve_policy
 
     src, problems = test.source, []
     requirements: list[str] = []

@@ -85,16 +85,6 @@ def missing_dependency() -> MissingDependencyError | None:
     return None
 
 
-def unavailable(formats: Sequence[str]) -> dict[str, MissingDependencyError]:
-    """``{"oscal": error}`` when ``formats`` asks for OSCAL and compliance-trestle is missing, else ``{}``.
-
-    The commands render the other formats and then report this error (exit 2), so a missing
-    extra costs the user one report, not the whole run.
-    """
-    error = missing_dependency() if FORMAT in formats else None
-    return {FORMAT: error} if error is not None else {}
-
-
 def assessment_results(assessment: Assessment, siblings: Sequence[str] = ()) -> Any:
     """The assessment as a trestle ``AssessmentResults`` model (valid OSCAL by construction).
 
@@ -185,4 +175,5 @@ RENDERER = Renderer(
     description="OSCAL assessment results (observations, NIST AI RMF findings, ATLAS risks); needs the oscal extra",
     files=(FILE_NAME,),
     render=_render,
+    missing=missing_dependency,
 )

@@ -169,11 +169,11 @@ class Allowlist:
     Examples
     --------
     >>> allow = Allowlist()
-    >>> allow.classify("collections.OrderedDict").severity is None
+    >>> allow.classify("collections", "OrderedDict").severity is None
     True
-    >>> allow.classify("posix.system").severity
+    >>> allow.classify("posix", "system").severity
     'critical'
-    >>> allow.classify("mypackage.Net").severity
+    >>> allow.classify("mypackage", "Net").severity
     'medium'
     """
 

@@ -133,7 +133,8 @@ def analyse(inputs: Inputs, assumed_severity: Level = "high") -> Analysis:
     """Applicability, coverage and design-time risk of every stage."""
     pipeline, catalog = inputs.pipeline, inputs.catalog
     model = inputs.risk_model  # the policies' risk: section, as an assessment would use it
-    plan = plan_runs(pipeline, inputs.graph, inputs.policies, inputs.controls, catalog, inputs.registry)
+    plan = plan_runs(pipeline, inputs.graph, inputs.policies, inputs.controls, catalog, inputs.registry,
+                     inputs.params)
     applicable = applicable_techniques(pipeline, catalog)
     covers = stage_covers(plan.runs, catalog, qualify=len(inputs.policies) > 1)
     _add_policy_reasons(applicable, covers)
