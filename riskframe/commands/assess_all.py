@@ -12,6 +12,7 @@ from typing import Any
 from riskframe.commands.executor_options import add_arguments as add_executor_arguments
 from riskframe.commands.report import format_help
 from riskframe.io.terminal import echo
+from riskframe.vocabulary import LEVELS
 
 
 def register(subparsers: Any) -> None:
@@ -34,7 +35,7 @@ def register(subparsers: Any) -> None:
                         help=format_help("json,md") + "; applies to each pipeline's reports")
     parser.add_argument("--waivers", dest="waiver_files", action="append", default=[], metavar="FILE",
                         help="a waiver file (kind: Waivers), besides the policies' own waivers (repeatable)")
-    parser.add_argument("--fail-on", choices=("low", "medium", "high", "critical"),
+    parser.add_argument("--fail-on", choices=LEVELS,
                         help="gate level (default: the strictest risk_appetite.fail_on of the policies)")
     parser.add_argument("--seed", type=int, default=0, help="random seed handed to every detector (default 0)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
