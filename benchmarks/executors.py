@@ -140,7 +140,8 @@ def _demo_plan():  # type: ignore[no-untyped-def]
     from riskframe.spec.resolved import load_inputs
 
     inputs = load_inputs(EXAMPLE / "pipeline.yaml", [POLICY])
-    plan = plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog, inputs.registry)
+    plan = plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog, inputs.registry,
+                     inputs.params)
     store = ArtifactStore(DataRoots.of(inputs.pipeline))
     prepare_artifacts(inputs.pipeline, plan.runs, store)
     return inputs, plan, store
