@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from riskframe.threat import build_threat_model
-from riskframe.threat.redteam import render_redteam
 from riskframe.threat.model import ThreatModel
+from riskframe.threat.redteam import render_redteam
 from riskframe.threat.report import FORMATS, write_threat_model
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "third-party-llm"
