@@ -18,7 +18,7 @@ def keyed(workspace, registry, pipeline=None):
     inputs = load_inputs(pipeline or workspace.pipeline, [workspace.policy], controls_dirs=[workspace.controls],
                          registry=registry)
     runs = plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog,
-                     inputs.registry).runs
+                     inputs.registry, inputs.params).runs
     store = ArtifactStore(DataRoots.of(inputs.pipeline))
     return runs, store, [run_key(run, store) for run in runs]
 
