@@ -27,10 +27,10 @@ from riskframe.data.numpy_files import ArrayHeader, Npz, check_magic, npy_header
 from riskframe.data.roots import DataRoots
 from riskframe.data.table import Table
 from riskframe.errors import ArtifactError
-from riskframe.spec.pipeline import FOLDER_DATASET_FORMATS, FORMATS, TEXT_FORMATS, Artifact
+from riskframe.spec.pipeline import CORPUS_FORMATS, FOLDER_DATASET_FORMATS, FORMATS, Artifact
 
 # The formats read as arrays; jsonl and text are corpora, read by riskframe.data.text.
-_ARRAY_FORMATS = tuple(f for f in FORMATS["dataset"] if f not in TEXT_FORMATS)
+_ARRAY_FORMATS = tuple(f for f in FORMATS["dataset"] if f not in CORPUS_FORMATS)
 _NUMERIC_KINDS = "biuf"
 # Larger values overflow when squared (variances, distances): 1e154 squared is already beyond float64.
 MAX_FEATURE_MAGNITUDE = 1e150

@@ -26,7 +26,7 @@ FORMATS: dict[str, tuple[str, ...]] = {
 # Dataset formats whose path may be a folder: its shards (parquet, npz; jsonl, text for a corpus) or its images.
 FOLDER_DATASET_FORMATS = ("parquet", "npz", "images", "jsonl", "text")
 # Dataset formats that are only ever text corpora (riskframe.data.text); parquet is one when it names `text:`.
-TEXT_FORMATS = ("jsonl", "text")
+CORPUS_FORMATS = ("jsonl", "text")
 # Dataset formats a `shards:` pattern may select the files of.
 SHARDED_FORMATS = ("parquet", "npz", "jsonl", "text")
 # Dataset formats whose columns have names: labels:, features:, groups:, id_column:, ignore_columns: name them.

@@ -86,6 +86,18 @@ def test_which_datasets_are_text():
     assert not is_text_dataset(Artifact(name="f", type="files", path="notes.txt"))
 
 
+def test_a_shards_pattern_selects_the_files_of_the_folder(tmp_path):
+    write_jsonl(tmp_path / "shards" / "part-0.jsonl", [{"text": "a"}])
+    write_jsonl(tmp_path / "shards" / "held-out.jsonl", [{"text": "not this one"}])
+    write_jsonl(tmp_path / "shards" / "2024" / "part-1.jsonl", [{"text": "b"}])
+
+    corpus = open_text_corpus(artifact(path="shards", format="jsonl", shards="**/part-*.jsonl"), tmp_path)
+
+    assert [r.where for r in corpus.records()] == ["2024/part-1.jsonl:1", "part-0.jsonl:1"]
+    with pytest.raises(ArtifactError, match=r"none of its files matches 'part-\*\.txt'$"):
+        open_text_corpus(artifact(path="shards", format="text", shards="part-*.txt"), tmp_path)
+
+
 def test_the_declaration_is_checked():
     with pytest.raises(ValueError, match="a plain-text dataset has one record per line and no labels"):
         artifact(path="c.txt", labels="label")
