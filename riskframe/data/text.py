@@ -2,10 +2,10 @@
 
 A text dataset is a ``type: dataset`` artifact of format ``jsonl`` (one JSON object per line),
 ``text`` (one record per non-blank line) or ``parquet`` with a ``text:`` column. Its ``path`` is a
-file, or a folder of shards (the files matching ``shards:``, else every file under it with the format's
-suffix, in path order; pin them
-with a ``manifest:``, which ``artifact-digest`` checks). ``text:`` names the field holding each
-record's text (default ``text``), ``labels:`` the one holding its label (optional).
+file, or a folder of shards (the files matching ``shards:``, else every file under it with the
+format's suffix, in path order; pin them with a ``manifest:``, checked against every shard before
+one is parsed, as for any sharded dataset). ``text:`` names the field holding each record's text
+(default ``text``), ``labels:`` the one holding its label (optional).
 
 Detectors see a :class:`TextCorpus`: a handle that knows the shards, the number of records and the
 label counts (from one validating pass when the assessment prepares its artifacts), and yields
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from riskframe.data.roots import DataRoots
-from riskframe.data.shards import shard_files
+from riskframe.data.shards import check_shard_digests, shard_files
 from riskframe.errors import ArtifactError
 from riskframe.spec.pipeline import Artifact
 
@@ -123,6 +123,8 @@ def open_text_corpus(artifact: Artifact, roots: DataRoots | Path) -> TextCorpus:
     fmt = artifact.resolved_format
     root = roots.existing(artifact.path, folder_ok=True)
     shards = _shards(root, fmt, roots, artifact)
+    if artifact.manifest is not None and root.is_dir():  # as for any sharded dataset: digests before a byte is parsed
+        check_shard_digests(list(shards), roots.existing(artifact.manifest, "manifest", single="a manifest"))
     text_field = artifact.text or "text"
     counts: Counter[str] = Counter()
     n = 0

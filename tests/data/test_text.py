@@ -3,6 +3,7 @@ bad record refused with its shard, line and field, never its text."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -96,6 +97,16 @@ def test_a_shards_pattern_selects_the_files_of_the_folder(tmp_path):
     assert [r.where for r in corpus.records()] == ["2024/part-1.jsonl:1", "part-0.jsonl:1"]
     with pytest.raises(ArtifactError, match=r"none of its files matches 'part-\*\.txt'$"):
         open_text_corpus(artifact(path="shards", format="text", shards="part-*.txt"), tmp_path)
+
+
+def test_a_manifest_is_checked_before_a_shard_is_parsed(tmp_path):
+    write_jsonl(tmp_path / "shards" / "part-0.jsonl", [{"text": "a"}])
+    (tmp_path / "shards" / "part-1.jsonl").write_bytes(b"not json, never parsed\n")
+    digest = hashlib.sha256((tmp_path / "shards" / "part-0.jsonl").read_bytes()).hexdigest()
+    (tmp_path / "shards" / "SHA256SUMS").write_text(f"{digest}  part-0.jsonl\n")
+
+    with pytest.raises(ArtifactError, match=r"^shard part-1.jsonl is not listed in SHA256SUMS"):
+        open_text_corpus(artifact(path="shards", format="jsonl", manifest="shards/SHA256SUMS"), tmp_path)
 
 
 def test_the_declaration_is_checked():
