@@ -30,6 +30,9 @@ BUILTIN_DETECTORS: tuple[str, ...] = (
     "riskframe.detectors.art_backdoor:ArtActivationDefence",
     "riskframe.detectors.trigger_reverse:TriggerReverseEngineering",
     "riskframe.detectors.backdoor_removed:BackdoorRemoved",
+    # Data validation, drift and monitoring (issue 16).
+    "riskframe.detectors.drift.schema:DataSchema",
+    "riskframe.detectors.drift.drift:Drift",
 )
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from riskframe.data.budget import Budget
 from riskframe.data.datasets import Dataset, load_dataset, load_representations
 from riskframe.data.roots import FOLDER_TYPES, DataRoots
+from riskframe.data.tables import Table, load_table
 from riskframe.digests import sha256_path
 from riskframe.errors import ArtifactError
 from riskframe.spec.pipeline import Artifact, Stage
@@ -58,10 +59,12 @@ class ArtifactStore:
         ArtifactError
             Outside the roots, missing, or not a regular file or folder (a FIFO, a device...).
         """
-        path = self.roots.existing(artifact.path, folder_ok=artifact.type in FOLDER_TYPES,
+        path = self.roots.existing(artifact.path, folder_ok=artifact.type in FOLDER_TYPES or artifact.windows,
                                    single=f"an artifact of format {artifact.resolved_format}")
         if artifact.manifest is not None:
             self.roots.existing(artifact.manifest, "manifest", single="a manifest")
+        if artifact.profile is not None:
+            self.roots.existing(artifact.profile, "profile", single="a profile")
         return path
 
     def locate(self, relative: str, field: str) -> Path:
@@ -76,6 +79,11 @@ class ArtifactStore:
     def dataset(self, artifact: Artifact) -> Dataset:
         load = partial(load_dataset, artifact, self.roots, self.budget)
         return self._cached(("dataset", artifact.name), load)  # type: ignore[return-value]
+
+    def table(self, artifact: Artifact) -> Table:
+        """The dataset as named columns with missing values and text kept (data validation's view)."""
+        load = partial(load_table, artifact, self.roots, self.budget)
+        return self._cached(("table", artifact.name), load)  # type: ignore[return-value]
 
     def representations(self, artifact: Artifact) -> np.ndarray:
         load = partial(load_representations, artifact, self.roots, self.budget)
@@ -132,6 +140,9 @@ class RunContext:
 
     def dataset(self, role: str = "dataset") -> Dataset:
         return self.store.dataset(self.artifact(role))
+
+    def table(self, role: str = "dataset") -> Table:
+        return self.store.table(self.artifact(role))
 
     def representations(self) -> np.ndarray:
         """The bound representations, checked to be row-aligned with the bound dataset."""
