@@ -1,9 +1,9 @@
 """Build the monitoring-drift example: a loan-approval model's training data, its profile, and twelve
 weekly windows of production data, with crafted applications injected into one class from week 8.
 
-    python examples/monitoring-drift/make_example.py [--from-window 8] [--rows 5000] [--seed 0]
+    python examples/monitoring-drift/make_example.py [--from-window 8] [--rows 5000] [--seed 0] [--out DIR]
 
-Writes, next to this file:
+Writes, next to this file (or into ``--out``):
 
 - ``data/train.csv``: 20,000 labelled applications (``approved`` 1 or 0): income, age, debt ratio,
   number of open accounts, country and channel, each class with its own distribution;
@@ -122,10 +122,14 @@ def main() -> None:
     parser.add_argument("--from-window", type=int, default=8, help="first altered window, 1-12 (default 8)")
     parser.add_argument("--rows", type=int, default=5000, help="applications per window (default 5000)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=HERE, help="where to write the example (default: beside this file)")
     args = parser.parse_args()
-    truth = build(args.from_window, args.rows, args.seed)
-    print(f"Wrote {HERE.relative_to(Path.cwd()) if HERE.is_relative_to(Path.cwd()) else HERE}: training data, its "
-          f"profile and {WINDOWS} weekly windows; windows {truth['first_altered_window']}-{WINDOWS} are altered")
+    if not 1 <= args.from_window <= WINDOWS + 1:
+        parser.error(f"--from-window must be in [1, {WINDOWS + 1}]. Got {args.from_window} instead.")
+    truth = build(args.from_window, args.rows, args.seed, args.out)
+    print(f"Wrote {args.out.as_posix()}: training data, its profile and {WINDOWS} weekly windows; "
+          + (f"windows {truth['first_altered_window']}-{WINDOWS} are altered" if args.from_window <= WINDOWS
+             else "none is altered"))
 
 
 if __name__ == "__main__":

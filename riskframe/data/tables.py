@@ -24,6 +24,7 @@ import csv
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -56,10 +57,12 @@ class Column:
     def is_text(self) -> bool:
         return self.categories is not None
 
-    @property
+    @cached_property
     def missing(self) -> np.ndarray:
-        """Boolean mask of the missing values."""
-        return self.values < 0 if self.is_text else np.isnan(self.values)
+        """Boolean mask of the missing values (computed once)."""
+        mask: np.ndarray = self.values < 0 if self.is_text else np.isnan(self.values)
+        mask.flags.writeable = False
+        return mask
 
 
 @dataclass(frozen=True, eq=False)

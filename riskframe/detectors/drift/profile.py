@@ -98,7 +98,8 @@ class ClassProfile(_Model):
 
 
 class DatasetInfo(_Model):
-    name: str
+    """The profiled file (its name only: the profile does not depend on where it was made)."""
+
     file: str
     rows: int
 
@@ -132,7 +133,7 @@ def profile_table(table: Table, max_categories: int = MAX_CATEGORIES) -> Profile
         values, counts = np.unique(table.labels, return_counts=True)
         labels = LabelCounts(values=values.tolist(), counts=counts.tolist())
         classes = [_class_profile(table, columns, int(v)) for v in values]
-    return Profile(dataset=DatasetInfo(name=table.name, file=table.path.name, rows=table.n_rows),
+    return Profile(dataset=DatasetInfo(file=table.path.name, rows=table.n_rows),
                    max_categories=max_categories, columns=columns, labels=labels, classes=classes or [])
 
 
@@ -162,11 +163,10 @@ def column_type(column: Column) -> ColumnType:
     return "integer" if np.array_equal(present, np.round(present)) else "float"
 
 
-def column_stats(column: Column, kind: ColumnKind, domain: list[str] | list[float] | None = None,
-                 edges: list[float] | None = None) -> ColumnStats:
+def column_stats(column: Column, kind: ColumnKind, domain: list[str] | list[float] | None = None) -> ColumnStats:
     """Counts and summaries of a column's present values: a categorical column's counted over
-    ``domain`` (values outside it are not counted), a numeric one's over ``edges`` (default: its
-    own deciles); a free-text column gets counts only."""
+    ``domain`` (values outside it are not counted), a numeric one's over its own deciles; a
+    free-text column gets counts only."""
     missing = column.missing
     present = column.values[~missing]
     base = {"count": int(present.size), "missing": int(missing.sum())}
@@ -175,11 +175,23 @@ def column_stats(column: Column, kind: ColumnKind, domain: list[str] | list[floa
         return ColumnStats(**base, domain=Domain(values=domain, counts=counts.tolist()))
     if kind != "numeric" or column.is_text or present.size == 0:
         return ColumnStats(**base)
-    cut = edges if edges is not None else np.unique(np.quantile(present, DECILES)).tolist()
+    ordered = np.sort(present)  # once: the quantiles and the bin counts are read off the sorted values
+    cut = np.unique(_quantiles(ordered, DECILES)).tolist()
+    below = np.searchsorted(ordered, cut, side="left")  # values under each edge: the rule of bin_counts
+    counts = np.diff(np.concatenate([[0], below, [ordered.size]]))
     return ColumnStats(**base, numbers=Numbers(
-        min=float(present.min()), max=float(present.max()), mean=float(present.mean()), std=float(present.std()),
-        percentiles=np.percentile(present, PERCENTILES).tolist(),
-        bins=Bins(edges=cut, counts=bin_counts(present, cut).tolist())))
+        min=float(ordered[0]), max=float(ordered[-1]), mean=float(ordered.mean()), std=float(ordered.std()),
+        percentiles=_quantiles(ordered, np.asarray(PERCENTILES) / 100).tolist(),
+        bins=Bins(edges=cut, counts=counts.tolist())))
+
+
+def _quantiles(ordered: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Quantiles of sorted values, interpolated linearly (numpy's default method)."""
+    position = levels * (ordered.size - 1)
+    low = np.floor(position).astype(np.int64)
+    high = np.minimum(low + 1, ordered.size - 1)
+    values: np.ndarray = ordered[low] + (position - low) * (ordered[high] - ordered[low])
+    return values
 
 
 def domain_counts(column: Column, domain: list[str] | list[float]) -> np.ndarray:
@@ -218,8 +230,12 @@ def _class_profile(table: Table, columns: list[ColumnProfile], label: int) -> Cl
 # Reading and writing ------------------------------------------------------------------------------
 
 def dumps_profile(profile: Profile) -> bytes:
-    """The profile as indented JSON, keys in a fixed order."""
-    return (json.dumps(profile.model_dump(mode="json"), indent=1, allow_nan=False) + "\n").encode()
+    """The profile as indented JSON, keys in a fixed order (a column's name, type and kind first)."""
+    data = profile.model_dump(mode="json")
+    first = ("name", "type", "kind", "unique")
+    data["columns"] = [{**{k: c[k] for k in first}, **{k: v for k, v in c.items() if k not in first}}
+                       for c in data["columns"]]
+    return (json.dumps(data, indent=1, allow_nan=False) + "\n").encode()
 
 
 def read_profile(path: Path, field: str = "profile") -> Profile:

@@ -262,7 +262,8 @@ def _label_anomalies(profile: Profile, table: Table, params: Any) -> list[Anomal
 
 
 def _distinct(column: Column, rows: np.ndarray) -> list[tuple[Any, int]]:
-    """Distinct values at ``rows``, most frequent first, with their counts."""
+    """Distinct values at ``rows``, most frequent first (ties: text in order of first appearance in the
+    file, numbers in ascending order), with their counts."""
     values, counts = np.unique(column.values[rows], return_counts=True)
     order = np.argsort(-counts, kind="stable")
     return [(_value(column, values[i]), int(counts[i])) for i in order]
