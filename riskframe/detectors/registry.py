@@ -33,6 +33,7 @@ BUILTIN_DETECTORS: tuple[str, ...] = (
     # Data validation, drift and monitoring (issue 16).
     "riskframe.detectors.drift.schema:DataSchema",
     "riskframe.detectors.drift.drift:Drift",
+    "riskframe.detectors.robustness.evasion:EvasionRobustness",
 )
 
 
