@@ -1,6 +1,7 @@
 """Drift detection at every sample size: riskframe's ``drift`` next to raw scipy and Evidently.
 
-    nice -n 10 python benchmarks/drift.py [--runs 200] [--evidently-runs 20] [--quick]
+    nice -n 10 python benchmarks/drift.py [--runs 200] [--evidently-runs 20] [--quick] [--from-cell K]
+        [--evidently-max-cells N]
 
 Each run draws a reference and a current sample of ``n`` rows (both fresh, so the reference's own
 noise is part of what a test must tolerate) with 1 column (numeric) or 50 (40 numeric standard
@@ -154,22 +155,27 @@ def main() -> None:
     parser.add_argument("--evidently-runs", type=int, default=20, help="runs per cell of Evidently (fewer at 500k)")
     parser.add_argument("--quick", action="store_true", help="n = 500 and 5,000 only")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--from-cell", type=int, default=0, metavar="K",
+                        help="start at the K-th row of the table (0-based), e.g. to finish an interrupted run")
+    parser.add_argument("--evidently-max-cells", type=int, default=25_000_000, metavar="N",
+                        help="leave Evidently out of cells of more than N rows x columns (several minutes a run at "
+                             "500,000 x 50 here)")
     args = parser.parse_args()
     try:
         import evidently  # noqa: F401
         evidently_ok = True
     except ImportError:
         evidently_ok = False
-    rng = np.random.default_rng(args.seed)
+    rng = np.random.default_rng(args.seed if args.from_cell == 0 else [args.seed, args.from_cell])
     print("| scenario | n | columns | runs (rf / scipy / Ev.) | riskframe | scipy KS/chi2, any column | "
           "Evidently dataset drift | Evidently any column | s/run riskframe | s/run Evidently |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for scenario, n, columns in cells(args.quick):
+    for scenario, n, columns in cells(args.quick)[args.from_cell:]:
         runs = runs_for(n, columns, args.runs)
         # Evidently takes about 45 s a run at 50,000 x 50 and several minutes at 500,000 x 50 here
         ev_runs = (runs_for(n, columns, args.evidently_runs // 2, least=1) if n * columns > 250_000
                    else args.evidently_runs) if evidently_ok else 0
-        ev_runs = min(ev_runs, runs)
+        ev_runs = min(ev_runs, runs) if n * columns <= args.evidently_max_cells else 0
         tallies = {name: Tally() for name in METHODS}
         for run in range(runs):
             reference, current = draw(rng, n, columns), draw(rng, n, columns, SCENARIOS[scenario])

@@ -34,6 +34,7 @@ BUILTIN_DETECTORS: tuple[str, ...] = (
     "riskframe.detectors.drift.schema:DataSchema",
     "riskframe.detectors.drift.drift:Drift",
     "riskframe.detectors.robustness.evasion:EvasionRobustness",
+    "riskframe.detectors.robustness.activations:ActivationAnalysis",
 )
 
 

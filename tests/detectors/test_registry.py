@@ -107,7 +107,7 @@ def test_builtin_registry_holds_the_built_in_detectors():
     registry = builtin_registry()
 
     assert list(registry) == [
-        "activation-clustering", "art-activation-defence", "art-spectral-signatures", "artifact-digest",
+        "activation-analysis", "activation-clustering", "art-activation-defence", "art-spectral-signatures", "artifact-digest",
         "backdoor-removed", "class-outliers", "data-schema", "drift", "dvc-lock", "evasion-robustness",
         "label-issues", "model-file-scan", "spectral-signatures", "trigger-reverse-engineering"]
     assert len(BUILTIN_DETECTORS) == len(registry)
