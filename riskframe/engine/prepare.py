@@ -49,8 +49,11 @@ def _load(store: ArtifactStore, artifact: Artifact, run: PlannedRun) -> None:
     if artifact.type == "dataset" and artifact.windows:
         list_windows(artifact, store.roots)  # each window is read by the run, one at a time
         return
+    if artifact.type == "dataset" and run.detector.dataset_view == "table":
+        store.table(artifact)
+        return
     if artifact.type == "dataset":
-        store.table(artifact) if run.detector.dataset_view == "table" else store.dataset(artifact)
+        store.dataset(artifact)
         return
     reps = store.representations(artifact)
     dataset = run.bindings.get("dataset")
