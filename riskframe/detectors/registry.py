@@ -35,6 +35,7 @@ BUILTIN_DETECTORS: tuple[str, ...] = (
     "riskframe.detectors.drift.drift:Drift",
     "riskframe.detectors.robustness.evasion:EvasionRobustness",
     "riskframe.detectors.robustness.activations:ActivationAnalysis",
+    "riskframe.detectors.robustness.slices:SliceForensics",
 )
 
 

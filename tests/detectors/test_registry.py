@@ -109,7 +109,8 @@ def test_builtin_registry_holds_the_built_in_detectors():
     assert list(registry) == [
         "activation-analysis", "activation-clustering", "art-activation-defence", "art-spectral-signatures", "artifact-digest",
         "backdoor-removed", "class-outliers", "data-schema", "drift", "dvc-lock", "evasion-robustness",
-        "label-issues", "model-file-scan", "spectral-signatures", "trigger-reverse-engineering"]
+        "label-issues", "model-file-scan", "slice-forensics", "spectral-signatures",
+        "trigger-reverse-engineering"]
     assert len(BUILTIN_DETECTORS) == len(registry)
 
 
