@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from riskframe.data._csv import _bounded_lines, _label
-from riskframe.data._numpy_files import Npz, check_magic, npy_header, read_npy
+from riskframe.data._numpy_files import ArrayHeader, Npz, check_magic, npy_header, read_npy
 from riskframe.data.budget import Budget
-from riskframe.data.datasets import _integer_labels, _loaded_bytes
+from riskframe.data.datasets import _integer_labels
 from riskframe.data.roots import DataRoots
 from riskframe.errors import ArtifactError
 from riskframe.spec.pipeline import Artifact
@@ -122,7 +122,7 @@ def _from_npz(path: Path, artifact: Artifact, budget: Budget) -> Table:
             raise ArtifactError(f"{path.name} has no array named {label_key!r}", "labels")
         header = npz.header(key, "features")
         labels_bytes = npz.header(label_key, "labels").nbytes if label_key else 0
-        with budget.reserve(_loaded_bytes(header) + labels_bytes, f"{path.name}: features ({header.describe()})"):
+        with budget.reserve(_column_bytes(header) + labels_bytes, f"{path.name}: features ({header.describe()})"):
             features = npz.array(key, "features")
             labels = npz.array(label_key, "labels") if label_key else None
             return _array_table(artifact, path, key, features, labels)
@@ -135,7 +135,7 @@ def _from_npy(path: Path, artifact: Artifact, roots: DataRoots, budget: Budget) 
     if labels_path is not None:
         check_magic(labels_path, "npy", "labels")
         extra = npy_header(labels_path, "labels").nbytes
-    with budget.reserve(_loaded_bytes(header) + extra, f"{path.name}: features ({header.describe()})"):
+    with budget.reserve(_column_bytes(header) + extra, f"{path.name}: features ({header.describe()})"):
         labels = read_npy(labels_path, "labels") if labels_path is not None else None
         return _array_table(artifact, path, "X", read_npy(path, "path"), labels)
 
@@ -149,11 +149,17 @@ def _array_table(artifact: Artifact, path: Path, key: str, features: np.ndarray,
         raise ArtifactError(f"{name}: features must be a non-empty (N, D) array, or images (N, H, W[, C]); "
                             f"got shape {features.shape}", "features")
     n = features.shape[0]
-    flat = features.reshape(n, -1).astype(np.float64)  # a copy: the missing values are rewritten below
-    flat[~np.isfinite(flat)] = np.nan
-    columns = tuple(Column(f"{key}[{j}]", _read_only(np.ascontiguousarray(flat[:, j])))
-                    for j in range(flat.shape[1]))
+    # One copy, column-major, so that each column is a contiguous view; missing values rewritten in it.
+    by_column = np.array(features.reshape(n, -1).T, dtype=np.float64, order="C")
+    by_column[~np.isfinite(by_column)] = np.nan
+    by_column.flags.writeable = False
+    columns = tuple(Column(f"{key}[{j}]", by_column[j]) for j in range(by_column.shape[0]))
     return Table(artifact.name, path, columns, _checked_labels(labels, n, name), n)
+
+
+def _column_bytes(header: ArrayHeader) -> int:
+    """The array as read, plus its float64 column-major copy."""
+    return header.nbytes + header.count * 8
 
 
 def _checked_labels(labels: np.ndarray | None, n: int, name: str) -> np.ndarray | None:
