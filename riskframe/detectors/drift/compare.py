@@ -109,15 +109,15 @@ def compare_table(profile: Profile, table: Table, *, alpha: float = 0.05, min_ef
     untested: dict[str, str] = {}
     raw: list[DriftTest] = []
     class_rows = _class_rows(profile, table) if per_class else {}
-    for column_profile in profile.columns:
-        column = table.column(column_profile.name)
+    by_name = {c.name: c for c in table.columns}
+    for position, column_profile in enumerate(profile.columns):
+        column = by_name.get(column_profile.name)
         why = _untestable(column_profile, column)
         if why is not None:
             untested[column_profile.name] = why
             continue
         assert column is not None
         raw.append(_test(column_profile, column_profile, column))
-        position = _position(profile, column_profile)
         for cls in profile.classes:
             if cls.label in class_rows:
                 member = Column(column.name, column.values[class_rows[cls.label]], column.categories)
@@ -130,10 +130,6 @@ def compare_table(profile: Profile, table: Table, *, alpha: float = 0.05, min_ef
     report = DriftReport(tests, [], label_test, untested, alpha, min_effect)
     report.columns = list(_patterns(report, profile))
     return report
-
-
-def _position(profile: Profile, column: ColumnProfile) -> int:
-    return next(i for i, c in enumerate(profile.columns) if c is column)
 
 
 def _untestable(profile: ColumnProfile, column: Column | None) -> str | None:

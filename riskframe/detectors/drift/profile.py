@@ -275,15 +275,13 @@ def read_profile(path: Path, field: str = "profile") -> Profile:
 
 def _check_consistent(profile: Profile, name: str, field: str) -> None:
     """Shapes pydantic cannot see: counts that match their bins and domains, classes that match columns."""
-    for column in profile.columns:
-        parts = [column] + [c.columns[i] for c in profile.classes for i, col in enumerate(profile.columns)
-                            if col is column and i < len(c.columns)]
-        for stats in parts:
-            if stats.numbers and len(stats.numbers.bins.counts) != len(stats.numbers.bins.edges) + 1:
-                raise ArtifactError(f"{name}: column {column.name!r}: bins need one count more than edges", field)
-            if stats.domain and len(stats.domain.counts) != len(stats.domain.values):
-                raise ArtifactError(f"{name}: column {column.name!r}: domain values and counts differ in length", field)
     for cls in profile.classes:
         if len(cls.columns) != len(profile.columns):
             raise ArtifactError(f"{name}: class {cls.label} has {len(cls.columns)} columns, the profile "
                                 f"{len(profile.columns)}", field)
+    for position, column in enumerate(profile.columns):
+        for stats in [column, *(cls.columns[position] for cls in profile.classes)]:
+            if stats.numbers and len(stats.numbers.bins.counts) != len(stats.numbers.bins.edges) + 1:
+                raise ArtifactError(f"{name}: column {column.name!r}: bins need one count more than edges", field)
+            if stats.domain and len(stats.domain.counts) != len(stats.domain.values):
+                raise ArtifactError(f"{name}: column {column.name!r}: domain values and counts differ in length", field)

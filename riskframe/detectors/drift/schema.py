@@ -130,8 +130,9 @@ def find_anomalies(profile: Profile, table: Table, params: Any) -> list[Anomaly]
     """Every schema anomaly of ``table`` against ``profile``, columns in profile order, then labels."""
     found: list[Anomaly] = []
     names = {c.name for c in profile.columns}
+    by_name = {c.name: c for c in table.columns}
     for reference in profile.columns:
-        column = table.column(reference.name)
+        column = by_name.get(reference.name)
         if column is None:
             found.append(Anomaly("missing-column", reference.name, "fail",
                                  f"column {_shown(reference.name)} is missing"))
