@@ -1,7 +1,7 @@
 """Drift detection at every sample size: riskframe's ``drift`` next to raw scipy and Evidently.
 
     nice -n 10 python benchmarks/drift.py [--runs 200] [--evidently-runs 20] [--quick] [--from-cell K]
-        [--evidently-max-cells N]
+        [--evidently-max-cells N] [--cell SCENARIO:N:COLUMNS ...] [--methods riskframe,scipy,evidently]
 
 Each run draws a reference and a current sample of ``n`` rows (both fresh, so the reference's own
 noise is part of what a test must tolerate) with 1 column (numeric) or 50 (40 numeric standard
@@ -32,7 +32,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -119,7 +119,6 @@ class Tally:
     alarms: int = 0
     second: int = 0
     seconds: float = 0.0
-    times: list[float] = field(default_factory=list)
 
     def rate(self, second: bool = False) -> str:
         if self.runs == 0:
@@ -160,23 +159,39 @@ def main() -> None:
     parser.add_argument("--evidently-max-cells", type=int, default=25_000_000, metavar="N",
                         help="leave Evidently out of cells of more than N rows x columns (several minutes a run at "
                              "500,000 x 50 here)")
+    parser.add_argument("--cell", action="append", default=[], metavar="SCENARIO:N:COLUMNS",
+                        help="only this cell, e.g. 'unchanged:500:50' (repeatable)")
+    parser.add_argument("--methods", default="riskframe,scipy,evidently", help="comma-separated methods to run")
     args = parser.parse_args()
+    chosen = [m.strip() for m in args.methods.split(",")]
+    if unknown := [m for m in chosen if m not in METHODS]:
+        parser.error(f"--methods: unknown {', '.join(unknown)} (choose from {', '.join(METHODS)})")
+    for name in [m for m in METHODS if m not in chosen]:
+        del METHODS[name]
+    try:
+        wanted = [(s, int(n), int(d)) for s, n, d in (c.split(":") for c in args.cell)]
+    except ValueError:
+        parser.error("--cell: expected SCENARIO:N:COLUMNS, e.g. 'unchanged:500:50'")
+    if [d for _, _, d in wanted if d not in (1, 50)]:
+        parser.error("--cell: COLUMNS is 1 or 50")
+    if unknown := [s for s, _, _ in wanted if s not in SCENARIOS]:
+        parser.error(f"--cell: unknown scenario {', '.join(unknown)} (choose from {', '.join(SCENARIOS)})")
     try:
         import evidently  # noqa: F401
-        evidently_ok = True
+        evidently_ok = "evidently" in METHODS
     except ImportError:
         evidently_ok = False
     rng = np.random.default_rng(args.seed if args.from_cell == 0 else [args.seed, args.from_cell])
     print("| scenario | n | columns | runs (rf / scipy / Ev.) | riskframe | scipy KS/chi2, any column | "
           "Evidently dataset drift | Evidently any column | s/run riskframe | s/run Evidently |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for scenario, n, columns in cells(args.quick)[args.from_cell:]:
+    for scenario, n, columns in wanted or cells(args.quick)[args.from_cell:]:
         runs = runs_for(n, columns, args.runs)
         # Evidently takes about 45 s a run at 50,000 x 50 and several minutes at 500,000 x 50 here
         ev_runs = (runs_for(n, columns, args.evidently_runs // 2, least=1) if n * columns > 250_000
                    else args.evidently_runs) if evidently_ok else 0
         ev_runs = min(ev_runs, runs) if n * columns <= args.evidently_max_cells else 0
-        tallies = {name: Tally() for name in METHODS}
+        tallies = {name: Tally() for name in ("riskframe", "scipy", "evidently")}
         for run in range(runs):
             reference, current = draw(rng, n, columns), draw(rng, n, columns, SCENARIOS[scenario])
             for name, method in METHODS.items():
@@ -190,9 +205,10 @@ def main() -> None:
                 tally.alarms += first
                 tally.second += second
         rf, sp, ev = tallies["riskframe"], tallies["scipy"], tallies["evidently"]
+        rf_time = f"{rf.seconds / rf.runs:.2f}" if rf.runs else "-"
+        ev_time = f"{ev.seconds / ev.runs:.2f}" if ev.runs else "-"
         print(f"| {scenario} | {n:,} | {columns} | {rf.runs} / {sp.runs} / {ev.runs} | {rf.rate()} | {sp.rate()} | "
-              f"{ev.rate()} | {ev.rate(second=True)} | {rf.seconds / rf.runs:.2f} | "
-              f"{ev.seconds / ev.runs if ev.runs else float('nan'):.2f} |", flush=True)
+              f"{ev.rate()} | {ev.rate(second=True)} | {rf_time} | {ev_time} |", flush=True)
 
 
 if __name__ == "__main__":
