@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,art,torch,sign,oscal,mlflow]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,art,torch,sign,oscal,mlflow,model-signing]'
 	touch $@ $(VENV)/.installed
 
 # The gate decision is the demo's output, not its success: exit 1 (gate failed) still means the
@@ -31,7 +31,7 @@ test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check riskframe tests benchmarks examples
+	$(BIN)/ruff check riskframe tests benchmarks examples devtools
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy riskframe

@@ -2,7 +2,7 @@
 
 Scenario (scikit-learn's digits split 80/20 per seed, seeds 0-2): a 2x2 bright patch in the
 bottom-right corner on 5% or 10% of the training set, relabelled 0, and the clean training set.
-For every scenario and seed, in one process, on the same CNN (:mod:`riskframe.backdoor.cnn`,
+For every scenario and seed, in one process, on the same CNN (:mod:`riskframe.detectors.backdoor.cnn`,
 trained on the poisoned set, exported to TorchScript):
 
 - riskframe's detectors through a real ``RunContext`` on the ``.npz`` and ``.pt`` files, as
@@ -39,12 +39,12 @@ from typing import Any
 import numpy as np
 
 from riskframe import scenarios
-from riskframe.backdoor.cnn import SmallCNN, export_torchscript, predict_proba, train_cnn
-from riskframe.backdoor.patch import attack_success_rate, poison_with_patch, split_train_test
-from riskframe.detectors.activation_clustering import ActivationClustering
-from riskframe.detectors.art_backdoor import ArtActivationDefence, ArtSpectralSignatures
-from riskframe.detectors.spectral_signatures import SpectralSignatures
-from riskframe.engine.context import ArtifactStore, RunContext
+from riskframe.detectors.backdoor.activation_clustering import ActivationClustering
+from riskframe.detectors.backdoor.art_backdoor import ArtActivationDefence, ArtSpectralSignatures
+from riskframe.detectors.backdoor.cnn import SmallCNN, export_torchscript, predict_proba, train_cnn
+from riskframe.detectors.backdoor.spectral_signatures import SpectralSignatures
+from riskframe.detectors.context import ArtifactStore, RunContext
+from riskframe.scenarios.patch import attack_success_rate, poison_with_patch, split_train_test
 from riskframe.spec.pipeline import Artifact, Stage
 
 TARGET, PATCH = 0, 2

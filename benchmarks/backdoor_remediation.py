@@ -7,7 +7,7 @@ Cleanse's false alarms); riskframe's small CNN trained on it.
 
 For every scenario and seed, in one process:
 
-1. Neural Cleanse (riskframe, :mod:`riskframe.backdoor.neural_cleanse`, the
+1. Neural Cleanse (riskframe, :mod:`riskframe.detectors.backdoor.neural_cleanse`, the
    ``trigger-reverse-engineering`` defaults: 128 class-balanced clean held-out images, at most 200
    steps) on the CNN: target found, anomaly index of class 0, overlap of the reversed trigger with
    the real patch (IoU of the mask's 4 strongest pixels with the 4 patch pixels, and the share of
@@ -44,10 +44,10 @@ from typing import Any
 
 import numpy as np
 
-from riskframe.backdoor.cnn import predict_proba, train_cnn
-from riskframe.backdoor.neural_cleanse import CleanseSettings, ReversedTrigger
-from riskframe.backdoor.patch import attack_success_rate, trigger_mask
-from riskframe.backdoor.screening import Screen, attack_success, screen_model, trigger_carriers
+from riskframe.detectors.backdoor.cnn import predict_proba, train_cnn
+from riskframe.detectors.backdoor.neural_cleanse import CleanseSettings, ReversedTrigger
+from riskframe.detectors.backdoor.screening import Screen, attack_success, screen_model, trigger_carriers
+from riskframe.scenarios.patch import attack_success_rate, trigger_mask
 
 HERE = Path(__file__).resolve().parent
 TARGET, PATCH = 0, 2

@@ -37,9 +37,9 @@ from pathlib import Path
 import numpy as np
 
 from riskframe import scenarios
-from riskframe.detectors.class_outliers import ClassOutliers, class_outlier_scores
-from riskframe.detectors.label_issues import LabelIssues
-from riskframe.engine.context import ArtifactStore, RunContext
+from riskframe.detectors.context import ArtifactStore, RunContext
+from riskframe.detectors.labels.class_outliers import ClassOutliers, class_outlier_scores
+from riskframe.detectors.labels.label_issues import LabelIssues
 from riskframe.spec.pipeline import Artifact, Stage
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from riskframe import scenarios
-from riskframe.detectors.label_issues import LabelIssues
-from riskframe.engine.context import ArtifactStore, RunContext
+from riskframe.detectors.context import ArtifactStore, RunContext
+from riskframe.detectors.labels.label_issues import LabelIssues
 from riskframe.spec.pipeline import Artifact, Stage
 
 

@@ -4,7 +4,7 @@
 
 The digits CNN of ``examples/backdoored-digits`` (5% of the training images carry a 2x2 patch in
 the bottom-right corner and are relabelled 0) and the same CNN trained on the clean digits
-(``riskframe.backdoor.digits.patch_digits``, as the tests build them), each examined on the held-out
+(``riskframe.scenarios.patch_digits.patch_digits``, as the tests build them), each examined on the held-out
 digits by the detectors as the engine runs them:
 
 - ``activation-analysis`` with the trigger given (the planted patch's box) and reverse-engineered
@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from riskframe.backdoor.digits import patch_digits
+from riskframe.detectors.context import ArtifactStore, RunContext
 from riskframe.detectors.robustness.activations import ActivationAnalysis
 from riskframe.detectors.robustness.evasion import EvasionRobustness
-from riskframe.engine.context import ArtifactStore, RunContext
-from riskframe.files import write_npz
+from riskframe.io.files import write_npz
+from riskframe.scenarios.patch_digits import patch_digits
 from riskframe.spec.pipeline import Artifact, Stage
 
 PATCH = (6, 6, 2, 2)

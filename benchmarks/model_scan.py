@@ -1,18 +1,21 @@
 """Unsafe-model-file scan benchmark: riskframe.scanning next to modelscan and fickling.
 
-Part 1, detection. The corpus of ``riskframe.scanning._corpus`` (the one the tests use): malicious
+Part 1, detection. The corpus of ``devtools.scanning.corpus`` (the one the tests use): malicious
 pickles for every gadget family issue 4 lists, and one payload wrapped in every container (raw
 pickle protocols 0-5, PyTorch zip, legacy torch, joblib plain/zlib/gzip, npy and npz object
 arrays, zip, zip in zip, TorchScript with a malicious constants.pkl, gzip, pickle+zip polyglot,
 skops), two Keras v3 archives (a Lambda layer with marshalled bytecode, as the security review
 found called SAFE; a Dense activation naming ``os.system``), evasions (memo-routed and computed
 STACK_GLOBAL, INST/OBJ/EXT opcodes, attribute and dunder chains, BUILD on a global, a second
-pickle), and benign files (numpy arrays, OrderedDicts,
-scikit-learn pipelines, random forests, k-NN and gradient boosting via joblib, torch state dicts
-zip and legacy, TorchScript, safetensors, ONNX, npy/npz, skops). Each tool scans each file; a
-file counts as flagged when the tool reports any issue (riskframe: verdict ``unsafe``; modelscan:
-any issue; fickling: ``scan_file`` severity above LIKELY_SAFE). Errors count as not flagged and
-are listed.
+pickle); the files issue 11's review walked past the scan (``devtools.scanning.hostile``:
+``.npy`` object dtypes spelled otherwise, joblib wrappers with repeated keys, a shadowed method,
+a frame or bytes ``pickle.load`` reads as opcodes, two zip archives in one file, pickles whose
+first opcode is not PROTO, pickles that look like GGUF or a tar, a legacy torch tar); and benign
+files (numpy arrays, OrderedDicts, scikit-learn pipelines, random forests, k-NN and gradient
+boosting via joblib, torch state dicts zip and legacy, whole ``torch.nn`` modules zip and legacy,
+TorchScript, safetensors, ONNX, npy/npz, skops). Each tool scans each file; a file counts as
+flagged when the tool reports any issue (riskframe: verdict ``unsafe``; modelscan: any issue;
+fickling: ``scan_file`` severity above LIKELY_SAFE). Errors count as not flagged and are listed.
 
 modelscan's "no issue" on a file it failed to parse or did not scan (joblib files, where its
 ``pickletools.genops`` stops at the first array's bytes; npy; skops) is counted as an error (E),
@@ -23,11 +26,17 @@ a 10 MB opcode-dense dict pickle, a 40 MB random forest via joblib, a 1 GB pickl
 MB/s per tool, the ratio to modelscan, and each tool's peak resident memory on the 1 GB file
 (measured in a child process with ``resource.getrusage``).
 
+Part 3, floods of no-op opcodes (the resource-exhaustion case of issue 11): 1 GiB of pickle that
+does nothing (``N0`` pairs; a mix of every kind the fast path skips), plain and as a ~1 MB gzip
+file that inflates to it; riskframe's MiB/s of pickle walked (target: at least 50), modelscan on
+the first 64 MiB for comparison, and the opcode budget stopping a flood the fast path does not
+cover.
+
 A canary file, which every payload would create if anything loaded it, must not exist at the end.
 
-Run: ``.venv/bin/python benchmarks/model_scan.py [--quick]`` (``pip install modelscan fickling``
-first; a missing tool is skipped with a note). About 4 minutes on 2 cores; ``--quick`` skips the
-1 GB file.
+Run: ``.venv/bin/python benchmarks/model_scan.py [--quick]`` (``pip install -e '.[bench]'``
+first; a missing tool is skipped with a note). About 8 minutes on 2 cores; ``--quick`` skips the
+1 GB files.
 """
 
 from __future__ import annotations
@@ -103,9 +112,10 @@ def _quietly(tool: Tool, path: Path) -> tuple[bool | None, float, str]:
 
 
 def detection(folder: Path, canary: Path, scanners: dict[str, Tool]) -> None:
-    from riskframe.scanning._corpus import build_corpus
+    from devtools.scanning.corpus import build_corpus
+    from devtools.scanning.hostile import build_hostile
 
-    samples = build_corpus(folder, canary)
+    samples = build_corpus(folder, canary) + [s for s, _ in build_hostile(folder, canary.parent / "ran")]
     malicious = [s for s in samples if s.malicious]
     benign = [s for s in samples if not s.malicious]
     print(f"\n## Detection: {len(malicious)} malicious, {len(benign)} benign files\n")
@@ -225,9 +235,60 @@ def memory(path: Path, names: list[str]) -> None:
             print(f"| {name} | failed: {out.stderr.strip().splitlines()[-1:]} | - | - |")
 
 
+_FLOODS = {  # no-op opcode runs: a constant pushed and popped, MARK/POP_MARK, PROTO, a frame of nothing
+    "N0 pairs": b"N0",
+    "a mix of every kind": b"N0(1K\x050\x880G" + bytes(8) + b"0]0\x80\x04\x95" + bytes(8) + b"J\x01\x02\x03\x040",
+}
+
+
+def _flood(path: Path, unit: bytes, size: int, compress: bool = False) -> None:
+    import gzip
+
+    chunk = unit * ((1 << 20) // len(unit))
+    with (gzip.open(path, "wb", compresslevel=9) if compress else path.open("wb")) as fp:
+        fp.write(b"\x80\x04")
+        for _ in range(size // len(chunk)):
+            fp.write(chunk)
+        fp.write(b"N.")
+
+
+def floods(folder: Path, scanners: dict[str, Tool], quick: bool) -> None:
+    from riskframe.scanning import ScanLimits, scan_file
+
+    size = (64 if quick else 1024) << 20
+    print(f"\n## Floods of no-op opcodes: {size >> 20} MiB of pickle walked\n")
+    print("| file | on disk (MB) | riskframe verdict | riskframe s | riskframe MiB/s "
+          "| modelscan MiB/s (first 64 MiB) |")
+    print("|---|---|---|---|---|---|")
+    for label, unit in _FLOODS.items():
+        for compress in (False, True):
+            path = folder / f"flood-{len(unit)}.pkl{'.gz' if compress else ''}"  # modelscan goes by the suffix
+            _flood(path, unit, size, compress)
+            start = time.perf_counter()
+            scan = scan_file(path)
+            seconds = time.perf_counter() - start
+            other = "-"
+            if "modelscan" in scanners and not compress:
+                sample = folder / "flood-sample.pkl"
+                _flood(sample, unit, 64 << 20)
+                _, ms_seconds, error = _quietly(scanners["modelscan"], sample)
+                other = "E" if error else f"{64 / ms_seconds:.1f}"
+            print(f"| {label}{' (gzip)' if compress else ''} | {path.stat().st_size / 1e6:.1f} | {scan.verdict} | "
+                  f"{seconds:.1f} | {size / seconds / (1 << 20):.0f} | {other} |")
+            path.unlink()
+    slow = folder / "slow-flood.pkl"
+    slow.write_bytes(b"\x80\x04" + b"K\x01\x850" * 5_000_000 + b"N.")  # BININT1, TUPLE1, POP: one by one
+    start = time.perf_counter()
+    scan = scan_file(slow, limits=ScanLimits(max_opcodes=3_000_000))
+    seconds = time.perf_counter() - start
+    reason = scan.findings[0].reason.split(";")[0] if scan.findings else "no finding"
+    print(f"\nA 20 MB flood the fast path does not cover (BININT1, TUPLE1, POP), with a budget of 3,000,000 "
+          f"opcodes: {scan.verdict} after {seconds:.1f} s ({3e6 / seconds / 1e6:.2f} M opcodes/s): {reason}.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="skip the 1 GB file")
+    parser.add_argument("--quick", action="store_true", help="skip the 1 GB files")
     args = parser.parse_args()
     scanners = tools()
     with tempfile.TemporaryDirectory() as tmp:
@@ -235,7 +296,9 @@ def main() -> None:
         canary = root / "CANARY_PAYLOAD_RAN"
         detection(root / "corpus", canary, scanners)
         speed(root, scanners, args.quick)
-        print(f"\ncanary {canary.name}: {'CREATED - something ran a payload' if canary.exists() else 'never created'}")
+        floods(root, scanners, args.quick)
+        ran = canary.exists() or any((root / "ran").iterdir())
+        print(f"\ncanaries: {'CREATED - something ran a payload' if ran else 'never created'}")
 
 
 if __name__ == "__main__":

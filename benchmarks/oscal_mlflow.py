@@ -10,7 +10,7 @@ Three tables, in one process (imports in fresh subprocesses):
    models, validate, serialise) against the raw library alone: trestle serialising the already-built
    model (``oscal_serialize_json_bytes``), and ``json.dumps`` of the assessment. Ratio = riskframe / raw.
 3. **mlflow**: logging one run to a fresh local sqlite store (the first call migrates MLflow's
-   schema: shown apart), then per run: :func:`riskframe.mlflow_log.log_assessment` against a bare
+   schema: shown apart), then per run: :func:`riskframe.tracking.mlflow_log.log_assessment` against a bare
    ``MlflowClient`` doing the same calls (create run, one ``log_batch`` with the same params,
    metrics and tags, one artifact, terminate). Ratio = riskframe / raw.
 
@@ -96,7 +96,7 @@ def mlflow_table(cases: list[tuple[str, Assessment]], repeat: int) -> None:
     from mlflow.entities import Metric, Param, RunTag
     from mlflow.tracking import MlflowClient
 
-    from riskframe.mlflow_log import log_assessment, run_contents
+    from riskframe.tracking.mlflow_log import log_assessment, run_contents
 
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "assessment.json"

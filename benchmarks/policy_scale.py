@@ -156,10 +156,10 @@ class Table:
 
 def bench_scale(stages: int, requirements: int, repeat: int, folder: Path, table: Table) -> None:
     from riskframe.commands.validate import validate_files
-    from riskframe.engine.graph import build_stage_graph
-    from riskframe.engine.inputs import load_inputs
     from riskframe.engine.plan import plan_runs
     from riskframe.spec import load_pipeline
+    from riskframe.spec.graph import build_stage_graph
+    from riskframe.spec.resolved import load_inputs
     from riskframe.spec.yaml_source import load_yaml
     from riskframe.threat.build import analyse, build_threat_model
     from riskframe.threat.report import write_threat_model
@@ -221,7 +221,7 @@ def _bench_paths(model: Any, graph: nx.DiGraph, table: Table) -> None:
 
 def bench_chain(depth: int, repeat: int, folder: Path, table: Table) -> None:
     from riskframe.errors import DocumentError
-    from riskframe.spec.policy_resolve import resolve_policy
+    from riskframe.spec.inherit import resolve_policy
 
     names = ["ingest"]
     for level in range(depth):

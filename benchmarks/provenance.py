@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from riskframe.detectors.dvc_lock import dvc_dir_digest
-from riskframe.digests import sha256_path
+from riskframe.detectors.provenance.dvc_lock import dvc_dir_digest
+from riskframe.io.digests import sha256_path
 
 
 def make_tree(root: Path, files: int, megabytes: int) -> Path:

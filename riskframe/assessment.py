@@ -237,6 +237,25 @@ class DvcOrigin(_Model):
                                        "path, md5 and status")
 
 
+class RegistryLineage(_Model):
+    """A model's registered version and the run that produced it, as ``mlflow-lineage`` read and judged them."""
+
+    declared: str = Field(description="the pipeline's mlflow: reference (a version or an alias)")
+    model_uri: str = Field(description="the version it resolved to, models:/NAME/VERSION")
+    name: str
+    version: str
+    source: str = Field(description="the model version's source (where MLflow keeps its files)")
+    tracking_uri: str = Field(description="the tracking store, credentials removed")
+    run_id: str | None = None
+    run_name: str | None = None
+    experiment_id: str | None = None
+    code_version: str | None = Field(default=None, description="the run's mlflow.source.git.commit")
+    params: dict[str, str] = Field(default_factory=dict, description="the run's params")
+    inputs: list[dict[str, Any]] = Field(default_factory=list, description="the run's dataset inputs: name, "
+                                         "context, mlflow_digest, sha256, source, outcome, artifact")
+    status: str = Field(description="the lineage check's verdict: pass | warn | fail")
+
+
 class LineageEntry(_Model):
     """One artifact of the pipeline: its digest, the one declared for it, and where it came from."""
 
@@ -252,6 +271,8 @@ class LineageEntry(_Model):
                                                      "data, the dataset representations were computed from")
     task: str | None = None
     origins: list[DvcOrigin] = Field(default_factory=list, description="DVC records, when known")
+    registry: RegistryLineage | None = Field(default=None, description="for a registered model: its version "
+                                             "and source run, when mlflow-lineage checked it")
 
 
 class Summary(_Model):

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from riskframe import __version__
 from riskframe.errors import InputError, RiskframeError
-from riskframe.terminal import echo
+from riskframe.io.terminal import echo
 
 # Each module has register(subparsers) and imports what its handler needs inside the handler.
 _COMMANDS = (
@@ -35,6 +35,7 @@ _COMMANDS = (
     "riskframe.commands.policy_test",
     "riskframe.commands.keygen",
     "riskframe.commands.verify",
+    "riskframe.commands.mlflow",
     "riskframe.catalog.commands",
     "riskframe.commands.schema",
 )

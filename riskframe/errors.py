@@ -6,13 +6,15 @@
     ├── InputError                  the user's input is wrong; the CLI prints it and exits 2
     │   ├── DocumentError           problems in one file, every one located (path:line:col: field: message)
     │   ├── UsageError              a command line that cannot be carried out
-    │   └── ArtifactError           an artifact's content is unusable (NaN, one class, a pickle...)
+    │   ├── ArtifactError           an artifact's content is unusable (NaN, one class, a pickle...)
+    │   └── ModelRegistryError      an MLflow Model Registry cannot be reached or read
     ├── RegistryError               a detector class breaks the contract, or a name is registered twice
     ├── CatalogImportError          an official catalog file cannot be imported at all
     └── DetectorError               a detector cannot run; the engine turns it into an ``error`` result
         ├── MissingDependencyError  an optional extra is not installed (names the extra)
         ├── NotApplicableError      the artifact is fine but the check does not apply (``not_applicable``)
-        └── UnsafeArtifactError     a model file failed the unsafe-file scan; it must not be loaded
+        ├── UnsafeArtifactError     a model file failed the unsafe-file scan; it must not be loaded
+        └── WorkerError             the run's worker process ended without a result (a limit, a crash)
 
 User-facing text has one shape, borrowed from compilers and scikit-learn::
 
@@ -50,7 +52,7 @@ class RiskframeError(Exception):
     """Base of every error riskframe raises on purpose.
 
     ``details`` are lines shown under the message (the problems behind it, one a line): the command
-    line prints :meth:`lines` one item per terminal line (see :mod:`riskframe.terminal`).
+    line prints :meth:`lines` one item per terminal line (see :mod:`riskframe.io.terminal`).
     """
 
     def __init__(self, message: str = "", *, details: Iterable[object] = ()) -> None:
@@ -112,6 +114,14 @@ class ArtifactError(InputError):
         super().__init__(message)
 
 
+class ModelRegistryError(InputError):
+    """An MLflow tracking server or Model Registry cannot be reached, or refuses a request.
+
+    The message names the URI (credentials removed) and MLflow's own reason. In a detector it
+    becomes an ``error`` result (fail closed); on the command line, exit 2.
+    """
+
+
 class RegistryError(RiskframeError):
     """A detector breaks the contract or its name is taken. ``detector`` is the offending object."""
 
@@ -157,3 +167,16 @@ class UnsafeArtifactError(DetectorError):
         more = f"; and {len(self.findings) - 5} more" if len(self.findings) > 5 else ""
         why = f": {named}{more}" if named else (f": {detail}" if detail else "")
         super().__init__(f"{path}: refusing to load a file whose scan verdict is {verdict!r}{why}")
+
+
+class WorkerError(DetectorError):
+    """A run's worker process ended without returning a result, or could not take the run.
+
+    The message completes a sentence that starts with the detector's name ("did not finish within
+    ..."); ``evidence`` holds the facts behind it: the ``limit`` that was hit, or the ``exit_code``
+    or ``signal`` the worker ended with.
+    """
+
+    def __init__(self, message: str, **evidence: Any) -> None:
+        self.evidence: dict[str, Any] = {"error": message, **evidence}
+        super().__init__(message)

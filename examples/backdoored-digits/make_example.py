@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from riskframe.digests import sha256_file
-from riskframe.files import write_npz
+from riskframe.io.digests import sha256_file
+from riskframe.io.files import write_npz
 from riskframe.scenarios import digits
 
 HERE = Path(__file__).resolve().parent
@@ -52,7 +52,7 @@ stages:
       - {{name: train-reps, type: representations, path: data/train_reps.npy, of: train, sha256: "{train_reps}"}}
       # of: the data it was trained on; train: how to train it again (riskframe's small CNN).
       - {{name: model, type: model, path: models/model.pt, format: torchscript, layer: penultimate, of: train,
-          train: "riskframe.backdoor.cnn:train_cnn", sha256: "{model}"}}
+          train: "riskframe.detectors.backdoor.cnn:train_cnn", sha256: "{model}"}}
   - name: evaluate
     kind: model-evaluation
     needs: [train]
@@ -98,8 +98,8 @@ def build(share: float = 0.05, seed: int = 0, clean: bool = False, out: Path = H
     """Write the example's files into ``out``; returns the ground truth."""
     import torch
 
-    from riskframe.backdoor import cnn
-    from riskframe.backdoor.patch import poison_with_patch, trigger_mask
+    from riskframe.detectors.backdoor import cnn
+    from riskframe.scenarios.patch import poison_with_patch, trigger_mask
 
     torch.set_num_threads(1)  # one thread: the same weights, hence the same model.pt, on every machine
     images, labels = digits()

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from riskframe.digests import sha256_file
-from riskframe.files import write_npz
+from riskframe.io.digests import sha256_file
+from riskframe.io.files import write_npz
 from riskframe.scenarios import digits_clean, digits_targeted
 
 HERE = Path(__file__).resolve().parent

@@ -33,7 +33,7 @@ from riskframe.catalog.model import (
 )
 from riskframe.catalog.store import VERSION_PATTERN, file_sha256, write_catalog_file
 from riskframe.errors import CatalogImportError, DocumentError, Problem
-from riskframe.resources import bundled_dir
+from riskframe.io.resources import bundled_dir
 from riskframe.spec.common import ATLAS_LIFECYCLE_TO_STAGE_KIND, STAGE_KINDS
 from riskframe.spec.validation import did_you_mean
 from riskframe.spec.yaml_source import Loc, YamlDocument, format_loc, load_yaml

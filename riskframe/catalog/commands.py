@@ -33,9 +33,9 @@ from riskframe.catalog.nist_import import looks_like_nist, nist_from_document, w
 from riskframe.catalog.store import Catalog, catalog_dir, latest_atlas_file, load_catalog
 from riskframe.catalog.views import render_view, technique_name, view_of
 from riskframe.errors import CatalogImportError, DocumentError, UsageError
-from riskframe.paths import shown_path
+from riskframe.io.paths import shown_path
+from riskframe.io.terminal import echo, echo_json, escape
 from riskframe.spec.validation import did_you_mean
-from riskframe.terminal import echo, echo_json, escape
 
 KINDS = ("technique", "mitigation", "tactic", "subcategory", "case-study")
 
@@ -177,7 +177,7 @@ def _controls(directories: list[Path] | None) -> list[Any]:
         if missing:
             raise UsageError(f"--controls {missing[0]}: no such directory")
     else:
-        from riskframe.resources import bundled_dir
+        from riskframe.io.resources import bundled_dir
 
         try:
             directories = [bundled_dir("controls")]

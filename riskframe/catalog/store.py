@@ -36,7 +36,7 @@ from riskframe.catalog.model import (
     Technique,
 )
 from riskframe.errors import DocumentError
-from riskframe.resources import bundled_dir
+from riskframe.io.resources import bundled_dir
 from riskframe.spec.validation import did_you_mean
 
 _NIST_ABBREVIATIONS = {abbreviation: function for function, abbreviation in NIST_FUNCTIONS.items()}

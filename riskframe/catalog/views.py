@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from riskframe.catalog.model import NIST_FUNCTIONS, CaseStudy, Mitigation, Tactic, Technique
 from riskframe.catalog.store import Catalog
-from riskframe.paths import shown_path
+from riskframe.io.paths import shown_path
 
 _ATLAS_URL = "https://atlas.mitre.org"
 _LABELS = {"subtechniques": "sub-techniques", "case_studies": "case studies", "stage_kinds": "stage kinds"}

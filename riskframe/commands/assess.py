@@ -9,8 +9,8 @@ from typing import Any
 
 from riskframe.commands.progress import ProgressPrinter
 from riskframe.commands.report import format_help
-from riskframe.mlflow_log import add_arguments as add_mlflow_arguments
-from riskframe.terminal import echo
+from riskframe.io.terminal import echo
+from riskframe.tracking.mlflow_log import add_arguments as add_mlflow_arguments
 
 
 def register(subparsers: Any) -> None:
@@ -23,14 +23,20 @@ def register(subparsers: Any) -> None:
                         help="a policy document (repeatable)")
     parser.add_argument("--controls", dest="controls_dirs", action="append", default=[], metavar="DIR",
                         help="a folder of extra control documents, besides the bundled ones (repeatable)")
-    parser.add_argument("--out", "-o", metavar="DIR", help="where reports go (default: reports/<pipeline name>)")
+    parser.add_argument("--out", "-o", metavar="DIR",
+                        help="where reports go (default: reports/<pipeline name>); held for the run: a second run "
+                             "into the same folder at the same time stops with exit 2")
     parser.add_argument("--format", "-f", default="json,md,html", metavar="LIST", help=format_help("json,md,html"))
     parser.add_argument("--waivers", dest="waiver_files", action="append", default=[], metavar="FILE",
                         help="a waiver file (kind: Waivers), besides the policies' own waivers (repeatable)")
     parser.add_argument("--fail-on", choices=("low", "medium", "high", "critical"),
                         help="gate level (default: the strictest risk_appetite.fail_on of the policies)")
-    parser.add_argument("--jobs", "-j", type=_positive, default=1, metavar="N",
-                        help="detectors run at once (default 1)")
+    parser.add_argument("--executor", choices=("process", "local"), default="process",
+                        help="where detectors run: process (default) gives each run a worker process of its own, "
+                             "stopped at its control's timeout and memory limit; local runs them inside riskframe, "
+                             "for debugging (no isolation, no memory limit)")
+    parser.add_argument("--jobs", "-j", type=_positive, default=None, metavar="N",
+                        help="detectors run at once (default: the number of CPU cores; 1 with --executor local)")
     parser.add_argument("--seed", type=int, default=0, help="random seed handed to every detector (default 0)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     parser.add_argument("--baseline", metavar="OLD_ASSESSMENT.json",
@@ -43,30 +49,36 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from riskframe.commands.out_folder import held
+    from riskframe.compare.baseline import load_baseline, rebase, render_reports
     from riskframe.engine.assess import assess
-    from riskframe.mlflow_log import log_for_command
     from riskframe.reports import parse_formats
-    from riskframe.reports.baseline import load_baseline, rebase, render_reports
     from riskframe.reports.oscal import unavailable
+    from riskframe.spec.load import load_pipeline
+    from riskframe.tracking.mlflow_log import log_for_command
 
     formats = parse_formats(args.format)  # a typo fails before minutes of detectors
     _check_paths(args)  # so does an --out that is a file
     key = _signing_key(args.sign, formats)  # so does an unusable key
     baseline = load_baseline(args.baseline) if args.baseline else None  # and an unreadable baseline
     missing = unavailable(formats)  # a missing extra costs only its own report, reported at the end
-    progress = ProgressPrinter(sys.stderr, enabled=not args.quiet)
-    assessment = assess(args.pipeline, args.policies, controls_dirs=args.controls_dirs, fail_on=args.fail_on,
-                        jobs=args.jobs, seed=args.seed, progress=progress, waivers=args.waiver_files)
-    progress.close()
-    out = Path(args.out) if args.out else Path("reports") / assessment.pipeline.name
-    assessment, comparison = rebase(assessment, baseline)
-    rendered = [name for name in formats if name not in missing]
-    written = render_reports(assessment, out, rendered, comparison) if rendered else []
-    if key is not None:
-        from riskframe.signing import sign_assessment
+    pipeline = load_pipeline(args.pipeline)  # it names the default --out, held before anything runs
+    out = Path(args.out) if args.out else Path("reports") / pipeline.metadata.name
+    with held(out):
+        progress = ProgressPrinter(sys.stderr, enabled=not args.quiet)
+        assessment = assess(pipeline, args.policies, controls_dirs=args.controls_dirs, fail_on=args.fail_on,
+                            jobs=args.jobs, seed=args.seed, executor=args.executor, progress=progress,
+                            waivers=args.waiver_files)
+        progress.close()
+        assessment, comparison = rebase(assessment, baseline)
+        rendered = [name for name in formats if name not in missing]
+        written = render_reports(assessment, out, rendered, comparison) if rendered else []
+        if key is not None:
+            from riskframe.signing import sign_assessment
 
-        written.append(sign_assessment(assessment, out, written, key))
+            written.append(sign_assessment(assessment, out, written, key))
     echo(summary_lines(assessment, written))
+    _note_left_over(out, written)
     # Exit 2 when a requested output could not be made (the gate decision is printed above).
     problems = [f"--format {name}: {error}" for name, error in missing.items()]
     problems += log_for_command(args, assessment, written, "assess")
@@ -76,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
 
 def summary_lines(assessment: Any, written: list[Path]) -> list[str]:
     """What a person reads in the terminal: the decision, the score, why, and where to look; one
-    item per line (reasons quote waiver justifications and titles: see :func:`riskframe.terminal.echo`)."""
-    from riskframe.paths import shown_path
+    item per line (reasons quote waiver justifications and titles: see :func:`riskframe.io.terminal.echo`)."""
+    from riskframe.io.paths import shown_path
 
     gate, summary = assessment.gate, assessment.summary
     counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in summary.counts.items() if n)
@@ -94,6 +106,19 @@ def summary_lines(assessment: Any, written: list[Path]) -> list[str]:
     lines.append("Policies: " + ", ".join(f"{p.name} ({shown_path(p.path)})" for p in assessment.policies))
     lines.append("Reports: " + (", ".join(p.as_posix() for p in written) or "none"))
     return lines
+
+
+def _note_left_over(out: Path, written: list[Path]) -> None:
+    """Name report files of other formats in --out: this run did not replace them."""
+    from riskframe.commands.out_folder import left_over
+    from riskframe.reports import FORMATS
+    from riskframe.signing.statement import ENVELOPE_FILE
+
+    known = [name for renderer in FORMATS.values() for name in renderer.files] + [ENVELOPE_FILE]
+    stale = left_over(out, written, known)
+    if stale:
+        echo([f"riskframe: note: {out.as_posix()} also holds {', '.join(stale)}, which this run did not write "
+              "(not in --format): older reports, not of this assessment"], file=sys.stderr)
 
 
 def _check_paths(args: argparse.Namespace) -> None:

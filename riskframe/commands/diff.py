@@ -12,7 +12,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from riskframe.terminal import echo, echo_json
+from riskframe.io.terminal import echo, echo_json
 
 MAX_ROWS = 25
 
@@ -33,7 +33,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from riskframe.diffing import diff_assessments
+    from riskframe.compare.diff import diff_assessments
     from riskframe.errors import UsageError
     from riskframe.reports.json_report import load_assessment
 

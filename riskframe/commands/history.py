@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from riskframe.terminal import echo
+from riskframe.io.terminal import echo
 
 
 def register(subparsers: Any) -> None:
@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from riskframe.history import collect_history, render_html, render_lines
+    from riskframe.compare.history import collect_history, render_html, render_lines
 
     history = collect_history(args.directory)
     if args.format == "text":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from riskframe.terminal import echo
+from riskframe.io.terminal import echo
 
 
 def register(subparsers: Any) -> None:

@@ -22,9 +22,9 @@ from typing import Any
 
 import yaml
 
+from riskframe.io.terminal import echo, echo_json
+from riskframe.spec.inherit import display_path, origin_of, policy_files, resolve_policy
 from riskframe.spec.policy import Policy
-from riskframe.spec.policy_resolve import display_path, origin_of, policy_files, resolve_policy
-from riskframe.terminal import echo, echo_json
 
 _COMMENT_COLUMN = 60  # values are padded to here so that the sources line up
 Where = Callable[[tuple[Any, ...]], str | None]
@@ -66,7 +66,7 @@ def resolved_yaml(policy: Policy) -> list[str]:
 
     Examples
     --------
-    >>> from riskframe.spec.policy_resolve import resolve_policy
+    >>> from riskframe.spec.inherit import resolve_policy
     >>> print(resolved_yaml(resolve_policy("data-poisoning"))[4])  # doctest: +SKIP
     apiVersion: riskframe/v1                                      # policies/data-poisoning.yaml:25
     """
@@ -199,7 +199,7 @@ def summary(policy: Policy) -> list[str]:
 
 
 def _override_text(policy: Policy, index: int) -> str:
-    from riskframe.spec.policy_resolve import ProvenanceMap
+    from riskframe.spec.inherit import ProvenanceMap
 
     source = policy.source
     found = source.override(("requirements", index)) if isinstance(source, ProvenanceMap) else None

@@ -11,7 +11,7 @@ import argparse
 from typing import Any
 
 from riskframe.errors import DocumentError
-from riskframe.terminal import echo
+from riskframe.io.terminal import echo
 
 
 def register(subparsers: Any) -> None:
@@ -28,8 +28,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import re
 
+    from riskframe.engine.policy_tests import find_test_files, load_policy_test, run_tests
     from riskframe.errors import UsageError
-    from riskframe.policytests import find_test_files, load_policy_test, run_tests
 
     if args.run:
         try:

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from riskframe.terminal import echo
+from riskframe.io.terminal import echo
 
 
 def register(subparsers: Any) -> None:
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from riskframe.data.tables import load_table
     from riskframe.detectors.drift.profile import dumps_profile, profile_table
     from riskframe.errors import ArtifactError, UsageError
-    from riskframe.files import write_atomically
+    from riskframe.io.files import write_atomically
     from riskframe.spec.pipeline import Artifact
 
     if args.max_categories < 1:

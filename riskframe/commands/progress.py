@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from riskframe.terminal import escape
+from riskframe.io.terminal import escape
 
 
 class ProgressPrinter:

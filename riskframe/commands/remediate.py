@@ -37,9 +37,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from riskframe.io.terminal import echo
     from riskframe.remediation.flags import Selection, describe
     from riskframe.remediation.remediate import remediate
-    from riskframe.terminal import echo
 
     selection = Selection(tuple(args.controls), tuple(args.results), args.min_score, args.include_passing)
     done = remediate(args.assessment, args.out, selection, pipeline_path=args.pipeline)

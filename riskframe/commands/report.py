@@ -3,7 +3,7 @@
 No detector runs: every format is rendered from ``assessment.json`` alone, so a CI job can
 publish SARIF or JUnit from an assessment made elsewhere, or a reviewer can get the HTML report
 of last week's run. With ``--baseline OLD.json`` the reports list only the failures that are new
-since the older assessment (see :mod:`riskframe.reports.baseline`). Exit 0 when the reports are
+since the older assessment (see :mod:`riskframe.compare.baseline`). Exit 0 when the reports are
 written, 2 when the assessment, the baseline or the command line is unusable.
 """
 
@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from riskframe.mlflow_log import add_arguments as add_mlflow_arguments
-from riskframe.terminal import echo
+from riskframe.io.terminal import echo
+from riskframe.tracking.mlflow_log import add_arguments as add_mlflow_arguments
 
 DEFAULT_FORMATS = "md,html"
 
@@ -57,11 +57,11 @@ def format_help(default: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from riskframe.mlflow_log import log_for_command
+    from riskframe.compare.baseline import load_baseline, rebase, render_reports
     from riskframe.reports import parse_formats
-    from riskframe.reports.baseline import load_baseline, rebase, render_reports
     from riskframe.reports.json_report import load_assessment
     from riskframe.reports.oscal import unavailable
+    from riskframe.tracking.mlflow_log import log_for_command
 
     formats = parse_formats(args.format)
     missing = unavailable(formats)  # a missing extra costs only its own report, reported at the end

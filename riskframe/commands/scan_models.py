@@ -7,8 +7,9 @@ Folders are walked. Every file is recognised by content and scanned statically (
                 "findings": [{"global", "offset", "severity", "reason"}]}],
      "summary": {"files", "safe", "unsafe", "unsupported", "findings": {severity: count}, "worst"}}
 
-Exit 0 when no file is unsafe, 1 when one is (``--strict``: or is in a format the scan does not
-recognise), 2 on bad usage (a path that does not exist).
+Exit codes (:data:`EXIT_CODES`): 0 every file is safe; 1 a file is unsafe; 2 bad usage (a path that
+does not exist); 3 no file is unsafe but nothing vouches for one (its format is not recognised, it
+cannot be read, or part of it cannot be scanned), unless ``--allow-unsupported``.
 """
 
 from __future__ import annotations
@@ -19,23 +20,29 @@ from pathlib import Path
 from typing import Any
 
 from riskframe.errors import UsageError
-from riskframe.terminal import echo, echo_json
+from riskframe.io.terminal import echo, echo_json
 
 _SEVERITIES = ("low", "medium", "high", "critical")
+EXIT_SAFE, EXIT_UNSAFE, EXIT_UNSUPPORTED = 0, 1, 3  # 2 is bad usage, as for every command
+EXIT_CODES = {EXIT_SAFE: "every file is safe", EXIT_UNSAFE: "a file is unsafe", 2: "bad usage",
+              EXIT_UNSUPPORTED: "no file is unsafe, but nothing vouches for one (unsupported)"}
 
 
 def register(subparsers: Any) -> None:
+    codes = "; ".join(f"{code} {meaning}" for code, meaning in sorted(EXIT_CODES.items()))
     parser = subparsers.add_parser(
         "scan-models", help="scan model files (pickle, joblib, PyTorch, numpy, ...) for code that runs on load",
         description="Statically scan model files for globals that would run code when the file is loaded. "
                     "Folders are walked; formats are recognised by content. Nothing is loaded. "
-                    "Exit 0 when no file is unsafe, 1 when one is, 2 on bad usage.")
+                    f"Exit codes: {codes}.")
     parser.add_argument("paths", nargs="+", metavar="PATH", help="model files or folders")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     parser.add_argument("--allow", action="append", default=[], metavar="MODULE.NAME",
                         help="also trust this global (your own model class; repeatable)")
-    parser.add_argument("--strict", action="store_true",
-                        help="also exit 1 when a file's format is not recognised")
+    parser.add_argument("--allow-unsupported", action="store_true",
+                        help="exit 0 rather than 3 when no file is unsafe but some are unsupported")
+    # --strict made unsupported files exit non-zero; that is the default now. Kept so scripts run.
+    parser.add_argument("--strict", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(handler=run)
 
 
@@ -55,8 +62,16 @@ def run(args: argparse.Namespace) -> int:
         echo_json(report)
     else:
         echo(render_text(report))
-    unsafe = report["summary"]["unsafe"] or (args.strict and report["summary"]["unsupported"])
-    return 1 if unsafe else 0
+    return exit_code(report["summary"], allow_unsupported=args.allow_unsupported)
+
+
+def exit_code(summary: dict[str, Any], *, allow_unsupported: bool = False) -> int:
+    """1 when a file is unsafe, else 3 when one is unsupported (unless allowed), else 0."""
+    if summary["unsafe"]:
+        return EXIT_UNSAFE
+    if summary["unsupported"] and not allow_unsupported:
+        return EXIT_UNSUPPORTED
+    return EXIT_SAFE
 
 
 def _scan(path: Path, allowlist: Any) -> dict[str, Any]:
@@ -64,9 +79,8 @@ def _scan(path: Path, allowlist: Any) -> dict[str, Any]:
 
     try:
         return scan_file(path, allowlist=allowlist).to_dict()
-    except OSError as exc:  # unreadable (permissions, a file vanishing mid-walk): reported, not fatal
-        scan = FileScan(str(path), "unreadable", recognised=False, notes=[f"cannot be read: {exc.strerror or exc}"])
-        return scan.to_dict()
+    except OSError as exc:  # cannot be opened (permissions, a file vanishing mid-walk): reported, not fatal
+        return FileScan.unreadable(str(path), exc.strerror or str(exc)).to_dict()
 
 
 def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -81,7 +95,7 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 def render_text(report: dict[str, Any]) -> list[str]:
     """One line per file, its findings indented under it, then a summary line; one item per terminal
-    line (paths, member names and globals come from the files: :func:`riskframe.terminal.echo`)."""
+    line (paths, member names and globals come from the files: :func:`riskframe.io.terminal.echo`)."""
     lines = []
     for entry in report["files"]:
         severity = entry["severity"] or "-"

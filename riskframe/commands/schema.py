@@ -31,7 +31,7 @@ def schema_of(kind: str) -> dict[str, Any]:
 
         return assessment_json_schema()
     if kind == "policytest":
-        from riskframe.policytests import PolicyTest
+        from riskframe.engine.policy_tests import PolicyTest
 
         model: type[BaseModel] = PolicyTest
     else:

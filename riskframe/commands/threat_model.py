@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from riskframe.terminal import echo
+from riskframe.io.terminal import echo
 
 _LEVELS = ("low", "medium", "high", "critical")
 
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 def summary_lines(model: Any, written: list[Path]) -> list[str]:
     """What the terminal shows, one item per line: the counts, the riskiest paths, the worst gaps,
     the files."""
-    from riskframe.reports._view import risk_number
+    from riskframe.reports.view import risk_number
     from riskframe.threat.markdown import no_paths_sentence, path_title
 
     s = model.summary

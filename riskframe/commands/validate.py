@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from riskframe.errors import DocumentError, Problem
-from riskframe.terminal import echo
+from riskframe.io.terminal import echo
 
 
 def register(subparsers: Any) -> None:
@@ -48,11 +48,11 @@ def validate_files(files: list[str], controls_dirs: list[str], *, today: date | 
     from riskframe.catalog import load_catalog
     from riskframe.data.roots import path_problems
     from riskframe.detectors.registry import default_registry
-    from riskframe.engine.graph import build_stage_graph
-    from riskframe.engine.inputs import load_all_controls
-    from riskframe.policytests import PolicyTest
+    from riskframe.engine.policy_tests import PolicyTest
     from riskframe.spec import Control, Pipeline, Policy
-    from riskframe.spec.resolve import check_control, check_pipeline, check_policy
+    from riskframe.spec.check import check_control, check_pipeline, check_policy
+    from riskframe.spec.graph import build_stage_graph
+    from riskframe.spec.resolved import load_all_controls
     from riskframe.spec.waivers import WaiverSet, date_problems, policy_waivers
 
     catalog, registry = load_catalog(), default_registry()
@@ -92,7 +92,7 @@ def validate_files(files: list[str], controls_dirs: list[str], *, today: date | 
 
 def _load(path: str) -> Any:
     """The document in ``path``; a policy test with what it names checked (as ``riskframe test`` does)."""
-    from riskframe.policytests import is_policy_test, load_policy_test
+    from riskframe.engine.policy_tests import is_policy_test, load_policy_test
     from riskframe.spec import load_document
 
     return load_policy_test(path) if is_policy_test(path) else load_document(path)

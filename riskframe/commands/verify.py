@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from riskframe.terminal import echo
+from riskframe.io.terminal import echo
 
 
 def register(subparsers: Any) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from riskframe.errors import UsageError
-from riskframe.terminal import echo, echo_json, escape
+from riskframe.io.terminal import echo, echo_json, escape
 
 STATUSES = ("expired", "expiring", "active")
 
@@ -143,7 +143,7 @@ def _kind(data: Any) -> Any:
 
 def _waivers_of(document: str | Path, policy_waivers: Any, file_waivers: Any) -> list[Any]:
     from riskframe.spec import Policy, load_document
-    from riskframe.spec.policy_resolve import resolve_policy
+    from riskframe.spec.inherit import resolve_policy
     from riskframe.spec.waivers import WaiverSet
 
     loaded = load_document(document) if Path(document).is_file() else resolve_policy(document)
@@ -157,7 +157,7 @@ def _waivers_of(document: str | Path, policy_waivers: Any, file_waivers: Any) ->
 
 def table(rows: Sequence[WaiverRow]) -> list[str]:
     """A plain-text table, one waiver a line, the justification last (cells escaped before the
-    columns are measured: see :mod:`riskframe.terminal`)."""
+    columns are measured: see :mod:`riskframe.io.terminal`)."""
     headers = ["STATUS", "EXPIRES", "DAYS", "POLICY", "REQUIREMENT", "STAGE", "CONTROL", "APPROVED BY", "SOURCE",
                "JUSTIFICATION"]
     cells = [[escape(cell) for cell in (r.status, r.expires, str(r.days_left), r.policy, r.requirement, r.stage,
@@ -177,7 +177,7 @@ def counts_line(rows: Sequence[WaiverRow], within: int) -> str:
 
 
 def _bundled_policies() -> list[str]:
-    from riskframe.resources import bundled_dir
+    from riskframe.io.resources import bundled_dir
 
     return [str(p) for p in sorted(bundled_dir("policies").glob("*.yaml"))]
 

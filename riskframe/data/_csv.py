@@ -23,9 +23,11 @@ MAX_LINE_CHARS = 16 << 20
 _LABEL_BYTES = 16  # an int64 label and its int64 class code
 
 
-def read_csv(path: Path, labels: str, features: str | Sequence[str] | None, budget: Budget
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """Features (N, D) float64 and integer labels from a csv file with a header line.
+def read_csv(path: Path, labels: str, features: str | Sequence[str] | None, budget: Budget,
+             groups: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Features (N, D) float64, integer labels and (with ``groups``) integer group codes from a
+    csv file with a header line; the group column's values are any text, coded in order of
+    first appearance.
 
     Raises
     ------
@@ -37,7 +39,7 @@ def read_csv(path: Path, labels: str, features: str | Sequence[str] | None, budg
     try:
         # utf-8-sig: spreadsheet exports often start with a byte-order mark glued to the first name
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            return _parse(csv.reader(_bounded_lines(handle, name)), name, labels, features, budget)
+            return _parse(csv.reader(_bounded_lines(handle, name)), name, labels, features, budget, groups)
     except UnicodeDecodeError as exc:
         raise ArtifactError(f"{name} is not UTF-8 text, as a csv dataset must be "
                             f"({exc.reason} at byte {exc.start})") from None
@@ -46,22 +48,27 @@ def read_csv(path: Path, labels: str, features: str | Sequence[str] | None, budg
 
 
 def _parse(reader: Iterator[list[str]], name: str, labels: str, features: str | Sequence[str] | None,
-           budget: Budget) -> tuple[np.ndarray, np.ndarray]:
+           budget: Budget, groups: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     header = next((row for row in reader if row), None)
     if header is None:
         raise ArtifactError(f"{name} is empty")
     if labels not in header:
         raise ArtifactError(f"{name} has no column {labels!r} (looked up in its header line, of "
                             f"{len(header)} columns)", "labels")
+    if groups is not None and groups not in header:
+        raise ArtifactError(f"{name} has no column {groups!r} (looked up in its header line, of "
+                            f"{len(header)} columns)", "groups")
     wanted = [features] if isinstance(features, str) else list(features or [])
-    wanted = wanted or [c for c in header if c != labels]
+    wanted = wanted or [c for c in header if c not in (labels, groups)]
     missing = [c for c in wanted if c not in header]
     if missing:
         raise ArtifactError(f"{name} has no column(s) {', '.join(map(repr, missing))} (looked up in its header "
                             f"line, of {len(header)} columns)", "features")
     columns, label_column = [header.index(c) for c in wanted], header.index(labels)
-    values, codes = array("d"), array("q")
-    row_bytes = 8 * len(columns) + _LABEL_BYTES
+    values, codes, members = array("d"), array("q"), array("q")
+    group_column = header.index(groups) if groups is not None else None
+    group_codes: dict[str, int] = {}
+    row_bytes = 8 * len(columns) + _LABEL_BYTES + (8 if groups is not None else 0)
     for row in reader:
         if not row:
             continue
@@ -78,7 +85,11 @@ def _parse(reader: Iterator[list[str]], name: str, labels: str, features: str | 
                 raise ArtifactError(f"{name}: line {line}, column {index + 1}: feature values must be numbers, and "
                                     "this one is not", "features") from None
         codes.append(_label(row[label_column], name, line))
-    return np.frombuffer(values, dtype=np.float64).reshape(len(codes), len(columns)), np.frombuffer(codes, np.int64)
+        if group_column is not None:
+            members.append(group_codes.setdefault(row[group_column], len(group_codes)))
+    grouped = np.frombuffer(members, np.int64) if group_column is not None else None
+    return (np.frombuffer(values, dtype=np.float64).reshape(len(codes), len(columns)),
+            np.frombuffer(codes, np.int64), grouped)
 
 
 def _label(text: str, name: str, line: int) -> int:

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from riskframe.data._csv import read_csv
-from riskframe.data._numpy_files import ArrayHeader, Npz, check_magic, npy_header, read_npy
 from riskframe.data.budget import Budget
+from riskframe.data.numpy_files import ArrayHeader, Npz, check_magic, npy_header, read_npy
 from riskframe.data.roots import DataRoots
 from riskframe.errors import ArtifactError
 from riskframe.spec.pipeline import Artifact
@@ -40,7 +40,8 @@ class Dataset:
 
     ``features`` is (N, D) float64; ``labels`` holds class codes 0..K-1 and ``classes`` the label
     values users wrote (``classes[labels[i]]`` is sample i's label); ``images`` keeps the original
-    (N, H, W[, C]) array when the features are pictures. All arrays are read-only.
+    (N, H, W[, C]) array when the features are pictures; ``groups`` the entity code of each row
+    when the artifact declares ``groups:``. All arrays are read-only.
     """
 
     name: str
@@ -49,6 +50,7 @@ class Dataset:
     labels: np.ndarray
     classes: np.ndarray
     images: np.ndarray | None = None
+    groups: np.ndarray | None = None
 
     @property
     def n_samples(self) -> int:
@@ -102,9 +104,9 @@ def load_dataset(artifact: Artifact, roots: DataRoots | Path, budget: Budget | N
         if not artifact.labels:
             raise ArtifactError("a csv dataset needs `labels:`, the name of the label column", "labels")
         check_magic(path, "csv")
-        features, labels = read_csv(path, artifact.labels, artifact.features, budget)
+        features, labels, groups = read_csv(path, artifact.labels, artifact.features, budget, artifact.groups)
         with budget.reserve(features.nbytes + labels.size * _LABEL_BYTES, f"{path.name}: {features.shape[0]} rows"):
-            return _validated(artifact, path, features, labels)
+            return _validated(artifact, path, features, labels, groups)
     if fmt == "npz":
         return _from_npz(path, artifact, budget)
     return _from_npy(path, artifact, roots, budget)
@@ -178,13 +180,17 @@ def _from_npz(path: Path, artifact: Artifact, budget: Budget) -> Dataset:
         if not npz.files:
             raise ArtifactError(f"{path.name} holds no arrays")
         keys = {"features": artifact.features or "X", "labels": artifact.labels or "y"}
+        if artifact.groups:
+            keys["groups"] = artifact.groups
         for field, key in keys.items():
             _check_named(npz, key, path.name, field)
         headers = {field: npz.header(key, field) for field, key in keys.items()}
-        with budget.reserve(_dataset_bytes(headers["features"], headers["labels"]),
+        extra = headers["groups"].nbytes * 2 if "groups" in headers else 0
+        with budget.reserve(_dataset_bytes(headers["features"], headers["labels"]) + extra,
                             f"{path.name}: features ({headers['features'].describe()})"):
             features, labels = (npz.array(keys[field], field) for field in ("features", "labels"))
-            return _validated(artifact, path, features, labels)
+            groups = npz.array(keys["groups"], "groups") if "groups" in keys else None
+            return _validated(artifact, path, features, labels, groups)
 
 
 def _from_npy(path: Path, artifact: Artifact, roots: DataRoots, budget: Budget) -> Dataset:
@@ -206,7 +212,8 @@ def _dataset_bytes(features: ArrayHeader, labels: ArrayHeader) -> int:
 
 # Validation -------------------------------------------------------------------------------------
 
-def _validated(artifact: Artifact, path: Path, features: np.ndarray, labels: np.ndarray) -> Dataset:
+def _validated(artifact: Artifact, path: Path, features: np.ndarray, labels: np.ndarray,
+               groups: np.ndarray | None = None) -> Dataset:
     name = path.name
     if features.dtype.kind not in _NUMERIC_KINDS:
         raise ArtifactError(f"{name}: features must be numeric; got dtype {features.dtype}",
@@ -241,7 +248,22 @@ def _validated(artifact: Artifact, path: Path, features: np.ndarray, labels: np.
     images = _read_only(features) if features.ndim >= 3 else None
     codes = codes.astype(np.int64)
     return Dataset(artifact.name, path, _read_only(flat), _read_only(codes), _read_only(classes),
-                   images)
+                   images, _group_codes(groups, n, name))
+
+
+def _group_codes(groups: np.ndarray | None, n: int, name: str) -> np.ndarray | None:
+    """One integer per row naming its entity; any values numpy can compare (ids, names)."""
+    if groups is None:
+        return None
+    groups = groups.reshape(-1) if groups.ndim == 2 and 1 in groups.shape else groups
+    if groups.ndim != 1 or groups.shape[0] != n:
+        got = f"{groups.shape[0]}" if groups.ndim == 1 else f"shape {groups.shape}"
+        raise ArtifactError(f"{name}: features have {n} rows but groups have {got}", "groups")
+    if groups.dtype.kind not in "iubfUS":
+        raise ArtifactError(f"{name}: groups must be numbers or text; got dtype {groups.dtype}", "groups")
+    if groups.dtype.kind == "f" and not np.isfinite(groups).all():
+        raise ArtifactError(f"{name}: groups contain NaN or infinite values", "groups")
+    return _read_only(np.unique(groups, return_inverse=True)[1].reshape(-1).astype(np.int64))
 
 
 def _integer_labels(labels: np.ndarray, name: str) -> np.ndarray:

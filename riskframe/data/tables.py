@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from riskframe.data._csv import _bounded_lines, _label
-from riskframe.data._numpy_files import ArrayHeader, Npz, check_magic, npy_header, read_npy
 from riskframe.data.budget import Budget
 from riskframe.data.datasets import _integer_labels
+from riskframe.data.numpy_files import ArrayHeader, Npz, check_magic, npy_header, read_npy
 from riskframe.data.roots import DataRoots
 from riskframe.errors import ArtifactError
 from riskframe.spec.pipeline import Artifact

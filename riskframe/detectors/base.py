@@ -15,9 +15,11 @@ It declares, as class variables checked when the class is defined:
 - ``dataset_view``: how it reads its datasets (optional): ``arrays`` (``ctx.dataset()``, numeric
   features and labels, validated: the default) or ``table`` (``ctx.table()``, named columns with
   missing values and text kept, for data validation); the engine pre-loads the view it names.
-- ``imports``: the heavy modules ``run`` imports (optional). The engine imports them in the main
-  thread before runs start in parallel: first imports of packages with circular imports
-  (scikit-learn) are not thread-safe, and a half-initialised module would crash a run.
+- ``imports``: the heavy modules ``run`` imports (optional). The engine imports them once where
+  runs start from (the worker server, or the main thread before runs start in parallel: first
+  imports of packages with circular imports, scikit-learn's, are not thread-safe), so that no run
+  pays for them. An entry ``module:function`` also calls ``function()`` once after the import, to
+  build what a first use builds (matplotlib's text layout): ``"riskframe.detectors.figures:warm_up"``.
 
 ``run(ctx, params)`` returns a :class:`~riskframe.results.DetectorResult`. It may raise: the engine
 turns any exception into an ``error`` result (:class:`~riskframe.errors.NotApplicableError` into
@@ -68,7 +70,7 @@ class Detector(ABC):
 
     @abstractmethod
     def run(self, ctx: Any, params: Any) -> DetectorResult:
-        """Measure, and return the verdict. ``ctx`` is a :class:`riskframe.engine.context.RunContext`."""
+        """Measure, and return the verdict. ``ctx`` is a :class:`riskframe.detectors.context.RunContext`."""
 
 
 def check_detector_class(cls: type) -> None:

@@ -13,17 +13,18 @@ from pathlib import Path
 from riskframe.assessment import Assessment, InputFile, Level
 from riskframe.catalog.store import Catalog
 from riskframe.data.roots import DataRoots
+from riskframe.detectors.context import ArtifactStore
 from riskframe.detectors.registry import Registry
-from riskframe.digests import sha256_file
 from riskframe.engine.compose import compose, shown_path
-from riskframe.engine.context import ArtifactStore
-from riskframe.engine.inputs import Inputs, PathLike, load_inputs
+from riskframe.engine.executors import ExecutorName, using_executor
 from riskframe.engine.plan import plan_runs
 from riskframe.engine.prepare import prepare_artifacts
-from riskframe.engine.run import Progress, run_plan
+from riskframe.engine.run import Progress, preload, run_plan
+from riskframe.io.digests import sha256_file
+from riskframe.spec.inherit import policy_files
 from riskframe.spec.pipeline import Pipeline
 from riskframe.spec.policy import Policy
-from riskframe.spec.policy_resolve import policy_files
+from riskframe.spec.resolved import Inputs, PathLike, load_inputs
 
 
 def assess(
@@ -32,11 +33,11 @@ def assess(
     *,
     controls_dirs: Sequence[PathLike] = (),
     fail_on: Level | None = None,
-    jobs: int = 1,
+    jobs: int | None = None,
     seed: int = 0,
     catalog: Catalog | None = None,
     registry: Registry | None = None,
-    executor: Executor | None = None,
+    executor: ExecutorName | Executor = "process",
     progress: Progress | None = None,
     waivers: Sequence[PathLike] = (),
     today: date | None = None,
@@ -53,8 +54,12 @@ def assess(
     fail_on
         Gate level; default the strictest ``risk_appetite.fail_on`` of the policies.
     jobs, seed, executor, progress
-        How detectors run: at most ``jobs`` at once, seeded, on ``executor`` (default: a daemon
-        thread per run), reporting each finished run to ``progress(done, total, outcome)``.
+        How detectors run: at most ``jobs`` at once, seeded, reporting each finished run to
+        ``progress(done, total, outcome)``. ``executor="process"`` (the default) runs each in a
+        worker process of its own under its control's ``timeout`` and ``memory`` (``jobs``
+        defaults to the number of cores); ``"local"`` runs them in this process, for tests and
+        debugging (one at a time by default); or pass a :class:`concurrent.futures.Executor`
+        (:mod:`riskframe.engine.executors`).
     waivers, today
         ``kind: Waivers`` files, besides the policies' own waivers; the date their expiry is judged
         on (default: today).
@@ -74,13 +79,16 @@ def assess(
     """
     if isinstance(policies, (str, Path, Policy)):  # one policy, not a sequence of characters
         policies = [policies]
-    inputs = load_inputs(pipeline, policies, controls_dirs=controls_dirs, catalog=catalog, registry=registry,
-                         waivers=waivers, today=today)
-    plan = plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog,
-                     inputs.registry)
-    store = ArtifactStore(DataRoots.of(inputs.pipeline))
-    prepare_artifacts(inputs.pipeline, plan.runs, store)
-    outcomes = run_plan(plan.runs, store, jobs=jobs, seed=seed, executor=executor, progress=progress)
+    # The executor first: worker processes' imports then overlap with loading the inputs.
+    with using_executor(executor, jobs) as chosen:
+        inputs = load_inputs(pipeline, policies, controls_dirs=controls_dirs, catalog=catalog, registry=registry,
+                             waivers=waivers, today=today)
+        plan = plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog,
+                         inputs.registry)
+        preload(chosen, plan.runs)  # the worker server imports while the artifacts load
+        store = ArtifactStore(DataRoots.of(inputs.pipeline))
+        prepare_artifacts(inputs.pipeline, plan.runs, store)
+        outcomes = run_plan(plan.runs, store, jobs=jobs, seed=seed, executor=chosen, progress=progress)
     created_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     return compose(inputs, plan, outcomes, files=input_files(inputs, store), created_at=created_at,
                    fail_on=fail_on)

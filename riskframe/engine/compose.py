@@ -26,6 +26,7 @@ from riskframe.assessment import (
     NotAssessed,
     PipelineInfo,
     PolicyInfo,
+    RegistryLineage,
     Risk,
     StageInfo,
     StageRisk,
@@ -33,16 +34,16 @@ from riskframe.assessment import (
     TechniqueStatus,
     ToolInfo,
 )
-from riskframe.engine.graph import topological_stages
-from riskframe.engine.inputs import Inputs
 from riskframe.engine.plan import Plan, PlannedRun
 from riskframe.engine.run import Outcome
 from riskframe.gate import decide
 from riskframe.results import STATUSES
 from riskframe.scoring import RiskModel, Verdict, level_of, score_pipeline
+from riskframe.spec.graph import topological_stages
+from riskframe.spec.inherit import ProvenanceMap, display_path, origin_of, policy_files
 from riskframe.spec.pipeline import Pipeline
 from riskframe.spec.policy import Policy
-from riskframe.spec.policy_resolve import ProvenanceMap, display_path, origin_of, policy_files
+from riskframe.spec.resolved import Inputs
 from riskframe.spec.waivers import BoundWaiver, WaiverDecision, decide_waiver, index_waivers, waiver_records
 
 # Worst first: the status a technique or subcategory shows when several results cover it.
@@ -252,6 +253,8 @@ def _lineage(inputs: Inputs, files: Sequence[InputFile], results: Sequence[Contr
     digests = {f.path: f.sha256 for f in files if f.role == "artifact"}
     base = inputs.pipeline.path.parent if inputs.pipeline.path else Path(".")
     origins = [o for r in results if r.detector == "dvc-lock" for o in r.evidence.get("lineage", [])]
+    registered = {e["artifact"]: e for r in results if r.detector == "mlflow-lineage"
+                  for e in r.evidence.get("lineage", [])}
     out = []
     for stage, artifact in inputs.pipeline.artifacts():
         actual = digests.get((base / artifact.path).as_posix(), "")
@@ -261,8 +264,16 @@ def _lineage(inputs: Inputs, files: Sequence[InputFile], results: Sequence[Contr
             artifact=artifact.name, stage=stage.name, type=artifact.type, path=artifact.path, sha256=actual,
             declared_sha256=artifact.sha256, digest_status=status,
             trained_on=artifact.of if artifact.type == "model" else None, of=artifact.of, task=artifact.task,
-            origins=[DvcOrigin(**{k: v for k, v in o.items() if k != "artifact"}) for o in seen.values()]))
+            origins=[DvcOrigin(**{k: v for k, v in o.items() if k != "artifact"}) for o in seen.values()],
+            registry=_registry_lineage(registered.get(artifact.name))))
     return out
+
+
+def _registry_lineage(record: dict[str, Any] | None) -> RegistryLineage | None:
+    """The ``mlflow-lineage`` record of a model, if a run checked it (the last one, when several did)."""
+    if record is None:
+        return None
+    return RegistryLineage(**{k: v for k, v in record.items() if k not in ("artifact", "trained_on")})
 
 
 def _pipeline_info(inputs: Inputs) -> PipelineInfo:

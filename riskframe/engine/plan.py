@@ -26,11 +26,11 @@ import networkx as nx
 from riskframe.catalog.store import Catalog
 from riskframe.detectors.base import Detector, DetectorParams
 from riskframe.detectors.registry import Registry
-from riskframe.engine.graph import topological_stages
+from riskframe.spec.check import control_stage_kinds, effective_params
 from riskframe.spec.control import Control
+from riskframe.spec.graph import topological_stages
 from riskframe.spec.pipeline import Artifact, Pipeline, Stage
 from riskframe.spec.policy import ControlRef, Policy, Requirement
-from riskframe.spec.resolve import control_stage_kinds, effective_params
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from collections.abc import Sequence
 
 from riskframe.data.roots import path_problems
 from riskframe.data.windows import list_windows
-from riskframe.engine.context import ArtifactStore
+from riskframe.detectors.context import ArtifactStore
 from riskframe.engine.plan import PlannedRun
 from riskframe.errors import ArtifactError, Problem
+from riskframe.spec.check import raise_if
 from riskframe.spec.pipeline import Artifact, Pipeline
-from riskframe.spec.resolve import raise_if
 
 
 def prepare_artifacts(pipeline: Pipeline, runs: Sequence[PlannedRun], store: ArtifactStore) -> None:

@@ -1,27 +1,37 @@
-"""Run the plan. Running never stops: a detector that raises, or overstays its control's timeout,
-becomes an ``error`` result and the rest of the assessment completes.
+"""Run the plan. Running never stops: a detector that raises, overstays its control's timeout,
+outgrows its memory limit or ends its worker process becomes an ``error`` result saying so, and
+the rest of the assessment completes.
 
-Runs go through a :class:`concurrent.futures.Executor`, so a distributed executor can replace the
-default one. The default starts a daemon thread per run: a run past its timeout cannot be
-interrupted inside the process, so it is abandoned rather than awaited, and a daemon thread cannot
-hold the process open at exit (``ThreadPoolExecutor``'s workers would).
+Each run goes to an executor (:mod:`riskframe.engine.executors`) as a
+:class:`~riskframe.engine.job.Job` and comes back as JSON text, validated here against
+:class:`~riskframe.engine.job.Reply`. With an executor that runs elsewhere (worker processes), the
+artifacts' arrays are staged once for all runs (:mod:`riskframe.engine.staging`).
 """
 
 from __future__ import annotations
 
-import importlib
-import threading
+import math
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from riskframe.engine.context import ArtifactStore, RunContext
+from pydantic import ValidationError
+
+from riskframe.detectors.context import ArtifactStore
+from riskframe.engine.executors import RunExecutor, import_here, using_executor
+from riskframe.engine.job import Job, Reply
+from riskframe.engine.limits import Limits
 from riskframe.engine.plan import PlannedRun
-from riskframe.errors import MissingDependencyError, NotApplicableError
-from riskframe.results import Attachment, DetectorResult
+from riskframe.engine.shared import shared_folder
+from riskframe.engine.staging import StagedData, stage
+from riskframe.errors import WorkerError
+from riskframe.results import Attachment
 
 Progress = Callable[[int, int, "Outcome"], None]
 
@@ -40,52 +50,31 @@ class Outcome:
     duration_s: float = 0.0
 
 
-class DaemonThreadExecutor(Executor):
-    """One daemon thread per submitted call; concurrency is bounded by the caller."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-
-        def target() -> None:
-            if not future.set_running_or_notify_cancel():
-                return
-            try:
-                future.set_result(fn(*args, **kwargs))
-            except BaseException as exc:  # handed to the caller through the future
-                future.set_exception(exc)
-
-        threading.Thread(target=target, daemon=True, name="riskframe-run").start()
-        return future
-
-
-def execute(run: PlannedRun, store: ArtifactStore, seed: int = 0) -> Outcome:
-    """Run one detector; every exception becomes an outcome. Only ``KeyboardInterrupt`` (the user
-    stopping riskframe) propagates: a ``SystemExit`` from a detector or from user training code
-    (argparse, click) must not end the assessment with exit 0 and no reports."""
-    started = time.perf_counter()
-    ctx = RunContext(stage=run.stage, bindings=run.bindings, store=store, seed=seed)
-    try:
-        result = run.detector().run(ctx, run.params)
-        if not isinstance(result, DetectorResult):
-            raise TypeError(f"run() returned {type(result).__name__}, not a DetectorResult")
-    except NotApplicableError as exc:
-        return Outcome(run, "not_applicable", 0.0, str(exc), duration_s=_since(started))
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:  # fail closed: a crashed detector is an error result, not a crash
-        return _error(run, exc, _since(started))
-    return Outcome(run, result.status, result.score, result.summary, dict(result.metrics),
-                   dict(result.evidence), list(result.attachments), _since(started))
+def run_plan(runs: Sequence[PlannedRun], store: ArtifactStore, *, jobs: int | None = None, seed: int = 0,
+             executor: str | Executor = "process", progress: Progress | None = None) -> list[Outcome]:
+    """Execute ``runs`` on ``executor`` (a name, see :func:`~riskframe.engine.executors.make_executor`,
+    or an executor) with at most ``jobs`` in flight; outcomes come back in plan order."""
+    with ExitStack() as stack:
+        chosen = stack.enter_context(using_executor(executor, jobs))
+        in_process = isinstance(chosen, RunExecutor) and chosen.in_process
+        preload(chosen, runs)
+        data: ArtifactStore | StagedData = store
+        shared = None
+        if not in_process:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(  # Windows keeps mapped files: left to TEMP
+                prefix="riskframe-run-", dir=getattr(chosen, "staging_dir", None), ignore_cleanup_errors=True))
+            data, shared = _staged(store, runs, Path(folder)), shared_folder()
+        parallel = jobs or getattr(chosen, "max_workers", None) or 1
+        outcomes = _run_all(runs, data, shared, chosen, parallel, seed, progress)
+    return outcomes
 
 
-def run_plan(runs: Sequence[PlannedRun], store: ArtifactStore, *, jobs: int = 1, seed: int = 0,
-             executor: Executor | None = None, progress: Progress | None = None) -> list[Outcome]:
-    """Execute ``runs`` with at most ``jobs`` in flight; outcomes come back in plan order."""
-    executor = executor or DaemonThreadExecutor()
-    if jobs > 1:
-        _import_ahead(runs)
+def _run_all(runs: Sequence[PlannedRun], data: ArtifactStore | StagedData, shared: Path | None, executor: Executor,
+             parallel: int, seed: int, progress: Progress | None) -> list[Outcome]:
+    enforced = isinstance(executor, RunExecutor) and executor.enforces_limits
+    default_memory = executor.default_memory() if isinstance(executor, RunExecutor) else None
     pending = list(reversed(runs))
-    inflight: dict[Future[Outcome], tuple[PlannedRun, float]] = {}
+    inflight: dict[Future[str], tuple[PlannedRun, float, float]] = {}  # run, deadline, when submitted
     outcomes: dict[int, Outcome] = {}  # by the run object itself: one outcome per run, whatever its id
 
     def finish(outcome: Outcome) -> None:
@@ -94,59 +83,97 @@ def run_plan(runs: Sequence[PlannedRun], store: ArtifactStore, *, jobs: int = 1,
             progress(len(outcomes), len(runs), outcome)
 
     while pending or inflight:
-        while pending and len(inflight) < max(1, jobs):
+        while pending and len(inflight) < max(1, parallel):
             run = pending.pop()
-            inflight[executor.submit(execute, run, store, seed)] = (run, time.monotonic() + run.control.timeout)
-        next_deadline = min(deadline for _, deadline in inflight.values())
-        done, _ = wait(inflight, timeout=max(0.0, next_deadline - time.monotonic()), return_when=FIRST_COMPLETED)
+            limits = Limits(timeout=run.control.timeout, memory=run.control.memory or default_memory)
+            job = Job(run.detector, run.params, run.stage, run.bindings, data, limits, seed, shared)
+            # An executor that enforces the limits stops the run itself; otherwise it is abandoned here.
+            now = time.monotonic()
+            deadline = math.inf if enforced else now + run.control.timeout
+            inflight[_submit(executor, job)] = (run, deadline, now)
+        next_deadline = min(deadline for _, deadline, _ in inflight.values())
+        timeout = None if next_deadline == math.inf else max(0.0, next_deadline - time.monotonic())
+        done, _ = wait(inflight, timeout=timeout, return_when=FIRST_COMPLETED)
         for future in done:
-            run, _ = inflight.pop(future)
-            finish(_result_of(future, run))
+            run, _, submitted = inflight.pop(future)
+            finish(_result_of(future, run, round(time.monotonic() - submitted, 3)))
         now = time.monotonic()
-        for future, (run, deadline) in list(inflight.items()):
+        for future, (run, deadline, _) in list(inflight.items()):
             if deadline <= now:
                 del inflight[future]
                 future.cancel()
-                finish(_timed_out(run))
+                finish(_abandoned(run))
     return [outcomes[id(run)] for run in runs]
 
 
-def _import_ahead(runs: Sequence[PlannedRun]) -> None:
-    """Import the detectors' heavy modules here, in one thread, before runs start side by side."""
-    for module in dict.fromkeys(m for run in runs for m in run.detector.imports):
-        try:
-            importlib.import_module(module)
-        except ImportError:  # a missing extra: the run itself says which one to install
-            continue
+def preload(executor: Executor, runs: Sequence[PlannedRun]) -> None:
+    """Load the detectors' modules and the heavy modules they import once, where ``runs`` will
+    happen (asking again is cheap: what is loaded stays loaded)."""
+    modules = [m for run in runs for m in (run.detector.__module__, *run.detector.imports)]
+    if isinstance(executor, RunExecutor):
+        executor.preload(modules)
+    else:  # an executor we know nothing of: this process at least
+        import_here(modules)
 
 
-def _result_of(future: Future[Outcome], run: PlannedRun) -> Outcome:
+def _staged(store: ArtifactStore, runs: Sequence[PlannedRun], folder: Path) -> StagedData:
+    for run in runs:  # every digest once, here, so workers and the assessment's inputs agree
+        for artifacts in run.bindings.values():
+            for artifact in artifacts:
+                store.digest(artifact)
+    staged = stage(store, folder)
+    store.replace(staged.open())  # the parent keeps the mapped copies too: the loaded arrays can go
+    return staged
+
+
+def _submit(executor: Executor, job: Job) -> Future[str]:
     try:
-        return future.result()
+        return executor.submit(job)
+    except Exception as exc:  # an executor that refuses the call: an error result, like a failed run
+        future: Future[str] = Future()
+        future.set_exception(exc)
+        return future
+
+
+def _result_of(future: Future[str], run: PlannedRun, waited: float) -> Outcome:
+    try:
+        text = future.result()
     except KeyboardInterrupt:
         raise
+    except WorkerError as exc:
+        return _stopped(run, exc, waited)
     except BaseException as exc:  # an executor that fails to run the call at all
-        return _error(run, exc, 0.0)
+        return _error(run, exc)
+    try:
+        reply = Reply.model_validate_json(text)
+    except ValidationError as exc:
+        return _error(run, exc, f"Detector {run.detector.name!r} sent back a result that does not validate")
+    return Outcome(run, reply.status, reply.score, reply.summary, reply.metrics, reply.evidence,
+                   reply.attachments, reply.duration_s)
 
 
-def _error(run: PlannedRun, exc: BaseException, duration: float) -> Outcome:
+def _error(run: PlannedRun, exc: BaseException, what: str = "") -> Outcome:
     kind = type(exc).__name__
-    if isinstance(exc, MissingDependencyError):
-        summary = f"Could not run: {exc}"
-    else:
-        summary = f"Detector {run.detector.name!r} raised {kind}: {exc}. Counted as a failure (fail closed)."
+    what = what or f"Detector {run.detector.name!r} could not be run ({kind}: {exc})"
     trace = traceback.format_exception(type(exc), exc, exc.__traceback__)
     evidence = {"error": f"{kind}: {exc}", "traceback": "".join(trace[-6:])}
-    return Outcome(run, "error", 0.0, summary, evidence=evidence, duration_s=duration)
+    return Outcome(run, "error", 0.0, f"{what}. Counted as a failure (fail closed).", evidence=evidence)
 
 
-def _timed_out(run: PlannedRun) -> Outcome:
+def _abandoned(run: PlannedRun) -> Outcome:
     limit = run.control.timeout
     summary = (f"Detector {run.detector.name!r} did not finish within the control's timeout of {limit:g} s "
                "and was abandoned. Counted as a failure (fail closed).")
-    return Outcome(run, "error", 0.0, summary, evidence={"error": f"timed out after {limit:g} s"},
+    return Outcome(run, "error", 0.0, summary, evidence={"error": f"timed out after {limit:g} s", "limit": "timeout"},
                    duration_s=limit)
 
 
-def _since(started: float) -> float:
-    return round(time.perf_counter() - started, 3)
+def _stopped(run: PlannedRun, exc: WorkerError, waited: float) -> Outcome:
+    if exc.evidence.get("limit") == "timeout":
+        what = (f"did not finish within the control's timeout of {run.control.timeout:g} s and was stopped "
+                "(its worker process killed)")
+        waited = run.control.timeout
+    else:
+        what = str(exc)
+    summary = f"Detector {run.detector.name!r} {what}. Counted as a failure (fail closed)."
+    return Outcome(run, "error", 0.0, summary, evidence=dict(exc.evidence), duration_s=waited)

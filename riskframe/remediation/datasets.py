@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from riskframe.assessment import Assessment
-from riskframe.data._numpy_files import Npz, check_magic, npy_header, read_npy
 from riskframe.data.budget import Budget
+from riskframe.data.numpy_files import Npz, check_magic, npy_header, read_npy
 from riskframe.data.roots import DataRoots
-from riskframe.digests import sha256_file
 from riskframe.errors import InputError, UsageError
-from riskframe.files import write_npz
+from riskframe.io.digests import sha256_file
+from riskframe.io.files import write_npz
 from riskframe.spec.pipeline import Artifact, Pipeline
 
 RECORD_ARRAYS = ("kept_indices", "removed_indices", "source_rows")
@@ -150,7 +150,7 @@ def _row_aligned(key: str, value: np.ndarray, rows: int, named: tuple[str, str])
 
 def _read(path: Path) -> dict[str, np.ndarray]:
     """Every array of an npz, each header checked against its bytes and the memory budget before it
-    is read (riskframe.data._numpy_files)."""
+    is read (riskframe.data.numpy_files)."""
     check_magic(path, "npz")
     with Npz(path) as npz:
         headers = {key: npz.header(key, "path") for key in npz.files}

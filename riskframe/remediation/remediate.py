@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from riskframe.digests import sha256_file
 from riskframe.errors import InputError
+from riskframe.io.digests import sha256_file
 from riskframe.remediation.datasets import Filtered, filter_dataset, filter_representations, locate
 from riskframe.remediation.flags import Collected, Selection, collect_flags
 from riskframe.remediation.manifest import write_manifest

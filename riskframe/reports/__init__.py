@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING
 
 from riskframe.assessment import Assessment
 from riskframe.errors import RegistryError, UsageError
-from riskframe.files import write_atomically
+from riskframe.io.files import write_atomically
 from riskframe.reports.base import RenderContext, Renderer
 from riskframe.spec.validation import did_you_mean
 
 if TYPE_CHECKING:
-    from riskframe.reports.baseline import BaselineComparison
+    from riskframe.compare.baseline import BaselineComparison
 
 __all__ = ["FORMATS", "RenderContext", "Renderer", "collect_renderers", "parse_formats", "render"]
 
@@ -110,7 +110,7 @@ def render(assessment: Assessment, out_dir: Path, formats: Sequence[str] | str,
     formats
         Names from :data:`FORMATS`, or one string of them as ``--format`` takes it (``"json,md"``).
     baseline
-        A comparison with an earlier assessment (:func:`riskframe.reports.baseline.rebase`): the
+        A comparison with an earlier assessment (:func:`riskframe.compare.baseline.rebase`): the
         formats leave its known failures out.
 
     Examples

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from riskframe.reports._view import number
+from riskframe.reports.view import number
 
 MAX_INLINE_ITEMS = 20
 MAX_TABLE_ROWS = 20

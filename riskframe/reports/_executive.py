@@ -12,8 +12,8 @@ anyway (MITRE ATLAS, the NIST AI RMF); every number comes from the assessment.
 from __future__ import annotations
 
 from riskframe.assessment import LEVELS, Assessment, ControlResult
-from riskframe.reports import _view
-from riskframe.reports.baseline import BaselineComparison, unreported
+from riskframe.compare.baseline import BaselineComparison, unreported
+from riskframe.reports import view
 
 _RISK_STATUSES = ("pass", "warn", "fail", "skipped")
 
@@ -21,7 +21,7 @@ _RISK_STATUSES = ("pass", "warn", "fail", "skipped")
 def executive_summary(assessment: Assessment, baseline: BaselineComparison | None = None) -> list[tuple[str, str]]:
     """(label, sentence) pairs, in reading order."""
     results = unreported(assessment.results, baseline)
-    attention = unreported(_view.attention_results(assessment), baseline)
+    attention = unreported(view.attention_results(assessment), baseline)
     items = [("What was checked", _checked(assessment)), ("Decision", _decision(assessment, results))]
     if attention:
         items.append(("Most serious finding", _finding(attention[0])))
@@ -69,11 +69,11 @@ def _decision(assessment: Assessment, results: list[ControlResult]) -> str:
 
 
 def _finding(result: ControlResult) -> str:
-    share = _view.poison_share(result)
+    share = view.poison_share(result)
     fact = f" An estimated {share} of the samples look poisoned." if share else ""
     return (
-        f"“{result.requirement_title}” {_view.status_word(result.status)} at the {result.stage} stage, with "
-        f"{result.risk.level} remaining risk: {_view.sentence(result.summary)}{fact}"
+        f"“{result.requirement_title}” {view.status_word(result.status)} at the {result.stage} stage, with "
+        f"{result.risk.level} remaining risk: {view.sentence(result.summary)}{fact}"
     )
 
 
@@ -83,7 +83,7 @@ def _next_step(assessment: Assessment, attention: list[ControlResult]) -> str:
     steps = []
     failing = next((r for r in attention if r.status == "fail" and r.remediation), None)
     if failing is not None:
-        steps.append(_view.sentence(failing.remediation))
+        steps.append(view.sentence(failing.remediation))
     errors = [r for r in attention if r.status == "error"]
     if errors:
         where = ", ".join(dict.fromkeys(f"{r.requirement} at {r.stage}" for r in errors))
@@ -96,7 +96,7 @@ def _next_step(assessment: Assessment, attention: list[ControlResult]) -> str:
 def _coverage(assessment: Assessment) -> str:
     techniques = assessment.atlas
     covered = sum(1 for t in techniques if t.covered)
-    counts = {status: sum(1 for s in assessment.nist if s.status == status) for status in _view.NIST_STATUSES}
+    counts = {status: sum(1 for s in assessment.nist if s.status == status) for status in view.NIST_STATUSES}
     return (
         f"The policy addresses {_plural(len(techniques), 'MITRE ATLAS attack technique')}, and the checks gave "
         f"a verdict on {covered} of them. Of the {len(assessment.nist)} NIST AI RMF outcomes, the assessment "

@@ -15,7 +15,7 @@ from trestle.oscal import assessment_results as ar
 from trestle.oscal import common as oc
 
 from riskframe.assessment import Assessment, ControlResult, NistSubcategoryStatus, TechniqueStatus
-from riskframe.reports import _view
+from riskframe.reports import view
 from riskframe.reports._oscal_parts import Resources
 from riskframe.reports.oscal import (
     ATLAS_URL,
@@ -83,8 +83,8 @@ class _Builder:
         return ar.Result(
             uuid=self.ids.of("result", self.ids.document),
             title=single_line(f"riskframe assess {a.pipeline.name}"),
-            description=f"{_view.gate_sentence(a)} Risk score {a.summary.risk_score:g}/100 ({a.summary.level}). "
-            f"Results: {_view.counts_sentence(a)}.",
+            description=f"{view.gate_sentence(a)} Risk score {a.summary.risk_score:g}/100 ({a.summary.level}). "
+            f"Results: {view.counts_sentence(a)}.",
             start=self.when,
             props=[
                 prop("gate-decision", a.gate.decision),
@@ -199,7 +199,7 @@ class _Builder:
         )
 
     def evidence_summary(self, result: ControlResult, index: int) -> list[oc.RelevantEvidence]:
-        lines = [f"- {name}: {_view.number(value)}" for name, value in sorted(result.metrics.items())]
+        lines = [f"- {name}: {view.number(value)}" for name, value in sorted(result.metrics.items())]
         lines += [f"- {fact}" for fact in _evidence_facts(result.evidence)]
         described = f"Detector {result.detector}, score {result.score:g} (1 is worst). {result.summary}"
         if lines:
@@ -245,7 +245,7 @@ class _Builder:
         failing = [r for r in behind if r.status in FAILING]
         # An assessment edited by hand may list no run behind a technique; the risk still stands.
         worst = max(failing or behind, key=lambda r: r.risk.residual, default=None)
-        tactics = ", ".join(_view.tactic_label(t) for t in technique.tactics) or "no tactic"
+        tactics = ", ".join(view.tactic_label(t) for t in technique.tactics) or "no tactic"
         url = f"{ATLAS_URL}/techniques/{technique.id}"
         statement = f"Residual risk {_rounded(technique.max_residual)} ({technique.level or 'unrated'})"
         if worst is not None:
@@ -316,7 +316,7 @@ def _evidence_facts(evidence: dict[str, Any]) -> list[str]:
     """The short scalar facts of the evidence, and how many samples it flags; the rest of it (lists,
     tables, per-sample scores) is in assessment.json, which the evidence links to."""
     facts = [
-        f"{key.replace('_', ' ')}: {_view.number(value)}"
+        f"{key.replace('_', ' ')}: {view.number(value)}"
         for key, value in sorted(evidence.items())
         if isinstance(value, (int, float, str)) and not isinstance(value, bool) and len(str(value)) <= 200
     ]
@@ -350,7 +350,7 @@ def _waiver_remarks(result: ControlResult) -> str | None:
 
 def _nist_order(subcategory: str) -> tuple[int, str]:
     function = subcategory.split(" ", 1)[0]
-    rank = _view.NIST_FUNCTIONS.index(function) if function in _view.NIST_FUNCTIONS else 99
+    rank = view.NIST_FUNCTIONS.index(function) if function in view.NIST_FUNCTIONS else 99
     numbers = subcategory.split(" ", 1)[-1]
     padded = ".".join(part.zfill(4) for part in numbers.split("."))
     return rank, padded

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from riskframe.assessment import Assessment
 
 if TYPE_CHECKING:
-    from riskframe.reports.baseline import BaselineComparison
+    from riskframe.compare.baseline import BaselineComparison
 
 
 @dataclass(frozen=True)

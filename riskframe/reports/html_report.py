@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskframe.assessment import Assessment, ControlResult, TechniqueStatus
-from riskframe.reports import _evidence, _executive, _matrix, _view, charts
-from riskframe.reports._templates import environment
+from riskframe.compare.baseline import BaselineComparison, comparison_in, unreported
+from riskframe.reports import _evidence, _executive, charts, matrix, view
 from riskframe.reports.base import RenderContext, Renderer
-from riskframe.reports.baseline import BaselineComparison, comparison_in, unreported
+from riskframe.reports.templates import environment
 
 FILE_NAME = "report.html"
 TEMPLATE = "report.html.j2"
@@ -48,27 +48,28 @@ class ResultView:
     histogram: Picture | None
     attachments: list[Picture]
     unreadable_attachments: list[str]
+    detection_limit: str | None = None
 
 
 def render_html(assessment: Assessment, baseline: BaselineComparison | None = None) -> str:
     """The HTML report of ``assessment`` as text (with ``baseline``: known failures left out of the findings)."""
-    anchors = _view.anchors(assessment)
-    matrix = _matrix.atlas_matrix(assessment)
+    anchors = view.anchors(assessment)
+    atlas = matrix.atlas_matrix(assessment)
     context: dict[str, Any] = {
         "a": assessment,
-        "gate_sentence": _view.gate_sentence(assessment),
-        "level_sentence": _view.level_sentence(assessment.summary.level, assessment),
-        "status_counts": _view.status_counts(assessment),
-        "counts_sentence": _view.counts_sentence(assessment),
-        "facts": _view.headline_facts(assessment),
-        "attention": unreported(_view.attention_results(assessment), baseline),
+        "gate_sentence": view.gate_sentence(assessment),
+        "level_sentence": view.level_sentence(assessment.summary.level, assessment),
+        "status_counts": view.status_counts(assessment),
+        "counts_sentence": view.counts_sentence(assessment),
+        "facts": view.headline_facts(assessment),
+        "attention": unreported(view.attention_results(assessment), baseline),
         "baseline": baseline,
         "brief": _executive.executive_summary(assessment, baseline),
-        "matrix": matrix,
-        "matrix_rows": list(itertools.zip_longest(*(column.cells for column in matrix.columns))),
+        "matrix": atlas,
+        "matrix_rows": list(itertools.zip_longest(*(column.cells for column in atlas.columns))),
         "technique_anchors": {t.id: technique_anchor(t.id) for t in assessment.atlas},
         "anchors": anchors,
-        "nist_groups": _view.nist_groups(assessment),
+        "nist_groups": view.nist_groups(assessment),
         "techniques": [_technique_row(t) for t in assessment.atlas],
         "stage_graph": _stage_graph(assessment),
         "max_graph_stages": charts.MAX_GRAPH_STAGES,
@@ -76,7 +77,7 @@ def render_html(assessment: Assessment, baseline: BaselineComparison | None = No
         "stage_risk": {stage.name: stage for stage in assessment.stages},
         "results_by_stage": [
             (stage, [_result_view(r, anchors[r.id]) for r in results])
-            for stage, results in _view.results_by_stage(assessment)
+            for stage, results in view.results_by_stage(assessment)
         ],
     }
     return environment("html").get_template(TEMPLATE).render(context)
@@ -98,14 +99,15 @@ def technique_anchor(technique_id: str) -> str:
 
 
 def _technique_row(technique: TechniqueStatus) -> dict[str, Any]:
-    return {"t": technique, "tactics": [_view.tactic_label(t) for t in technique.tactics]}
+    return {"t": technique, "tactics": [view.tactic_label(t) for t in technique.tactics]}
 
 
 def _result_view(result: ControlResult, anchor: str) -> ResultView:
     evidence = _evidence.readable(result.evidence)
     pictures, unreadable = _attachments(result)
     return ResultView(
-        result, anchor, _view.poison_share(result), evidence, _histogram(result, evidence), pictures, unreadable
+        result, anchor, view.poison_share(result), evidence, _histogram(result, evidence), pictures, unreadable,
+        view.detection_limit(result)
     )
 
 

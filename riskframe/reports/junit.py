@@ -30,9 +30,9 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from riskframe.assessment import Assessment, ControlResult, NotAssessed
-from riskframe.reports import _evidence, _view
+from riskframe.compare.baseline import BaselineComparison, comparison_in
+from riskframe.reports import _evidence, view
 from riskframe.reports.base import RenderContext, Renderer
-from riskframe.reports.baseline import BaselineComparison, comparison_in
 
 FILE_NAME = "junit.xml"
 NOT_ASSESSED_SUITE = "not assessed"
@@ -56,7 +56,7 @@ def render_junit(assessment: Assessment, baseline: BaselineComparison | None = N
 
 
 def _stages(assessment: Assessment) -> list[tuple[str, list[ControlResult]]]:
-    grouped = dict(_view.results_by_stage(assessment))
+    grouped = dict(view.results_by_stage(assessment))
     names = [s.name for s in assessment.pipeline.stages] + [s for s in grouped if s not in _stage_names(assessment)]
     return [(name, grouped.get(name, [])) for name in names]
 
@@ -81,7 +81,7 @@ def _suite(
     if info is not None:
         pairs += [("stage.kind", info.kind), ("stage.trust", info.trust)]
     if risk is not None and risk.results:
-        pairs.append(("stage.residual_risk", f"{risk.level} ({_view.risk_number(risk.residual)})"))
+        pairs.append(("stage.residual_risk", f"{risk.level} ({view.risk_number(risk.residual)})"))
     if baseline is not None:
         pairs.append(("baseline", " ".join(baseline.explanation()) or baseline.sentence()))
     for name, value in pairs:
@@ -112,7 +112,7 @@ def _case(result: ControlResult, baseline: BaselineComparison | None) -> ET.Elem
     elif status == "waived":
         _child(case, "skipped", f"waived: {_waiver_text(result)}", "waived", evidence_text(result))
     elif status in ("skipped", "not_applicable"):
-        _child(case, "skipped", f"{_view.status_word(status)}: {result.summary}", status)
+        _child(case, "skipped", f"{view.status_word(status)}: {result.summary}", status)
     elif status == "warn":
         ET.SubElement(case, "system-out").text = _xml(f"warning: {evidence_text(result)}")
     return case
@@ -132,10 +132,10 @@ def evidence_text(result: ControlResult) -> str:
         f"Requirement {result.requirement} ({result.severity}) of policy {result.policy}: {result.requirement_title}",
         f"Control {result.control} ({result.control_title}), detector {result.detector}, stage {result.stage}"
         + (f", artifact {result.artifact}" if result.artifact else ""),
-        f"Residual risk {result.risk.level} ({_view.risk_number(result.risk.residual)}); score {result.score:.3g}",
+        f"Residual risk {result.risk.level} ({view.risk_number(result.risk.residual)}); score {result.score:.3g}",
     ]
     if result.metrics:
-        lines.append("Metrics: " + ", ".join(f"{k} {_view.number(v)}" for k, v in sorted(result.metrics.items())))
+        lines.append("Metrics: " + ", ".join(f"{k} {view.number(v)}" for k, v in sorted(result.metrics.items())))
     readable = _evidence.readable(result.evidence)
     lines += [f"{label}: {value}" for label, value in readable.facts]
     if readable.flagged is not None:
@@ -148,7 +148,7 @@ def evidence_text(result: ControlResult) -> str:
             lines.append(
                 f"{block.label}: {', '.join(block.items)}" + (f" ... and {block.more} more" if block.more else "")
             )
-    waiver = _view.waiver_fields(result.waiver)
+    waiver = view.waiver_fields(result.waiver)
     if waiver and result.status != "waived":
         lines.append(f"Waiver (not applied): {waiver.get('note') or _waiver_text(result)}")
     if result.remediation and result.status in ("fail", "warn", "error"):
@@ -158,7 +158,7 @@ def evidence_text(result: ControlResult) -> str:
 
 
 def _waiver_text(result: ControlResult) -> str:
-    waiver = _view.waiver_fields(result.waiver)
+    waiver = view.waiver_fields(result.waiver)
     text = str(waiver.get("justification") or "no justification recorded")
     if waiver.get("approved_by"):
         text += f" (approved by {waiver['approved_by']}"

@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from riskframe.assessment import Assessment
-from riskframe.reports import _view
-from riskframe.reports._templates import environment
+from riskframe.compare.baseline import BaselineComparison, comparison_in, unreported
+from riskframe.reports import view
 from riskframe.reports.base import RenderContext, Renderer
-from riskframe.reports.baseline import BaselineComparison, comparison_in, unreported
+from riskframe.reports.templates import environment
 
 FILE_NAME = "report.md"
 TEMPLATE = "report.md.j2"
@@ -43,15 +43,15 @@ def render_markdown(
     baseline
         With ``--baseline``: failures already failing there are left out of the table, and counted.
     """
-    attention = unreported(_view.attention_results(assessment), baseline)
+    attention = unreported(view.attention_results(assessment), baseline)
     context = {
         "a": assessment,
-        "level_sentence": _view.level_sentence(assessment.summary.level, assessment),
-        "counts_sentence": _view.counts_sentence(assessment),
-        "facts": _view.headline_facts(assessment),
+        "level_sentence": view.level_sentence(assessment.summary.level, assessment),
+        "counts_sentence": view.counts_sentence(assessment),
+        "facts": view.headline_facts(assessment),
         "rows": attention[:MAX_ROWS],
         "rows_left_out": max(0, len(attention) - MAX_ROWS),
-        "nist_groups": _view.nist_groups(assessment),
+        "nist_groups": view.nist_groups(assessment),
         "companions": [name for name in companions if name != FILE_NAME],
         "baseline": baseline,
     }

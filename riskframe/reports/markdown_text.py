@@ -8,7 +8,7 @@ text is text: :func:`md_text` escapes every character Markdown and HTML give a m
 rendered page shows exactly the characters written (and GitHub turns none of them into a link, an
 image, a mention or markup).
 
-- control characters are shown as escapes (:func:`riskframe.terminal.escape`) and whitespace runs,
+- control characters are shown as escapes (:func:`riskframe.io.terminal.escape`) and whitespace runs,
   newlines included, become one space: a value never starts a line, a heading or a list item;
 - ``&``, ``<`` and ``>`` become HTML entities (no tag, no autolink, no entity trick);
 - ASCII punctuation with a Markdown meaning is backslash-escaped (code spans, emphasis, link and
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-from riskframe.terminal import escape
+from riskframe.io.terminal import escape
 
 # CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones with a meaning in
 # GitHub's Markdown ('&', '<', '>' become entities instead, which also stops HTML and autolinks).

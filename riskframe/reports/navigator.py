@@ -29,9 +29,9 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from riskframe.assessment import Assessment, ControlResult, TechniqueStatus
-from riskframe.reports import _view
-from riskframe.reports._matrix import AtlasMatrix, Cell, atlas_matrix
+from riskframe.reports import view
 from riskframe.reports.base import RenderContext, Renderer
+from riskframe.reports.matrix import AtlasMatrix, Cell, atlas_matrix
 
 if TYPE_CHECKING:
     from riskframe.catalog import Catalog
@@ -169,8 +169,8 @@ def _risk_entry(status: TechniqueStatus, results: dict[str, ControlResult]) -> d
             "enabled": True,
         }
     lines = [
-        f"Residual risk {status.level} ({_view.risk_number(status.max_residual)}), "
-        f"worst status {_view.status_word(status.status)}."
+        f"Residual risk {status.level} ({view.risk_number(status.max_residual)}), "
+        f"worst status {view.status_word(status.status)}."
     ]
     lines += [_result_line(r) for r in mine]
     metadata: list[dict[str, Any]] = []
@@ -181,8 +181,8 @@ def _risk_entry(status: TechniqueStatus, results: dict[str, ControlResult]) -> d
             {"name": "requirement", "value": f"{result.requirement}: {result.requirement_title}"},
             {"name": "stage", "value": result.stage},
             {"name": "control", "value": result.control},
-            {"name": "status", "value": _view.status_word(result.status)},
-            {"name": "residual risk", "value": f"{result.risk.level} ({_view.risk_number(result.risk.residual)})"},
+            {"name": "status", "value": view.status_word(result.status)},
+            {"name": "residual risk", "value": f"{result.risk.level} ({view.risk_number(result.risk.residual)})"},
         ]
     return {
         "score": round(100 * status.max_residual),
@@ -196,8 +196,8 @@ def _risk_entry(status: TechniqueStatus, results: dict[str, ControlResult]) -> d
 def _result_line(result: ControlResult) -> str:
     where = f"stage {result.stage}" + (f", artifact {result.artifact}" if result.artifact else "")
     return (
-        f"{result.requirement} / {result.control} ({where}): {_view.status_word(result.status)}, "
-        f"residual {_view.risk_number(result.risk.residual)}. {result.summary}"
+        f"{result.requirement} / {result.control} ({where}): {view.status_word(result.status)}, "
+        f"residual {view.risk_number(result.risk.residual)}. {result.summary}"
     )
 
 

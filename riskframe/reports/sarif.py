@@ -13,7 +13,7 @@ riskframe from the root of the checkout). Absolute paths stay absolute ``file:``
 ``partialFingerprints`` hash the policy and the result id (requirement/stage/control[/artifact]),
 never a line number, so an alert survives edits that move the YAML around: they identify *where* a
 finding is, and GitHub keeps one alert per place. Whether a finding is news is a different question,
-answered with ``--baseline`` by the evidence fingerprint (:mod:`riskframe.fingerprint`): a result
+answered with ``--baseline`` by the evidence fingerprint (:mod:`riskframe.compare.fingerprints`): a result
 whose id failed in the baseline with other evidence is reported with ``baselineState: updated``
 (the same alert, new evidence) and its ``evidenceFingerprint`` in its properties.
 
@@ -35,9 +35,9 @@ from typing import Any
 from urllib.parse import quote
 
 from riskframe.assessment import LEVELS, Assessment, ControlResult, Location
-from riskframe.reports import _view
+from riskframe.compare.baseline import BaselineComparison, comparison_in
+from riskframe.reports import view
 from riskframe.reports.base import RenderContext, Renderer
-from riskframe.reports.baseline import BaselineComparison, comparison_in
 
 FILE_NAME = "riskframe.sarif"
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -196,13 +196,13 @@ def _baseline_state(result: ControlResult, baseline: BaselineComparison) -> str:
 
 def _message(result: ControlResult) -> str:
     where = f"stage {result.stage}" + (f", artifact {result.artifact}" if result.artifact else "")
-    risk = f"residual risk {result.risk.level} ({_view.risk_number(result.risk.residual)})"
+    risk = f"residual risk {result.risk.level} ({view.risk_number(result.risk.residual)})"
     head = f"{result.requirement} {result.requirement_title} ({result.control} on {where})"
     if result.status == "error":
-        summary = _view.sentence(result.summary)
+        summary = view.sentence(result.summary)
         return f"{head} could not run: {summary} The gate fails closed on a check that cannot run; {risk}."
     verb = "failed and was waived" if result.status == "waived" else "failed"
-    return f"{head} {verb}: {_view.sentence(result.summary)} Severity {result.severity}, {risk}."
+    return f"{head} {verb}: {view.sentence(result.summary)} Severity {result.severity}, {risk}."
 
 
 def fingerprint(result: ControlResult) -> str:
@@ -266,7 +266,7 @@ def artifact_location(path: str) -> dict[str, str]:
 
 
 def _suppression(waiver: object) -> dict[str, Any]:
-    fields = _view.waiver_fields(waiver)
+    fields = view.waiver_fields(waiver)
     parts = [str(fields.get("justification") or "waived in the policy")]
     if fields.get("approved_by"):
         parts.append(f"approved by {fields['approved_by']}")

@@ -2,10 +2,13 @@
 
 Loading a pickle-based model (``pickle``, ``joblib``, ``torch.load``, ``numpy.load`` with
 ``allow_pickle``) imports the modules the file names and calls what it finds there. This package
-reads such files *without loading them*: it recognises the format by content, walks every pickle
+reads such files *without loading them*: it reads each file the way every loader could (a pickle
+to ``pickle.load`` whatever its first opcode, joblib's arrays and ``pickle.load``'s opcodes in the
+same bytes, the one zip archive every zip reader sees, torch's legacy formats), walks every pickle
 stream opcode by opcode, and judges each global the stream would import against an allowlist of
 globals known to be safe to reconstruct. Anything else is a finding; well-known code-execution
-gadgets (``os.system``, ``builtins.eval``, ``runpy``, network modules, ...) are ``critical``.
+gadgets (``os.system``, ``builtins.eval``, ``runpy``, network modules, ...) are ``critical``; a
+part of a file the scan cannot read exactly as its loader would is never vouched for.
 
 Public API::
 

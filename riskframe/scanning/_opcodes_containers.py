@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from riskframe.scanning._opargs import Handler, malformed, read_decimal, read_uint, registrar
-from riskframe.scanning._values import Map, Seq, seq
+from riskframe.scanning._opargs import Handler, malformed, memo_index, read_uint, registrar
+from riskframe.scanning._values import Call, Map, Ref, Seq, appeared, seq
 
 if TYPE_CHECKING:
     from riskframe.scanning.pickle_ops import Walker
@@ -75,6 +75,11 @@ def _add_items(w: Walker, target: Any, values: list[Any], offset: int, opcode: s
         target.update(_pairs(values, offset))
     elif isinstance(target, Seq):
         target.extend(values)
+    elif isinstance(target, Call) and isinstance(target.func, Ref) and target.func.constructed_only:
+        # the loader calls the object's own extend/append/__setitem__/add with values from the file
+        w.finding(target.func.dotted, offset, "medium",
+                  f"{opcode} on an object of {target.func.dotted} calls its methods, where it is admitted "
+                  "only when rebuilt from its state")
     else:
         w.mutated(target, offset, opcode)
 
@@ -133,20 +138,31 @@ def _pop_mark(w: Walker, offset: int) -> bool:
 
 @_op(b"2")
 def _dup(w: Walker, offset: int) -> bool:
-    w.push(w.top(offset))
+    value = w.top(offset)
+    appeared(value)
+    w.push(value)
     return False
 
 
 @_op(b"p")
 def _put(w: Walker, offset: int) -> bool:
-    w.put(read_decimal(w, offset), offset)
+    w.put(memo_index(w, offset), offset)
     return False
 
 
 @_op(b"q")
 def _binput(w: Walker, offset: int) -> bool:
-    w.put(w.stream.read(1)[0], offset)
+    w.put(_byte(w), offset)
     return False
+
+
+def _byte(w: Walker) -> int:
+    stream = w.stream
+    pos = stream._pos
+    if pos < len(stream._buf):
+        stream._pos = pos + 1
+        return stream._buf[pos]
+    return stream.read(1)[0]
 
 
 @_op(b"r")
@@ -163,13 +179,13 @@ def _memoize(w: Walker, offset: int) -> bool:
 
 @_op(b"g")
 def _get(w: Walker, offset: int) -> bool:
-    w.get(read_decimal(w, offset), offset)
+    w.get(memo_index(w, offset), offset)
     return False
 
 
 @_op(b"h")
 def _binget(w: Walker, offset: int) -> bool:
-    w.get(w.stream.read(1)[0], offset)
+    w.get(_byte(w), offset)
     return False
 
 

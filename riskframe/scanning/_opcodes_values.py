@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from riskframe.scanning._opargs import (
     Handler,
+    float_accepted,
+    int_value,
+    long_value,
     malformed,
     py2_string,
-    read_decimal,
     read_int4,
     read_line,
     read_payload,
@@ -60,29 +62,29 @@ VALUE_HANDLERS[0x8F] = _push_new(lambda: Seq("set", [], 0))
 
 @_op(b"I")
 def _int(w: Walker, offset: int) -> bool:
-    text = read_line(w, offset)
-    w.push({b"00": False, b"01": True}.get(text) if text in (b"00", b"01") else _parse_int(text, offset))
-    return False
-
-
-def _parse_int(text: bytes, offset: int) -> int:
+    text, length = read_line(w)
     try:
-        return int(text)
+        w.push(int_value(text, length))
     except ValueError:
         raise malformed(offset, f"{text[:20]!r} is not an integer") from None
+    return False
 
 
 @_op(b"L")
 def _long(w: Walker, offset: int) -> bool:
-    w.push(read_decimal(w, offset))
+    text, length = read_line(w)
+    try:
+        w.push(long_value(text, length))
+    except ValueError:
+        raise malformed(offset, f"{text[:20]!r} is not an integer") from None
     return False
 
 
 @_op(b"F")
 def _float(w: Walker, offset: int) -> bool:
-    text = read_line(w, offset)
+    text, length = read_line(w)
     try:
-        w.push(float(text))
+        w.push(float_accepted(text, length))
     except ValueError:
         raise malformed(offset, f"{text[:20]!r} is not a float") from None
     return False
@@ -96,7 +98,13 @@ def _binint(w: Walker, offset: int) -> bool:
 
 @_op(b"K")
 def _binint1(w: Walker, offset: int) -> bool:
-    w.stack.append(w.stream.read(1)[0])
+    stream = w.stream
+    pos = stream._pos
+    if pos < len(stream._buf):
+        stream._pos = pos + 1
+        w.stack.append(stream._buf[pos])
+    else:
+        w.stack.append(stream.read(1)[0])
     return False
 
 
@@ -132,13 +140,22 @@ def _long4(w: Walker, offset: int) -> bool:
 
 @_op(b"G")
 def _binfloat(w: Walker, offset: int) -> bool:
-    w.push(struct.unpack(">d", w.stream.read(8))[0])
+    stream = w.stream
+    pos = stream._pos
+    if pos + 8 <= len(stream._buf):
+        stream._pos = pos + 8
+        w.stack.append(struct.unpack_from(">d", stream._buf, pos)[0])
+    else:
+        w.stack.append(struct.unpack(">d", stream.read(8))[0])
     return False
 
 
 @_op(b"S")
 def _string(w: Walker, offset: int) -> bool:
-    text = read_line(w, offset)
+    text, length = read_line(w)
+    if length > KEEP_TEXT:  # a long protocol-0 string: data, and neither of its ends was kept
+        w.push(Blob("string", length))
+        return False
     if len(text) < 2 or text[0] != text[-1] or text[:1] not in (b"'", b'"'):
         raise malformed(offset, "the STRING opcode argument must be quoted")
     try:
@@ -150,7 +167,8 @@ def _string(w: Walker, offset: int) -> bool:
 
 @_op(b"T")
 def _binstring(w: Walker, offset: int) -> bool:
-    w.push(py2_string(read_payload(w, read_int4(w), "string", offset)))
+    # Unsigned: the C unpickler reads 2**31 and more as a length where the Python one raises.
+    w.push(py2_string(read_payload(w, read_uint(w, 4), "string", offset)))
     return False
 
 
@@ -162,8 +180,12 @@ def _short_binstring(w: Walker, offset: int) -> bool:
 
 @_op(b"V")
 def _unicode(w: Walker, offset: int) -> bool:
+    text, length = read_line(w)
+    if length > KEEP_TEXT:
+        w.push(Blob("unicode string", length))
+        return False
     try:
-        w.push(read_line(w, offset).decode("raw-unicode-escape"))
+        w.push(text.decode("raw-unicode-escape"))
     except UnicodeDecodeError:
         raise malformed(offset, "a UNICODE argument with a bad escape") from None
     return False
@@ -172,6 +194,20 @@ def _unicode(w: Walker, offset: int) -> bool:
 def _sized(kind: str, width: int, *, text: bool) -> Handler:
     def handler(w: Walker, offset: int) -> bool:
         stream = w.stream
+        buf, pos = stream._buf, stream._pos
+        end = pos + width
+        if end <= len(buf):  # the common case, read from the buffer (these opcodes are a third of a pickle)
+            n = int.from_bytes(buf[pos:end], "little")
+            if n <= KEEP_TEXT and end + n <= len(buf):
+                stream._pos = end + n
+                if not text:
+                    w.stack.append(buf[end:end + n])
+                    return False
+                try:
+                    w.stack.append(buf[end:end + n].decode("utf-8", "surrogatepass"))
+                except UnicodeDecodeError:
+                    raise malformed(offset, "a unicode string that is not UTF-8") from None
+                return False
         n = int.from_bytes(stream.read(width), "little")
         if n > KEEP_TEXT:
             stream.skip(n, f"a {kind} of {n} bytes")

@@ -20,10 +20,11 @@ _STREAM_ERRORS = (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, zip
 
 
 class Truncated(Exception):
-    """The stream ended in the middle of something (an opcode argument, a line, a skip)."""
+    """The stream ended in the middle of something (an opcode argument, a line, a skip);
+    ``partial`` holds the start of a line the data ended in."""
 
-    def __init__(self, offset: int, wanted: str) -> None:
-        self.offset = offset
+    def __init__(self, offset: int, wanted: str, partial: bytes = b"") -> None:
+        self.offset, self.partial = offset, partial
         super().__init__(f"the data ends at byte {offset} in the middle of {wanted}")
 
 
@@ -31,7 +32,7 @@ class Unreadable(Truncated):
     """The underlying stream failed (corrupt compressed data, a zip member's bad CRC)."""
 
     def __init__(self, offset: int, cause: Exception) -> None:
-        self.offset = offset
+        self.offset, self.partial = offset, b""
         Exception.__init__(self, f"the data cannot be read past byte {offset} ({type(cause).__name__}: {cause})")
 
 
@@ -149,7 +150,7 @@ class ByteStream:
         length = 0
         while True:
             if self._pos >= len(self._buf) and not self._fill():
-                raise Truncated(self.offset, what)
+                raise Truncated(self.offset, what, bytes(kept))
             newline = self._buf.find(b"\n", self._pos)
             end = len(self._buf) if newline < 0 else newline
             piece = self._buf[self._pos:end]
@@ -167,3 +168,19 @@ def _is_real_file(raw: IO[bytes]) -> bool:
     except (AttributeError, OSError, io.UnsupportedOperation):
         return False
     return raw.seekable()
+
+
+class StreamFile:
+    """A read-only file view of a :class:`ByteStream` (for decompressors and numpy's header reader)."""
+
+    def __init__(self, stream: ByteStream) -> None:
+        self._stream = stream
+
+    def read(self, n: int = -1) -> bytes:
+        size = n if 0 < n <= CHUNK else CHUNK
+        data = self._stream.peek(size)
+        self._stream.skip(len(data))
+        return data
+
+    def readable(self) -> bool:
+        return True

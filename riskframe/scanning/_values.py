@@ -26,7 +26,13 @@ MARK = _Mark()
 
 @dataclass(eq=False)
 class Ref:
-    """A global named by GLOBAL, INST or STACK_GLOBAL at ``offset``."""
+    """A global named by GLOBAL, INST or STACK_GLOBAL at ``offset``.
+
+    A ``constructed_only`` global (a ``torch.nn`` module class, joblib's array wrapper) is admitted
+    only as the class of NEWOBJ/NEWOBJ_EX, which creates an instance without running its
+    ``__init__``: ``pushes`` counts its appearances on the stack, ``constructed`` those consumed
+    that way, and the walker flags it unless the two are equal.
+    """
 
     module: str
     name: str
@@ -35,6 +41,9 @@ class Ref:
     severity: str | None = None  # set when the allowlist does not admit it
     reason: str = ""
     uses: list[str] = field(default_factory=list)  # how the stream calls it, for the finding
+    constructed_only: bool = False
+    pushes: int = 1
+    constructed: int = 0
 
     @property
     def dotted(self) -> str:
@@ -43,13 +52,15 @@ class Ref:
 
 @dataclass(eq=False)
 class Call:
-    """The result of REDUCE, NEWOBJ, NEWOBJ_EX, INST or OBJ; ``state`` is what BUILD gave it."""
+    """The result of REDUCE, NEWOBJ, NEWOBJ_EX, INST or OBJ; ``state`` is what the last BUILD gave
+    it, ``states`` every BUILD's state in order (their effects add up on the loaded object)."""
 
     func: Any
     args: Any
     opcode: str
     offset: int
     state: Any = None
+    states: list[Any] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -60,6 +71,11 @@ class Seq:
     items: list[Any]
     length: int
 
+    @property
+    def exact(self) -> bool:
+        """Every item was kept."""
+        return self.length == len(self.items)
+
     def extend(self, values: list[Any]) -> None:
         room = KEEP_ITEMS - len(self.items)
         if room > 0:
@@ -69,7 +85,8 @@ class Seq:
 
 @dataclass(eq=False)
 class Map:
-    """A dict: its first key/value pairs and its full length."""
+    """A dict: its first key/value pairs (in the order they were set, repeated keys included) and
+    its full length (the number of pairs set)."""
 
     items: list[tuple[Any, Any]]
     length: int
@@ -80,8 +97,14 @@ class Map:
             self.items.extend(pairs[:room])
         self.length += len(pairs)
 
+    @property
+    def exact(self) -> bool:
+        """Every pair was kept, so :meth:`as_dict` is the dict a loader builds."""
+        return self.length == len(self.items)
+
     def get(self, key: str) -> Any:
-        return next((v for k, v in self.items if k == key), None)
+        """The value a loader sees for ``key``: the *last* one set."""
+        return next((v for k, v in reversed(self.items) if k == key), None)
 
 
 @dataclass(frozen=True)
@@ -97,6 +120,22 @@ class Opaque:
     """A value the walker cannot know statically (a persistent id, a buffer, an extension code)."""
 
     what: str
+
+
+def appeared(value: Any) -> None:
+    """``value`` appears on the stack once more (GET, DUP): so do the constructed-only classes in it."""
+    if type(value) is Ref:
+        if value.constructed_only:
+            value.pushes += 1
+    elif type(value) is Seq:
+        for item in value.items:
+            if type(item) is Ref and item.constructed_only:
+                item.pushes += 1
+
+
+def snapshot(value: Any) -> Any:
+    """``value`` as BUILD copies it into an object: a dict's pairs as they are now."""
+    return Map(list(value.items), value.length) if isinstance(value, Map) else value
 
 
 def seq(kind: str, values: list[Any]) -> Seq:

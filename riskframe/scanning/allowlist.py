@@ -15,7 +15,7 @@ The allowlist is three parts:
   checkpoint torch itself loads safely also scans safe;
 - ``data/sklearn.txt``: scikit-learn's estimator classes (``sklearn.utils.all_estimators()``) and
   the helper classes and functions that stock fitted estimators reference when pickled, derived
-  with ``python -m riskframe.scanning._derive`` from the installed scikit-learn and committed as
+  with ``python -m devtools.scanning.derive`` from the installed scikit-learn and committed as
   data. Matching exact ``sklearn.<module>.<name>`` paths from a committed list, rather than
   importing scikit-learn at scan time, keeps the scan free of imports of what it vets, makes the
   result the same on every machine, and puts every change of the list in a reviewable diff.
@@ -141,14 +141,18 @@ GADGETS: tuple[Gadget, ...] = (
 )
 
 _TORCHSCRIPT_REASON = "a TorchScript class or helper, only admitted inside a TorchScript archive"
+_STATE_ONLY_REASON = "a torch.nn module class, admitted when its object is rebuilt from its state"
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What the allowlist says about one global: ``severity`` None means allowed."""
+    """What the allowlist says about one global: ``severity`` None means allowed;
+    ``constructed_only``: allowed only as the class of an object rebuilt from its state (NEWOBJ
+    then BUILD), never called (see ``data/torch_nn.txt``)."""
 
     severity: Severity | None
     reason: str
+    constructed_only: bool = False
 
 
 class Allowlist:
@@ -183,6 +187,8 @@ class Allowlist:
             return Verdict("critical", gadget.reason)
         if dotted in self.safe or _NUMPY_TYPES.match(dotted):
             return Verdict(None, "allowlisted")
+        if dotted in torch_nn_classes():
+            return Verdict(None, _STATE_ONLY_REASON, constructed_only=True)
         if torchscript and dotted.startswith(_TORCHSCRIPT_PREFIXES):
             return Verdict(None, _TORCHSCRIPT_REASON)
         if gadget is not None:
@@ -255,9 +261,21 @@ def severity_rank(severity: str | None) -> int:
 
 @lru_cache(maxsize=1)
 def derived_globals() -> frozenset[str]:
-    """The committed, derived parts of the allowlist (torch weights-only, scikit-learn)."""
+    """The committed, derived parts of the allowlist (torch weights-only, scikit-learn, and the
+    functions stock torch.nn modules keep as attributes)."""
     names: set[str] = set()
     for data_file in ("torch_weights_only.txt", "sklearn.txt"):
-        text = resources.files("riskframe.scanning").joinpath(f"data/{data_file}").read_text("utf-8")
-        names.update(line.split()[0] for line in text.splitlines() if line.strip() and not line.startswith("#"))
+        names.update(entry[0] for entry in _entries(data_file))
+    names.update(entry[0] for entry in _entries("torch_nn.txt") if entry[1:] == ["function"])
     return frozenset(names)
+
+
+@lru_cache(maxsize=1)
+def torch_nn_classes() -> frozenset[str]:
+    """The torch.nn module classes admitted only as objects rebuilt from their state."""
+    return frozenset(entry[0] for entry in _entries("torch_nn.txt") if entry[1:] == ["class"])
+
+
+def _entries(data_file: str) -> list[list[str]]:
+    text = resources.files("riskframe.scanning").joinpath(f"data/{data_file}").read_text("utf-8")
+    return [line.split() for line in text.splitlines() if line.strip() and not line.startswith("#")]

@@ -51,8 +51,11 @@ class ScanLimits:
     The defaults admit multi-gigabyte checkpoints while stopping zip and decompression bombs:
     at most ``max_members`` entries per archive, ``max_archive_bytes`` decompressed bytes read
     from one archive's members, ``max_decompressed_bytes`` from one compressed stream, archives
-    nested ``max_depth`` deep, ``max_memo``/``max_stack`` entries in a pickle's memo and stack.
-    A scan that hits a limit cannot vouch for the file: it is reported ``unsafe`` (medium).
+    nested ``max_depth`` deep, ``max_memo``/``max_stack`` entries in a pickle's memo and stack,
+    and ``max_opcodes`` pickle opcodes walked one by one per file (runs of opcodes that cannot
+    matter, such as a constant pushed and popped, are skipped in bulk and not counted; they are
+    bounded by the file's or the decompressed size). A scan that hits a limit cannot vouch for the
+    file: it is reported ``unsafe`` (medium).
     """
 
     max_members: int = 10_000
@@ -61,6 +64,14 @@ class ScanLimits:
     max_depth: int = 3
     max_memo: int = 1_000_000
     max_stack: int = 1_000_000
+    max_opcodes: int = 100_000_000
+
+
+@dataclass
+class Budget:
+    """What is left of a file scan's opcode budget (shared by every pickle walked in the file)."""
+
+    opcodes: int
 
 
 @dataclass
@@ -81,6 +92,11 @@ class FileScan:
     recognised: bool = True
     unverified: list[str] = field(default_factory=list)
     dropped: int = 0  # findings beyond MAX_FINDINGS, counted but not kept
+
+    @classmethod
+    def unreadable(cls, path: str, why: str) -> FileScan:
+        """The scan of a file that cannot be opened or read: ``unsupported``, saying why."""
+        return cls(path, "unreadable", recognised=False, notes=[f"cannot be read ({why}): the file was not scanned"])
 
     @property
     def verdict(self) -> Verdict:

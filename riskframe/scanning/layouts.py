@@ -69,9 +69,18 @@ def zip_kind(names: list[str]) -> str:
 
 
 def torch_root(names: list[str]) -> str | None:
-    """The folder (``'model/'``) holding a PyTorch archive's ``data.pkl``, or None."""
-    roots = sorted(n[: -len("data.pkl")] for n in names if n.endswith("/data.pkl"))
-    return min(roots, key=len) if roots else None
+    """The folder (``'model/'``) holding a PyTorch archive's ``data.pkl``, or None.
+
+    torch's reader takes the folder of the archive's *first* member as the root it reads
+    ``data.pkl``, storages and stamps from; members elsewhere are scanned by content.
+
+    >>> torch_root(["m/data.pkl", "m/data/0"]), torch_root(["x/readme", "m/data.pkl"])
+    ('m/', None)
+    """
+    if not names or "/" not in names[0]:
+        return None
+    root = names[0].split("/", 1)[0] + "/"
+    return root if f"{root}data.pkl" in names else None
 
 
 def member_role(kind: str, name: str, root: str | None = None) -> Role:

@@ -12,13 +12,32 @@ stack and memo (:mod:`riskframe.scanning._values`), so that a global is seen how
 
 Calls (``REDUCE``, ``NEWOBJ``, ``NEWOBJ_EX``, ``INST``, ``OBJ``) and ``BUILD`` are recorded on
 the global they apply to, so a finding reads ``posix.system ... called by REDUCE at byte 40 with
-('touch /tmp/canary',)``. A file may hold several pickles back to back; each is walked. joblib's
-layout (array bytes written right after each ``NumpyArrayWrapper``, object arrays as a nested
-pickle) is followed by :mod:`riskframe.scanning._joblib`.
+('touch /tmp/canary',)``. A file may hold several pickles back to back; each is walked.
+
+**Following the loaders exactly.** The walk stops only where every unpickler raises (an unknown
+opcode, a stack underflow, the end of the data): :class:`Malformed` and ``Truncated``. Where a
+loader may go on but the walk cannot tell what it reads next (a joblib array whose layout is not
+plain, a pickle that ends inside a frame, a memo index too long to read, a budget spent), it
+raises :class:`Unfollowable` or ``LimitExceeded``: the file is then never ``safe``.
+
+Two ``mode`` s, because two loaders read the same bytes differently:
+
+- ``plain``: ``pickle.load``, ``torch.load``, ``numpy.load`` and joblib's nested pickles: every
+  byte after a ``BUILD`` is the next opcode;
+- ``joblib``: ``joblib.load``, which reads an array's bytes from the file right after each
+  ``NumpyArrayWrapper`` is built (:mod:`riskframe.scanning._joblib`).
+
+A stream holding joblib wrappers is walked both ways by the scan (:mod:`riskframe.scanning.scan`).
+
+**Speed and budgets.** Runs of opcodes with no effect on anything the walk models (a constant
+pushed and popped, ``MARK`` then ``POP_MARK``, ``PROTO``, ``FRAME``, whose end is kept) are skipped
+in bulk, at C speed: one pair repeated by comparing blocks of memory, any mix by one regular
+expression. Every other opcode counts against ``ScanLimits.max_opcodes``.
 
 Why a hand-written walker rather than :func:`pickletools.genops`: genops reads every argument
 whole (a 4 GB ``BINBYTES8`` would be held in memory) and keeps no stack, so memo-routed
-STACK_GLOBAL operands would be invisible. The opcode semantics follow CPython's ``pickle.py``.
+STACK_GLOBAL operands would be invisible. The opcode semantics follow CPython's ``_pickle.c`` and
+``pickle.py``.
 """
 
 from __future__ import annotations
@@ -27,19 +46,58 @@ import _compat_pickle
 import re
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from riskframe.scanning._joblib import WRAPPERS
+from riskframe.scanning._opargs import importable
 from riskframe.scanning._stream import ByteStream, LimitExceeded, Truncated, Unreadable
-from riskframe.scanning._values import Call, Opaque, Ref, describe
+from riskframe.scanning._values import Blob, Call, Opaque, Ref, Seq, appeared, describe
 from riskframe.scanning.allowlist import Allowlist, Severity
-from riskframe.scanning.findings import Finding, ScanLimits
+from riskframe.scanning.findings import Budget, Finding, ScanLimits
 
 MAX_PICKLES = 10_000  # back-to-back pickles walked in one stream
 _USES_SHOWN = 3
+Mode = Literal["plain", "joblib"]
+
+# Opcode runs with no effect on the walk's stack, memo or names: a constant pushed then popped
+# (NONE, NEWTRUE, NEWFALSE, EMPTY_TUPLE/LIST/DICT/SET, BININT1/2/4, BINFLOAT), MARK then
+# POP_MARK, PROTO 0-5, and FRAME (whose end the walk tracks: group 1 is the last frame's length).
+_INERT_RUN = re.compile(rb"(?:[N\x88\x89)\]}\x8f]0|K.0|M..0|J....0|G.{8}0|\(1|\x80[\x00-\x05]|\x95(.{8}))++",
+                        re.DOTALL)
+_RUN_AFTER = frozenset(b"01\x80\x95")  # a run is looked for only after these, so ordinary pickles pay nothing
+_BUILD = ord("b")
+
+
+_PAIRS = {bytes([push]) + b"0": (bytes([push]) + b"0") * (1 << 15) for push in b"N\x88\x89)]}\x8f"} | {
+    b"(1": b"(1" * (1 << 15)}  # each no-op pair, repeated over 64 KiB
+
+
+def _repeated_pairs(buf: bytes, pos: int) -> int:
+    """Where the run of the no-op pair at ``pos`` repeated ends (at an even distance); ``pos`` if none."""
+    pattern = _PAIRS.get(buf[pos:pos + 2])
+    if pattern is None:
+        return pos
+    step = 64
+    while step >= 2:
+        size = min(step, len(pattern), len(buf) - pos) & ~1
+        if size and buf[pos:pos + size] == pattern[:size]:
+            pos += size
+            step = min(step * 2, len(pattern))
+        else:
+            step //= 4  # narrow down to the pair where the run ends (the regex takes over there)
+    return pos
 
 
 class Malformed(Exception):
-    """The stream breaks the pickle grammar at ``offset`` (a loader would raise there)."""
+    """The stream breaks the pickle grammar at ``offset``: every unpickler raises there."""
+
+    def __init__(self, offset: int, message: str) -> None:
+        self.offset = offset
+        super().__init__(message)
+
+
+class Unfollowable(Exception):
+    """At ``offset`` a loader may go on, but the walk cannot tell what it would read next."""
 
     def __init__(self, offset: int, message: str) -> None:
         self.offset = offset
@@ -57,37 +115,54 @@ class StreamReport:
     end: int = 0  # stream offset after the last complete pickle
     complete: bool = False  # the stream ended right after a complete pickle
     calls: int = 0  # globals called or instantiated (how a cut-off stream still proves to be a pickle)
+    wrappers: int = 0  # joblib array wrappers built (the stream reads differently under joblib.load)
+    stopped: Exception | None = None  # why the walk ended before the end of the stream
 
 
 class Walker:
-    """Walks pickles from one :class:`ByteStream`, collecting findings into a report."""
+    """Walks pickles from one :class:`ByteStream`, collecting findings into a report.
+
+    ``persistent_ids``: the loader has a ``persistent_load`` (torch's); without one, ``PERSID``
+    and ``BINPERSID`` raise. ``claimed``: see :func:`walk_pickles`.
+    """
 
     def __init__(self, stream: ByteStream, allowlist: Allowlist, report: StreamReport,
-                 limits: ScanLimits, *, torchscript: bool = False, nesting: int = 0) -> None:
+                 limits: ScanLimits, budget: Budget | None = None, *, torchscript: bool = False,
+                 mode: Mode = "plain", persistent_ids: bool = True, claimed: bool = True,
+                 nesting: int = 0) -> None:
         self.stream, self.allowlist, self.report = stream, allowlist, report
-        self.limits, self.torchscript = limits, torchscript
+        self.limits, self.torchscript, self.mode = limits, torchscript, mode
+        self.budget = budget or Budget(limits.max_opcodes)
+        self.persistent_ids, self.claimed = persistent_ids, claimed
         self.nesting = nesting  # joblib object arrays: pickles inside pickles
+        self._reset()
+
+    def _reset(self) -> None:
         self.stack: list[Any] = []
         self.marks: list[int] = []
         self.memo: dict[int, Any] = {}
         self.seen = bytearray()  # one bit per memo index written (indices below _SEEN_LIMIT)
         self.memo_count = 0
-        self.texts_kept = 0
+        self.texts_kept, self.text_room = 0, kept_texts()
         self.recent_texts: deque[tuple[int, str]] = deque(maxlen=_RECENT)
-        self.proto = 0
         self.flagged: list[Ref] = []
+        self.constrained: list[Ref] = []
+        self.frame_end = 0  # stream offset where the last FRAME's bytes end
+        self.memo_changed = False  # an object from the memo the walk did not keep was changed
 
     # -- one pickle --------------------------------------------------------------------------
     def walk_one(self) -> Any:
-        """Walk to the next STOP; return the pickle's top value. Raises Truncated/Malformed."""
+        """Walk to the next STOP; return the pickle's top value.
+
+        Raises Truncated, Malformed, Unfollowable or LimitExceeded.
+        """
         from riskframe.scanning._opcodes import HANDLERS
 
-        self.stack, self.marks, self.memo, self.seen, self.memo_count = [], [], {}, bytearray(), 0
-        self.texts_kept = 0
-        self.recent_texts.clear()
-        self.proto, self.flagged = 0, []
+        self._reset()
         stream, stack, max_stack = self.stream, self.stack, self.limits.max_stack
         read_byte = stream.read_byte
+        budget = self.budget
+        left = budget.opcodes
         try:
             while True:
                 # ByteStream.read_byte, inlined when the byte is buffered: this loop is the hot path
@@ -103,12 +178,45 @@ class Walker:
                     if code < 0:
                         raise Truncated(offset, "a pickle (no STOP opcode)")
                     raise Malformed(offset, f"unknown opcode 0x{code:02x}")
-                if handler(self, offset):
+                if code == _BUILD:  # may walk a nested pickle (a joblib object array) on the same budget
+                    budget.opcodes = left
+                    handler(self, offset)
+                    left = budget.opcodes
+                elif handler(self, offset):
+                    self._check_stop(offset)
                     return self.pop(offset)
-                if len(stack) > max_stack:
-                    raise LimitExceeded(f"more than {max_stack} stack entries")
+                left -= 1
+                if not left & 0x3FF:  # the limits, every 1024 opcodes: this loop is the hot path
+                    if left <= 0:
+                        raise LimitExceeded(f"more than {self.limits.max_opcodes} opcodes walked one by one "
+                                            "(the opcode budget)")
+                    if len(stack) > max_stack:
+                        raise LimitExceeded(f"more than {max_stack} stack entries")
+                if code in _RUN_AFTER:
+                    self._skip_inert_run()
         finally:
+            budget.opcodes = left
             self._report_flagged()
+
+    def _skip_inert_run(self) -> None:
+        """Skip the run of no-effect opcodes that starts here, if any (see ``_INERT_RUN``); a run
+        of one two-byte pair repeated (``N0N0...``) is first compared in blocks, at memory speed."""
+        stream = self.stream
+        buf = stream._buf
+        stream._pos = _repeated_pairs(buf, stream._pos)
+        match = _INERT_RUN.match(buf, stream._pos)
+        if match is None:
+            return
+        if match.group(1) is not None:
+            self.frame_end = stream._base + match.end(1) + int.from_bytes(match.group(1), "little")
+        stream._pos = match.end()
+
+    def _check_stop(self, offset: int) -> None:
+        if self.stream.offset < self.frame_end:
+            # The pure-Python unpickler has read the whole frame from the file: whatever reads
+            # the file next (the next pickle, joblib's next opcode) starts after the frame.
+            raise Unfollowable(offset, "STOP inside a frame: a loader would go on reading after the frame, "
+                                       f"at byte {self.frame_end}")
 
     # -- stack and memo ----------------------------------------------------------------------
     def push(self, value: Any) -> None:
@@ -134,10 +242,13 @@ class Walker:
 
     def put(self, index: int, offset: int) -> None:
         """PUT/MEMOIZE. Only values the scan needs later are kept (see :func:`_worth_keeping`),
-        so the memo of a pickle with millions of entries stays small."""
-        stack = self.stack
-        if len(stack) <= (self.marks[-1] if self.marks else 0):
+        so the memo of a pickle with millions of entries stays small. (Written out flat: every
+        pickle memoizes most of what it builds, so this runs for a third of all opcodes.)"""
+        stack, marks = self.stack, self.marks
+        if len(stack) <= (marks[-1] if marks else 0):
             raise Malformed(offset, "stack underflow")
+        if index < 0:
+            raise Malformed(offset, "negative PUT argument")
         value = stack[-1]
         if index < _SEEN_LIMIT:
             seen, byte, bit = self.seen, index >> 3, 1 << (index & 7)
@@ -148,26 +259,31 @@ class Walker:
                 self.memo_count += 1
         else:
             self.memo_count += 1
+        memo = self.memo
         kind = _worth_keeping(value)
         if kind is None:
-            if self.memo:
-                self.memo.pop(index, None)
+            if memo:
+                memo.pop(index, None)
             return
-        room = self.texts_kept < kept_texts() if kind == "text" else len(self.memo) < self.limits.max_memo
-        if room or index in self.memo:
-            self.texts_kept += kind == "text" and index not in self.memo
-            self.memo[index] = value
-        elif kind == "text":
-            self.recent_texts.append((index, value))
-
-    def memo_size(self) -> int:
-        """``len(memo)`` as the unpickler counts it: MEMOIZE stores at this index."""
-        return self.memo_count
+        if kind == "text":
+            if self.texts_kept < self.text_room or index in memo:
+                self.texts_kept += index not in memo
+                memo[index] = value
+            else:
+                self.recent_texts.append((index, value))
+        elif len(memo) < self.limits.max_memo or index in memo:
+            memo[index] = value
+        else:  # a global or a joblib wrapper lost here would come back from a GET unrecognised
+            raise LimitExceeded(f"more than {self.limits.max_memo} globals and objects kept in the memo")
 
     def get(self, index: int, offset: int) -> None:
         if index in self.memo:
-            self.push(self.memo[index])
+            value = self.memo[index]
+            appeared(value)
+            self.push(value)
         elif recent := next((text for i, text in self.recent_texts if i == index), None):
+            if len(self.memo) < self.limits.max_memo:  # fetched once, likely fetched again (a dtype's '<')
+                self.memo[index] = recent
             self.push(recent)
         elif index >= _SEEN_LIMIT or (index >> 3 < len(self.seen) and self.seen[index >> 3] & (1 << (index & 7))):
             self.push(Opaque("a value the scan did not need to keep"))
@@ -184,12 +300,17 @@ class Walker:
         if verdict.severity is not None:
             ref.severity, ref.reason = verdict.severity, verdict.reason
             self.flagged.append(ref)
+        elif verdict.constructed_only or (self.mode == "joblib" and ref.dotted in WRAPPERS):
+            ref.constructed_only = True
+            self.constrained.append(ref)
         return ref
 
     def called(self, func: Any, args: Any, offset: int, opcode: str) -> Call:
         """Record that ``func`` is called (or instantiated) at ``offset``."""
         if isinstance(func, Ref):
             self.report.calls += 1
+            if opcode in ("NEWOBJ", "NEWOBJ_EX") and func.constructed_only:
+                func.constructed += 1
             if func.severity and len(func.uses) < _USES_SHOWN:
                 func.uses.append(f"called by {opcode} at byte {offset} with {describe(args, 80)}")
         else:
@@ -199,7 +320,11 @@ class Walker:
         return Call(func, args, opcode, offset)
 
     def mutated(self, target: Any, offset: int, opcode: str) -> None:
-        """APPEND/SETITEM/BUILD applied directly to a global changes a module or class in place."""
+        """APPEND/SETITEM/BUILD applied to something other than a container the walk holds: a
+        global itself (tampering with a module or class), or a value from the memo the walk did
+        not keep (joblib's layout may depend on it: see ``memo_changed``)."""
+        if isinstance(target, Opaque):
+            self.memo_changed = True
         if isinstance(target, Ref):
             self.finding(target.dotted, offset, "high",
                          f"{opcode} changes the global {target.dotted} itself (not an instance of it): "
@@ -220,14 +345,26 @@ class Walker:
             context = "".join(f"; {use}" for use in ref.uses)
             self.finding(ref.dotted, ref.offset, ref.severity,  # type: ignore[arg-type]
                          f"{ref.reason} (named by {ref.opcode}{context})")
-        self.flagged = []
+        for ref in self.constrained:
+            if ref.pushes != ref.constructed:
+                self.finding(ref.dotted, ref.offset, "medium",
+                             f"a class admitted only when an object of it is rebuilt from its state "
+                             f"(NEWOBJ, then BUILD) is used {ref.pushes - ref.constructed} other way(s) here "
+                             f"(named by {ref.opcode} at byte {ref.offset}): called, or handed to code that "
+                             "may call it, it runs its __init__ with arguments from the file")
+        self.flagged, self.constrained = [], []
 
     def stack_global(self, offset: int) -> None:
         name, module = self.pop(offset), self.pop(offset)
-        if isinstance(module, str) and isinstance(name, str):
+        if type(module) is str and type(name) is str:
+            if not self.claimed and not importable(module):
+                raise Malformed(offset, f"{module[:40]!r} is not a module name anything can import")
             self._pin_operands(module, name)
             self.push(self.named_global(module, name, offset, "STACK_GLOBAL"))
             return
+        if _never_text(module) or _never_text(name):  # both unpicklers raise "STACK_GLOBAL requires str"
+            raise Malformed(offset, f"STACK_GLOBAL operands that are not strings ({describe(module, 40)} / "
+                                    f"{describe(name, 40)})")
         shown = f"{describe(module, 60)} / {describe(name, 60)}"
         self.finding(f"{_operand(module)}.{_operand(name)}", offset, "high",
                      f"STACK_GLOBAL operands are not plain strings ({shown}): the imported name is "
@@ -237,10 +374,9 @@ class Walker:
 
 _SEEN_LIMIT = 1 << 24  # memo indices tracked for GET-before-PUT checks (a 2 MB bitmap at most)
 _KEPT_CALLS = frozenset({"numpy.dtype"})  # joblib reads array layouts from memoized dtypes
-_KEPT_TEXT = 256  # length of memoized strings kept: module and attribute names, dict keys
-_KEPT_TEXTS = 300_000  # identifier-like strings kept (about 30 MB); a GET beyond is opaque (fails closed)
-_RECENT = 8  # strings memoized past the limit, kept until the next STACK_GLOBAL may pin them
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_<>]*)*")
+_KEPT_TEXT = 256  # length of memoized strings kept: module and attribute names, dict keys, byte orders
+_KEPT_TEXTS = 300_000  # short strings kept (about 30 MB); a GET beyond is opaque (fails closed)
+_RECENT = 8  # strings memoized past the limit, kept until the next STACK_GLOBAL or GET may pin them
 
 
 def kept_texts() -> int:
@@ -250,14 +386,26 @@ def kept_texts() -> int:
 
 def _worth_keeping(value: Any) -> str | None:
     """``text`` for strings (possible STACK_GLOBAL operands), ``ref`` for globals (reused through
-    GET before every call) and dtypes; None for values only ever needed as "some value"."""
-    if type(value) is str:  # only names can be STACK_GLOBAL operands that import something
-        return "text" if len(value) <= _KEPT_TEXT and _IDENTIFIER.fullmatch(value) else None
-    if isinstance(value, Ref):
+    GET before every call), dtypes and joblib array wrappers (built again through GET); None for
+    values only ever needed as "some value"."""
+    kind = type(value)
+    if kind is str:  # STACK_GLOBAL operands, and the byte orders and keys of joblib's layouts
+        return "text" if len(value) <= _KEPT_TEXT else None
+    if kind is Ref:
         return "ref"
-    if isinstance(value, Call) and isinstance(value.func, Ref) and value.func.dotted in _KEPT_CALLS:
+    if kind is Call and type(value.func) is Ref and (value.func.dotted in _KEPT_CALLS or value.func.dotted in WRAPPERS):
         return "ref"
+    if kind is Seq and any(type(item) is Ref and item.constructed_only for item in value.items):
+        return "ref"  # a tuple around a constructed-only class: every copy of it is one more use of the class
     return None
+
+
+
+def _never_text(value: Any) -> bool:
+    """A value that cannot be a ``str`` at load time (a call's result or an opaque value may be)."""
+    if isinstance(value, Blob):
+        return value.kind in ("bytes", "bytearray")
+    return not isinstance(value, (str, Call, Opaque))
 
 
 def _fix_imports(module: str, name: str) -> tuple[str, str]:
@@ -272,13 +420,18 @@ def _operand(value: Any) -> str:
 
 
 def walk_pickles(stream: ByteStream, allowlist: Allowlist, limits: ScanLimits, *,
-                 torchscript: bool = False, max_pickles: int = MAX_PICKLES,
-                 continuation: bool = False) -> StreamReport:
+                 budget: Budget | None = None, torchscript: bool = False, mode: Mode = "plain",
+                 persistent_ids: bool = True, max_pickles: int = MAX_PICKLES, continuation: bool = False,
+                 claimed: bool = True) -> StreamReport:
     """Walk every pickle in ``stream`` until its end (or ``max_pickles``); never raises on bad data.
 
-    A truncated or malformed first pickle is a ``medium`` finding (a loader runs every opcode
-    before the point where it fails); bytes after a complete pickle that do not form another one
-    are a ``low`` finding. ``continuation`` says the stream already held a complete pickle.
+    ``claimed``: the stream claims to be a pickle (it starts with ``PROTO`` 2-5, or its loader
+    unpickles it). A truncated or malformed first pickle is then a ``medium`` finding (a loader
+    runs every opcode before the point where it fails), and bytes after a complete pickle that do
+    not form another one are a ``low`` finding. Unclaimed, the walk asks only what
+    ``pickle.load`` would do with the bytes: a stream every unpickler refuses is no pickle and
+    no finding, and only what a loader would import, call or fail to follow is reported.
+    ``continuation`` says the stream already held a complete pickle.
 
     Examples
     --------
@@ -290,16 +443,21 @@ def walk_pickles(stream: ByteStream, allowlist: Allowlist, limits: ScanLimits, *
     (1, [])
     """
     report = StreamReport()
-    walker = Walker(stream, allowlist, report, limits, torchscript=torchscript)
+    walker = Walker(stream, allowlist, report, limits, budget, torchscript=torchscript, mode=mode,
+                    persistent_ids=persistent_ids, claimed=claimed)
     while report.pickles < max_pickles:
         start = stream.offset
         try:
             report.values.append(walker.walk_one())
-        except (Truncated, Malformed, LimitExceeded) as exc:
-            report.findings.append(_broken(exc, start, first=report.pickles == 0 and not continuation))
+        except (Truncated, Malformed, Unfollowable, LimitExceeded) as exc:
+            report.stopped = exc
+            broken = _broken(exc, start, first=report.pickles == 0 and not continuation)
+            if claimed or isinstance(exc, (Unfollowable, LimitExceeded)) or type(exc) is Unreadable:
+                report.findings.append(broken)
             return report
         report.pickles += 1
         report.end = stream.offset
+        walker.persistent_ids = True  # a loader reading several pickles may have a persistent_load for the rest
         if stream.at_end():
             report.complete = True
             return report
@@ -311,6 +469,9 @@ def _broken(exc: Exception, start: int, *, first: bool) -> Finding:
         return Finding(None, start, "medium", f"scan limit reached ({exc}); the rest of the stream "
                                               "was not checked, so the file cannot be vouched for")
     offset = getattr(exc, "offset", start)
+    if isinstance(exc, Unfollowable):
+        return Finding(None, offset, "medium", f"the scan cannot follow this pickle: {exc}; nothing after "
+                                               "this point was checked, so the file cannot be vouched for")
     if first:
         kind = ("unreadable" if isinstance(exc, Unreadable) else "truncated" if isinstance(exc, Truncated)
                 else "malformed")
@@ -321,4 +482,4 @@ def _broken(exc: Exception, start: int, *, first: bool) -> Finding:
                                        "several pickles would run them")
 
 
-__all__ = ["Malformed", "StreamReport", "Walker", "walk_pickles"]
+__all__ = ["Malformed", "Mode", "StreamReport", "Unfollowable", "Walker", "walk_pickles"]

@@ -1,9 +1,16 @@
-"""File -> :class:`FileScan`: recognise the format by content, scan every pickle it holds.
+"""File -> :class:`FileScan`: every reading a loader could make of a file, each scanned.
+
+A file's content is recognised by its first bytes (:mod:`riskframe.scanning.sniff`), but a
+sniff is only the first door: whatever the file looks like, if its first byte is a pickle opcode
+``pickle.load`` would read it, so it is also walked as a pickle (unclaimed, see
+:mod:`riskframe.scanning.pickle_views`); a file that ends in a zip directory is also a zip to
+Python's ``zipfile``; a joblib stream is also a plain pickle. Each reading's findings count.
 
 Nothing is ever unpickled or imported: pickles are walked statically
 (:mod:`riskframe.scanning.pickle_ops`), containers are unpacked as streams
 (:mod:`riskframe.scanning.containers`), and formats that cannot hold code are checked for
 well-formedness (:mod:`riskframe.scanning.safe_formats`, :mod:`riskframe.scanning.skops_files`).
+A problem reading one file (an I/O error, ``/proc/self/mem``) is that file's result.
 """
 
 from __future__ import annotations
@@ -13,21 +20,21 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import IO
 
 from riskframe.scanning import containers
-from riskframe.scanning._joblib import WRAPPERS
-from riskframe.scanning._stream import ByteStream, Truncated
+from riskframe.scanning._stream import ByteStream, LimitExceeded, Truncated, Unreadable
 from riskframe.scanning.allowlist import Allowlist
-from riskframe.scanning.findings import FileScan, Finding, ScanLimits
+from riskframe.scanning.findings import Budget, FileScan, Finding, ScanLimits
 from riskframe.scanning.keras_files import SAVEDMODEL_RISK, is_saved_model
-from riskframe.scanning.pickle_ops import MAX_PICKLES, StreamReport, walk_pickles
+from riskframe.scanning.pickle_views import could_be_pickle, read_pickles
 from riskframe.scanning.sniff import COMPRESSED, HEAD, NOT_SCANNED, sniff
+from riskframe.scanning.sources import Source
 
-LEGACY_TORCH_MAGIC = 0x1950A86A20F9469CFC6C  # first pickle of torch.save(..., _use_new_zipfile_serialization=False)
-_LEGACY_TORCH_PICKLES = 5  # magic, protocol version, sys info, the object, its storage keys
 _RISKS = {  # what an unscanned format can do, for the notes
     "hdf5": " (a Keras .h5 model's config can hold Lambda layers whose code runs on load)",
 }
+_UNRECOGNISED = frozenset({"unknown", "empty", *NOT_SCANNED.values()})
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ class Scope:
     scan: FileScan
     allowlist: Allowlist
     limits: ScanLimits
+    budget: Budget
     member: str | None = None
     depth: int = 0
     torchscript: bool = False
@@ -63,39 +71,67 @@ class Scope:
     def deeper(self) -> Scope:
         return replace(self, depth=self.depth + 1)
 
-    # -- dispatch ----------------------------------------------------------------------------
-    def scan_stream(self, stream: ByteStream, expect: str = "any") -> str:
-        """Sniff the stream and scan it as what it is; returns the format's name."""
+    # -- readings ----------------------------------------------------------------------------
+    def scan_source(self, source: Source, expect: str = "any") -> str:
+        """Scan ``source`` in every reading a loader could make of it; returns its format.
+
+        ``expect="pickle"``: its loader unpickles it whatever it holds (``data.pkl``).
+        """
         try:
-            return self._dispatch(stream, expect)
-        except Truncated as exc:  # a decompressor or zip member failing where no scanner catches it
+            with source.stream() as stream:
+                head = stream.peek(HEAD)
+                if expect == "pickle":
+                    read_pickles(self, source, stream, claimed=True, mode="plain", persistent_ids=True)
+                    return "pickle"
+                kind, walked = self._dispatch(stream, source, head)
+            pickled = self._unclaimed_pickle(source) if not walked and could_be_pickle(head) else None
+        except Truncated as exc:  # a decompressor or archive member failing where no reader catches it
+            if type(exc) is Unreadable and self.member is None and self.depth == 0:
+                raise  # the file itself cannot be read: scan_file reports it
             self.add(Finding(None, exc.offset, "medium", f"unreadable data: {exc}"))
             return "unknown"
+        except LimitExceeded as exc:
+            self.add(Finding(None, None, "medium", f"scan limit reached ({exc}); the rest was not checked, "
+                                                   "so the file cannot be vouched for"))
+            return "unknown"
+        if kind in _UNRECOGNISED or kind.endswith("(not installed)"):  # not "unknown+gzip": marked inside
+            if pickled and kind in ("unknown", "empty"):
+                return pickled  # no other reading: it is a pickle
+            self.unrecognised(kind)
+        return f"{kind}+{pickled}" if pickled else kind
 
-    def _dispatch(self, stream: ByteStream, expect: str) -> str:
-        head = stream.peek(HEAD)
-        kind = sniff(head)
-        if expect == "pickle" and kind not in ("pickle", "pickle-v0"):
-            self.add(Finding(None, 0, "medium", f"expected a pickle here, found {kind} data"))
-            return kind
-        if kind in ("pickle", "pickle-v0"):
-            return self.scan_pickles(stream, confirm=kind == "pickle-v0") or self.unrecognised("unknown")
+    def _dispatch(self, stream: ByteStream, source: Source, head: bytes) -> tuple[str, bool]:
+        """The reading the first bytes suggest; the format, and whether it walked a pickle from byte 0."""
+        kind = sniff(head, source.size)
+        if kind == "pickle":
+            return read_pickles(self, source, stream, claimed=True).kind, True
         if kind == "zip":
-            return containers.spool_and_scan_zip(stream, self)
+            return containers.scan_zip_source(source, stream, self), False
+        if kind == "tar":
+            from riskframe.scanning.tar_files import scan_tar_source
+
+            return scan_tar_source(source, stream, self), False
         if kind == "npy":
-            return containers.scan_npy(stream, self)
+            return containers.scan_npy(stream, self), False
         if kind in COMPRESSED.values() or kind == "zlib":
-            return self.scan_compressed(stream, kind)
+            return self.scan_compressed(source, kind), False
         if kind in ("safetensors", "onnx?"):
             from riskframe.scanning.safe_formats import check_onnx, check_safetensors
 
             if kind == "safetensors":
-                return check_safetensors(stream, self)
+                return check_safetensors(stream, self), False
             if is_saved_model(head):
                 self.cannot_vouch(SAVEDMODEL_RISK)
-                return "tf-savedmodel"
-            return check_onnx(stream, self) or self.unrecognised("unknown")
-        return self.unrecognised(kind)
+                return "tf-savedmodel", False
+            return check_onnx(stream, self) or "unknown", False
+        return kind, False
+
+    def _unclaimed_pickle(self, source: Source) -> str | None:
+        """``pickle.load`` accepts any first opcode: walk the bytes as it would. The kind of pickle
+        they hold, or None when no unpickler would read a whole pickle from them."""
+        with source.stream() as stream:
+            reading = read_pickles(self, source, stream, claimed=False)
+        return reading.kind if reading.is_pickle else None
 
     def unrecognised(self, kind: str) -> str:
         """Report content the scan has no reader for: the file (or member) is not vouched for.
@@ -103,8 +139,9 @@ class Scope:
         An empty member holds nothing to run, and an ``optional`` member's bytes are never
         interpreted by its loader: both are noted only.
         """
-        why = "no scanner for this format" if kind in NOT_SCANNED.values() else "format not recognised"
-        why += _RISKS.get(kind, "")
+        base = kind.split("+")[0]
+        why = "no scanner for this format" if base in NOT_SCANNED.values() else "format not recognised"
+        why += _RISKS.get(base, "")
         if kind == "empty":
             why = "empty"
         if self.member is None:
@@ -117,71 +154,19 @@ class Scope:
             self.scan.unverified.append(self.member)
         return kind
 
-    def scan_compressed(self, stream: ByteStream, codec: str) -> str:
+    def scan_compressed(self, source: Source, codec: str) -> str:
         if self.depth >= self.limits.max_depth:
             self.add(Finding(None, 0, "medium", f"containers nested more than {self.limits.max_depth} deep; "
                                                 "the innermost was not scanned"))
             return codec
-        raw = _StreamFile(stream)
+        if not containers.codec_available(codec):
+            return f"{codec} (not installed)"
+        inner = source.within(containers.decompressing(source, codec), max_bytes=self.limits.max_decompressed_bytes)
         try:
-            inner = containers.open_compressed(codec, raw)  # type: ignore[arg-type]
-        except ImportError:
-            return self.unrecognised(f"{codec} (not installed)")
-        decompressed = ByteStream(inner, max_bytes=self.limits.max_decompressed_bytes)
-        try:
-            return f"{self.deeper().scan_stream(decompressed)}+{codec}"
+            return f"{self.deeper().scan_source(inner)}+{codec}"
         except (OSError, EOFError, ValueError) as exc:  # corrupt compressed data, caught by the codec
             self.add(Finding(None, None, "medium", f"corrupt {codec} stream: {exc}"))
             return f"unknown+{codec}"
-
-    def scan_pickles(self, stream: ByteStream, *, confirm: bool = False) -> str | None:
-        """Walk the pickles in ``stream``; None when ``confirm`` and it is not a pickle after all."""
-        report = walk_pickles(stream, self.allowlist, self.limits, torchscript=self.torchscript,
-                              max_pickles=1)
-        if confirm and not report.pickles and not report.calls:
-            return None  # text that happens to start like a protocol-0 pickle
-        kind = "pickle"
-        if report.pickles and report.values[0] == LEGACY_TORCH_MAGIC:
-            kind = "pytorch-legacy"
-            more = walk_pickles(stream, self.allowlist, self.limits, max_pickles=_LEGACY_TORCH_PICKLES - 1,
-                                continuation=True)
-            _merge(report, more)
-            if not stream.at_end():
-                self.note(f"tensor storages from byte {stream.offset} on: raw data that torch.load "
-                          "reads as bytes, never unpickles")
-        elif report.pickles and not report.complete:
-            _merge(report, walk_pickles(stream, self.allowlist, self.limits, torchscript=self.torchscript,
-                                        max_pickles=MAX_PICKLES, continuation=True))
-        for finding in report.findings:
-            self.add(finding)
-        if report.pickles > 1:
-            self.note(f"{report.pickles} pickles back to back, each scanned")
-        if any(name in WRAPPERS for name in report.globals):
-            kind = "joblib"
-        return kind
-
-
-def _merge(report: StreamReport, more: StreamReport) -> None:
-    report.findings.extend(more.findings)
-    report.pickles += more.pickles
-    report.globals.update(more.globals)
-    report.complete = more.complete
-
-
-class _StreamFile:
-    """A read-only file view of a ByteStream, for the decompressors."""
-
-    def __init__(self, stream: ByteStream) -> None:
-        self._stream = stream
-
-    def read(self, n: int = -1) -> bytes:
-        size = n if 0 < n <= 1 << 20 else 1 << 20
-        data = self._stream.peek(size)
-        self._stream.skip(len(data))
-        return data
-
-    def readable(self) -> bool:
-        return True
 
 
 # -- files and folders -----------------------------------------------------------------------
@@ -190,7 +175,8 @@ def scan_file(path: str | os.PathLike[str], *, allowlist: Allowlist | None = Non
               limits: ScanLimits | None = None) -> FileScan:
     """Scan one file and return its verdict; never raises on bad content.
 
-    Raises :class:`OSError` only when the file cannot be opened.
+    Raises :class:`OSError` only when the file cannot be opened; a file that opens but cannot be
+    read (``/proc/self/mem``, an I/O error) is a result whose verdict is ``unsupported``.
 
     Examples
     --------
@@ -202,27 +188,27 @@ def scan_file(path: str | os.PathLike[str], *, allowlist: Allowlist | None = Non
     ('pickle', 'safe', [])
     """
     path = Path(path)
+    limits = limits or ScanLimits()
     result = FileScan(str(path), "unknown")
-    scope = Scope(result, allowlist or Allowlist(), limits or ScanLimits())
+    scope = Scope(result, allowlist or Allowlist(), limits, Budget(limits.max_opcodes))
     with path.open("rb") as fp:
-        stream = ByteStream(fp)
-        head = stream.peek(HEAD)
-        if sniff(head, path.stat().st_size) == "zip":
-            result.format = containers.scan_zip(fp, scope)
-            return result
-        result.format = scope.scan_stream(stream)
-        if _is_polyglot(fp):
-            scope.note("the file is also a zip archive (its directory is at the end): scanned as one too")
-            containers.scan_zip(fp, scope, polyglot=True)
+        try:
+            size = os.fstat(fp.fileno()).st_size
+            result.format = scope.scan_source(Source(lambda: path.open("rb"), size=size, path=path))
+            if fp.read(4) not in (b"PK\x03\x04", b"PK\x05\x06") and _ends_in_zip(fp):
+                scope.note("the file is also a zip archive (its directory is at the end): scanned as one too")
+                containers.scan_zip(fp, scope, polyglot=True)
+        except (OSError, Truncated) as exc:
+            return FileScan.unreadable(str(path), str(exc))
+        except LimitExceeded as exc:
+            result.add(Finding(None, None, "medium", f"scan limit reached ({exc}); the rest was not checked, "
+                                                     "so the file cannot be vouched for"))
     return result
 
 
-def _is_polyglot(fp: object) -> bool:
-    try:
-        fp.seek(0)  # type: ignore[attr-defined]
-        return zipfile.is_zipfile(fp)  # type: ignore[arg-type]
-    except OSError:
-        return False
+def _ends_in_zip(fp: IO[bytes]) -> bool:
+    fp.seek(0)
+    return zipfile.is_zipfile(fp)
 
 
 def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:

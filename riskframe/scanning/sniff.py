@@ -1,37 +1,40 @@
 """Recognise a model file's format from its first bytes, never from its name.
 
 Extensions lie (``model.bin`` is a PyTorch zip, a legacy torch pickle or raw weights; a ``.pt``
-may be a TorchScript archive), so the scan decides by content. :func:`sniff` only proposes: the
-scanners confirm (a protocol-0 pickle is only believed once it parses; ONNX once its protobuf
-structure checks out).
+may be a TorchScript archive), so the scan decides by content. :func:`sniff` only proposes, and
+only the *first* reading: the scanners confirm (ONNX once its protobuf structure checks out), and
+a file whose first byte is a pickle opcode is walked as a pickle too, whatever sniff says
+(:mod:`riskframe.scanning.pickle_views`). The prefixes are the ones the loaders test: joblib's
+for its compressors, Python's ``tarfile`` for a tar (a header block with a valid checksum, with
+or without ``ustar``).
 """
 
 from __future__ import annotations
 
+import tarfile
 import zlib
 
-HEAD = 512  # bytes sniff needs (a tar header names itself at byte 257)
+HEAD = 512  # bytes sniff needs (a tar header block)
 
-_PICKLE_START_V0 = frozenset(b"(]})cNILFSVKJMXUTGBCPi")
-COMPRESSED = {  # magic -> codec, as written by gzip, bz2, xz, lzma-alone and lz4 (joblib compress=)
+COMPRESSED = {  # magic -> codec, as joblib.load tests them (its old "ZF" files, gzip, bz2, xz, lzma-alone, lz4)
+    b"ZF": "joblib-zfile",
     b"\x1f\x8b": "gzip",
     b"BZh": "bz2",
-    b"\xfd7zXZ\x00": "xz",
+    b"\xfd7zXZ": "xz",
     b"\x04\x22\x4d\x18": "lz4",
-    b"\x5d\x00\x00": "lzma",
+    b"\x5d\x00": "lzma",
 }
 NOT_SCANNED = {  # recognised, but this scanner cannot vouch for them
     b"\x89HDF\r\n\x1a\n": "hdf5",
     b"GGUF": "gguf",
-    b"ustar": "tar",
 }
 
 
 def sniff(head: bytes, size: int | None = None) -> str:
     """The format ``head`` (the first :data:`HEAD` bytes) suggests.
 
-    One of ``zip``, ``npy``, ``pickle``, ``pickle-v0`` (protocols 0-1: to be confirmed by
-    parsing), ``safetensors``, ``onnx?`` (to be confirmed), a codec from :data:`COMPRESSED`,
+    One of ``zip``, ``npy``, ``pickle`` (``PROTO`` 2-5, or a ``PROTO`` the walker will refuse),
+    ``tar``, ``safetensors``, ``onnx?`` (to be confirmed), a codec from :data:`COMPRESSED`,
     ``zlib``, a name from :data:`NOT_SCANNED`, ``empty`` or ``unknown``.
 
     Examples
@@ -48,22 +51,31 @@ def sniff(head: bytes, size: int | None = None) -> str:
         return "zip"
     if head[:6] == b"\x93NUMPY":
         return "npy"
-    if head[0] == 0x80 and len(head) > 1 and 2 <= head[1] <= 5:
+    if head[0] == 0x80:  # PROTO: the walker says what is wrong with a protocol it refuses
         return "pickle"
     for magic, codec in {**COMPRESSED, **NOT_SCANNED}.items():
-        if head.startswith(magic) or (magic == b"ustar" and head[257:262] == magic):
+        if head.startswith(magic):
             return codec
+    if _is_tar(head):
+        return "tar"
     if _is_safetensors(head, size):
         return "safetensors"
     if _is_zlib(head):
         return "zlib"
-    if head[0] == 0x80:  # PROTO 0/1 or > 5: let the pickle walker say what is wrong
-        return "pickle"
-    if head[0] in _PICKLE_START_V0:
-        return "pickle-v0"
     if head[0] == 0x08:  # protobuf field 1 (ir_version), varint: how ONNX files begin
         return "onnx?"
     return "unknown"
+
+
+def _is_tar(head: bytes) -> bool:
+    """A header block Python's tarfile (which torch.load's legacy reader uses) accepts."""
+    if len(head) < tarfile.BLOCKSIZE:
+        return False
+    try:
+        tarfile.TarInfo.frombuf(head[:tarfile.BLOCKSIZE], "utf-8", "surrogateescape")
+    except tarfile.HeaderError:
+        return False
+    return True
 
 
 def _is_safetensors(head: bytes, size: int | None) -> bool:

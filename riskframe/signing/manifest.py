@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from riskframe.digests import _files, sha256_file
 from riskframe.errors import DocumentError, Problem
+from riskframe.io.digests import _files, sha256_file
 
 _LINE = re.compile(r"^(?P<escaped>\\?)(?P<digest>[0-9a-fA-F]{64}) (?P<mode>[ *])(?P<path>.+)$")
 MAX_MANIFEST_BYTES = 64 << 20

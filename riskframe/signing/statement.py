@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from riskframe.assessment import Assessment
-from riskframe.digests import _files, sha256_file
 from riskframe.errors import RiskframeError
+from riskframe.io.digests import _files, sha256_file
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://riskframe.dev/attestation/assessment/v1"
@@ -89,13 +89,13 @@ def folder_files(folder: Path) -> list[str]:
     """Files under ``folder`` as sorted ``/``-separated relative paths.
 
     The walk is the folder digest's own (links followed, loops not entered), so the files listed
-    here are exactly those :func:`riskframe.digests.sha256_tree` covers.
+    here are exactly those :func:`riskframe.io.digests.sha256_tree` covers.
     """
     return [os.fsdecode(relative) for relative, _ in sorted(_files(folder))]
 
 
 def _tree_digest(files: list[str], digests: list[str]) -> str:
-    """:func:`riskframe.digests.sha256_tree` from per-file digests already computed (each file is
+    """:func:`riskframe.io.digests.sha256_tree` from per-file digests already computed (each file is
     read once); the walk and the order are the same, so the two always agree."""
     tree = hashlib.sha256()
     for relative, digest in zip(files, digests, strict=True):

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from riskframe.digests import sha256_file
 from riskframe.errors import UsageError
+from riskframe.io.digests import sha256_file
 from riskframe.signing.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, EnvelopeError, parse_envelope, verify_envelope
 from riskframe.signing.keys import PublicKey
 from riskframe.signing.statement import ENVELOPE_FILE, PREDICATE_TYPE, STATEMENT_TYPE, folder_files

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, ByteSize, Field
 
 from riskframe.spec.common import Document, Name, Spec, StageKind
+
+MIN_MEMORY = 16 * 2**20
+
+
+def _enough_memory(size: ByteSize) -> ByteSize:
+    if size < MIN_MEMORY:
+        raise ValueError(f"must be at least 16MiB, room for a run to do anything at all. Got {size.human_readable()} "
+                         "instead.")
+    return size
+
+
+# "4GiB", "512MiB", "2GB" or a number of bytes (pydantic's ByteSize: binary and decimal units).
+MemorySize = Annotated[ByteSize, AfterValidator(_enough_memory)]
 
 
 class ControlAtlas(Spec):
@@ -34,5 +47,10 @@ class Control(Document):
         default=0.7, ge=0.0, le=1.0,
         description="share of the prior likelihood that a passing run removes",
     )
-    timeout: float = Field(default=600.0, gt=0, description="seconds before the run becomes an error")
+    timeout: float = Field(default=600.0, gt=0, description="seconds of wall-clock time before the run is "
+                           "stopped and becomes an error")
+    memory: MemorySize | None = Field(
+        default=None, description="memory the run may allocate (4GiB, 512MiB, 2GB or bytes); an allocation beyond "
+        "it fails and the run becomes an error; default: three quarters of the machine's memory shared by the "
+        "parallel runs")
     remediation: str = ""

@@ -54,7 +54,7 @@ def load_document(path: str | Path, expected: type[D] | None = None) -> Document
     if data.get("apiVersion") not in (None, API_VERSION):
         raise source.error(("apiVersion",), f"must be {API_VERSION!r}. Got {data['apiVersion']!r} instead.")
     if model is Policy and ("extends" in data or "exclude" in data):
-        from riskframe.spec.policy_resolve import resolve_document  # it imports this module's models
+        from riskframe.spec.inherit import resolve_document  # it imports this module's models
 
         return resolve_document(doc)
     document = validate_model(model, data, source)
@@ -63,13 +63,13 @@ def load_document(path: str | Path, expected: type[D] | None = None) -> Document
 
 
 def load_pipeline(path: str | Path) -> Pipeline:
-    """Load a ``kind: Pipeline`` document (structure only; see :func:`riskframe.spec.resolve`)."""
+    """Load a ``kind: Pipeline`` document (structure only; see :func:`riskframe.spec.check`)."""
     return load_document(path, Pipeline)  # type: ignore[return-value]
 
 
 def load_policy(path: str | Path) -> Policy:
     """Load a ``kind: Policy`` document, its ``extends:`` resolved into the effective policy
-    (structure only; see :func:`riskframe.spec.resolve`)."""
+    (structure only; see :func:`riskframe.spec.check`)."""
     return load_document(path, Policy)  # type: ignore[return-value]
 
 

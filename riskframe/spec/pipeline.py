@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from riskframe.spec.common import Document, Name, Sha256, Spec, StageKind, Trust
 
@@ -27,13 +28,84 @@ _SUFFIX_FORMATS = {
 }
 
 
+# A registered model version or alias, as MLflow writes model URIs.
+MODEL_URI = r"^models:/(?P<name>[^/@\s]+)(?:/(?P<version>[1-9][0-9]*)|@(?P<alias>[A-Za-z0-9_-]+))$"
+
+
+class RegisteredModel(Spec):
+    """Where a model artifact is registered: a version or alias in an MLflow Model Registry.
+
+    Written ``mlflow: models:/NAME/VERSION`` (or ``models:/NAME@alias``), or as a mapping with
+    the URIs; without them MLflow's own ``MLFLOW_TRACKING_URI`` and ``MLFLOW_REGISTRY_URI`` apply.
+    """
+
+    model: str = Field(description="models:/NAME/VERSION or models:/NAME@alias")
+    tracking_uri: str | None = Field(
+        default=None, min_length=1,
+        description="the MLflow tracking server or store (default $MLFLOW_TRACKING_URI); a relative "
+                    "sqlite:/// path is relative to the pipeline file and must stay inside its folders")
+    registry_uri: str | None = Field(default=None, min_length=1,
+                                     description="the Model Registry, when not the tracking store "
+                                                 "(default $MLFLOW_REGISTRY_URI, else tracking_uri)")
+    code_version: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{7,40}$",
+        description="the git commit the model's training run must have run at (its mlflow.source.git.commit)")
+
+    @field_validator("model")
+    @classmethod
+    def _model_uri(cls, value: str) -> str:
+        if not re.match(MODEL_URI, value):
+            raise ValueError(f"must be models:/NAME/VERSION or models:/NAME@alias. Got {value!r} instead.")
+        return value
+
+
+def signature_method(public_key: str | None, certificate_chain: list[str] | tuple[str, ...], identity: str | None,
+                     oidc_issuer: str | None, trust_config: str | None) -> str | None:
+    """The one verification method these settings name (None: none), or ValueError saying what is mixed up."""
+    sigstore = (identity, oidc_issuer, trust_config)
+    named = [m for m, given in (("public_key", public_key), ("certificate_chain", certificate_chain),
+                                ("sigstore", any(sigstore))) if given]
+    if len(named) > 1:
+        raise ValueError(f"give one way to verify a signature, not {' and '.join(named)}")
+    if any(sigstore) and not all(sigstore):
+        raise ValueError("a Sigstore signature needs identity, oidc_issuer and trust_config (the trust root, "
+                         "so that nothing is fetched)")
+    return {"public_key": "public-key", "certificate_chain": "certificate", "sigstore": "sigstore"}.get(
+        named[0]) if named else None
+
+
+class ModelSignature(Spec):
+    """A model's detached signature (an OpenSSF model-signing bundle) and, optionally, what verifies it.
+
+    Written ``signature: PATH`` or as a mapping; verification material given here overrides the
+    control's. Paths are relative to the pipeline file.
+    """
+
+    path: str = Field(min_length=1, description="the signature bundle (model-signing's model.sig)")
+    public_key: str | None = Field(default=None, min_length=1, description="PEM public key of the signer")
+    certificate_chain: list[str] = Field(default_factory=list,
+                                         description="PEM certificates the signing certificate must chain to")
+    identity: str | None = Field(default=None, min_length=1, description="Sigstore: the signer's identity")
+    oidc_issuer: str | None = Field(default=None, min_length=1, description="Sigstore: its OIDC issuer")
+    trust_config: str | None = Field(default=None, min_length=1,
+                                     description="Sigstore: the trust root (a ClientTrustConfig JSON file)")
+
+    @model_validator(mode="after")
+    def _one_method(self) -> ModelSignature:
+        signature_method(self.public_key, self.certificate_chain, self.identity, self.oidc_issuer, self.trust_config)
+        return self
+
+
 class Artifact(Spec):
     """A file or folder a stage reads or produces.
 
     ``path`` is relative to the pipeline file. For an ``npz`` dataset, ``features`` and ``labels``
     name the arrays inside it; for an ``npy`` dataset, ``path`` holds the features and ``labels``
     is the path of the label array; for a ``csv`` dataset, ``labels`` is the label column and
-    ``features`` (optional) lists the feature columns. Features of shape (N, H, W) or
+    ``features`` (optional) lists the feature columns. ``groups`` (npz: an array; csv: a column)
+    names the entity each row belongs to (a patient, a household, a customer seen in several
+    years): a label screen keeps an entity's rows together, so that one row of a person cannot
+    vouch for another, and a person whose rows disagree is ambiguity, not a flip. Features of shape (N, H, W) or
     (N, H, W, C) are images: detectors see them flattened, reports show them as pictures.
     For a ``model``, ``layer`` names the layer whose output detectors read as the model's
     representation of a sample (a TorchScript submodule such as ``penultimate``, or ``hidden_2``
@@ -48,6 +120,9 @@ class Artifact(Spec):
     format: str | None = None
     features: str | list[str] | None = None
     labels: str | None = None
+    groups: str | None = Field(default=None, min_length=1,
+                               description="for a dataset: the array (npz) or column (csv) naming the entity each "
+                                           "row belongs to; rows of one entity are judged together")
     of: Name | None = Field(default=None, description="the dataset a representations artifact is row-aligned "
                             "with; for a model, the dataset it was trained on")
     sha256: Sha256 | None = None
@@ -79,7 +154,23 @@ class Artifact(Spec):
         description="for a dataset: `path` is a folder of windows of production data, one npz or csv file per "
                     "window named so that they sort in time order (an ISO date first: 2024-03-01.npz); "
                     "data-schema and drift check each window")
+    mlflow: RegisteredModel | None = Field(
+        default=None, description="for a model: its registered version in an MLflow Model Registry "
+                                  "(models:/NAME/VERSION or models:/NAME@alias, or a mapping with the URIs)")
+    signature: ModelSignature | None = Field(
+        default=None, description="for a model: its model-signing signature bundle (a path, or a mapping "
+                                  "with the key, certificate chain or Sigstore trust root that verifies it)")
     description: str = ""
+
+    @field_validator("mlflow", mode="before")
+    @classmethod
+    def _model_uri(cls, value: object) -> object:
+        return {"model": value} if isinstance(value, str) else value
+
+    @field_validator("signature", mode="before")
+    @classmethod
+    def _signature_path(cls, value: object) -> object:
+        return {"path": value} if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _format_fits_type(self) -> Artifact:
@@ -100,6 +191,9 @@ class Artifact(Spec):
             raise ValueError(f"`profile:` and `windows:` describe a dataset; a {self.type} artifact has neither")
         if self.train is not None and self.type != "model":
             raise ValueError(f"`train:` names how a model is trained; a {self.type} artifact is not one")
+        for key in ("mlflow", "signature"):
+            if getattr(self, key) is not None and self.type != "model":
+                raise ValueError(f"`{key}:` belongs to a model; a {self.type} artifact has none")
         return self
 
     @property

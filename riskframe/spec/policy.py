@@ -71,7 +71,7 @@ class PolicyMetadata(Spec):
 
 class Policy(Document):
     """A policy. Loaded with ``extends:``, it is the effective policy: its parents' requirements merged
-    with its own (see :mod:`riskframe.spec.policy_resolve`), and ``source`` says which file and line
+    with its own (see :mod:`riskframe.spec.inherit`), and ``source`` says which file and line
     each value came from."""
 
     kind: Literal["Policy"]

@@ -38,6 +38,8 @@ _KIND_NAMES = {
     "date_type": "a date (YYYY-MM-DD)",
     "date_parsing": "a date (YYYY-MM-DD)",
     "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
+    "byte_size": "a size such as 4GiB, 512MiB or 2GB, or a number of bytes",
+    "byte_size_unit": "a size such as 4GiB, 512MiB or 2GB, or a number of bytes",
 }
 
 

@@ -340,12 +340,12 @@ def _word(status: str) -> str:
 
 
 def _origin(source: SourceMap, loc: Loc) -> tuple[str, int, int]:
-    from riskframe.spec.policy_resolve import origin_of  # the resolver imports the policy model, which imports this
+    from riskframe.spec.inherit import origin_of  # the resolver imports the policy model, which imports this
 
     return origin_of(source, loc)
 
 
 def _shown(path: str) -> str:
-    from riskframe.spec.policy_resolve import display_path
+    from riskframe.spec.inherit import display_path
 
     return display_path(path)

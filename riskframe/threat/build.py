@@ -15,12 +15,12 @@ from datetime import datetime, timezone
 from riskframe.assessment import Level, NotAssessed
 from riskframe.catalog.store import Catalog
 from riskframe.detectors.registry import Registry
-from riskframe.engine.graph import topological_stages
-from riskframe.engine.inputs import Inputs, PathLike, load_all_controls, load_inputs, resolve_pipeline
 from riskframe.engine.plan import plan_runs
 from riskframe.scoring import RiskModel, maturity_prior
+from riskframe.spec.graph import topological_stages
 from riskframe.spec.pipeline import Pipeline
 from riskframe.spec.policy import Policy
+from riskframe.spec.resolved import Inputs, PathLike, load_all_controls, load_inputs, resolve_pipeline
 from riskframe.threat.applicability import Applicability, applicable_techniques
 from riskframe.threat.coverage import Addressing, StageCoverage, addressed_techniques, stage_covers, worst_severity
 from riskframe.threat.model import Reason, ThreatModel

@@ -9,7 +9,7 @@ True
 
 from __future__ import annotations
 
-from riskframe.reports._templates import environment
+from riskframe.reports.templates import environment
 from riskframe.threat import markdown
 from riskframe.threat.model import ThreatModel
 

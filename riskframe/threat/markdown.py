@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from riskframe.reports._view import percent, risk_number
 from riskframe.reports.markdown_text import md_cell, md_text
+from riskframe.reports.view import percent, risk_number
 from riskframe.threat.model import AttackPath, StageThreats, Technique, ThreatModel
 
 MAX_LISTED = 6  # stage names listed in a table cell

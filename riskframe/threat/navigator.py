@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from riskframe.reports import navigator as layers
-from riskframe.reports._matrix import installed_catalog
+from riskframe.reports.matrix import installed_catalog
 from riskframe.threat.markdown import listed
 from riskframe.threat.model import Technique, ThreatModel
 

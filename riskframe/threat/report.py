@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from riskframe.errors import DocumentError, UsageError
-from riskframe.files import write_atomically
+from riskframe.io.files import write_atomically
 from riskframe.spec.validation import did_you_mean, validate_model
 from riskframe.spec.yaml_source import SourceMap
 from riskframe.threat.model import ThreatModel

@@ -66,7 +66,8 @@ def workspace(root: Path, *, skewed: bool, waived: bool = False) -> Path:
 def assessment_file(out: Path, pipeline: Path, today: date | None = None) -> Path:
     """Assess ``pipeline`` (with the policy and controls beside it) and write ``out/assessment.json``."""
     folder = pipeline.parent
+    # In this process: the detector class is loaded by path, under a name worker processes cannot import.
     result = assess(pipeline, [folder / "policy.yaml"], controls_dirs=[folder / "controls"], registry=registry(),
-                    today=today)
+                    today=today, executor="local")
     render(result, out, ["json"])
     return out / "assessment.json"

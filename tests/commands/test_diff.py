@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from riskframe import cli
-from riskframe.diffing import diff_assessments
+from riskframe.compare.diff import diff_assessments
 from riskframe.reports.json_report import load_assessment
 
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from riskframe import cli
-from riskframe.history import collect_history, sparkline
+from riskframe.compare.history import collect_history, sparkline
 from riskframe.reports.json_report import dumps_assessment, load_assessment
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from riskframe import cli
-from riskframe.digests import sha256_path
+from riskframe.io.digests import sha256_path
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from riskframe import cli
-from riskframe.spec.policy_resolve import display_path
+from riskframe.spec.inherit import display_path
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from riskframe import cli
-from riskframe.policytests import find_test_files
+from riskframe.engine.policy_tests import find_test_files
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "policies/tests/fixtures"

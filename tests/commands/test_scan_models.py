@@ -9,9 +9,9 @@ import pickle
 import numpy as np
 import pytest
 
+from devtools.scanning.asm import Asm
 from riskframe.commands import scan_models
 from riskframe.errors import UsageError
-from riskframe.scanning._asm import Asm
 
 
 def _cli(*argv: str) -> int:
@@ -63,11 +63,26 @@ def test_text_output_shows_one_line_per_file_and_the_findings(models, capsys):
     assert lines[-1] == "2 files: 1 safe, 1 unsafe, 0 unsupported (1 critical)"
 
 
-def test_safe_files_exit_0_and_unsupported_ones_only_fail_with_strict(models, capsys):
+def test_safe_files_exit_0_and_unsupported_ones_exit_3_unless_allowed(models, capsys):
     folder, _ = models
 
-    assert _cli(str(folder / "good.pkl"), str(folder / "notes.txt")) == 0
-    assert _cli(str(folder / "good.pkl"), str(folder / "notes.txt"), "--strict") == 1
+    assert _cli(str(folder / "good.pkl")) == 0
+    assert _cli(str(folder / "good.pkl"), str(folder / "notes.txt")) == 3
+    assert _cli(str(folder / "good.pkl"), str(folder / "notes.txt"), "--allow-unsupported") == 0
+    assert _cli(str(folder / "good.pkl"), str(folder / "notes.txt"), "--strict") == 3  # the old flag: now the default
+    assert _cli(str(folder), "--allow-unsupported") == 1  # unsafe wins
+
+
+def test_the_help_names_every_exit_code(capsys):
+    from riskframe import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["scan-models", "--help"])
+
+    text = " ".join(capsys.readouterr().out.split())
+    assert ("Exit codes: 0 every file is safe; 1 a file is unsafe; 2 bad usage; 3 no file is unsafe, but nothing "
+            "vouches for one (unsupported).") in text
+    assert "--allow-unsupported" in text and "--strict" not in text
 
 
 def test_allow_trusts_a_site_class(tmp_path, capsys):
@@ -92,7 +107,7 @@ def test_through_the_real_cli_a_missing_path_exits_2(tmp_path, capsys):
 
 
 def test_one_file_is_counted_in_the_singular_and_a_finding_without_offset_has_no_at(tmp_path, capsys):
-    from riskframe.scanning._corpus_files import keras_bytes
+    from devtools.scanning.corpus_files import keras_bytes
 
     lambda_layer = {"module": "keras.layers", "class_name": "Lambda", "registered_name": None,
                     "config": {"name": "lambda", "arguments": {}, "function": "identity"}}
@@ -118,3 +133,21 @@ def test_a_fifo_is_refused_or_passed_over_never_read(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == f"riskframe scan-models: not a regular file or folder: {tmp_path}/pipe"
     assert cli.main(["scan-models", str(tmp_path)]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "1 file: 1 safe, 0 unsafe, 0 unsupported (no findings)"
+
+
+def test_a_file_that_cannot_be_read_is_its_own_result_not_a_lost_report(tmp_path, capsys):
+    """A symlink to /proc/self/mem opens but every read fails: that file is unsupported, the rest is reported."""
+    from riskframe import cli
+
+    (tmp_path / "w.pkl").write_bytes(pickle.dumps([1]))
+    (tmp_path / "evil.pkl").write_bytes(Asm(2).call("os", "system", "true").stop())
+    (tmp_path / "mem.bin").symlink_to("/proc/self/mem")
+
+    assert cli.main(["scan-models", str(tmp_path), "--format", "json"]) == 1
+
+    files = {f["path"].removeprefix(f"{tmp_path}/"): f for f in json.loads(capsys.readouterr().out)["files"]}
+    assert {name: f["verdict"] for name, f in files.items()} == {
+        "evil.pkl": "unsafe", "mem.bin": "unsupported", "w.pkl": "safe"}
+    assert files["mem.bin"]["format"] == "unreadable"
+    assert files["mem.bin"]["notes"][0].startswith("cannot be read (the data cannot be read past byte 0 (OSError: ")
+    assert cli.main(["scan-models", str(tmp_path / "mem.bin"), str(tmp_path / "w.pkl")]) == 3

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 
 from riskframe import cli
-from riskframe.spec.policy_resolve import display_path
+from riskframe.spec.inherit import display_path
 
 TODAY = date.today()
 

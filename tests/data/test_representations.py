@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from riskframe.data.datasets import load_representations
-from riskframe.engine.context import ArtifactStore, RunContext
+from riskframe.detectors.context import ArtifactStore, RunContext
 from riskframe.errors import ArtifactError
 from riskframe.spec.pipeline import Artifact, Stage
 

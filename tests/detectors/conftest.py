@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from riskframe import scenarios
-from riskframe.detectors.label_issues import LabelIssues
-from riskframe.engine.context import ArtifactStore, RunContext
+from riskframe.detectors.context import ArtifactStore, RunContext
+from riskframe.detectors.labels.label_issues import LabelIssues
 from riskframe.results import DetectorResult
 from riskframe.spec.pipeline import Artifact, Stage
 

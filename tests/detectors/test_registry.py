@@ -86,17 +86,17 @@ def test_registering_a_class_that_breaks_the_contract_names_it():
 def test_register_path_imports_the_class():
     registry = Registry()
 
-    cls = registry.register_path("riskframe.detectors.artifact_digest:ArtifactDigest")
+    cls = registry.register_path("riskframe.detectors.provenance.artifact_digest:ArtifactDigest")
 
     assert registry["artifact-digest"] is cls
-    assert registry.origin("artifact-digest") == "riskframe.detectors.artifact_digest:ArtifactDigest"
-    assert "riskframe.detectors.artifact_digest:ArtifactDigest" in BUILTIN_DETECTORS
+    assert registry.origin("artifact-digest") == "riskframe.detectors.provenance.artifact_digest:ArtifactDigest"
+    assert "riskframe.detectors.provenance.artifact_digest:ArtifactDigest" in BUILTIN_DETECTORS
 
 
 @pytest.mark.parametrize(("spec", "cause"), [
     ("riskframe.detectors.no_such_module:Thing", "No module named 'riskframe.detectors.no_such_module'"),
-    ("riskframe.detectors.artifact_digest:NoSuchClass",
-     "module 'riskframe.detectors.artifact_digest' has no attribute 'NoSuchClass'"),
+    ("riskframe.detectors.provenance.artifact_digest:NoSuchClass",
+     "module 'riskframe.detectors.provenance.artifact_digest' has no attribute 'NoSuchClass'"),
 ])
 def test_register_path_that_cannot_load_names_the_spec(spec, cause):
     with pytest.raises(RegistryError, match=f"^{re.escape(f'cannot load detector {spec!r}: {cause}')}$"):
@@ -107,10 +107,10 @@ def test_builtin_registry_holds_the_built_in_detectors():
     registry = builtin_registry()
 
     assert list(registry) == [
-        "activation-analysis", "activation-clustering", "art-activation-defence", "art-spectral-signatures", "artifact-digest",
-        "backdoor-removed", "class-outliers", "data-schema", "drift", "dvc-lock", "evasion-robustness",
-        "label-issues", "model-file-scan", "slice-forensics", "spectral-signatures",
-        "trigger-reverse-engineering"]
+        "activation-analysis", "activation-clustering", "art-activation-defence", "art-spectral-signatures",
+        "artifact-digest", "backdoor-removed", "class-outliers", "data-schema", "drift", "dvc-lock",
+        "evasion-robustness", "label-issues", "mlflow-lineage", "model-file-scan", "model-signature",
+        "registry-approval", "slice-forensics", "spectral-signatures", "trigger-reverse-engineering"]
     assert len(BUILTIN_DETECTORS) == len(registry)
 
 
@@ -208,20 +208,22 @@ def test_an_entry_point_may_not_take_a_built_in_name(plugin_dir):
     source = _PLUGIN.replace('"acme-scan"', '"artifact-digest"')
     _install(plugin_dir, "acme_shadow", source, {"artifact-digest": "acme_shadow:AcmeScan"})
     registry = Registry()
-    registry.register_path("riskframe.detectors.artifact_digest:ArtifactDigest")
+    registry.register_path("riskframe.detectors.provenance.artifact_digest:ArtifactDigest")
 
     with pytest.raises(RegistryError, match=re.escape(
             "detector name 'artifact-digest' from entry point 'artifact-digest' (acme_shadow:AcmeScan) is already "
-            "registered by riskframe.detectors.artifact_digest:ArtifactDigest")):
+            "registered by riskframe.detectors.provenance.artifact_digest:ArtifactDigest")):
         registry.load_entry_points()
 
-    assert registry["artifact-digest"].__module__ == "riskframe.detectors.artifact_digest"
+    assert registry["artifact-digest"].__module__ == "riskframe.detectors.provenance.artifact_digest"
 
 
 def test_every_built_in_detector_declares_importable_heavy_modules():
-    # The engine imports these in the main thread before parallel runs (--jobs > 1).
+    # The engine imports these where runs start from, before they run (module:function also calls function).
     registry = builtin_registry()
     declared = {m for name in registry for m in registry[name].imports}
-    assert {"sklearn.base", "cleanlab.filter", "torch"} <= declared
-    for module in sorted(declared):
-        assert importlib.util.find_spec(module) is not None, module
+    assert {"sklearn.base", "cleanlab.rank", "torch", "riskframe.detectors.figures:warm_up"} <= declared
+    for entry in sorted(declared):
+        module, _, function = entry.partition(":")
+        assert importlib.util.find_spec(module) is not None, entry
+        assert not function or callable(getattr(importlib.import_module(module), function)), entry

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from riskframe.engine.assess import assess
-from riskframe.engine.inputs import load_inputs
 from riskframe.errors import DocumentError
+from riskframe.spec.resolved import load_inputs
 
 
 def run(workspace, registry, **kwargs):

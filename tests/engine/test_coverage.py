@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from riskframe import assess
-from riskframe.digests import sha256_file
 from riskframe.errors import DocumentError
+from riskframe.io.digests import sha256_file
 
 TINY = Path(__file__).resolve().parents[1] / "reports" / "fixtures" / "tiny-pipeline"
 

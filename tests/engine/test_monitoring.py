@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from riskframe.detectors.context import ArtifactStore
 from riskframe.detectors.drift.profile import dumps_profile, profile_table
 from riskframe.engine.assess import assess
-from riskframe.engine.context import ArtifactStore
 from riskframe.errors import DocumentError
-from riskframe.files import write_npz
+from riskframe.io.files import write_npz
 from riskframe.spec.pipeline import Artifact
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,10 +13,10 @@ import pytest
 from riskframe.detectors.base import Detector, DetectorParams
 from riskframe.detectors.registry import Registry
 from riskframe.engine.assess import assess
-from riskframe.engine.inputs import load_inputs
 from riskframe.engine.plan import plan_runs
 from riskframe.errors import NotApplicableError
 from riskframe.results import DetectorResult
+from riskframe.spec.resolved import load_inputs
 
 PIPELINE = """\
 apiVersion: riskframe/v1

@@ -201,6 +201,6 @@ def test_two_policies_with_different_risk_sections_are_refused(workspace, regist
 
 
 def _shown(path):
-    from riskframe.spec.policy_resolve import display_path
+    from riskframe.spec.inherit import display_path
 
     return display_path(path)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from riskframe import cli
-from riskframe.digests import sha256_file
+from riskframe.io.digests import sha256_file
 
 pytest.importorskip("torch")
 

@@ -51,19 +51,28 @@ def test_assessing_the_example_fails_the_gate_for_the_unsafe_model_and_never_run
     assert not (tmp_path / CANARY).exists() and not (EXAMPLE / CANARY).exists()
     assert assessment.gate.decision == "fail"
     assert assessment.gate.reasons == ["SC-1 at stage adopt-models: unsafe-model-file-scan failed with critical "
-                                       "residual risk (1.00), at or above fail_on: high"]
-    failing = {(r.requirement, r.stage) for r in assessment.results if r.status in ("fail", "error", "warn")}
-    assert failing == {("SC-1", "adopt-models")}
+                                       "residual risk (1.00), at or above fail_on: high",
+                                       "SC-5 at stage adopt-models: model-signature failed with high residual risk "
+                                       "(0.75), at or above fail_on: high"]
+    failing = {(r.requirement, r.stage, r.artifact) for r in assessment.results if r.status in ("fail", "error", "warn")}
+    # The CNN carries the payload, no publisher's signature and no registered lineage.
+    assert failing == {("SC-1", "adopt-models", None), ("SC-5", "adopt-models", "digits-cnn"),
+                       ("SC-4", "adopt-models", "digits-cnn")}
     scan = next(r for r in assessment.results if r.requirement == "SC-1" and r.stage == "adopt-models")
     assert scan.summary == ("1 of 2 scanned files would not load safely: models/digits-cnn.pt names posix.system "
                             "(critical).")
     verdicts = {f["artifact"]: (f["verdict"], f["severity"]) for f in scan.evidence["files"]}
     assert verdicts == {"digits-logreg": ("safe", None), "digits-cnn": ("unsafe", "critical")}
     assert {r.status for r in assessment.results if r.requirement in ("SC-2", "SC-3")} == {"pass"}
+    assert {r.summary for r in assessment.results if r.requirement in ("SC-4", "SC-5") and r.status == "pass"} >= {
+        "models/digits-logreg.joblib verifies against its signature models/digits-logreg.joblib.sig "
+        "(models/vendor.pub): 1 file, every sha256 digest as signed."}
     cards = {c["bom-ref"]: c["modelCard"]["considerations"]["technicalLimitations"]
              for c in build_bom(assessment)["components"] if "modelCard" in c}
-    assert cards["model:digits-cnn"] == [f"FAIL (critical) SC-1 unsafe-model-file-scan at stage adopt-models "
-                                         f"[{', '.join(scan.atlas)}]: {scan.summary}"]
+    assert cards["model:digits-cnn"][0] == (f"FAIL (critical) SC-1 unsafe-model-file-scan at stage adopt-models "
+                                            f"[{', '.join(scan.atlas)}]: {scan.summary}")
+    assert [line.split(" at stage")[0] for line in cards["model:digits-cnn"][1:]] == [
+        "WARN (high) SC-4 mlflow-lineage", "FAIL (high) SC-5 model-signature"]
     assert cards["model:digits-logreg"][0].startswith("riskframe found no failing, erroring or warning control")
 
 
@@ -117,7 +126,7 @@ def test_a_byte_changed_in_the_vendor_data_fails_provenance_and_pinning(copy):
     failing = {(r.requirement, r.stage) for r in assessment.results if r.status == "fail"}
     assert failing == {("SC-2", "acquire-data"), ("SC-2", "prepare"), ("SC-3", "acquire-data")}
     dvc = next(r for r in assessment.results if r.requirement == "SC-2" and r.stage == "prepare")
-    assert "data/raw (prepare): md5 recorded 3f7f4eea..., found" in dvc.summary
+    assert "data/raw (prepare): md5 recorded f331c211..., found" in dvc.summary
     assert next(e for e in assessment.lineage if e.artifact == "raw").digest_status == "mismatch"
 
 
@@ -158,3 +167,24 @@ def test_without_the_manifest_pin_the_same_attack_is_no_longer_called_a_match(co
     assert sc3.status == "fail"  # require_digest: an unpinned manifest is no pin
     assert [a["status"] for a in sc3.evidence["artifacts"]] == ["undeclared", "undeclared"]
     assert "models/digits-logreg.joblib matches its manifest models/SHA256SUMS, which is not pinned" in sc3.summary
+
+
+def test_the_registered_lineage_is_recorded_and_the_tampered_mirror_copy_is_named(copy, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    assessment = assess(copy / "pipeline.yaml", [ROOT / "policies/model-promotion.yaml"])
+
+    by_artifact = {e.artifact: e for e in assessment.lineage}
+    registry = by_artifact["digits-logreg"].registry
+    assert (registry.model_uri, registry.status, registry.params["max_iter"]) == ("models:/digits-logreg/1", "pass",
+                                                                                 "2000")
+    assert [(i["name"], i["context"], i["outcome"]) for i in registry.inputs] == [("train", "training", "match")]
+    assert by_artifact["digits-logreg-served"].registry.run_id == registry.run_id
+    results = {(r.requirement, r.stage): r for r in assessment.results}
+    served = results[("PROMO-2", "deploy")]
+    assert served.status == "fail"
+    assert served.summary.startswith("models/mirror/digits-logreg.joblib does not match its signature "
+                                     "models/mirror/digits-logreg.joblib.sig: digits-logreg.joblib changed (signed ")
+    assert results[("PROMO-1", "deploy")].summary == (
+        "models:/digits-logreg/1 carries no riskframe assessment: nothing approves deploying it (assess it, then "
+        "riskframe mlflow tag it).")

@@ -11,10 +11,10 @@ import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from riskframe.detectors.dvc_lock import DvcLock
+from riskframe.detectors.provenance.dvc_lock import DvcLock
 from riskframe.detectors.registry import builtin_registry
-from riskframe.digests import sha256_file
 from riskframe.engine.assess import assess
+from riskframe.io.digests import sha256_file
 from riskframe.reports import FORMATS, render
 from riskframe.reports.cyclonedx import build_bom, dumps_bom
 

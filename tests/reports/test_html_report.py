@@ -255,8 +255,8 @@ def test_templates_autoescape_and_never_mark_text_safe() -> None:
     {% autoescape false %})."""
     from jinja2 import nodes
 
-    from riskframe.reports._templates import environment
-    from riskframe.resources import bundled_dir
+    from riskframe.io.resources import bundled_dir
+    from riskframe.reports.templates import environment
 
     env = environment("html")
     names = sorted(p.name for p in bundled_dir("templates").glob("*.html.j2"))

@@ -7,8 +7,8 @@ import copy
 import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
 
+from riskframe.compare.baseline import Baseline, rebase, render_reports
 from riskframe.reports import render
-from riskframe.reports.baseline import Baseline, rebase, render_reports
 from riskframe.reports.junit import render_junit
 
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from riskframe.io.terminal import escape
 from riskframe.reports.markdown_text import ZERO_WIDTH_JOINER, md_cell, md_code, md_text
-from riskframe.terminal import escape
 
 # GitHub's user mentions: '@' then a login, not inside a word or an address.
 MENTION = re.compile(r"(?<![\w@/.])@[A-Za-z0-9][A-Za-z0-9-]*")

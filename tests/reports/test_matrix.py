@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from riskframe.catalog import load_catalog
-from riskframe.reports._matrix import atlas_matrix
 from riskframe.reports.html_report import render_html
+from riskframe.reports.matrix import atlas_matrix
 
 
 @pytest.fixture(scope="module")

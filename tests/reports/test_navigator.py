@@ -129,9 +129,9 @@ def test_the_coverage_layer_shows_covered_unverified_and_gaps(layers, assessment
 
 
 def test_without_a_catalog_the_layers_still_render_with_the_assessment_techniques(assessment, monkeypatch) -> None:
-    from riskframe.reports import _matrix
+    from riskframe.reports import matrix
 
-    monkeypatch.setattr(_matrix, "installed_catalog", lambda: None)  # a broken or missing catalog
+    monkeypatch.setattr(matrix, "installed_catalog", lambda: None)  # a broken or missing catalog
     layer = risk_layer(assessment)
     assert _errors(layer) == []
     assert {t["techniqueID"] for t in layer["techniques"]} == {

@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 
 from riskframe.assessment import Location
+from riskframe.compare.baseline import Baseline, rebase, render_reports
 from riskframe.reports import render
-from riskframe.reports.baseline import Baseline, rebase, render_reports
 from riskframe.reports.sarif import FINGERPRINT_KEY, SRCROOT, artifact_location, sarif_log
 
 # The OASIS schema (errata 01), copied from https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/

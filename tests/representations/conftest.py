@@ -9,7 +9,7 @@ import pytest
 
 from riskframe import scenarios
 from riskframe.data.datasets import Dataset
-from riskframe.engine.context import ArtifactStore, RunContext
+from riskframe.detectors.context import ArtifactStore, RunContext
 from riskframe.spec.pipeline import Artifact, Stage
 
 

@@ -17,7 +17,7 @@ from riskframe.representations._safety import _assert_safe
 
 torch = pytest.importorskip("torch", reason="TorchScript models need the torch extra")
 
-from riskframe.backdoor.cnn import SmallCNN, export_torchscript, penultimate_activations, train_cnn  # noqa: E402
+from riskframe.detectors.backdoor.cnn import SmallCNN, export_torchscript, penultimate_activations, train_cnn  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from riskframe.representations.spot_check import ROWS, RTOL, relative_difference
 
 torch = pytest.importorskip("torch", reason="TorchScript models need the torch extra")
 
-from riskframe.backdoor.cnn import export_torchscript, train_cnn  # noqa: E402
+from riskframe.detectors.backdoor.cnn import export_torchscript, train_cnn  # noqa: E402
 from riskframe.representations.torchscript import TorchScriptModel  # noqa: E402
 
 

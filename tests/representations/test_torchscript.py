@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="TorchScript representations need the torch extra")
 
-from riskframe.backdoor.cnn import export_torchscript, penultimate_activations, train_cnn  # noqa: E402
+from riskframe.detectors.backdoor.cnn import export_torchscript, penultimate_activations, train_cnn  # noqa: E402
 from riskframe.errors import DetectorError  # noqa: E402
 from riskframe.representations.torchscript import FINAL_LINEAR_INPUT, TorchScriptModel  # noqa: E402
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from riskframe.scanning._corpus import Sample, build_corpus
+from devtools.scanning.corpus import Sample, build_corpus
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from riskframe.scanning.allowlist import SAFE_GLOBALS, Allowlist, derived_globals, find_gadget
+from riskframe.scanning.allowlist import SAFE_GLOBALS, Allowlist, derived_globals, find_gadget, torch_nn_classes
 
 
 @pytest.mark.parametrize("dotted", [
@@ -44,7 +44,7 @@ def test_reconstruction_helpers_are_allowed(dotted):
     ("operator", "itemgetter", "high", "applies a callable"),
     ("builtins", "print", "high", "a builtin outside the containers and numbers"),
     ("mypackage.models", "Net", "medium", "not in the allowlist of globals known to be safe"),
-    ("torch.nn.modules.linear", "Linear", "medium", "not in the allowlist"),
+    ("torchvision.models.resnet", "ResNet", "medium", "not in the allowlist"),
 ])
 def test_everything_else_is_flagged_with_a_reason(module, name, severity, reason):
     verdict = Allowlist().classify(module, name)
@@ -89,3 +89,26 @@ def test_the_derived_lists_are_loaded_and_hold_no_gadget():
     assert len([n for n in derived if n.startswith("torch.")]) > 100
     gadgets = [n for n in derived | SAFE_GLOBALS if find_gadget(*n.rsplit(".", 1))]
     assert gadgets == []
+
+
+def test_torch_nn_module_classes_are_admitted_only_as_objects_rebuilt_from_their_state():
+    verdict = Allowlist().classify("torch.nn.modules.linear", "Linear")
+
+    assert (verdict.severity, verdict.constructed_only) == (None, True)
+    assert Allowlist().classify("torch.nn.functional", "relu").constructed_only is False
+    assert {"torch.nn.modules.module.Module", "torch.nn.modules.container.Sequential",
+            "torch.nn.modules.rnn.LSTM"} <= torch_nn_classes()
+    assert not [n for n in torch_nn_classes() if find_gadget(*n.rsplit(".", 1)) or not n.startswith("torch.nn.")]
+
+
+@pytest.mark.slow
+def test_the_committed_torch_nn_list_is_what_torch_itself_gives():
+    """The list is derived from the installed torch (``python -m devtools.scanning.derive``): every
+    Module subclass of torch.nn.modules whose loading hooks were reviewed, and the functions stock
+    modules keep as attributes."""
+    from devtools.scanning.derive import torch_nn_globals
+
+    _, classes, functions = torch_nn_globals()
+
+    assert set(classes) == torch_nn_classes()
+    assert set(functions) == {n for n in derived_globals() if n.startswith(("torch.nn.functional.", "torch._C._nn."))}

@@ -7,8 +7,8 @@ import pickle
 
 import pytest
 
+from devtools.scanning.corpus import build_corpus, gadget_payloads
 from riskframe.scanning import scan_file, scan_path
-from riskframe.scanning._corpus import build_corpus, gadget_payloads
 
 GADGET_FAMILIES = {  # the families issue 4 lists, each present in the corpus
     "os.system", "subprocess", "eval", "exec", "getattr-import", "open", "runpy", "importlib",
@@ -25,7 +25,7 @@ CONTAINERS = {  # every container the scanner unpacks carries a payload
 def test_the_corpus_covers_every_gadget_family_and_container(corpus):
     assert {s.family for s in corpus.malicious} >= GADGET_FAMILIES
     assert {s.container for s in corpus.malicious} >= CONTAINERS
-    assert {"numpy arrays", "scikit-learn pipeline", "random forest", "torch state dict",
+    assert {"numpy arrays", "scikit-learn pipeline", "random forest", "torch state dict", "whole torch.nn module",
             "OrderedDict of arrays", "TorchScript model", "tensors", "ONNX model"} <= {s.family for s in corpus.benign}
 
 

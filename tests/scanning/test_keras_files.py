@@ -8,9 +8,9 @@ import zipfile
 
 import pytest
 
+from devtools.scanning.corpus_files import keras_bytes
 from riskframe.errors import UnsafeArtifactError
 from riskframe.scanning import assert_safe_to_load, scan_file
-from riskframe.scanning._corpus_files import keras_bytes
 from riskframe.scanning.keras_files import KERAS_RISK, SAVEDMODEL_RISK, is_saved_model
 
 DENSE = {"module": "keras.layers", "class_name": "Dense", "registered_name": None,
@@ -102,7 +102,7 @@ def test_a_savedmodel_is_recognised_by_content_and_never_safe(tmp_path):
 
 
 def test_onnx_is_not_taken_for_a_savedmodel(tmp_path):
-    from riskframe.scanning._corpus_files import onnx_bytes
+    from devtools.scanning.corpus_files import onnx_bytes
 
     (tmp_path / "model.onnx").write_bytes(onnx_bytes())
 

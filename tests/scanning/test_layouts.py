@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
+from devtools.scanning.asm import Asm
 from riskframe.errors import UnsafeArtifactError
 from riskframe.scanning import assert_safe_to_load, scan_file
-from riskframe.scanning._asm import Asm
 from riskframe.scanning.layouts import member_role, torch_root, zip_kind
 
 EVIL = Asm(2).call("os", "system", "id").stop()
@@ -121,3 +121,18 @@ def test_an_unscanned_member_of_a_nested_zip_reaches_the_outer_verdict(tmp_path)
 
     assert (scan.verdict, scan.unverified) == ("unsupported", ["inner.zip/model.h5"])
     assert scan.to_dict()["unverified"] == ["inner.zip/model.h5"]
+
+
+def test_the_torch_root_is_the_folder_of_the_first_member_as_torch_reads_it(tmp_path):
+    """torch reads data.pkl, storages and stamps from the first member's folder: a data/0 storage
+    elsewhere is not inert, it is scanned like any member."""
+    evil = Asm(2).call("os", "system", "id").stop()
+    with zipfile.ZipFile(tmp_path / "m.pt", "w") as archive:
+        archive.writestr("real/data.pkl", pickle.dumps({"w": 1}))
+        archive.writestr("decoy/data.pkl", pickle.dumps({"w": 2}))
+        archive.writestr("decoy/data/0", evil)
+
+    scan = scan_file(tmp_path / "m.pt")
+
+    assert torch_root(["real/data.pkl", "decoy/data.pkl"]) == "real/"
+    assert [(f.member, f.global_) for f in scan.findings] == [("decoy/data/0", "os.system")]

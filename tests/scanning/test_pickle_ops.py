@@ -7,14 +7,16 @@ import io
 import os
 import pickle
 import pickletools
+import struct
+from unittest import mock
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riskframe.scanning import pickle_ops
-from riskframe.scanning._asm import Asm
+from devtools.scanning.asm import Asm
+from riskframe.scanning import pickle_ops, scan_file
 from riskframe.scanning._stream import ByteStream
 from riskframe.scanning.allowlist import Allowlist
 from riskframe.scanning.findings import ScanLimits
@@ -174,9 +176,9 @@ def test_joblib_object_arrays_are_walked_as_nested_pickles(tmp_path):
     path = tmp_path / "m.joblib"
     joblib.dump({"w": np.ones(100), "objs": np.array([Call(os.system, "id"), "x"], dtype=object)}, path)
 
-    report = walk(path.read_bytes())
+    report = walk(path.read_bytes(), mode="joblib")
 
-    assert found(report) == {("posix.system", "critical")} and report.complete
+    assert found(report) == {("posix.system", "critical")} and report.complete and report.wrappers == 2
 
 
 def test_the_stack_limit_stops_a_runaway_stream():
@@ -253,3 +255,165 @@ def test_a_cut_off_pickle_is_never_passed_as_clean(value, cut, protocol):
     report = walk(data[:cut])
 
     assert report.pickles == 0 and report.findings
+
+
+# Reading as the loaders read ---------------------------------------------------------------------
+
+def unclaimed(data: bytes) -> StreamReport:
+    """A stream that does not say it is a pickle, as pickle.load of a file reads it."""
+    return walk(data, claimed=False, persistent_ids=False)
+
+
+SYSTEM = Asm(0).call("os", "system", "id").stop()
+
+
+@pytest.mark.parametrize("line", [b"I010\n", b"I0x10\n", b"I 12\n", b"I12\x00junk\n", b"I1_000\n", b"L0x1fL\n",
+                                  b"F1e999\n", b"F1.5\x00x\n"])
+def test_a_number_line_either_unpickler_accepts_never_ends_the_walk(line):
+    # the C unpickler reads I lines with strtol in base 0 and stops C strings at a NUL
+    report = unclaimed(line + b"0" + SYSTEM)
+
+    assert found(report) == {("os.system", "critical")}
+
+
+@pytest.mark.parametrize("line", [b"Iabc\n", b"I08\n", b"I10 apples\n", b"Fnope\n", b"L12x\n"])
+def test_a_number_line_both_unpicklers_refuse_ends_the_walk_silently(line):
+    report = unclaimed(line + b"0" + SYSTEM)
+
+    assert (report.pickles, report.findings) == (0, [])
+
+
+def test_a_memo_index_cut_at_a_nul_is_the_c_unpicklers_reading():
+    data = Asm(0).text("os").raw(b"p7\n0").text("system").raw(b"p8\x00junk\n0g7\ng8\x00more\n\x93").stop()
+
+    assert found(walk(data)) == {("os.system", "critical")}
+
+
+def test_binstring_lengths_are_unsigned_as_the_c_unpickler_reads_them():
+    (finding,) = walk(b"\x80\x02T\x00\x00\x00\x80xx.").findings
+
+    assert finding.reason.startswith("truncated pickle: the data ends")  # not "negative length"
+
+
+def test_persistent_ids_end_a_walk_unless_the_loader_has_a_persistent_load():
+    data = b"\x80\x02K\x01Q" + SYSTEM
+
+    assert found(walk(data, persistent_ids=True)) == {("os.system", "critical")}
+    assert found(walk(data, persistent_ids=False)) == {(None, "medium")}
+    assert unclaimed(b"PK\x03\x04 a zip\n" + SYSTEM).findings == []
+
+
+def test_the_pure_python_unpickler_imports_a_module_named_by_the_last_line():
+    # pickle._Unpickler (joblib's) takes "antigravityX" minus its last byte and imports it before failing
+    report = unclaimed(b"cantigravityX")
+
+    assert found(report) == {("antigravity.", "medium")}
+
+
+def test_inst_imports_before_it_looks_for_its_mark():
+    assert found(walk(b"\x80\x02ios\nsystem\n.")) == {("os.system", "critical"), (None, "medium")}
+
+
+def test_a_module_name_nothing_can_import_ends_an_unclaimed_walk():
+    assert unclaimed(b"col_a,col_b\n1,2\n").findings == []
+    assert found(walk(b"ccol_a,col_b\n1,2\n.")) == {("col_a,col_b.1,2", "medium")}
+
+
+def test_a_global_name_too_long_to_judge_is_a_finding_and_the_walk_goes_on():
+    data = b"cos\n" + b"x" * 5000 + b"\n0" + SYSTEM
+
+    assert found(walk(data)) == {(None, "high"), ("os.system", "critical")}
+
+
+def test_a_stop_inside_a_frame_cannot_be_followed():
+    # the pure-Python unpickler has read the whole frame: whatever reads the file next starts after it
+    body = b"N." + SYSTEM
+    (finding,) = walk(b"\x80\x04\x95" + struct.pack("<Q", len(body)) + body).findings
+
+    assert finding.reason.startswith("the scan cannot follow this pickle: STOP inside a frame")
+
+
+# The fast path over runs of opcodes that cannot matter ---------------------------------------------
+
+def test_runs_of_no_op_opcodes_are_skipped_without_spending_the_opcode_budget():
+    flood = b"\x80\x04" + (b"N0(1K\x050\x88" + b"0G" + bytes(8) + b"0\x95" + bytes(8)) * 200_000 + b"N."
+
+    report = walk(flood, limits=ScanLimits(max_opcodes=5_000))
+
+    assert (report.pickles, report.findings) == (1, [])
+
+
+def test_the_opcode_budget_stops_a_flood_the_fast_path_does_not_cover():
+    flood = b"\x80\x04" + b"K\x01\x850" * 100_000 + b"N."  # BININT1, TUPLE1, POP: a no-op, one by one
+
+    (finding,) = walk(flood, limits=ScanLimits(max_opcodes=10_000)).findings
+
+    assert finding.severity == "medium"
+    assert finding.reason.startswith("scan limit reached (more than 10000 opcodes walked one by one")
+
+
+def test_a_frame_skipped_in_bulk_still_bounds_where_the_pickle_may_stop():
+    body = b"N0" * 100 + b"N." + SYSTEM  # a frame over all of it, skipped in bulk with the N0 runs
+    data = b"\x80\x04" + b"N0" * 100 + b"\x95" + struct.pack("<Q", len(body)) + body
+
+    assert [f.reason[:52] for f in walk(data).findings] == ["the scan cannot follow this pickle: STOP inside a fr"]
+
+
+_INERT = [b"N0", b"\x880", b"\x890", b")0", b"]0", b"}0", b"\x8f0", b"K\x070", b"M\x01\x020", b"J\x01\x02\x03\x040",
+          b"G" + bytes(8) + b"0", b"(1", b"\x80\x04", b"\x95" + bytes(8), b"N0" * 41, b"(1" * 70, b"]0" * 200]
+_MEANINGFUL = [b"\x8c\x02os\x94", b"\x8c\x06system\x94", b"h\x00", b"h\x01", b"\x93", b"N", b"0", b"(", b"t",
+               b"\x94", b"]", b"a", b"}", b"s", b"cos\nsystem\n", b"\x85R", b"2", b"1", b"\x95\x05" + bytes(7)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.one_of(st.sampled_from(_INERT), st.sampled_from(_MEANINGFUL)), max_size=40))
+def test_the_fast_path_never_changes_what_the_walk_finds(parts):
+    """Walked with and without bulk skipping, any mix of no-op runs and opcodes that matter (globals,
+    the memo, marks, frames) gives the same findings, globals and pickles."""
+    data = b"\x80\x04" + b"".join(parts) + b"N."
+
+    fast = walk(data)
+    with mock.patch.object(pickle_ops, "_RUN_AFTER", frozenset()):
+        slow = walk(data)
+
+    assert (fast.findings, fast.globals, fast.pickles) == (slow.findings, slow.globals, slow.pickles)
+
+
+# torch.nn module classes: only as objects rebuilt from their state ---------------------------------
+
+LINEAR = ("torch.nn.modules.linear", "Linear")
+
+
+def test_a_torch_nn_class_rebuilt_from_its_state_is_clean_however_often_it_is_reused():
+    data = (Asm(2).global_(*LINEAR).binput(0).tuple(0).raw(b"\x81").empty_dict().build().pop()
+            .binget(0).tuple(0).raw(b"\x81").empty_dict().build().pop()
+            .binget(0).raw(b"2").tuple(0).raw(b"\x81").pop().tuple(0).raw(b"\x81").stop())
+
+    assert walk(data).findings == []
+
+
+@pytest.mark.parametrize("use", [
+    Asm(2).global_(*LINEAR).mark().integer(100_000).integer(100_000).raw(b"t").reduce().stop(),  # __init__ runs
+    Asm(2).empty_dict().text("factory").global_(*LINEAR).setitem().stop(),  # handed to code that may call it
+    Asm(2).global_(*LINEAR).binput(0).tuple(0).raw(b"\x81").pop().binget(0).stop(),  # returned as a value
+    Asm(2).global_("collections", "defaultdict").global_(*LINEAR).tuple(1).reduce().stop(),
+], ids=["called", "in-a-dict", "returned", "as-an-argument"])
+def test_a_torch_nn_class_used_any_other_way_is_a_finding(use):
+    (finding,) = [f for f in walk(use).findings if f.global_ == "torch.nn.modules.linear.Linear"]
+
+    assert finding.severity == "medium" and "admitted only when an object of it is rebuilt" in finding.reason
+
+
+def test_a_module_class_from_outside_torch_stays_a_finding(tmp_path):
+    import torch
+
+    torch.save(_SiteModel(), tmp_path / "m.pt")
+
+    scan = scan_file(tmp_path / "m.pt")
+    assert {(f.global_, f.severity) for f in scan.findings} == {(f"{__name__}._SiteModel", "medium")}
+
+
+class _SiteModel(__import__("torch").nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = __import__("torch").nn.Linear(2, 2)

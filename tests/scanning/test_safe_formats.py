@@ -8,8 +8,8 @@ import struct
 import numpy as np
 import pytest
 
+from devtools.scanning.corpus_files import _pb, onnx_bytes, safetensors_bytes
 from riskframe.scanning import scan_file
-from riskframe.scanning._corpus_files import _pb, onnx_bytes, safetensors_bytes
 
 TENSORS = {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.zeros(2, np.float32)}
 

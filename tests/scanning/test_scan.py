@@ -13,9 +13,9 @@ import zipfile
 import numpy as np
 import pytest
 
+from devtools.scanning.asm import Asm
 from riskframe.errors import DetectorError, UnsafeArtifactError
 from riskframe.scanning import assert_safe_to_load, pickle_ops, scan_file, scan_path
-from riskframe.scanning._asm import Asm
 
 EVIL = Asm(2).call("os", "system", "touch /tmp/never").stop()
 
@@ -52,7 +52,7 @@ def test_an_unrecognised_file_is_refused_as_unsupported(tmp_path):
 
 
 @pytest.mark.parametrize(("content", "fmt"), [
-    (b"", "empty"), (b"cat\ndog\nbird\n", "unknown"), (b"col_a,col_b\n1,2\n", "unknown"),
+    (b"", "empty"), (b"col_a,col_b\n1,2\n", "unknown"), (b"Introduction\nchapter one\n", "unknown"),
     (b"# README\n\nA model.\n", "unknown"), (b"\x89HDF\r\n\x1a\n" + b"\x00" * 100, "hdf5"),
     (b"GGUF\x03\x00\x00\x00" + b"\x00" * 50, "gguf"),
 ])
@@ -62,6 +62,16 @@ def test_text_and_unscanned_formats_are_unsupported_never_safe(tmp_path, content
     scan = scan_file(tmp_path / "f")
 
     assert (scan.verdict, scan.format, scan.findings) == ("unsupported", fmt, [])
+
+
+def test_text_that_pickle_load_would_import_from_is_unsafe(tmp_path):
+    # 'c' is GLOBAL: pickle.load imports module 'at' and looks up 'dog' before it fails
+    (tmp_path / "words.txt").write_bytes(b"cat\ndog\nbird\n")
+
+    scan = scan_file(tmp_path / "words.txt")
+
+    assert (scan.verdict, [(f.global_, f.severity, f.offset) for f in scan.findings]) == (
+        "unsafe", [("at.dog", "medium", 0)])
 
 
 def test_garbage_after_a_pickle_opcode_is_malformed_not_a_crash(tmp_path):
@@ -171,3 +181,18 @@ def test_an_opcode_dense_stream_keeps_a_bounded_memo(tmp_path, monkeypatch, keys
     tracemalloc.stop()
 
     assert scan.verdict == "safe" and peak < 3 << 20  # the same bound at four times the size
+
+
+def test_a_compressed_file_of_unknown_content_is_noted_once(tmp_path):
+    (tmp_path / "notes.gz").write_bytes(gzip.compress(b"# just notes\n"))
+
+    scan = scan_file(tmp_path / "notes.gz")
+
+    assert (scan.format, scan.verdict, scan.notes) == ("unknown+gzip", "unsupported",
+                                                       ["format not recognised: the file was not scanned"])
+
+
+def test_a_text_file_with_a_long_first_line_is_not_a_pickle(tmp_path):
+    (tmp_path / "wide.csv").write_bytes(b"c" + b"ol,".join([b"x"] * 3000) + b"\n1,2\n")
+
+    assert scan_file(tmp_path / "wide.csv").verdict == "unsupported"

@@ -48,7 +48,7 @@ def test_a_type_outside_the_allowlist_is_a_finding(tmp_path):
 
 
 def test_object_arrays_beside_the_schema_are_scanned(tmp_path):
-    from riskframe.scanning._asm import Asm
+    from devtools.scanning.asm import Asm
 
     schema = _node("sklearn.linear_model._logistic", "LogisticRegression", "ObjectNode")
     header = b"{'descr': '|O', 'fortran_order': False, 'shape': (1,), }".ljust(117) + b"\n"

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from riskframe.digests import sha256_path
 from riskframe.engine.assess import assess
+from riskframe.io.digests import sha256_path
 from riskframe.reports import render
 from riskframe.signing import generate_key, sign_assessment, write_key_pair
 

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from riskframe.detectors.artifact_digest import ArtifactDigest
-from riskframe.engine.context import ArtifactStore, RunContext
+from riskframe.detectors.context import ArtifactStore, RunContext
+from riskframe.detectors.provenance.artifact_digest import ArtifactDigest
 from riskframe.errors import DocumentError
 from riskframe.signing.manifest import check_manifest, parse_manifest
 from riskframe.spec.pipeline import Artifact, Stage

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from riskframe.digests import sha256_file
 from riskframe.errors import UsageError
+from riskframe.io.digests import sha256_file
 from riskframe.signing import generate_key, sign_assessment
 from riskframe.signing.statement import PREDICATE_TYPE, InputChangedError, build_statement
 

@@ -126,3 +126,44 @@ def test_representations_need_of(tmp_path):
         "{name: raw, type: dataset, path: raw.npz}", "{name: reps, type: representations, path: r.npy}"))
     with pytest.raises(DocumentError, match="a representations artifact needs `of:`"):
         load_pipeline(path)
+
+
+# A model's registered version (mlflow:) and signature (signature:) ---------------------------------
+
+MODEL_PIPELINE = PIPELINE.replace("needs: [ingest]\n", "needs: [ingest]\n        artifacts:\n          - MODEL\n")
+
+
+def _with_model(tmp_path, model):
+    return write(tmp_path, "p.yaml", MODEL_PIPELINE.replace("MODEL", model))
+
+
+def test_a_model_names_its_registered_version_and_signature_short_or_in_full(tmp_path):
+    short = load_pipeline(_with_model(tmp_path, "{name: m, type: model, path: m.onnx, mlflow: 'models:/digits@champion', "
+                                                "signature: m.onnx.sig}"))
+    model = short.stage("train").artifacts[0]
+    assert (model.mlflow.model, model.mlflow.tracking_uri, model.signature.path) == (
+        "models:/digits@champion", None, "m.onnx.sig")
+    full = load_pipeline(_with_model(tmp_path, (
+        "{name: m, type: model, path: m.onnx, mlflow: {model: 'models:/digits/3', tracking_uri: 'sqlite:///mlflow.db', "
+        "code_version: 3f2a1b0}, signature: {path: m.sig, certificate_chain: [ca.pem]}}")))
+    model = full.stage("train").artifacts[0]
+    assert (model.mlflow.code_version, model.signature.certificate_chain) == ("3f2a1b0", ["ca.pem"])
+
+
+@pytest.mark.parametrize(("model", "message"), [
+    ("{name: m, type: model, path: m.onnx, mlflow: 'models:/digits'}",
+     "stages[1].artifacts[0].mlflow.model: must be models:/NAME/VERSION or models:/NAME@alias. Got 'models:/digits' "
+     "instead."),
+    ("{name: d, type: dataset, path: d.npz, mlflow: 'models:/digits/1'}",
+     "`mlflow:` belongs to a model; a dataset artifact has none"),
+    ("{name: m, type: model, path: m.onnx, signature: {path: m.sig, public_key: k.pub, certificate_chain: [ca.pem]}}",
+     "give one way to verify a signature, not public_key and certificate_chain"),
+    ("{name: m, type: model, path: m.onnx, signature: {path: m.sig, identity: me@example.org}}",
+     "a Sigstore signature needs identity, oidc_issuer and trust_config"),
+])
+def test_a_bad_registered_version_or_signature_is_a_located_error(tmp_path, model, message):
+    path = _with_model(tmp_path, model)
+    with pytest.raises(DocumentError) as info:
+        load_pipeline(path)
+    assert message in str(info.value)
+    assert str(info.value).startswith(f"{path}:14:")

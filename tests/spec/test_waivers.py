@@ -9,8 +9,8 @@ import pytest
 
 from riskframe.errors import DocumentError
 from riskframe.spec import load_policy
+from riskframe.spec.inherit import display_path
 from riskframe.spec.load import load_waivers
-from riskframe.spec.policy_resolve import display_path
 from riskframe.spec.waivers import (
     check_approver,
     date_problems,

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from riskframe.data.budget import Budget
 from riskframe.data.tables import Table, load_table
 from riskframe.data.windows import Window, list_windows
-from riskframe.figures import png_attachment
+from riskframe.detectors.figures import png_attachment
 from riskframe.results import DetectorResult
 
 _RANK = {"pass": 0, "not_applicable": 0, "warn": 1, "fail": 2}

@@ -26,11 +26,11 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from riskframe.backdoor.neural_cleanse import apply_trigger, to_model_layout
-from riskframe.backdoor.screening import screen_model
-from riskframe.detectors._backdoor_inputs import ModelUnderTest, model_under_test
+from riskframe.detectors.backdoor._inputs import ModelUnderTest, model_under_test
+from riskframe.detectors.backdoor.neural_cleanse import apply_trigger, to_model_layout
+from riskframe.detectors.backdoor.screening import screen_model
+from riskframe.detectors.backdoor.trigger_reverse import TriggerSearchParams
 from riskframe.detectors.base import Detector
-from riskframe.detectors.trigger_reverse import TriggerSearchParams
 from riskframe.errors import MissingDependencyError
 from riskframe.results import Attachment, DetectorResult
 
@@ -204,7 +204,7 @@ def _pictures(clean: np.ndarray, stamped: np.ndarray, maps: np.ndarray, rows: np
               count: int) -> list[Attachment]:
     if count == 0 or clean.shape[0] == 0:
         return []
-    from riskframe.figures import image_grid_png, png_attachment
+    from riskframe.detectors.figures import image_grid_png, png_attachment
 
     shown = min(count, clean.shape[0])
     top = max(float(stamped.max()), 1e-12)

@@ -238,7 +238,7 @@ def _pictures(outcome: _Outcome, dataset: Dataset, rows: np.ndarray, shown: np.n
               labels: np.ndarray) -> list[Attachment]:
     if dataset.images is None or shown.size == 0:
         return []
-    from riskframe.figures import image_grid_png, png_attachment
+    from riskframe.detectors.figures import image_grid_png, png_attachment
 
     shape = dataset.images.shape[1:]
     pictures, captions = [], []

@@ -7,11 +7,11 @@ import base64
 import numpy as np
 import pytest
 
+from riskframe.detectors.context import ArtifactStore, RunContext
 from riskframe.detectors.drift.drift import Drift
 from riskframe.detectors.drift.profile import dumps_profile, profile_table
-from riskframe.engine.context import ArtifactStore, RunContext
 from riskframe.errors import NotApplicableError
-from riskframe.files import write_npz
+from riskframe.io.files import write_npz
 from riskframe.spec.pipeline import Artifact, Stage
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from riskframe.detectors.context import ArtifactStore, RunContext
 from riskframe.detectors.drift.profile import dumps_profile, profile_table
 from riskframe.detectors.drift.schema import DataSchema
-from riskframe.engine.context import ArtifactStore, RunContext
 from riskframe.spec.pipeline import Artifact, Stage
 
 HEADER = "age,country,amount,label\n"

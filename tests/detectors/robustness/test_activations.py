@@ -7,9 +7,9 @@ import base64
 
 import pytest
 
+from riskframe.detectors.context import ArtifactStore, RunContext
 from riskframe.detectors.robustness.activations import ActivationAnalysis
-from riskframe.engine.context import ArtifactStore, RunContext
-from riskframe.files import write_npz
+from riskframe.io.files import write_npz
 from riskframe.spec.pipeline import Artifact, Stage
 
 pytest.importorskip("torch")
@@ -30,7 +30,7 @@ def _run(trained, **params):
 
 @pytest.fixture(scope="module")
 def twins(tmp_path_factory):
-    from riskframe.backdoor.digits import patch_digits
+    from riskframe.scenarios.patch_digits import patch_digits
 
     base = tmp_path_factory.getbasetemp()
     return (patch_digits(base / "patch-digits-5pct-seed0", share=0.05, seed=0),

@@ -7,10 +7,10 @@ import base64
 import numpy as np
 import pytest
 
+from riskframe.detectors.context import ArtifactStore, RunContext
 from riskframe.detectors.robustness.evasion import EvasionRobustness, stratified_sample, wilson
-from riskframe.engine.context import ArtifactStore, RunContext
 from riskframe.errors import NotApplicableError
-from riskframe.files import write_npz
+from riskframe.io.files import write_npz
 from riskframe.spec.pipeline import Artifact, Stage
 
 pytest.importorskip("art")
@@ -67,7 +67,7 @@ def test_gradient_attacks_need_a_differentiable_model(mlp_stage):
 @pytest.mark.slow
 def test_pgd_and_fgsm_on_a_torchscript_cnn(tmp_path, digits):
     pytest.importorskip("torch")
-    from riskframe.backdoor.cnn import export_torchscript, train_cnn
+    from riskframe.detectors.backdoor.cnn import export_torchscript, train_cnn
 
     images, labels = digits
     cnn = train_cnn(images[:1200], labels[:1200], n_classes=10, epochs=15, seed=0)

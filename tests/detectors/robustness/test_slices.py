@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from riskframe.detectors.context import ArtifactStore, RunContext
 from riskframe.detectors.robustness.slices import SliceForensics
-from riskframe.engine.context import ArtifactStore, RunContext
-from riskframe.files import write_npz
+from riskframe.io.files import write_npz
 from riskframe.spec.pipeline import Artifact, Stage
 
 pytestmark = pytest.mark.slow  # trains an MLP on the digits (several seconds on two busy cores)

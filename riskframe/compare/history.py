@@ -1,0 +1,248 @@
+"""Risk over time: every assessment in a folder, per pipeline, in the order they were made.
+
+Folders of reports hold other JSON files too (threat models, Navigator layers); only files that are
+riskframe assessments (a JSON object with ``schema_version``, ``tool``, ``results`` and ``gate``)
+are read, the rest are skipped and counted. An assessment that does not validate is a located
+error, as in ``riskframe report``.
+
+>>> from riskframe.compare.history import collect_history, sparkline
+>>> sparkline([0, 50, 100])
+'▁▅█'
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from riskframe.assessment import Assessment
+from riskframe.detectors.drift.monitoring import WindowPoint
+from riskframe.errors import DocumentError
+from riskframe.reports.json_report import load_assessment
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+@dataclass(frozen=True)
+class Point:
+    """One assessment, as the trend shows it."""
+
+    path: str
+    created_at: datetime
+    pipeline: str
+    risk_score: float
+    level: str
+    gate: str
+    failing: int
+    errors: int
+    waived: int
+
+
+@dataclass(frozen=True)
+class Series:
+    """A monitoring result (a check run on every window of production data): its windows in time
+    order, as the detector recorded them in its evidence (``windows``, ``measure``, ``floor``)."""
+
+    result: str
+    status: str
+    measure: str
+    floor: float | None
+    points: list[WindowPoint]
+
+    @property
+    def first_failing(self) -> int | None:
+        """1-based number of the first failing window, None when none failed."""
+        return next((i + 1 for i, p in enumerate(self.points) if p.status == "fail"), None)
+
+
+@dataclass
+class History:
+    """The assessments of one folder, by pipeline (sorted by name), each list oldest first;
+    ``series`` holds the monitoring series of each pipeline's latest assessment."""
+
+    directory: str
+    pipelines: dict[str, list[Point]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    thresholds: dict[str, float] = field(default_factory=dict)
+    series: dict[str, list[Series]] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return sum(len(points) for points in self.pipelines.values())
+
+
+def collect_history(directory: str | Path) -> History:
+    """Read every assessment under ``directory`` (recursively).
+
+    Raises
+    ------
+    DocumentError
+        ``directory`` is not a folder, or an assessment in it is broken (located).
+
+    Examples
+    --------
+    >>> history = collect_history("reports")  # doctest: +SKIP
+    >>> [p.risk_score for p in history.pipelines["digits-classifier"]]  # doctest: +SKIP
+    [75.0, 11.1]
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        what = "not a folder of assessments" if root.exists() else "folder not found"
+        raise DocumentError.single(str(directory), what)
+    history = History(str(directory))
+    points: list[Point] = []
+    series: dict[str, list[Series]] = {}
+    for path in sorted(root.rglob("*.json")):
+        assessment = _read(path)
+        if assessment is None:
+            history.skipped.append(path.as_posix())
+            continue
+        points.append(_point(path, assessment))
+        series[points[-1].path] = monitoring_series(assessment)
+        # Level bands of the chart: the thresholds the assessments were scored with, where recorded.
+        recorded = (getattr(assessment, "risk_model", None) or {}).get("level_thresholds")
+        history.thresholds = dict(recorded) if isinstance(recorded, dict) else history.thresholds
+    for point in sorted(points, key=lambda p: (p.created_at, p.path)):
+        history.pipelines.setdefault(point.pipeline, []).append(point)
+    history.pipelines = dict(sorted(history.pipelines.items()))
+    history.series = {name: series[latest[-1].path] for name, latest in history.pipelines.items()
+                      if series[latest[-1].path]}
+    return history
+
+
+def monitoring_series(assessment: Assessment) -> list[Series]:
+    """The results of ``assessment`` that ran on windows of production data, with their windows."""
+    found = []
+    for result in assessment.results:
+        windows = result.evidence.get("windows")
+        if not isinstance(windows, list) or not windows:
+            continue
+        try:
+            points = [WindowPoint.model_validate(w) for w in windows]
+        except ValidationError:  # evidence of another detector that happens to say "windows"
+            continue
+        floor = result.evidence.get("floor")
+        found.append(Series(result.id, result.status, str(result.evidence.get("measure", "effect")),
+                            float(floor) if isinstance(floor, (int, float)) else None, points))
+    return found
+
+
+def _read(path: Path) -> Assessment | None:
+    """The assessment in ``path``, or None when the file is not one."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not {"schema_version", "tool", "results", "gate"} <= data.keys():
+        return None
+    return load_assessment(path)
+
+
+def _point(path: Path, assessment: Assessment) -> Point:
+    counts = assessment.summary.counts
+    return Point(path=path.as_posix(), created_at=_when(assessment.created_at), pipeline=assessment.pipeline.name,
+                 risk_score=assessment.summary.risk_score, level=assessment.summary.level,
+                 gate=assessment.gate.decision, failing=counts.get("fail", 0), errors=counts.get("error", 0),
+                 waived=counts.get("waived", 0))
+
+
+def _when(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=timezone.utc)  # unreadable dates sort first, never crash
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def sparkline(scores: Sequence[float]) -> str:
+    """Risk scores (0-100) as block characters, one per assessment."""
+    return "".join(_BARS[min(len(_BARS) - 1, int(max(0.0, s) / 100 * len(_BARS)))] for s in scores)
+
+
+def render_lines(history: History) -> list[str]:
+    """The trend as a table per pipeline, with the change from one assessment to the next; one
+    item per terminal line."""
+    lines = [f"{history.count} assessment{'s' if history.count != 1 else ''} of {len(history.pipelines)} "
+             f"pipeline{'s' if len(history.pipelines) != 1 else ''} in {history.directory}"]
+    if history.skipped:
+        lines.append(f"({len(history.skipped)} other JSON file{'s' if len(history.skipped) != 1 else ''} skipped)")
+    for pipeline, points in history.pipelines.items():
+        scores = [p.risk_score for p in points]
+        lines += ["", f"{pipeline}: risk {scores[0]:g} -> {scores[-1]:g}  {sparkline(scores)}",
+                  f"  {'created at':<26} {'risk':>6} {'level':<9} {'gate':<5} {'fail':>5} {'error':>6} {'waived':>7} "
+                  f"{'change':>7}"]
+        previous: float | None = None
+        for p in points:
+            change = "" if previous is None else f"{p.risk_score - previous:+.1f}"
+            lines.append(f"  {p.created_at.isoformat():<26} {p.risk_score:>6.1f} {p.level:<9} {p.gate:<5} "
+                         f"{p.failing:>5} {p.errors:>6} {p.waived:>7} {change:>7}".rstrip())
+            previous = p.risk_score
+        lines += _series_lines(history.series.get(pipeline, []))
+    return lines
+
+
+_MARKS = {"pass": ".", "warn": "w", "fail": "F", "not_applicable": "-"}
+
+
+def _series_lines(series: Sequence[Series]) -> list[str]:
+    """Each monitoring series of the latest assessment: one mark per window (. pass, w warn, F fail)."""
+    if not series:
+        return []
+    lines = ["", "  monitoring windows in the latest assessment (. pass, w warn, F fail):"]
+    for s in series:
+        first = s.first_failing
+        when = (f"first failing: {s.points[first - 1].window} (window {first} of {len(s.points)})" if first
+                else f"none of {len(s.points)} failing")
+        lines += [f"  {s.result}", f"    {s.points[0].window} {''.join(_MARKS[p.status] for p in s.points)} "
+                  f"{s.points[-1].window}  {when}"]
+    return lines
+
+
+def risk_chart_svg(points: Sequence[Point], thresholds: dict[str, float] | None = None) -> bytes:
+    """The risk score over time as a deterministic SVG: level bands behind, one marker per
+    assessment (filled red where the gate failed)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    limits = {"medium": 0.28, "high": 0.52, "critical": 0.78, **(thresholds or {})}
+    edges = [0.0, 100 * limits["medium"], 100 * limits["high"], 100 * limits["critical"], 100.0]
+    bands = ("#e3f5e5", "#fff4cc", "#ffe3cc", "#ffdede")
+    with matplotlib.rc_context({"svg.hashsalt": "riskframe", "svg.fonttype": "path",
+                                "font.family": "DejaVu Sans", "font.size": 9}):
+        figure = Figure(figsize=(7.5, 2.8), layout="constrained")
+        axes = figure.add_subplot()
+        for low, high, colour in zip(edges, edges[1:], bands, strict=False):
+            axes.axhspan(low, high, color=colour, zorder=0)
+        x = list(range(len(points)))
+        axes.plot(x, [p.risk_score for p in points], color="#1d2330", linewidth=1.5, zorder=2)
+        for index, point in enumerate(points):
+            failed = point.gate == "fail"
+            axes.scatter([index], [point.risk_score], zorder=3, s=36, edgecolors="#1d2330",
+                         color="#c92a2a" if failed else "#ffffff")
+        axes.set_ylim(0, 100)
+        axes.set_ylabel("risk score")
+        step = max(1, len(points) // 10)  # at most about ten date labels, however long the history
+        axes.set_xticks(x[::step], [p.created_at.strftime("%Y-%m-%d\n%H:%M") for p in points[::step]])
+        axes.tick_params(axis="x", labelsize=7)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "riskframe"})
+    return buffer.getvalue()
+
+
+def render_html(history: History) -> str:
+    """A self-contained page: per pipeline, the chart and the table (``templates/history.html.j2``)."""
+    from riskframe.detectors.drift.monitoring import window_chart
+    from riskframe.reports.charts import data_uri
+    from riskframe.reports.templates import environment
+
+    charts = {name: data_uri(risk_chart_svg(points, history.thresholds)) for name, points in history.pipelines.items()}
+    window_charts = {name: {s.result: data_uri(window_chart(s.points, s.floor, fmt="svg", measure=s.measure))
+                            for s in series} for name, series in history.series.items()}
+    return environment("html").get_template("history.html.j2").render(h=history, charts=charts, sparkline=sparkline,
+                                                                      window_charts=window_charts)

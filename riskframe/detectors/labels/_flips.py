@@ -1,0 +1,293 @@
+"""Deciding whether labels were flipped on purpose, which, and how many, beyond the data's own noise.
+
+:mod:`riskframe.detectors.labels._natural` models the labels' natural noise on each dataset and tests
+two departures from it: flips spread over all classes and a targeted class pair. This module runs
+the tests in order and keeps what they support:
+
+1. Candidates: spread flips, and the pairs with the largest score statistic at the natural model
+   (the pair a 7 -> 1 attack creates stands out long before it is significant).
+2. Forward selection: the most significant candidate is accepted when its Bonferroni-adjusted
+   p-value is below ``alpha``; the others are then retested with it in the model (a targeted pair
+   also raises the spread statistic, and must not be counted twice). At most ``max_components``.
+3. The accepted components are fitted together; each gets a profile-likelihood interval, and every
+   sample its posterior probability of having been flipped. Samples above one half are flagged.
+
+The estimate of the poisoned count is the accepted components' weight times the samples they act
+on (a pair: the expected size of its true class; spread: every sample), with the sum of their
+intervals. Nothing accepted means no evidence of poisoning, not "no poisoning": the detection
+limits say what the test could have seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from riskframe.detectors.labels._detection_limits import Limits, detection_limits
+from riskframe.detectors.labels._natural import (
+    Component,
+    Evidence,
+    Fit,
+    Natural,
+    fit_components,
+    fit_natural,
+    group_counts,
+    in_mixed_groups,
+    pair_candidates,
+    profile_interval,
+    ratio_test,
+    responsibilities,
+)
+
+
+@dataclass(frozen=True)
+class FlipSettings:
+    """Thresholds of the decision; see :class:`riskframe.detectors.labels.label_issues.LabelIssues.Params`."""
+
+    alpha: float = 0.001
+    # An unconfirmed candidate's samples are shown for review when its adjusted p-value is below
+    # this: 1 means "stands out more than chance alone would make the largest of the statistics"
+    # (its Bonferroni bound is under 1), which keeps clean digits at zero flags.
+    review_alpha: float = 1.0
+    allowance: float = 0.005
+    natural_flips: int = 1
+    candidates: int = 5
+    max_components: int = 3
+
+
+@dataclass(frozen=True)
+class ComponentFinding:
+    """An accepted departure from the natural model."""
+
+    component: Component
+    weight: float  # pair: share of the true class relabelled; spread: share of the dataset
+    low: float
+    high: float
+    statistic: float
+    p_value: float
+    at_risk: float  # samples the weight applies to
+
+    @property
+    def flips(self) -> float:
+        return self.weight * self.at_risk
+
+
+@dataclass(frozen=True)
+class FlipFindings:
+    """Everything the decision produced; indices are positions in the analysed arrays."""
+
+    scores: np.ndarray  # implausibility of each given label under the natural model, 1 = worst
+    suggested: np.ndarray  # most likely other class
+    flip_probability: np.ndarray  # posterior probability each label was flipped
+    flagged: np.ndarray  # flip_probability > 0.5, most likely first
+    components: list[ComponentFinding]  # accepted; or, when none is, the strongest candidate
+    confirmed: bool  # the components are significant evidence (False: unconfirmed suspects)
+    temperature: float
+    ambiguous: int  # rows in groups of identical rows with mixed labels: never evidence
+    observed_disagreement: float  # share of labels that are not the natural model's most likely class
+    natural_disagreement: float  # share the natural model itself expects
+    limits: Limits
+    class_sizes: np.ndarray
+    allowances: tuple[float, np.ndarray]
+    natural: Natural  # the natural model of the rows that are evidence
+    estimate: float
+    low: float
+    high: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def targeted(self) -> list[ComponentFinding]:
+        return [c for c in self.components if c.component.pair is not None]
+
+    @property
+    def spread(self) -> ComponentFinding | None:
+        return next((c for c in self.components if c.component.pair is None), None)
+
+    def discarded(self) -> FlipFindings:
+        """These findings with nothing flagged or found: for data the models learnt nothing from,
+        where every label looks alike and no pattern in them means anything."""
+        from dataclasses import replace
+
+        empty = np.zeros(0, dtype=np.int64)
+        return replace(self, components=[], confirmed=False, flagged=empty, estimate=0.0, low=0.0, high=0.0,
+                       flip_probability=np.zeros_like(self.flip_probability))
+
+    @property
+    def pattern(self) -> str:
+        """``targeted``, ``spread``, ``targeted+spread`` or ``none``."""
+        parts = (["targeted"] if self.targeted else []) + (["spread"] if self.spread else [])
+        return "+".join(parts) or "none"
+
+
+def analyse_flips(labels: np.ndarray, probs: np.ndarray, settings: FlipSettings,
+                  groups: np.ndarray | None = None) -> FlipFindings:
+    """Fit the natural model to out-of-fold ``probs`` (N, K), test, flag and estimate.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray
+        (N,) class codes 0..K-1.
+    probs : numpy.ndarray
+        (N, K) out-of-fold probabilities.
+    settings : FlipSettings
+        Significance level and natural-noise allowance.
+    groups : numpy.ndarray, optional
+        (N,) ids of identical rows (see :func:`riskframe.detectors.labels._natural.group_counts`).
+    """
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped,unused-ignore]
+
+    with threadpool_limits(limits=1):  # tiny fits: multi-threaded BLAS only spin-waits (4x slower)
+        return _analyse(labels, probs, settings, groups)
+
+
+def _analyse(labels: np.ndarray, probs: np.ndarray, settings: FlipSettings,
+             groups: np.ndarray | None) -> FlipFindings:
+    k = probs.shape[1]
+    everything = fit_natural(probs, labels, group_counts(groups, labels, k))
+    evidential = ~in_mixed_groups(everything.counts, labels.size)
+    natural = everything.subset(evidential, _one_vote_per_group(groups, labels.size))
+    tests = 1 + k * (k - 1)
+    # With fewer than two classes among the rows that are evidence (every row ambiguous, say),
+    # nothing can be tested and nothing seen.
+    judged = np.unique(natural.labels).size >= 2
+    allowances = _allowances(natural, settings) if judged else (0.5, np.full(k, 0.5))
+    accepted, strongest = _select(natural, settings, tests, allowances) if judged else ({}, None)
+    shown = accepted
+    if (not accepted and strongest is not None and strongest.p_value < settings.review_alpha
+            and strongest.weight > _allowance(strongest.component, allowances)):
+        # Nothing is evidence, but something leans that way: its samples are the ones to look at.
+        shown = {strongest.component: (strongest.statistic, strongest.p_value)}
+    fit = fit_components(natural, list(shown))
+    q = natural.probs(fit.temperature)
+    sizes = q.sum(axis=0)
+    components = [_finding(natural, fit, c, shown[c], sizes) for c in shown]
+    flip_probability = np.zeros(labels.size)
+    if shown:
+        flip_probability[evidential] = responsibilities(q, natural.labels, fit.weights)
+    scores, suggested = _implausibility(everything.probs(), labels)
+    q_all = everything.probs(fit.temperature)
+    confirmed = bool(accepted)
+    estimate = sum(c.flips for c in components) if confirmed else 0.0
+    return FlipFindings(
+        scores=scores,
+        suggested=_suggested(q_all, labels, components, suggested),
+        flip_probability=flip_probability,
+        flagged=_most_likely(_flagged(labels, q_all, evidential, components, flip_probability),
+                             flip_probability, scores),
+        components=components,
+        confirmed=confirmed,
+        temperature=everything.temperature,
+        ambiguous=int((~evidential).sum()),
+        observed_disagreement=float(np.mean(everything.probs().argmax(axis=1) != labels)),
+        natural_disagreement=float(np.mean(1.0 - everything.probs().max(axis=1))),
+        limits=(detection_limits(natural, settings.alpha, tests, allowances) if judged
+                else Limits(float("inf"), np.full((k, k), np.inf))),
+        allowances=allowances,
+        natural=natural,
+        class_sizes=np.bincount(labels, minlength=k).astype(float),
+        estimate=float(estimate),
+        low=float(sum(c.low * c.at_risk for c in components)) if confirmed else 0.0,
+        high=float(sum(c.high * c.at_risk for c in components)) if confirmed else 0.0,
+    )
+
+
+def _select(natural: Natural, settings: FlipSettings, tests: int,
+            allowances: tuple[float, np.ndarray]) -> tuple[dict[Component, tuple[float, float]], Evidence | None]:
+    """Forward selection; the accepted components with (statistic, p-value), and the best rejected."""
+    candidates = [Component(None), *pair_candidates(natural, settings.candidates)]
+    accepted: dict[Component, tuple[float, float]] = {}
+    strongest = None
+    while candidates and len(accepted) < settings.max_components:
+        fitted = {c: 0.0 for c in accepted}
+        results = [ratio_test(natural, c, _allowance(c, allowances), fitted, tests) for c in candidates]
+        best = min(results, key=lambda t: (t.p_value, -t.statistic))
+        if best.p_value >= settings.alpha:
+            strongest = best
+            break
+        accepted[best.component] = (best.statistic, best.p_value)
+        candidates.remove(best.component)
+    return accepted, strongest
+
+
+def _one_vote_per_group(groups: np.ndarray | None, size: int) -> np.ndarray:
+    """Each row's weight as evidence: 1 / the size of its group of identical rows (copies of one
+    row are one observation, however many there are)."""
+    if groups is None:
+        return np.ones(size)
+    _, codes, sizes = np.unique(groups, return_inverse=True, return_counts=True)
+    return 1.0 / sizes[codes.ravel()]
+
+
+def _allowances(natural: Natural, settings: FlipSettings) -> tuple[float, np.ndarray]:
+    """What natural annotation noise may account for: ``allowance`` of the samples at risk, and
+    never fewer than ``natural_flips`` samples. (spread, per true class)."""
+    sizes = np.maximum(natural.probs().sum(axis=0), 1.0)
+    spread = max(settings.allowance, settings.natural_flips / natural.labels.size)
+    return min(spread, 0.5), np.minimum(np.maximum(settings.allowance, settings.natural_flips / sizes), 0.5)
+
+
+def _allowance(component: Component, allowances: tuple[float, np.ndarray]) -> float:
+    return allowances[0] if component.pair is None else float(allowances[1][component.pair[0]])
+
+
+def _finding(natural: Natural, fit: Fit, component: Component, test: tuple[float, float],
+             sizes: np.ndarray) -> ComponentFinding:
+    low, high = profile_interval(natural, component, fit)
+    at_risk = float(natural.labels.size) if component.pair is None else float(sizes[component.pair[0]])
+    return ComponentFinding(component, fit.weights[component], low, high, test[0], test[1], at_risk)
+
+
+def _implausibility(q: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """cleanlab's normalized-margin label quality of the natural probabilities, turned so that
+    1 = surely wrong, and the most likely other class."""
+    from cleanlab.rank import get_label_quality_scores
+
+    quality = get_label_quality_scores(labels, q, method="normalized_margin")
+    others = q.copy()
+    others[np.arange(labels.size), labels] = -np.inf
+    return 1.0 - quality, others.argmax(axis=1)  # cleanlab: 1 = clean label; riskframe: 1 = worst
+
+
+def _suggested(q: np.ndarray, labels: np.ndarray, components: list[ComponentFinding],
+               fallback: np.ndarray) -> np.ndarray:
+    """The class a flipped label most likely came from: for a label ``b`` of an accepted pair
+    a -> b, ``a`` when the pair explains it better than spread flips would; else the natural
+    model's most likely other class."""
+    suggested = fallback.copy()
+    best_mass = np.zeros(labels.size)
+    spread = next((c.weight for c in components if c.component.pair is None), 0.0)
+    k = q.shape[1]
+    for finding in components:
+        if finding.component.pair is None:
+            continue
+        a, b = finding.component.pair
+        mass = np.where(labels == b, finding.weight * q[:, a], 0.0)
+        wins = (mass > best_mass) & (mass >= spread * (1.0 - q[np.arange(labels.size), labels]) / (k - 1))
+        suggested[wins], best_mass[wins] = a, mass[wins]
+    return np.asarray(suggested)
+
+
+def _flagged(labels: np.ndarray, q: np.ndarray, evidential: np.ndarray, components: list[ComponentFinding],
+             flip_probability: np.ndarray) -> np.ndarray:
+    """The samples to look at: of a pair a -> b, every label b the natural model finds less likely
+    than a (its most likely other class); of spread flips, the labels more likely flipped than not.
+    Never a row of a group of identical rows with mixed labels."""
+    rows = np.arange(labels.size)
+    others = q.copy()
+    others[rows, labels] = -np.inf
+    suggested = others.argmax(axis=1)
+    mask = np.zeros(labels.size, dtype=bool)
+    for finding in components:
+        if finding.component.pair is not None:
+            a, b = finding.component.pair
+            mask |= (labels == b) & (suggested == a) & (q[:, a] > q[rows, labels])
+        else:
+            mask |= flip_probability > 0.5
+    return np.asarray(mask & evidential)
+
+
+def _most_likely(mask: np.ndarray, probability: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    indices = np.flatnonzero(mask)
+    return indices[np.lexsort((-scores[indices], -probability[indices]))]
+

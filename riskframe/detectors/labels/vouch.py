@@ -1,0 +1,135 @@
+"""Can a label check vouch for this data at all? Reasons it cannot, in words.
+
+A label-flip screen judges each label by what models trained on the *other* samples predict for
+it. That says nothing when
+
+- the models learnt nothing: scrambled labels, or features that carry no information about them,
+  leave out-of-fold accuracy at the rate of always guessing the largest class, and no single label
+  then looks more wrong than another (a dataset with every label randomised would pass);
+- a feature column *is* the label: the models read it and agree with every flip.
+
+Exact duplicate rows are the opposite problem, solved in the folds rather than reported: a copy
+of a flipped row in a training fold vouches for the flip, so identical rows are kept in one fold
+(:func:`duplicate_groups`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How well out-of-fold predictions match the given labels, and what chance would give."""
+
+    accuracy: float  # out-of-fold accuracy of the averaged probabilities
+    majority: float  # share of the largest class: the accuracy of always guessing it
+    p_value: float  # one-sided binomial: the models do no better than always guessing it
+
+    def doubt(self, alpha: float) -> str:
+        """Why the labels cannot be judged at all ('' when they can).
+
+        Disagreement alone is no reason: classes that overlap disagree with any model, and the
+        label screen measures that overlap (:mod:`riskframe.detectors.labels._natural`).
+
+        >>> Agreement(0.12, 0.10, 0.2).doubt(0.001)[:58]
+        'The models learnt nothing from the features about the labe'
+        """
+        if self.p_value <= alpha:
+            return ""
+        return (f"The models learnt nothing from the features about the labels (out-of-fold accuracy "
+                f"{self.accuracy:.1%}, no better than always guessing the largest class, {self.majority:.1%}): the "
+                "labels are scrambled or the features carry no label information, so no flip can be told apart "
+                "and the labels cannot be vouched for.")
+
+
+def agreement(labels: np.ndarray, probs: np.ndarray) -> Agreement:
+    """:class:`Agreement` of out-of-fold ``probs`` (N, K) with class codes ``labels`` (N,)."""
+    from scipy.stats import binomtest
+
+    n = labels.size
+    correct = int(np.sum(probs.argmax(axis=1) == labels))
+    majority = float(np.bincount(labels).max() / n)
+    p_value = binomtest(correct, n, majority, alternative="greater").pvalue if majority < 1.0 else 1.0
+    return Agreement(correct / n, majority, float(p_value))
+
+
+def label_copies(features: np.ndarray, labels: np.ndarray) -> list[int]:
+    """Feature columns that determine the label: each of their values goes with one label only,
+    and they take no more values than there are labels (a copy or a recoding of the label, not a
+    continuous feature that happens to be unique per row).
+
+    >>> label_copies(np.array([[0.3, 7.0], [0.1, 1.0], [0.2, 7.0]]), np.array([1, 0, 1]))
+    [1]
+    """
+    n_labels = np.unique(labels).size
+    copies = []
+    for column in range(features.shape[1]):
+        values, codes = np.unique(features[:, column], return_inverse=True)
+        if values.size > n_labels or values.size < 2:
+            continue
+        pairs = np.unique(codes.ravel() * n_labels + labels)
+        if pairs.size == values.size:  # no value of this column goes with two labels
+            copies.append(column)
+    return copies
+
+
+def duplicate_groups(features: np.ndarray) -> np.ndarray | None:
+    """One group id per row, equal for identical rows; ``None`` when every row is unique."""
+    rows = np.ascontiguousarray(features).view(np.dtype((np.void, features.dtype.itemsize * features.shape[1])))
+    _, groups = np.unique(rows.ravel(), return_inverse=True)
+    return None if np.unique(groups).size == features.shape[0] else groups.ravel()
+
+
+def joined_groups(duplicates: np.ndarray | None, entities: np.ndarray | None) -> np.ndarray | None:
+    """Groups of rows that must be judged together: identical rows, and the rows of one declared
+    entity, joined (two entities sharing an identical row become one group)."""
+    if duplicates is None or entities is None:
+        return entities if duplicates is None else duplicates
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = duplicates.size
+    # Rows are nodes 0..n-1; each duplicate group and each entity is one more node linked to its rows.
+    _, dup = np.unique(duplicates, return_inverse=True)
+    _, ent = np.unique(entities, return_inverse=True)
+    rows = np.concatenate([np.arange(n), np.arange(n)])
+    hubs = np.concatenate([n + dup.ravel(), n + dup.max() + 1 + ent.ravel()])
+    size = int(hubs.max()) + 1
+    graph = coo_matrix((np.ones(rows.size), (rows, hubs)), shape=(size, size))
+    _, labels = connected_components(graph, directed=False)
+    return np.asarray(labels[:n], dtype=np.int64)
+
+
+# Rows a representation check looks at: enough for the binomial test to see any real signal,
+# few enough that it costs a second on the largest representation files.
+_REPRESENTATION_SAMPLE = 5_000
+
+
+def representation_doubt(representations: np.ndarray, labels: np.ndarray, seed: int, alpha: float = 0.001) -> str:
+    """Why representations cannot stand for the dataset's samples ('' when they can).
+
+    Representations of a trained model predict the labels they were trained with, poisoned ones
+    included; constant, random or row-shuffled ones predict nothing, and a backdoor screen on them
+    would find nothing and pass.
+    """
+    from riskframe.detectors.labels._oof import out_of_fold_probabilities, usable_folds
+
+    rows = np.random.default_rng(seed).permutation(labels.size)[:_REPRESENTATION_SAMPLE]
+    _, codes = np.unique(labels[rows], return_inverse=True)
+    if np.bincount(codes).min() < 2:  # a class too small to cross-validate: keep the classes that can be
+        keep = np.bincount(codes)[codes] >= 2
+        rows, codes = rows[keep], np.unique(codes[keep], return_inverse=True)[1]
+    if np.unique(codes).size < 2:
+        return ""
+    probs = out_of_fold_probabilities(np.asarray(representations[rows], dtype=float), codes, int(codes.max()) + 1,
+                                      members=("logistic",), folds=usable_folds(codes, 3), seed=seed)
+    agreed = agreement(codes, probs)
+    if agreed.p_value <= alpha:
+        return ""
+    return (f"The representations say nothing about the labels (a linear model on them predicts {agreed.accuracy:.1%} "
+            f"of them out of fold, no better than always guessing the largest class, {agreed.majority:.1%}): they "
+            "are not this dataset's, their rows do not match its rows, or their model learnt nothing, so the screen "
+            "cannot vouch for the data.")

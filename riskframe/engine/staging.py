@@ -1,0 +1,89 @@
+"""Hand an assessment's validated arrays to worker processes: written once, mapped by every run.
+
+The parent loads and validates each dataset and representations artifact once
+(:func:`riskframe.engine.prepare.prepare_artifacts`), then :func:`stage` writes the arrays it got
+as ``.npy`` files in a private folder, with the artifacts' digests. A worker opens them with
+:meth:`StagedData.open`: read-only memory maps, whose pages the operating system shares between
+all workers; nothing is pickled per run, and no worker reads the user's files again through a
+different door (a dataset no run was prepared with is loaded by the same loader as in the parent).
+
+>>> staged = stage(store, Path(tempfile.mkdtemp()))  # doctest: +SKIP
+>>> staged.open().dataset(artifact).features  # doctest: +SKIP
+array(...)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from riskframe.data.datasets import Dataset
+from riskframe.data.roots import DataRoots
+from riskframe.detectors.context import ArtifactStore
+
+
+@dataclass(frozen=True)
+class StagedDataset:
+    """One dataset as staged: its array fields by file name, its other fields as they are."""
+
+    arrays: Mapping[str, str]
+    fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class StagedData:
+    """Where an assessment's arrays were staged, and the digests the parent computed: small and
+    picklable, it travels with every job."""
+
+    roots: DataRoots
+    folder: Path
+    datasets: Mapping[str, StagedDataset]
+    representations: Mapping[str, str]
+    digests: Mapping[str, str]
+
+    def open(self) -> ArtifactStore:
+        """A store holding the staged arrays, memory-mapped read-only."""
+        datasets = {name: self._dataset(staged) for name, staged in self.datasets.items()}
+        representations = {name: self._map(file) for name, file in self.representations.items()}
+        return ArtifactStore(self.roots, datasets=datasets, representations=representations, digests=self.digests)
+
+    def _dataset(self, staged: StagedDataset) -> Dataset:
+        arrays: dict[str, Any] = {field: self._map(file) for field, file in staged.arrays.items()}
+        return Dataset(**staged.fields, **arrays)
+
+    def _map(self, file: str) -> np.ndarray:
+        # A plain read-only ndarray over the mapping: np.memmap's subclass leaks into results
+        # computed from it (a memmap-typed mean), which nothing downstream expects.
+        return np.asarray(np.load(self.folder / file, mmap_mode="r", allow_pickle=False))
+
+
+def stage(store: ArtifactStore, folder: Path) -> StagedData:
+    """Write the datasets and representations ``store`` has loaded into ``folder`` (which must be
+    private to this user: workers trust what they find there)."""
+    datasets = {name: _stage_dataset(dataset, folder, f"dataset-{i}")
+                for i, (name, dataset) in enumerate(sorted(store.loaded_datasets().items()))}
+    representations = {name: _save(array, folder, f"representations-{i}.npy")
+                       for i, (name, array) in enumerate(sorted(store.loaded_representations().items()))}
+    return StagedData(store.roots, folder, datasets, representations, store.known_digests())
+
+
+def _stage_dataset(dataset: Dataset, folder: Path, stem: str) -> StagedDataset:
+    arrays: dict[str, str] = {}
+    fields: dict[str, Any] = {}
+    for field in dataclasses.fields(dataset):
+        value = getattr(dataset, field.name)
+        if isinstance(value, np.ndarray):
+            arrays[field.name] = _save(value, folder, f"{stem}-{field.name}.npy")
+        else:
+            fields[field.name] = value
+    return StagedDataset(arrays, fields)
+
+
+def _save(array: np.ndarray, folder: Path, name: str) -> str:
+    np.save(folder / name, array, allow_pickle=False)
+    return name

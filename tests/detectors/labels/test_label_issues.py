@@ -1,0 +1,329 @@
+"""label-issues: flips beyond each dataset's natural noise, the three outcomes, evidence, edge cases."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from pydantic import ValidationError
+
+from riskframe import scenarios
+from riskframe.detectors.figures import grid_pixels
+from riskframe.detectors.labels._oof import members_for
+from riskframe.detectors.labels.label_issues import LabelIssues
+from riskframe.errors import NotApplicableError
+
+
+def f1(flagged: list[int], truth: np.ndarray) -> float:
+    hits = np.intersect1d(np.asarray(flagged, dtype=int), truth).size
+    return 0.0 if not hits else 2 * hits / (len(flagged) + truth.size)
+
+
+def attachment(result, name: str) -> bytes:
+    return base64.b64decode(next(a.data for a in result.attachments if a.name == name))
+
+
+def overlapping(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two classes that overlap by nature (about a fifth of the labels disagree with any model)."""
+    from sklearn.datasets import make_classification
+
+    return make_classification(n_samples=n, n_features=5, n_informative=3, class_sep=0.5, flip_y=0,
+                               random_state=seed)
+
+
+# Fail: a targeted flip, 10% of the 7s relabelled 1 ------------------------------------------------
+
+
+def test_targeted_flip_is_found_with_high_f1(digits_flip_targeted_run):
+    scenario, result = digits_flip_targeted_run
+    assert f1(result.evidence["flagged_indices"], scenario.flipped) >= 0.90
+
+
+def test_targeted_flip_names_the_class_pair_and_its_share(digits_flip_targeted_run):
+    _, result = digits_flip_targeted_run
+    (component,) = result.evidence["components"]
+    assert (component["pattern"], component["given"], component["labelled"]) == ("targeted", 7, 1)
+    assert 0.06 <= component["share"] <= 0.12
+    assert component["low"] < component["share"] < component["high"]
+    assert component["significant"] is True and component["p_value"] < 0.001
+    assert result.evidence["pattern"] == "targeted" and result.evidence["confirmed"] is True
+    assert result.metrics["targeted_pairs"] == 1.0
+
+
+def test_targeted_flip_summary_says_what_how_much_and_what_the_data_allows(digits_flip_targeted_run):
+    _, result = digits_flip_targeted_run
+    assert re.fullmatch(
+        r"Flips beyond the data's natural noise: \d+\.\d% of class 7 relabelled as 1 \[\d+\.\d%, \d+\.\d%\], "
+        r"p = \S+ \(1\d samples flagged; poisoned share of the dataset \d\.\d% \[\d\.\d%, \d\.\d%\]\)\. "
+        r"\d\.\d% of the labels disagree with the models; the classes' overlap explains \d\.\d%\. "
+        r"This data lets the screen see flips of \d+\.\d% of a class or more \(\d\.\d% of the dataset\) for most "
+        r"class pairs, \d+\.\d% for the hardest \(\d -> \d\), and random flips of \d+\.\d%\.",
+        result.summary,
+    ), result.summary
+
+
+def test_targeted_flip_estimate_has_an_interval_around_the_truth(digits_flip_targeted_run):
+    scenario, result = digits_flip_targeted_run
+    m = result.metrics
+    assert abs(m["estimated_poison_fraction"] / scenario.poisoned_share - 1) <= 0.3
+    assert m["estimated_poison_fraction_low"] < scenario.poisoned_share < m["estimated_poison_fraction_high"]
+
+
+def test_targeted_flip_fails_the_check(digits_flip_targeted_run):
+    _, result = digits_flip_targeted_run
+    assert result.status == "fail"
+    assert 0.5 <= result.score <= 1.0
+
+
+def test_evidence_is_sorted_by_suspicion_and_aligned(digits_flip_targeted_run):
+    scenario, result = digits_flip_targeted_run
+    ev = result.evidence
+    flagged, scores = ev["flagged_indices"], ev["scores"]
+    assert len(flagged) == len(scores) == len(ev["given_labels"]) == len(ev["suggested_labels"])
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert ev["given_labels"] == scenario.labels[flagged].tolist()
+    assert set(ev["suggested_labels"]) == {7}
+
+
+def test_flagged_samples_are_shown_as_a_png_grid(digits_flip_targeted_run):
+    _, result = digits_flip_targeted_run
+    image = Image.open(io.BytesIO(attachment(result, "flagged-samples.png")))
+    assert image.format == "PNG"
+    assert image.size == grid_pixels(len(result.evidence["flagged_indices"]), 8)
+
+
+def test_score_histogram_counts_every_sample(digits_flip_targeted_run):
+    scenario, result = digits_flip_targeted_run
+    hist = result.evidence["score_histogram"]
+    assert len(hist["bins"]) == len(hist["flagged"]) + 1 == len(hist["kept"]) + 1
+    assert sum(hist["flagged"]) == len(result.evidence["flagged_indices"])
+    assert sum(hist["flagged"]) + sum(hist["kept"]) == scenario.labels.size
+    assert sum(sum(row["flagged"]) + sum(row["kept"]) for row in hist["per_class"].values()) == scenario.labels.size
+    assert Image.open(io.BytesIO(attachment(result, "score-histogram.png"))).format == "PNG"
+
+
+def test_random_flips_read_as_spread(digits_flip_random_run):
+    scenario, result = digits_flip_random_run
+    assert f1(result.evidence["flagged_indices"], scenario.flipped) >= 0.88
+    assert result.evidence["pattern"] == "spread"
+    assert abs(result.metrics["estimated_poison_fraction"] / scenario.poisoned_share - 1) <= 0.25
+    assert result.summary.startswith("Flips beyond the data's natural noise: labels changed at random in ")
+    assert result.status == "fail"
+
+
+# Pass: clean digits, and the detection limit that makes the pass mean something ------------------
+
+
+def test_clean_digits_pass_and_say_what_the_screen_could_see(digits_flip_clean_run):
+    _, result = digits_flip_clean_run
+    assert result.status == "pass"
+    assert result.evidence["flagged_indices"] == []
+    assert result.score < 0.2
+    assert result.summary.startswith("No sign of label poisoning beyond the data's natural noise. ")
+    limits = result.evidence["detection_limits"]
+    assert result.metrics["detectable_share"] == pytest.approx(limits["dataset_share_most_pairs"], abs=1e-4)
+    assert limits["dataset_share_most_pairs"] <= 0.01
+    assert 0.0 < limits["class_share_most_pairs"] <= 0.1
+    assert limits["hardest_pairs"][0]["class_share"] >= limits["class_share_most_pairs"]
+
+
+# Warn: data that cannot support the verdict the policy asks for ------------------------------------
+
+
+def test_overlapping_classes_are_natural_noise_not_poisoning(digits_dataset_context):
+    features, labels = overlapping()
+    result = LabelIssues().run(digits_dataset_context(features, labels), LabelIssues.Params())
+    assert result.status == "warn"
+    assert result.evidence["confirmed"] is False and result.metrics["estimated_poison_fraction"] == 0.0
+    natural = result.evidence["natural_noise"]
+    assert natural["observed_disagreement"] > 0.1  # a raw confident-learning screen flags these
+    assert abs(natural["observed_disagreement"] - natural["explained_by_overlap"]) < 0.05
+    assert result.metrics["detectable_share"] > 0.01
+    assert result.summary.endswith("That is above the 1.0% of the dataset the policy asks for (max_poison_fraction): "
+                                   "the data cannot support that verdict.")
+
+
+def test_a_policy_can_fail_data_that_cannot_support_the_verdict(digits_dataset_context):
+    features, labels = overlapping()
+    result = LabelIssues().run(digits_dataset_context(features, labels), LabelIssues.Params(inconclusive="fail"))
+    assert result.status == "fail" and result.score == 0.5
+    assert result.metrics["estimated_poison_fraction"] == 0.0
+
+
+def test_one_categorical_feature_with_few_distinct_rows_gets_a_verdict(digits_dataset_context):
+    """The crash a real dataset found: two groups of identical rows and five folds."""
+    rng = np.random.default_rng(0)
+    feature = rng.integers(0, 2, 600)
+    labels = np.where(rng.random(600) < 0.8, feature, 1 - feature)
+    result = LabelIssues().run(digits_dataset_context(feature[:, None].astype(float), labels), LabelIssues.Params())
+    assert result.status == "warn"
+    method = result.evidence["method"]
+    assert method["folds"] == 2 and method["ambiguous_rows"] == 600
+    assert result.evidence["flagged_indices"] == []
+    assert "600 rows are identical to rows with other labels: ambiguous, never counted as flips." in result.summary
+
+
+def test_labels_the_models_cannot_learn_are_inconclusive_saying_why(digits_dataset_context):
+    images, labels = scenarios.digits()
+    scrambled = np.random.default_rng(0).integers(0, 10, labels.size)
+    result = LabelIssues().run(digits_dataset_context(images, scrambled), LabelIssues.Params())
+    assert (result.status, result.score) == ("warn", 0.25)
+    assert re.match(r"The models learnt nothing from the features about the labels \(out-of-fold accuracy 1?\d\.\d%, "
+                    r"no better than always guessing the largest class, 1\d\.\d%\): .* cannot be vouched for\. "
+                    r"No sign of label poisoning beyond the data's natural noise\. ", result.summary)
+    assert result.evidence["flagged_indices"] == []
+    assert result.summary.endswith("The screen could see no flip in this data.")
+
+
+def test_half_the_labels_scrambled_is_found(digits_dataset_context):
+    images, labels = scenarios.digits()
+    rng = np.random.default_rng(0)
+    scrambled = np.where(rng.random(labels.size) < 0.5, rng.integers(0, 10, labels.size), labels)
+    result = LabelIssues().run(digits_dataset_context(images, scrambled), LabelIssues.Params())
+    assert result.status == "fail" and result.evidence["pattern"] == "spread"
+    assert result.metrics["estimated_poison_fraction"] > 0.3
+
+
+# Edge cases ------------------------------------------------------------------------------------
+
+
+def _subset(per_class: int, labels: np.ndarray, classes: range) -> np.ndarray:
+    """Indices of the first ``per_class`` samples of each class in ``classes``."""
+    return np.concatenate([np.flatnonzero(labels == k)[:per_class] for k in classes])
+
+
+def test_a_class_with_too_few_samples_is_skipped_with_a_reason(digits_dataset_context):
+    images, labels = scenarios.digits()
+    keep = np.concatenate([_subset(40, labels, range(9)), np.flatnonzero(labels == 9)[:4]])
+    result = LabelIssues().run(digits_dataset_context(images[keep], labels[keep]), LabelIssues.Params())
+    assert result.evidence["skipped_classes"] == [
+        {
+            "label": 9,
+            "samples": 4,
+            "reason": "4 samples, fewer than min_class_samples=10: too few to learn the class out of fold",
+        }
+    ]
+    nines = set(np.flatnonzero(labels[keep] == 9).tolist())
+    assert not nines & set(result.evidence["flagged_indices"])
+    assert result.evidence["method"]["analysed_samples"] == 9 * 40
+    # Unchecked is no pass: a rare label may be one an attacker added.
+    assert result.status == "warn"
+    assert result.summary.endswith(" Not checked, fewer than min_class_samples=10 samples: class 9 (4).")
+
+
+def test_folds_shrink_to_the_smallest_class(digits_dataset_context):
+    images, labels = scenarios.digits()
+    keep = np.concatenate([_subset(30, labels, range(9)), np.flatnonzero(labels == 9)[:4]])
+    result = LabelIssues().run(
+        digits_dataset_context(images[keep], labels[keep]), LabelIssues.Params(min_class_samples=4)
+    )
+    assert result.evidence["method"]["folds"] == 4
+    assert result.evidence["skipped_classes"] == []
+    nines = set(np.flatnonzero(labels[keep] == 9).tolist())
+    assert not nines & set(result.evidence["flagged_indices"])
+
+
+def test_one_analysable_class_is_not_applicable(digits_dataset_context):
+    images, labels = scenarios.digits()
+    keep = np.concatenate([np.flatnonzero(labels == 0)[:40], np.flatnonzero(labels == 1)[:5]])
+    with pytest.raises(
+        NotApplicableError,
+        match=re.escape(
+            "label-issues needs two classes with at least 10 samples each (min_class_samples); "
+            "class sizes are 0: 40, 1: 5"
+        ),
+    ):
+        LabelIssues().run(digits_dataset_context(images[keep], labels[keep]), LabelIssues.Params())
+
+
+def test_user_label_values_and_flat_features(digits_dataset_context):
+    images, labels = scenarios.digits()
+    poisoned, flipped = scenarios.flip_targeted(labels, 7, 1, 0.10, seed=3)
+    ctx = digits_dataset_context(images.reshape(len(labels), -1), poisoned + 100, seed=3)
+    result = LabelIssues().run(ctx, LabelIssues.Params())
+    assert "of class 107 relabelled as 101" in result.summary
+    assert set(result.evidence["suggested_labels"]) == {107}
+    assert f1(result.evidence["flagged_indices"], flipped) >= 0.85
+    # (N, D) features are not pictures: no image grid, only the histogram.
+    assert [a.name for a in result.attachments] == ["score-histogram.png"]
+
+
+def test_copies_of_flipped_rows_cannot_vouch_for_them(digits_dataset_context):
+    """A copy in a training fold would make its flipped twin look right: identical rows share a fold."""
+    images, labels = scenarios.digits()
+    poisoned, flipped = scenarios.flip_targeted(labels, 7, 1, 0.10, seed=0)
+    doubled = np.concatenate([images, images[flipped]]), np.concatenate([poisoned, poisoned[flipped]])
+    result = LabelIssues().run(digits_dataset_context(*doubled), LabelIssues.Params())
+    assert result.status == "fail" and "relabelled as 1" in result.summary
+    copies = np.arange(labels.size, labels.size + flipped.size)
+    assert f1(result.evidence["flagged_indices"], np.concatenate([flipped, copies])) >= 0.9
+    assert result.evidence["method"]["duplicate_rows_kept_in_one_fold"] == flipped.size
+
+
+def test_a_feature_that_is_the_label_is_left_out(digits_dataset_context):
+    images, labels = scenarios.digits()
+    poisoned, flipped = scenarios.flip_targeted(labels, 7, 1, 0.10, seed=0)
+    leaked = np.column_stack([images.reshape(labels.size, -1), poisoned])
+    result = LabelIssues().run(digits_dataset_context(leaked, poisoned), LabelIssues.Params())
+    assert result.evidence["method"]["label_columns_left_out"] == [64]
+    assert result.status == "fail" and f1(result.evidence["flagged_indices"], flipped) >= 0.9
+
+
+# Parameters ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("max_poison_fraction", 1.5, "Input should be less than or equal to 1"),
+        ("folds", 1, "Input should be greater than or equal to 2"),
+        ("min_class_samples", 3, "Input should be greater than or equal to 4"),
+        ("alpha", 0.5, "Input should be less than 0.5"),
+        ("natural_noise_rate", -0.1, "Input should be greater than or equal to 0"),
+        ("inconclusive", "pass", "Input should be 'warn' or 'fail'"),
+        ("model", "forest", "Input should be 'ensemble', 'logistic', 'knn', 'svm' or 'boosting'"),
+    ],
+)
+def test_params_reject_out_of_range_values(field, value, message):
+    with pytest.raises(ValidationError, match=re.escape(message)) as caught:
+        LabelIssues.Params(**{field: value})
+    assert caught.value.errors()[0]["loc"] == (field,)
+
+
+def test_params_warn_threshold_must_not_exceed_fail_threshold():
+    with pytest.raises(
+        ValidationError, match=re.escape("warn_poison_fraction (0.02) must not exceed max_poison_fraction (0.01)")
+    ):
+        LabelIssues.Params(warn_poison_fraction=0.02, max_poison_fraction=0.01)
+
+
+def test_params_reject_unknown_names():
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        LabelIssues.Params(threshold=0.5)
+
+
+# Import cost and the ensemble ------------------------------------------------------------------
+
+
+def test_importing_the_detectors_loads_no_heavy_library():
+    code = (
+        "import sys, riskframe.detectors.labels.label_issues, riskframe.detectors.labels.class_outliers, "
+        "riskframe.detectors.figures, riskframe.scenarios; "
+        "print(sorted(m for m in ('sklearn', 'cleanlab', 'matplotlib', 'scipy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_the_ensemble_adds_boosting_on_tables_and_leaves_the_kernel_svm_out_of_large_data():
+    assert members_for("ensemble", 1_797, images=True) == ("logistic", "knn", "svm")
+    assert members_for("ensemble", 1_797) == ("logistic", "knn", "svm", "boosting")
+    assert members_for("ensemble", 50_000) == ("logistic", "knn", "boosting")
+    assert members_for("svm", 50_000) == ("svm",)

@@ -1,0 +1,128 @@
+"""The natural-noise model, its tests, the flip decision and the detection limits: properties and
+pinned cases on synthetic probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from riskframe.detectors.labels._detection_limits import detection_limits, expected_statistic
+from riskframe.detectors.labels._flips import FlipSettings, analyse_flips
+from riskframe.detectors.labels._natural import (
+    Component,
+    fit_natural,
+    group_counts,
+    in_mixed_groups,
+    label_probs,
+    ratio_test,
+    responsibilities,
+)
+
+
+def probabilities(k: int) -> st.SearchStrategy[np.ndarray]:
+    """(N, K) rows of positive probabilities summing to one."""
+    raw = arrays(np.float64, st.tuples(st.integers(2, 40), st.just(k)), elements=st.floats(0.01, 1.0))
+    return raw.map(lambda a: a / a.sum(axis=1, keepdims=True))
+
+
+def components(k: int) -> st.SearchStrategy[dict[Component, float]]:
+    pairs = st.tuples(st.integers(0, k - 1), st.integers(0, k - 1)).filter(lambda p: p[0] != p[1])
+    keys = st.one_of(st.just(Component(None)), pairs.map(Component))
+    return st.dictionaries(keys, st.floats(0.0, 0.5), max_size=3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 6).flatmap(lambda k: st.tuples(probabilities(k), components(k))))
+def test_flipped_label_distributions_stay_distributions(case):
+    q, weights = case
+    probs = label_probs(q, weights)
+    assert np.all(probs >= -1e-12) and np.allclose(probs.sum(axis=1), 1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 6).flatmap(lambda k: st.tuples(probabilities(k), components(k), st.integers(0, 10**6))))
+def test_responsibilities_are_probabilities_and_nothing_without_flips(case):
+    q, weights, seed = case
+    labels = np.random.default_rng(seed).integers(0, q.shape[1], q.shape[0])
+    found = responsibilities(q, labels, weights)
+    assert np.all((found >= 0.0) & (found <= 1.0))
+    assert np.allclose(responsibilities(q, labels, {}), 0.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.int64, st.integers(1, 60), elements=st.integers(0, 5)), st.integers(0, 10**6))
+def test_group_counts_see_only_groups_with_mixed_labels(groups, seed):
+    labels = np.random.default_rng(seed).integers(0, 3, groups.size)
+    counts = group_counts(groups, labels, 3)
+    mixed = in_mixed_groups(counts, labels.size)
+    for row in range(labels.size):
+        same_group = groups == groups[row]
+        assert mixed[row] == (np.unique(labels[same_group]).size > 1)
+        if mixed[row]:
+            expected = np.bincount(labels[same_group], minlength=3) - np.eye(3)[labels[row]]
+            assert np.array_equal(counts[row], expected)
+
+
+def confident(labels: np.ndarray, k: int, p: float = 0.97) -> np.ndarray:
+    probs = np.full((labels.size, k), (1 - p) / (k - 1))
+    probs[np.arange(labels.size), labels] = p
+    return probs
+
+
+def test_a_concentrated_pair_is_targeted_and_scattered_mistakes_are_not():
+    labels = np.repeat(np.arange(10), 100)
+    truth = labels.copy()
+    flipped = np.flatnonzero(labels == 7)[:12]
+    labels = labels.copy()
+    labels[flipped] = 1  # true 7s labelled 1: the models see 7s
+    scattered = [5, 205, 405]  # three single mistakes, each into a different class
+    for i, other in zip(scattered, (6, 3, 9), strict=True):
+        labels[i] = other
+    findings = analyse_flips(labels, confident(truth, 10), FlipSettings())
+    assert findings.confirmed and [c.component.pair for c in findings.targeted] == [(7, 1)]
+    assert findings.pattern == "targeted"
+    assert sorted(findings.flagged.tolist()) == flipped.tolist()
+    (pair,) = findings.components
+    assert pair.low < 12 / 100 < pair.high and abs(findings.estimate - 12) <= 1.5
+
+
+def test_overlap_the_model_already_expects_is_no_finding():
+    rng = np.random.default_rng(0)
+    q = rng.dirichlet([2.0, 2.0], size=2_000)  # classes that overlap everywhere
+    labels = (rng.random(2_000) < q[:, 1]).astype(int)  # labels drawn as the model says
+    findings = analyse_flips(labels, q, FlipSettings())
+    assert not findings.confirmed and findings.estimate == 0.0
+    assert abs(findings.observed_disagreement - findings.natural_disagreement) < 0.03
+
+
+def test_statistics_are_non_negative_and_p_values_probabilities():
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 3, 300)
+    natural = fit_natural(rng.dirichlet([1.0] * 3, size=300), labels)
+    for component in (Component(None), Component((0, 1)), Component((2, 0))):
+        test = ratio_test(natural, component, 0.005, {}, 7)
+        assert test.statistic >= 0.0 and 0.0 <= test.p_value <= 1.0 and 0.0 <= test.weight <= 0.5
+
+
+def test_limits_grow_with_stricter_tests_and_more_overlap():
+    rng = np.random.default_rng(2)
+    labels = np.repeat(np.arange(3), 200)
+    sharp = fit_natural(confident(labels, 3, 0.99), labels)
+    soft = fit_natural(confident(labels, 3, 0.8), np.where(rng.random(600) < 0.8, labels, (labels + 1) % 3))
+    allowances = (0.005, np.full(3, 0.005))
+    strict, loose = (detection_limits(sharp, alpha, 7, allowances) for alpha in (1e-6, 1e-2))
+    assert strict.pairs[0, 1] >= loose.pairs[0, 1] and strict.spread >= loose.spread
+    assert detection_limits(soft, 1e-3, 7, allowances).pairs[0, 1] > detection_limits(sharp, 1e-3, 7,
+                                                                                        allowances).pairs[0, 1]
+    assert np.all(np.isinf(np.diag(strict.pairs)))
+
+
+@pytest.mark.parametrize("pair", [None, (0, 1)])
+def test_the_expected_statistic_is_zero_at_the_allowance_and_grows_beyond(pair):
+    labels = np.repeat(np.arange(2), 100)
+    natural = fit_natural(confident(labels, 2, 0.95), labels)
+    values = [expected_statistic(natural, pair, share, 0.01) for share in (0.01, 0.05, 0.2)]
+    assert values[0] == 0.0 and 0.0 < values[1] < values[2]

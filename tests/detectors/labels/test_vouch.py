@@ -1,0 +1,74 @@
+"""When a label or backdoor screen cannot vouch for data: agreement with chance, label copies,
+duplicate rows, representations that predict nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from riskframe import scenarios
+from riskframe.detectors.labels.vouch import Agreement, agreement, duplicate_groups, label_copies, representation_doubt
+
+
+def _probs(predicted: np.ndarray, k: int) -> np.ndarray:
+    return np.eye(k)[predicted]
+
+
+def test_chance_agreement_is_a_doubt_and_real_agreement_is_not():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 2_000)
+    assert agreement(labels, _probs(rng.integers(0, 10, 2_000), 10)).doubt(0.001).startswith(
+        "The models learnt nothing")
+    right = np.where(rng.random(2_000) < 0.95, labels, (labels + 1) % 10)
+    assert agreement(labels, _probs(right, 10)).doubt(0.001) == ""
+
+
+def test_guessing_the_majority_class_is_no_learning():
+    labels = np.array([0] * 900 + [1] * 100)
+    agreed = agreement(labels, _probs(np.zeros(1_000, dtype=int), 2))
+    assert (agreed.accuracy, agreed.majority) == (0.9, 0.9)
+    assert agreed.doubt(0.001).startswith("The models learnt nothing")
+
+
+def test_disagreement_alone_is_no_doubt():
+    """Overlapping classes disagree with any model; the label screen measures that overlap."""
+    assert Agreement(0.55, 0.1, 1e-30).doubt(0.001) == ""
+
+
+def test_label_copies_are_columns_that_determine_the_label():
+    labels = np.array([0, 1, 2, 1, 0, 2])
+    features = np.column_stack([
+        np.linspace(0, 1, 6),  # continuous, unique per row: not a copy
+        labels * 10.0 + 3,  # a recoding of the label
+        [0, 0, 1, 1, 0, 1],  # two values, but value 0 goes with labels 0 and 1
+        np.ones(6),  # constant
+    ])
+    assert label_copies(features, labels) == [1]
+
+
+@given(arrays(np.float64, st.tuples(st.integers(1, 30), st.integers(1, 4)),
+              elements=st.sampled_from([0.0, 1.0, 2.5])))
+def test_duplicate_groups_match_identical_rows(features):
+    groups = duplicate_groups(features)
+    rows = [tuple(r) for r in features]
+    if len(set(rows)) == len(rows):
+        assert groups is None
+    else:
+        assert groups is not None
+        for i in range(len(rows)):
+            for j in range(len(rows)):
+                assert (groups[i] == groups[j]) == (rows[i] == rows[j])
+
+
+@pytest.mark.parametrize("kind", ["constant", "random", "rows shuffled"])
+def test_representations_that_predict_nothing_are_a_doubt(kind):
+    images, labels = scenarios.digits()
+    features = images.reshape(labels.size, -1)
+    rng = np.random.default_rng(0)
+    broken = {"constant": np.ones_like(features), "random": rng.normal(size=(labels.size, 32)),
+              "rows shuffled": features[rng.permutation(labels.size)]}[kind]
+    assert representation_doubt(features, labels, seed=0) == ""
+    assert representation_doubt(broken, labels, seed=0).startswith("The representations say nothing about the labels")
