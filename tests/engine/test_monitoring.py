@@ -57,6 +57,20 @@ def test_each_window_is_checked_and_the_shift_in_one_class_fails_the_gate(tmp_pa
     assert assessment.gate.decision == "fail"
 
 
+def test_one_dataset_file_is_checked_in_worker_processes_from_the_staged_table(tmp_path):
+    pipeline = _workspace(tmp_path)
+    write_npz(tmp_path / "week.npz", _arrays(np.random.default_rng(1), 4000, class_shift=1.0))
+    pipeline.write_text(pipeline.read_text().replace("path: windows, format: npz, windows: true",
+                                                     "path: week.npz, format: npz, windows: false"))
+
+    assessment = assess(pipeline, [ROOT / "policies" / "monitoring.yaml"], executor="process", jobs=2)
+
+    results = {r.id.split("/")[0]: r for r in assessment.results}
+    assert {k: r.status for k, r in results.items()} == {"MON-1": "pass", "MON-2": "fail", "MON-3": "pass"}
+    assert results["MON-2"].summary.startswith("Drift in 4000 rows against the reference: 1 column(s) moved only "
+                                               "in class(es) 1 (largest X[0], w ")
+
+
 @pytest.mark.parametrize(("windows", "profile", "message"), [
     (True, "missing.json", r"pipeline\.yaml:9:11: stages\[0\]\.artifacts\[0\]\.profile: file not found: "
                            r".*/missing\.json$"),
