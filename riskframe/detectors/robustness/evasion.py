@@ -160,24 +160,27 @@ def _sklearn_classifier(model: Any, dataset: Dataset, rows: np.ndarray,
 
 
 class _seeded:
-    """numpy's global generator seeded for the attack (ART draws from it), restored afterwards."""
+    """numpy's global generator (ART draws from it), and torch's when torch is installed, seeded for
+    the attack and restored afterwards. A scikit-learn model needs only the ``art`` extra."""
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
 
     def __enter__(self) -> None:
-        import torch
-
         self.state = np.random.get_state()
-        self.torch_state = torch.random.get_rng_state()
         np.random.seed(self.seed)
+        try:
+            import torch
+        except ImportError:
+            self.torch = None
+            return
+        self.torch, self.torch_state = torch, torch.random.get_rng_state()
         torch.manual_seed(self.seed)
 
     def __exit__(self, *exc: object) -> None:
-        import torch
-
         np.random.set_state(self.state)
-        torch.random.set_rng_state(self.torch_state)
+        if self.torch is not None:
+            self.torch.random.set_rng_state(self.torch_state)
 
 
 def _result(outcome: _Outcome, dataset: Dataset, rows: np.ndarray, attack: str, budget: float, params: Any,

@@ -98,3 +98,41 @@ def test_the_sample_keeps_every_class():
     labels = np.array([0] * 95 + [1] * 5)
     rows = stratified_sample(labels, 20, seed=0)
     assert rows.size == 20 and set(labels[rows]) == {0, 1} and np.all(np.diff(rows) > 0)
+
+
+@pytest.mark.slow
+def test_a_scikit_learn_model_needs_art_but_not_torch(mlp_stage):
+    # In a fresh interpreter where `import torch` fails, as with only the `art` extra installed.
+    import subprocess
+    import sys
+    import textwrap
+
+    folder, _ = mlp_stage
+    script = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+
+        class WithoutTorch:  # torch is nowhere to be found, as when it is not installed
+            def __init__(self, finder):
+                self.finder = finder
+
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] == "torch" or not hasattr(self.finder, "find_spec"):
+                    return None
+                return self.finder.find_spec(name, path, target)
+
+        sys.meta_path[:] = [WithoutTorch(finder) for finder in sys.meta_path]
+        from riskframe.detectors.context import ArtifactStore, RunContext
+        from riskframe.detectors.robustness.evasion import EvasionRobustness
+        from riskframe.spec.pipeline import Artifact, Stage
+        test = Artifact(name="test", type="dataset", path="test.npz")
+        model = Artifact(name="mlp", type="model", path="mlp.skops", format="skops")
+        ctx = RunContext(Stage(name="e", kind="model-evaluation", artifacts=[test, model]),
+                         {{"dataset": (test,), "model": (model,)}}, ArtifactStore(Path({str(folder)!r})))
+        result = EvasionRobustness().run(ctx, EvasionRobustness.Params(max_samples=10, hopskipjump_iterations=2))
+        print(result.evidence["attack"], result.evidence["rows"], "torch" in sys.modules)
+        """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["hopskipjump", "10", "False"]
