@@ -70,9 +70,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    base = Path(tempfile.mkdtemp(prefix="riskframe-model-behaviour-"))
-    twins = {"backdoored": patch_digits(base / "backdoored", share=0.05, seed=args.seed),
-             "clean twin": patch_digits(base / "clean", share=0.0, seed=args.seed)}
+    with tempfile.TemporaryDirectory(prefix="riskframe-model-behaviour-") as folder:
+        run(Path(folder), args.seed)
+
+
+def run(base: Path, seed: int) -> None:
+    twins = {"backdoored": patch_digits(base / "backdoored", share=0.05, seed=seed),
+             "clean twin": patch_digits(base / "clean", share=0.0, seed=seed)}
     print("| model | trigger | flip rate | attribution on trigger | trigger area | clean images' attribution there | "
           "separating neurons | verdict | s |")
     print("|---|---|---|---|---|---|---|---|---|")
