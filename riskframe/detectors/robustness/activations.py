@@ -21,6 +21,7 @@ stamped images are attached beside the images.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -77,7 +78,7 @@ class ActivationAnalysis(Detector):
     def run(self, ctx: Any, params: Any) -> DetectorResult:
         """Stamp the suspected trigger, attribute, compare activations; see the module docstring."""
         subject = model_under_test(ctx, self.name)
-        mask, pattern, source = _trigger(subject, params, ctx.seed)
+        mask, pattern, source = _trigger(subject, params, ctx.seed, ctx.shared)
         rows = _clean_rows(subject, params.images, ctx.seed)
         clean = subject.images[rows]
         stamped = apply_trigger(clean, mask, pattern)
@@ -101,8 +102,11 @@ class ActivationAnalysis(Detector):
         return _result(facts, params, subject, _pictures(clean, stamped, stamped_maps, rows, params.max_pictures))
 
 
-def _trigger(subject: ModelUnderTest, params: Any, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
-    """The suspected trigger's mask (H, W) and pattern (image shape), and where it came from."""
+def _trigger(subject: ModelUnderTest, params: Any, seed: int,
+             shared: Path | None) -> tuple[np.ndarray, np.ndarray, str]:
+    """The suspected trigger's mask (H, W) and pattern (image shape), and where it came from; a
+    reverse-engineered one is searched once for this run and ``trigger-reverse-engineering``'s on the
+    same model and images, in whichever worker process asks first."""
     shape = subject.images.shape[1:]
     if params.trigger == "given":
         row, column, height, width = params.trigger_box
@@ -111,7 +115,7 @@ def _trigger(subject: ModelUnderTest, params: Any, seed: int) -> tuple[np.ndarra
         value = params.trigger_value if params.trigger_value is not None else float(subject.images.max())
         return mask, np.full(shape, value), f"given: a {height}x{width} patch at row {row}, column {column}"
     screen = screen_model(subject.model, subject.images, subject.labels, subject.n_classes, params.samples,
-                          params.settings(seed), key=subject.key)
+                          params.settings(seed), key=subject.key, shared=shared)
     suspect = screen.suspect
     flagged = "flagged" if screen.cleanse.target is not None else "most anomalous, not flagged"
     return suspect.mask, suspect.pattern, (f"reverse-engineered (Neural Cleanse): class {suspect.label}'s trigger "

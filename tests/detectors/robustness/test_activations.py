@@ -19,12 +19,12 @@ pytestmark = pytest.mark.slow
 PATCH = (6, 6, 2, 2)  # the planted trigger: rows 6-7, columns 6-7 of the 8x8 digits
 
 
-def _run(trained, **params):
+def _run(trained, shared=None, **params):
     write_npz(trained.folder / "test.npz", {"X": trained.test_images, "y": trained.test_labels})
     test = Artifact(name="test", type="dataset", path="test.npz")
     model = Artifact(name="cnn", type="model", path="model.pt", format="torchscript")
     ctx = RunContext(Stage(name="evaluate", kind="model-evaluation", artifacts=[test, model]),
-                     {"dataset": (test,), "model": (model,)}, ArtifactStore(trained.folder))
+                     {"dataset": (test,), "model": (model,)}, ArtifactStore(trained.folder), shared=shared)
     return ActivationAnalysis().run(ctx, ActivationAnalysis.Params(**params))
 
 
@@ -56,3 +56,12 @@ def test_the_backdoored_cnn_decides_on_the_patch_and_its_clean_twin_does_not(twi
 def test_a_given_trigger_needs_its_box():
     with pytest.raises(ValueError, match=r"trigger: given needs trigger_box: \[row, column, height, width\]"):
         ActivationAnalysis.Params(trigger="given")
+
+
+def test_a_reverse_engineered_trigger_is_searched_once_for_every_worker(twins, tmp_path):
+    # trigger-reverse-engineering and backdoor-removed in other worker processes read it from there
+    backdoored, _ = twins
+    result = _run(backdoored, shared=tmp_path, steps=11, samples=20, images=8)
+
+    assert result.evidence["trigger"].startswith("reverse-engineered (Neural Cleanse): class ")
+    assert len(list(tmp_path.glob("*.npz"))) == 1
