@@ -136,3 +136,45 @@ def test_a_scikit_learn_model_needs_art_but_not_torch(mlp_stage):
 
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["hopskipjump", "10", "False"]
+
+
+@pytest.mark.slow
+def test_the_html_report_shows_the_adversarial_examples_of_a_run_in_a_worker_process(mlp_stage, tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    folder, _ = mlp_stage
+    (folder / "pipeline.yaml").write_text(textwrap.dedent("""\
+        apiVersion: riskframe/v1
+        kind: Pipeline
+        metadata: {name: digits-mlp}
+        stages:
+          - name: evaluate
+            kind: model-evaluation
+            artifacts:
+              - {name: test, type: dataset, path: test.npz}
+              - {name: mlp, type: model, path: mlp.skops, format: skops}
+        """))
+    (folder / "policy.yaml").write_text(textwrap.dedent("""\
+        apiVersion: riskframe/v1
+        kind: Policy
+        metadata: {name: evasion-small, version: 1.0.0}
+        risk_appetite: {fail_on: high}
+        requirements:
+          - id: EV-1
+            title: Accuracy under attack at a 25% budget is at least 90%
+            severity: high
+            threats: [AML.T0015]
+            controls:
+              - control: evasion-robustness-check
+                with: {epsilon: 0.25, min_robust_accuracy: 0.9, max_samples: 30, hopskipjump_iterations: 3}
+        """))
+    done = subprocess.run([sys.executable, "-m", "riskframe", "assess", str(folder / "pipeline.yaml"), "--policy",
+                           str(folder / "policy.yaml"), "--out", str(tmp_path), "--format", "json,html", "-q"],
+                          capture_output=True, text=True, timeout=600)
+
+    assert done.returncode == 1, done.stderr[-2000:]
+    html = (tmp_path / "report.html").read_text()
+    assert "rows the attack turned: each clean image beside its adversarial version" in html
+    assert "Accuracy under attack " in html and "(HopSkipJump at epsilon 0.25 of the range, model &#39;mlp&#39;)" in html
