@@ -189,7 +189,8 @@ def bench_scale(stages: int, requirements: int, repeat: int, folder: Path, table
               f"{graph.number_of_edges()} edges")
     seconds, inputs = timed(lambda: load_inputs(pipeline_file, [policy_file]), repeat)
     table.add("load + resolve (pipeline, policy, controls)", seconds)
-    args = (inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog, inputs.registry)
+    args = (inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog, inputs.registry,
+            inputs.params)
     seconds, plan = timed(lambda: plan_runs(*args), repeat)
     table.add("plan", seconds, note=f"{len(plan.runs):,} runs, {len(plan.unplanned)} unplanned")
     seconds, _ = timed(lambda: analyse(inputs), repeat)
@@ -221,7 +222,7 @@ def _bench_paths(model: Any, graph: nx.DiGraph, table: Table) -> None:
 
 def bench_chain(depth: int, repeat: int, folder: Path, table: Table) -> None:
     from riskframe.errors import DocumentError
-    from riskframe.spec.inherit import resolve_policy
+    from riskframe.spec.load import resolve_policy
 
     names = ["ingest"]
     for level in range(depth):

@@ -37,7 +37,7 @@ _EXPORTS = {
     "load_pipeline": "riskframe.spec.load",
     "load_policy": "riskframe.spec.load",
     "render": "riskframe.reports",
-    "resolve_policy": "riskframe.spec.inherit",
+    "resolve_policy": "riskframe.spec.load",
 }
 
 __all__ = [
@@ -75,8 +75,7 @@ if TYPE_CHECKING:
     from riskframe.results import DetectorResult
     from riskframe.scoring import RiskModel
     from riskframe.spec.control import Control
-    from riskframe.spec.inherit import resolve_policy
-    from riskframe.spec.load import load_control, load_pipeline, load_policy
+    from riskframe.spec.load import load_control, load_pipeline, load_policy, resolve_policy
     from riskframe.spec.pipeline import Pipeline
     from riskframe.spec.policy import Policy
 

@@ -13,12 +13,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from riskframe.results import Attachment, Status
+from riskframe.results import Attachment
+from riskframe.vocabulary import Level, Status
 
 SCHEMA_VERSION = "1.0"
 
-Level = Literal["low", "medium", "high", "critical"]
-LEVELS: tuple[str, ...] = Level.__args__  # type: ignore[attr-defined]
 NistStatus = Literal["satisfied", "not-satisfied", "not-assessed"]
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from riskframe.assessment import ControlResult, Gate, Level
-from riskframe.scoring import level_rank
+from riskframe.assessment import ControlResult, Gate
+from riskframe.vocabulary import Level, level_rank
 
 _VERBS = {"pass": "passed", "warn": "warned", "fail": "failed", "skipped": "was skipped"}
 

@@ -1,4 +1,4 @@
-"""What a detector returns, and the statuses every result can take.
+"""What a detector returns (the statuses it can take are in :mod:`riskframe.vocabulary`).
 
 Scores run from 0 (nothing suspicious) to 1 (the worst). Libraries that score the other way round
 (cleanlab's label quality, 1 = clean) are converted in one visible line where they are called.
@@ -11,11 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Status = Literal["pass", "warn", "fail", "error", "skipped", "waived", "not_applicable"]
-STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
+from riskframe.vocabulary import STATUSES, Status, Verdict
 
-# What a detector itself may conclude; the engine adds error, skipped and waived.
-Verdict = Literal["pass", "warn", "fail", "not_applicable"]
+__all__ = ["STATUSES", "Attachment", "DetectorResult", "Status", "Verdict"]
 
 
 class Attachment(BaseModel):

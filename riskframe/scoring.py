@@ -31,7 +31,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from riskframe.assessment import LEVELS, Level, Risk, RiskTerms
+from riskframe.assessment import Risk, RiskTerms
+from riskframe.vocabulary import LEVELS, Level
 
 # Statuses that leave the prior likelihood as it was.
 _NO_EVIDENCE = frozenset({"error", "skipped", "not_applicable"})
@@ -69,7 +70,7 @@ class SeverityImpact(_Table):
 
     @model_validator(mode="after")
     def _ordered(self) -> SeverityImpact:
-        self._check_order(("low", "medium", "high", "critical"), False,
+        self._check_order(LEVELS, False,
                           "must not decrease from low to critical (a more severe breach cannot do less harm)")
         return self
 
@@ -172,12 +173,8 @@ def level_of(residual: float, model: RiskModel = DEFAULT_MODEL) -> Level:
     level: Level = "low"
     for name in LEVELS[1:]:
         if residual >= model.level_thresholds[name]:
-            level = name  # type: ignore[assignment]
+            level = name
     return level
-
-
-def level_rank(level: str) -> int:
-    return LEVELS.index(level)
 
 
 def maturity_prior(maturities: Iterable[str | None], model: RiskModel = DEFAULT_MODEL) -> float:

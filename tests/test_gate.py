@@ -7,9 +7,10 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from riskframe.assessment import LEVELS, ControlResult, ResultWaiver, Risk, RiskTerms
+from riskframe.assessment import ControlResult, ResultWaiver, Risk, RiskTerms
 from riskframe.gate import decide
 from riskframe.scoring import DEFAULT_MODEL
+from riskframe.vocabulary import LEVELS
 
 RESIDUAL = {"low": 0.1, "medium": 0.4, "high": 0.6, "critical": 0.9}
 

@@ -11,6 +11,7 @@ from riskframe.commands.progress import ProgressPrinter
 from riskframe.commands.report import format_help
 from riskframe.io.terminal import echo
 from riskframe.tracking.mlflow_log import add_arguments as add_mlflow_arguments
+from riskframe.vocabulary import LEVELS
 
 
 def register(subparsers: Any) -> None:
@@ -29,7 +30,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--format", "-f", default="json,md,html", metavar="LIST", help=format_help("json,md,html"))
     parser.add_argument("--waivers", dest="waiver_files", action="append", default=[], metavar="FILE",
                         help="a waiver file (kind: Waivers), besides the policies' own waivers (repeatable)")
-    parser.add_argument("--fail-on", choices=("low", "medium", "high", "critical"),
+    parser.add_argument("--fail-on", choices=LEVELS,
                         help="gate level (default: the strictest risk_appetite.fail_on of the policies)")
     parser.add_argument("--executor", choices=("process", "local"), default="process",
                         help="where detectors run: process (default) gives each run a worker process of its own, "
@@ -52,8 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from riskframe.commands.out_folder import held
     from riskframe.compare.baseline import load_baseline, rebase, render_reports
     from riskframe.engine.assess import assess
-    from riskframe.reports import parse_formats
-    from riskframe.reports.oscal import unavailable
+    from riskframe.reports import parse_formats, unavailable
     from riskframe.spec.load import load_pipeline
     from riskframe.tracking.mlflow_log import log_for_command
 

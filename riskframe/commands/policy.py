@@ -23,7 +23,8 @@ from typing import Any
 import yaml
 
 from riskframe.io.terminal import echo, echo_json
-from riskframe.spec.inherit import display_path, origin_of, policy_files, resolve_policy
+from riskframe.spec.inherit import display_path, policy_files
+from riskframe.spec.load import resolve_policy
 from riskframe.spec.policy import Policy
 
 _COMMENT_COLUMN = 60  # values are padded to here so that the sources line up
@@ -66,7 +67,7 @@ def resolved_yaml(policy: Policy) -> list[str]:
 
     Examples
     --------
-    >>> from riskframe.spec.inherit import resolve_policy
+    >>> from riskframe.spec.load import resolve_policy
     >>> print(resolved_yaml(resolve_policy("data-poisoning"))[4])  # doctest: +SKIP
     apiVersion: riskframe/v1                                      # policies/data-poisoning.yaml:25
     """
@@ -107,7 +108,7 @@ def _effective(policy: Policy, column: bool = False) -> tuple[dict[str, Any], Wh
     def where(loc: tuple[Any, ...]) -> str | None:
         if not _present(given, loc):
             return "default"
-        path, line, col = origin_of(policy.source, loc)
+        path, line, col = policy.source.origin(loc)
         return f"{display_path(path)}:{line}" + (f":{col}" if column else "")
 
     return data, where
@@ -182,7 +183,7 @@ def summary(policy: Policy) -> list[str]:
     lines.append(f"Requirements ({len(policy.requirements)}):")
     width = max(len(r.id) for r in policy.requirements)
     for index, req in enumerate(policy.requirements):
-        path, line, _ = origin_of(src, ("requirements", index))
+        path, line, _ = src.origin(("requirements", index))
         override = _override_text(policy, index)
         controls = ", ".join(ref.control for ref in req.controls)
         lines.append(f"  {req.id.ljust(width)}  {req.severity:<8}  {req.title}  [controls: {controls}; "
@@ -190,7 +191,7 @@ def summary(policy: Policy) -> list[str]:
     if policy.exclude:
         lines.append(f"Excluded ({len(policy.exclude)}):")
         for index, exclusion in enumerate(policy.exclude):
-            path, line, _ = origin_of(src, ("exclude", index))
+            path, line, _ = src.origin(("exclude", index))
             lines.append(f"  {exclusion.id}: {exclusion.reason} [{display_path(path)}:{line}]")
     if policy.waivers:
         lines.append(f"Waivers: {len(policy.waivers)} (riskframe waivers list {files[-1] if files else ''} "

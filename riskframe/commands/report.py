@@ -58,9 +58,8 @@ def format_help(default: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from riskframe.compare.baseline import load_baseline, rebase, render_reports
-    from riskframe.reports import parse_formats
+    from riskframe.reports import parse_formats, unavailable
     from riskframe.reports.json_report import load_assessment
-    from riskframe.reports.oscal import unavailable
     from riskframe.tracking.mlflow_log import log_for_command
 
     formats = parse_formats(args.format)

@@ -21,8 +21,8 @@ from typing import Any
 
 from riskframe.errors import UsageError
 from riskframe.io.terminal import echo, echo_json
+from riskframe.vocabulary import LEVELS, level_rank
 
-_SEVERITIES = ("low", "medium", "high", "critical")
 EXIT_SAFE, EXIT_UNSAFE, EXIT_UNSUPPORTED = 0, 1, 3  # 2 is bad usage, as for every command
 EXIT_CODES = {EXIT_SAFE: "every file is safe", EXIT_UNSAFE: "a file is unsafe", 2: "bad usage",
               EXIT_UNSUPPORTED: "no file is unsafe, but nothing vouches for one (unsupported)"}
@@ -87,10 +87,10 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
     """Counts by verdict and by finding severity, and the worst severity seen."""
     verdicts = Counter(r["verdict"] for r in results)
     severities = Counter(f["severity"] for r in results for f in r["findings"])
-    worst = max(severities, key=_SEVERITIES.index, default=None)
+    worst = max(severities, key=level_rank, default=None)
     return {"files": len(results), "safe": verdicts["safe"], "unsafe": verdicts["unsafe"],
             "unsupported": verdicts["unsupported"],
-            "findings": {s: severities[s] for s in reversed(_SEVERITIES)}, "worst": worst}
+            "findings": {s: severities[s] for s in reversed(LEVELS)}, "worst": worst}
 
 
 def render_text(report: dict[str, Any]) -> list[str]:

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from riskframe.io.terminal import echo
-
-_LEVELS = ("low", "medium", "high", "critical")
+from riskframe.vocabulary import LEVELS, level_rank
 
 
 def register(subparsers: Any) -> None:
@@ -32,9 +31,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--out", "-o", metavar="DIR", help="where the files go (default: reports/<pipeline name>)")
     parser.add_argument("--max-paths", type=_positive, default=25, metavar="N",
                         help="attack paths detailed, riskiest first (default 25)")
-    parser.add_argument("--assume-severity", choices=_LEVELS, default="high",
+    parser.add_argument("--assume-severity", choices=LEVELS, default="high",
                         help="severity of techniques no requirement addresses (default high)")
-    parser.add_argument("--fail-on", choices=_LEVELS,
+    parser.add_argument("--fail-on", choices=LEVELS,
                         help="exit 1 when an attack path's design-time risk reaches this level")
     parser.set_defaults(handler=run)
 
@@ -49,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("reports") / model.pipeline.name
     written = write_threat_model(model, out, formats)
     echo(summary_lines(model, written))
-    reached = args.fail_on and model.paths and _LEVELS.index(model.summary.level) >= _LEVELS.index(args.fail_on)
+    reached = args.fail_on and model.paths and level_rank(model.summary.level) >= level_rank(args.fail_on)
     return 1 if reached else 0
 
 

@@ -50,10 +50,11 @@ def validate_files(files: list[str], controls_dirs: list[str], *, today: date | 
     from riskframe.detectors.registry import default_registry
     from riskframe.engine.policy_tests import PolicyTest
     from riskframe.spec import Control, Pipeline, Policy
+    from riskframe.spec.bound_waivers import date_problems, policy_waivers
     from riskframe.spec.check import check_control, check_pipeline, check_policy
     from riskframe.spec.graph import build_stage_graph
     from riskframe.spec.resolved import load_all_controls
-    from riskframe.spec.waivers import WaiverSet, date_problems, policy_waivers
+    from riskframe.spec.waivers import WaiverSet
 
     catalog, registry = load_catalog(), default_registry()
     documents: list[Any] = []
@@ -101,7 +102,7 @@ def _load(path: str) -> Any:
 def _check_waivers(doc: Any, policies: list[Any], today: date, allow_expired: bool) -> tuple[list[Problem], str]:
     """A waiver file's problems: its references against the policies among the files (if any),
     its dates against ``today``."""
-    from riskframe.spec.waivers import date_problems, file_waivers, reference_problems
+    from riskframe.spec.bound_waivers import date_problems, file_waivers, reference_problems
 
     bound = file_waivers(doc)
     found = (reference_problems(bound, policies) if policies else []) + date_problems(bound, policies, today,

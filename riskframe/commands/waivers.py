@@ -90,7 +90,8 @@ def waiver_rows(documents: Sequence[str | Path], *, today: date, within: int = 3
     >>> waiver_rows(["data-poisoning"], today=date(2030, 1, 1))
     []
     """
-    from riskframe.spec.waivers import days_left, file_waivers, policy_waivers, waiver_status
+    from riskframe.spec.bound_waivers import file_waivers, policy_waivers
+    from riskframe.spec.waivers import days_left, waiver_status
 
     seen: dict[str, WaiverRow] = {}
     for bound in (b for doc in expand_folders(documents) for b in _waivers_of(doc, policy_waivers, file_waivers)):
@@ -143,7 +144,7 @@ def _kind(data: Any) -> Any:
 
 def _waivers_of(document: str | Path, policy_waivers: Any, file_waivers: Any) -> list[Any]:
     from riskframe.spec import Policy, load_document
-    from riskframe.spec.inherit import resolve_policy
+    from riskframe.spec.load import resolve_policy
     from riskframe.spec.waivers import WaiverSet
 
     loaded = load_document(document) if Path(document).is_file() else resolve_policy(document)

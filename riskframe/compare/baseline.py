@@ -35,11 +35,11 @@ from typing import TYPE_CHECKING
 from riskframe.assessment import Assessment, ControlResult
 from riskframe.compare.fingerprints import evidence_of
 from riskframe.errors import UsageError
+from riskframe.vocabulary import FAILING
 
 if TYPE_CHECKING:
     from riskframe.reports.base import RenderContext
 
-FAILING = ("fail", "error")
 # The reason riskframe.gate.decide gives a requirement that produced no verdict; carried over when
 # the gate is decided again, since the assessment records those only as reasons.
 _UNASSESSED = "; the gate fails closed (risk_appetite.unassessed: fail)"

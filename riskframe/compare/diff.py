@@ -28,9 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from riskframe.assessment import Assessment, ControlResult
 from riskframe.compare.fingerprints import evidence_of
+from riskframe.vocabulary import FAILING
 
 SCHEMA_VERSION = "1.1"
-FAILING = frozenset({"fail", "error"})
 # Differences below this are rounding, not change (scores are stored to 6 places).
 EPSILON = 1e-6
 

@@ -12,7 +12,6 @@ error, as in ``riskframe report``.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -204,44 +203,15 @@ def _series_lines(series: Sequence[Series]) -> list[str]:
     return lines
 
 
-def risk_chart_svg(points: Sequence[Point], thresholds: dict[str, float] | None = None) -> bytes:
-    """The risk score over time as a deterministic SVG: level bands behind, one marker per
-    assessment (filled red where the gate failed)."""
-    import matplotlib
-    from matplotlib.figure import Figure
-
-    limits = {"medium": 0.28, "high": 0.52, "critical": 0.78, **(thresholds or {})}
-    edges = [0.0, 100 * limits["medium"], 100 * limits["high"], 100 * limits["critical"], 100.0]
-    bands = ("#e3f5e5", "#fff4cc", "#ffe3cc", "#ffdede")
-    with matplotlib.rc_context({"svg.hashsalt": "riskframe", "svg.fonttype": "path",
-                                "font.family": "DejaVu Sans", "font.size": 9}):
-        figure = Figure(figsize=(7.5, 2.8), layout="constrained")
-        axes = figure.add_subplot()
-        for low, high, colour in zip(edges, edges[1:], bands, strict=False):
-            axes.axhspan(low, high, color=colour, zorder=0)
-        x = list(range(len(points)))
-        axes.plot(x, [p.risk_score for p in points], color="#1d2330", linewidth=1.5, zorder=2)
-        for index, point in enumerate(points):
-            failed = point.gate == "fail"
-            axes.scatter([index], [point.risk_score], zorder=3, s=36, edgecolors="#1d2330",
-                         color="#c92a2a" if failed else "#ffffff")
-        axes.set_ylim(0, 100)
-        axes.set_ylabel("risk score")
-        step = max(1, len(points) // 10)  # at most about ten date labels, however long the history
-        axes.set_xticks(x[::step], [p.created_at.strftime("%Y-%m-%d\n%H:%M") for p in points[::step]])
-        axes.tick_params(axis="x", labelsize=7)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "riskframe"})
-    return buffer.getvalue()
-
-
 def render_html(history: History) -> str:
     """A self-contained page: per pipeline, the chart and the table (``templates/history.html.j2``)."""
     from riskframe.detectors.drift.monitoring import window_chart
-    from riskframe.reports.charts import data_uri
+    from riskframe.reports.charts import data_uri, risk_over_time_svg
     from riskframe.reports.templates import environment
 
-    charts = {name: data_uri(risk_chart_svg(points, history.thresholds)) for name, points in history.pipelines.items()}
+    charts = {name: data_uri(risk_over_time_svg([p.created_at for p in points], [p.risk_score for p in points],
+                                                [p.gate == "fail" for p in points], history.thresholds))
+              for name, points in history.pipelines.items()}
     window_charts = {name: {s.result: data_uri(window_chart(s.points, s.floor, fmt="svg", measure=s.measure))
                             for s in series} for name, series in history.series.items()}
     return environment("html").get_template("history.html.j2").render(h=history, charts=charts, sparkline=sparkline,

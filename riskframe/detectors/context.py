@@ -147,7 +147,7 @@ class RunContext:
     ``bindings`` maps each role to its artifacts: one artifact for ``dataset``,
     ``representations`` and ``model``; every artifact of the stage for ``files``. ``shared`` is a
     folder where a run in a worker process leaves results other runs reuse
-    (:func:`riskframe.engine.shared.computed_once`); ``None`` in riskframe's own process, where a
+    (:func:`riskframe.detectors.shared.computed_once`); ``None`` in riskframe's own process, where a
     module's memory serves.
 
     >>> ctx.dataset().features.shape  # doctest: +SKIP

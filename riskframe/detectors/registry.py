@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from importlib.metadata import entry_points
 
-from riskframe.detectors.base import Detector, check_detector_class
+from riskframe.detectors.base import DetectorClass, check_detector_class
 from riskframe.errors import RegistryError
 
 ENTRY_POINT_GROUP = "riskframe.detectors"
@@ -46,10 +46,10 @@ class Registry:
     """Name -> detector class."""
 
     def __init__(self) -> None:
-        self._detectors: dict[str, type[Detector]] = {}
+        self._detectors: dict[str, DetectorClass] = {}
         self._origins: dict[str, str] = {}
 
-    def register(self, cls: type[Detector], origin: str = "") -> type[Detector]:
+    def register(self, cls: DetectorClass, origin: str = "") -> DetectorClass:
         """Add ``cls``; usable as a decorator. Raises :class:`RegistryError` on a taken name."""
         check_detector_class(cls)
         where = origin or f"{cls.__module__}.{cls.__qualname__}"
@@ -62,10 +62,10 @@ class Registry:
         self._origins[cls.name] = where
         return cls
 
-    def get(self, name: str) -> type[Detector] | None:
+    def get(self, name: str) -> DetectorClass | None:
         return self._detectors.get(name)
 
-    def __getitem__(self, name: str) -> type[Detector]:
+    def __getitem__(self, name: str) -> DetectorClass:
         return self._detectors[name]
 
     def __contains__(self, name: object) -> bool:
@@ -80,7 +80,7 @@ class Registry:
     def origin(self, name: str) -> str:
         return self._origins[name]
 
-    def register_path(self, spec: str, origin: str = "") -> type[Detector]:
+    def register_path(self, spec: str, origin: str = "") -> DetectorClass:
         """Register ``"package.module:Class"``."""
         module_name, _, attr = spec.partition(":")
         try:

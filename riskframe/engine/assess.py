@@ -10,7 +10,7 @@ from concurrent.futures import Executor
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from riskframe.assessment import Assessment, InputFile, Level
+from riskframe.assessment import Assessment, InputFile
 from riskframe.catalog.store import Catalog
 from riskframe.data.roots import DataRoots
 from riskframe.detectors.context import ArtifactStore
@@ -25,6 +25,7 @@ from riskframe.spec.inherit import policy_files
 from riskframe.spec.pipeline import Pipeline
 from riskframe.spec.policy import Policy
 from riskframe.spec.resolved import Inputs, PathLike, load_inputs
+from riskframe.vocabulary import Level
 
 
 def assess(
@@ -84,7 +85,7 @@ def assess(
         inputs = load_inputs(pipeline, policies, controls_dirs=controls_dirs, catalog=catalog, registry=registry,
                              waivers=waivers, today=today)
         plan = plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog,
-                         inputs.registry)
+                         inputs.registry, inputs.params)
         preload(chosen, plan.runs)  # the worker server imports while the artifacts load
         store = ArtifactStore(DataRoots.of(inputs.pipeline))
         prepare_artifacts(inputs.pipeline, plan.runs, store)

@@ -12,14 +12,12 @@ from typing import Any
 
 from riskframe import __version__
 from riskframe.assessment import (
-    LEVELS,
     ArtifactInfo,
     Assessment,
     ControlResult,
     DvcOrigin,
     ExcludedRequirement,
     InputFile,
-    Level,
     LineageEntry,
     Location,
     NistSubcategoryStatus,
@@ -34,20 +32,20 @@ from riskframe.assessment import (
     TechniqueStatus,
     ToolInfo,
 )
+from riskframe.detectors.base import LineageKind
 from riskframe.engine.plan import Plan, PlannedRun
 from riskframe.engine.run import Outcome
+from riskframe.engine.waivers import WaiverDecision, decide_waiver, index_waivers, waiver_records
 from riskframe.gate import decide
-from riskframe.results import STATUSES
 from riskframe.scoring import RiskModel, Verdict, level_of, score_pipeline
+from riskframe.spec.bound_waivers import BoundWaiver
 from riskframe.spec.graph import topological_stages
-from riskframe.spec.inherit import ProvenanceMap, display_path, origin_of, policy_files
+from riskframe.spec.inherit import ProvenanceMap, display_path, policy_files
 from riskframe.spec.pipeline import Pipeline
 from riskframe.spec.policy import Policy
 from riskframe.spec.resolved import Inputs
-from riskframe.spec.waivers import BoundWaiver, WaiverDecision, decide_waiver, index_waivers, waiver_records
+from riskframe.vocabulary import NO_VERDICT, STATUSES, Level, strictest, worst
 
-# Worst first: the status a technique or subcategory shows when several results cover it.
-_SEVERITY_ORDER = ("error", "fail", "waived", "warn", "pass", "skipped", "not_applicable")
 _VERDICTS = frozenset({"pass", "warn", "fail", "waived"})
 
 
@@ -58,7 +56,7 @@ def compose(inputs: Inputs, plan: Plan, outcomes: Sequence[Outcome], *, files: S
     by_requirement = index_waivers(waivers)
     decisions = [_waiver_decision(by_requirement.get(o.run.requirement.id, []), inputs.today, o) for o in outcomes]
     results, stage_risks = _score(inputs, outcomes, decisions, model)
-    gate_level = fail_on or _strictest(p.risk_appetite.fail_on for p in inputs.policies)
+    gate_level = fail_on or strictest(p.risk_appetite.fail_on for p in inputs.policies)
     top = max((r.risk.residual for r in results if r.status != "not_applicable"), default=0.0)
     counts: Counter[str] = Counter(r.status for r in results)
     return Assessment(
@@ -82,9 +80,6 @@ def compose(inputs: Inputs, plan: Plan, outcomes: Sequence[Outcome], *, files: S
         risk_model=model.model_dump(mode="json"),
         lineage=_lineage(inputs, files, results),
     )
-
-
-NO_VERDICT = ("not_applicable", "skipped")
 
 
 def _unassessed(inputs: Inputs, plan: Plan, results: Sequence[ControlResult]) -> list[str]:
@@ -120,7 +115,7 @@ def _policy_info(policy: Policy) -> PolicyInfo:
     files = policy_files(policy)
     excluded = []
     for index, exclusion in enumerate(policy.exclude):
-        path, line, _ = origin_of(policy.source, ("exclude", index))
+        path, line, _ = policy.source.origin(("exclude", index))
         excluded.append(ExcludedRequirement(id=exclusion.id, reason=exclusion.reason,
                                             source=f"{display_path(path)}:{line}"))
     return PolicyInfo(name=policy.metadata.name, version=policy.metadata.version, path=str(policy.path or ""),
@@ -188,7 +183,7 @@ def _locations(run: PlannedRun, pipeline: Pipeline) -> list[Location]:
     for document, loc, what in places:
         if document.path is None:
             continue
-        path, line, column = origin_of(document.source, loc)
+        path, line, column = document.source.origin(loc)
         out.append(Location(path=shown_path(Path(path)), line=line, column=column, what=what))
         override = document.source.override(loc) if isinstance(document.source, ProvenanceMap) else None
         if override is not None:
@@ -216,7 +211,7 @@ def _techniques(inputs: Inputs, results: Sequence[ControlResult], model: RiskMod
         top = max((r.risk.residual for r in mine if r.status != "not_applicable"), default=0.0)
         out.append(TechniqueStatus(
             id=technique.id, name=technique.name, tactics=technique.tactics, maturity=technique.maturity,
-            covered=any(r.status in _VERDICTS for r in mine), status=_worst(r.status for r in mine),
+            covered=any(r.status in _VERDICTS for r in mine), status=worst(r.status for r in mine),
             max_residual=top, level=level_of(top, model) if mine else None, results=[r.id for r in mine]))
     return out
 
@@ -238,23 +233,14 @@ def _nist(inputs: Inputs, results: Sequence[ControlResult]) -> list[NistSubcateg
     return out
 
 
-def _worst(statuses: object) -> str:
-    present = set(statuses)  # type: ignore[call-overload]
-    return next((s for s in _SEVERITY_ORDER if s in present), "not-assessed")
-
-
-def _strictest(levels: object) -> Level:
-    return min(levels, key=LEVELS.index, default="high")  # type: ignore[call-overload,no-any-return]
-
-
 def _lineage(inputs: Inputs, files: Sequence[InputFile], results: Sequence[ControlResult]) -> list[LineageEntry]:
-    """Every artifact with its computed and declared digests, and the DVC origins the ``dvc-lock``
-    runs verified (same path construction as :func:`riskframe.engine.assess.input_files`)."""
+    """Every artifact with its computed and declared digests, the DVC origins and the registry
+    records the runs found (from detectors declaring ``lineage``; same path construction as
+    :func:`riskframe.engine.assess.input_files`)."""
     digests = {f.path: f.sha256 for f in files if f.role == "artifact"}
     base = inputs.pipeline.path.parent if inputs.pipeline.path else Path(".")
-    origins = [o for r in results if r.detector == "dvc-lock" for o in r.evidence.get("lineage", [])]
-    registered = {e["artifact"]: e for r in results if r.detector == "mlflow-lineage"
-                  for e in r.evidence.get("lineage", [])}
+    origins = _lineage_records(inputs, results, "dvc")
+    registered = {e["artifact"]: e for e in _lineage_records(inputs, results, "registry")}
     out = []
     for stage, artifact in inputs.pipeline.artifacts():
         actual = digests.get((base / artifact.path).as_posix(), "")
@@ -269,8 +255,15 @@ def _lineage(inputs: Inputs, files: Sequence[InputFile], results: Sequence[Contr
     return out
 
 
+def _lineage_records(inputs: Inputs, results: Sequence[ControlResult], kind: LineageKind) -> list[dict[str, Any]]:
+    """The ``lineage`` evidence of the results of detectors that declare ``lineage = kind``."""
+    declares = {name for name in {r.detector for r in results}
+                if (detector := inputs.registry.get(name)) is not None and detector.lineage == kind}
+    return [entry for r in results if r.detector in declares for entry in r.evidence.get("lineage", [])]
+
+
 def _registry_lineage(record: dict[str, Any] | None) -> RegistryLineage | None:
-    """The ``mlflow-lineage`` record of a model, if a run checked it (the last one, when several did)."""
+    """A model registry's record of a model, if a run checked it (the last one, when several did)."""
     if record is None:
         return None
     return RegistryLineage(**{k: v for k, v in record.items() if k not in ("artifact", "trained_on")})

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.detectors.base import DetectorClass, DetectorParams
 from riskframe.detectors.context import ArtifactStore, RunContext
 from riskframe.engine.limits import NO_LIMITS, Limits, format_size, lift_to_headroom, memory_limited
 from riskframe.engine.staging import StagedData
@@ -53,7 +53,7 @@ class Job:
     from ``data`` (the parent's store itself, or the arrays it staged for workers); ``shared`` is
     the folder where worker runs share results (see :class:`~riskframe.detectors.context.RunContext`)."""
 
-    detector: type[Detector]
+    detector: DetectorClass
     params: DetectorParams
     stage: Stage
     bindings: Mapping[str, tuple[Artifact, ...]]

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from riskframe.catalog.store import Catalog
-from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.detectors.base import DetectorClass, DetectorParams
 from riskframe.detectors.registry import Registry
-from riskframe.spec.check import control_stage_kinds, effective_params
+from riskframe.spec.check import control_stage_kinds
 from riskframe.spec.control import Control
 from riskframe.spec.graph import topological_stages
 from riskframe.spec.pipeline import Artifact, Pipeline, Stage
@@ -39,7 +39,7 @@ class PlannedRun:
     policy: Policy
     requirement: Requirement
     control: Control
-    detector: type[Detector]
+    detector: DetectorClass
     params: DetectorParams
     stage: Stage
     bindings: Mapping[str, tuple[Artifact, ...]]
@@ -72,8 +72,12 @@ class Plan:
 
 
 def plan_runs(pipeline: Pipeline, graph: nx.DiGraph, policies: Sequence[Policy],
-              controls: Mapping[str, Control], catalog: Catalog, registry: Registry) -> Plan:
-    """Every run of the assessment, stages in topological order (ties in pipeline order)."""
+              controls: Mapping[str, Control], catalog: Catalog, registry: Registry,
+              params: Mapping[tuple[str, str], DetectorParams]) -> Plan:
+    """Every run of the assessment, stages in topological order (ties in pipeline order).
+
+    ``params`` are the validated parameters of each (requirement id, control id), as
+    :func:`riskframe.spec.resolved.load_inputs` resolved them (:attr:`Inputs.params`)."""
     order = {s.name: i for i, s in enumerate(pipeline.stages)}
     stages = [pipeline.stage(n) for n in topological_stages(graph, key=order.__getitem__)]
     runs: list[PlannedRun] = []
@@ -82,8 +86,8 @@ def plan_runs(pipeline: Pipeline, graph: nx.DiGraph, policies: Sequence[Policy],
     for policy in policies:
         for requirement in policy.requirements:
             for ref in requirement.controls:
-                found = _runs_for(policy, requirement, ref, stages, pipeline, graph, controls, catalog, registry,
-                                  cache)
+                found = _runs_for(policy, requirement, ref, params[(requirement.id, ref.control)], stages,
+                                  pipeline, graph, controls, catalog, registry, cache)
                 if isinstance(found, Unplanned):
                     unplanned.append(found)
                 else:
@@ -96,12 +100,11 @@ def plan_runs(pipeline: Pipeline, graph: nx.DiGraph, policies: Sequence[Policy],
     return Plan(runs, unplanned)
 
 
-def _runs_for(policy: Policy, requirement: Requirement, ref: ControlRef, stages: list[Stage],
+def _runs_for(policy: Policy, requirement: Requirement, ref: ControlRef, params: DetectorParams, stages: list[Stage],
               pipeline: Pipeline, graph: nx.DiGraph, controls: Mapping[str, Control],
               catalog: Catalog, registry: Registry, cache: _Cache | None = None) -> list[PlannedRun] | Unplanned:
     control = controls[ref.control]
     detector = registry[control.detector]
-    params = effective_params(control, ref, registry)
     kinds = control_stage_kinds(control, catalog)
     cache = cache or _Cache()
     named = set(requirement.scope.stages)  # a scope naming stages: only those are looked at
@@ -148,7 +151,7 @@ class _Cache:
     of_kinds: dict[tuple[str, ...], list[Stage]] = field(default_factory=dict)
 
 
-def _bindings(detector: type[Detector], stage: Stage, pipeline: Pipeline,
+def _bindings(detector: DetectorClass, stage: Stage, pipeline: Pipeline,
               graph: nx.DiGraph) -> list[_Binding]:
     primary_role = detector.requires[0]
     if primary_role == "files":

@@ -38,10 +38,10 @@ from riskframe.errors import DocumentError, InputError, Problem
 from riskframe.spec.common import Document, Name, Spec
 from riskframe.spec.validation import did_you_mean, validate_model
 from riskframe.spec.yaml_source import load_yaml, read_document
+from riskframe.vocabulary import Level, Status, worst
 
-ExpectedStatus = Literal["pass", "warn", "fail", "error", "skipped", "waived", "not_applicable", "not-assessed"]
-# Worst first: the status a requirement shows when several results cover it.
-WORST_FIRST = ("error", "fail", "waived", "warn", "pass", "skipped", "not_applicable")
+# A requirement no result covers is "not-assessed".
+ExpectedStatus = Literal[Status, "not-assessed"]
 _KIND_LINE = re.compile(r"^kind:\s*['\"]?PolicyTest['\"]?\s*(#.*)?$", re.MULTILINE)
 
 
@@ -52,7 +52,7 @@ class PolicyTestCase(Spec):
     expect: dict[str, ExpectedStatus | list[ExpectedStatus]] = Field(
         default_factory=dict, description="REQUIREMENT or REQUIREMENT@STAGE -> the status, or any of several")
     gate: Literal["pass", "fail"] | None = None
-    fail_on: Literal["low", "medium", "high", "critical"] | None = None
+    fail_on: Level | None = None
     today: date | None = Field(default=None, description="the date waivers are judged on (default: the day it runs)")
 
     @model_validator(mode="after")
@@ -125,7 +125,7 @@ def load_policy_test(path: str | Path) -> PolicyTest:
 
 def _reference_problems(test: PolicyTest) -> list[Problem]:
     from riskframe.spec import load_pipeline
-    from riskframe.spec.inherit import resolve_policy
+    from riskframe.spec.load import resolve_policy
 
     src, problems = test.source, []
     requirements: list[str] = []
@@ -202,8 +202,7 @@ def requirement_status(assessment: Assessment, requirement: str,
     """The worst status of a requirement's results (at ``stage`` only, when given), and the results;
     ``not-assessed`` when it has none."""
     mine = [r for r in assessment.results if r.requirement == requirement and (stage is None or r.stage == stage)]
-    present = {r.status for r in mine}
-    return next((s for s in WORST_FIRST if s in present), "not-assessed"), mine
+    return worst(r.status for r in mine), mine
 
 
 def check_case(assessment: Assessment, case: PolicyTestCase) -> tuple[list[Mismatch], list[tuple[str, str]]]:

@@ -24,11 +24,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from riskframe.detectors.context import ArtifactStore
+from riskframe.detectors.shared import shared_folder
 from riskframe.engine.executors import RunExecutor, import_here, using_executor
 from riskframe.engine.job import Job, Reply
 from riskframe.engine.limits import Limits
 from riskframe.engine.plan import PlannedRun
-from riskframe.engine.shared import shared_folder
 from riskframe.engine.staging import StagedData, stage
 from riskframe.errors import WorkerError
 from riskframe.results import Attachment

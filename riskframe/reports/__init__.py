@@ -22,18 +22,17 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from riskframe.assessment import Assessment
-from riskframe.errors import RegistryError, UsageError
-from riskframe.io.files import write_atomically
-from riskframe.reports.base import RenderContext, Renderer
-from riskframe.spec.validation import did_you_mean
+from riskframe.errors import MissingDependencyError, RegistryError
+from riskframe.reports.base import RenderContext, Renderer, write_formats
+from riskframe.reports.base import parse_formats as parse_names
 
 if TYPE_CHECKING:
     from riskframe.compare.baseline import BaselineComparison
 
-__all__ = ["FORMATS", "RenderContext", "Renderer", "collect_renderers", "parse_formats", "render"]
+__all__ = ["FORMATS", "RenderContext", "Renderer", "collect_renderers", "parse_formats", "render", "unavailable"]
 
 
-def collect_renderers(modules: Iterable[ModuleType]) -> dict[str, Renderer]:
+def collect_renderers(modules: Iterable[ModuleType]) -> dict[str, Renderer[Assessment]]:
     """The ``RENDERER`` of each module that has one, by name.
 
     Raises
@@ -42,7 +41,7 @@ def collect_renderers(modules: Iterable[ModuleType]) -> dict[str, Renderer]:
         Two modules declare the same format name (never a silent overwrite), or a ``RENDERER``
         is not a :class:`Renderer`.
     """
-    found: dict[str, Renderer] = {}
+    found: dict[str, Renderer[Assessment]] = {}
     owners: dict[str, str] = {}
     for module in modules:
         renderer = getattr(module, "RENDERER", None)
@@ -64,7 +63,7 @@ def _format_modules() -> list[ModuleType]:
     return [importlib.import_module(f"{__name__}.{name}") for name in names]
 
 
-FORMATS: dict[str, Renderer] = collect_renderers(_format_modules())
+FORMATS: dict[str, Renderer[Assessment]] = collect_renderers(_format_modules())
 
 
 def parse_formats(text: str) -> list[str]:
@@ -82,16 +81,18 @@ def parse_formats(text: str) -> list[str]:
     >>> parse_formats("html,json,html")
     ['html', 'json']
     """
-    names = list(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
-    known = ", ".join(sorted(FORMATS))
-    if not names:
-        raise UsageError(f"--format: no report format given; known formats: {known}")
-    for name in names:
-        if name not in FORMATS:
-            raise UsageError(
-                f"--format: unknown report format {name!r}{did_you_mean(name, FORMATS)}; known formats: {known}"
-            )
-    return names
+    return parse_names(text, FORMATS, "report format", sorted(FORMATS))
+
+
+def unavailable(formats: Sequence[str]) -> dict[str, MissingDependencyError]:
+    """The formats of ``formats`` whose optional extra is not installed, with the error naming it
+    (each :class:`Renderer` declares its own ``missing`` check).
+
+    The commands render the other formats and then report these errors (exit 2), so a missing
+    extra costs the user one report, not the whole run.
+    """
+    checks = {name: check for name in formats if (check := FORMATS[name].missing) is not None}
+    return {name: error for name, check in checks.items() if (error := check()) is not None}
 
 
 def render(assessment: Assessment, out_dir: Path, formats: Sequence[str] | str,
@@ -120,14 +121,4 @@ def render(assessment: Assessment, out_dir: Path, formats: Sequence[str] | str,
     """
     renderers = [FORMATS[name] for name in parse_formats(formats if isinstance(formats, str) else ",".join(formats))]
     context = RenderContext(Path(out_dir), tuple(f for r in renderers for f in r.files), baseline)
-    outputs: dict[str, bytes] = {}
-    for renderer in renderers:
-        produced = renderer.render(assessment, context)
-        unexpected = set(produced) - set(renderer.files)
-        if unexpected:
-            raise RegistryError(
-                f"report format {renderer.name!r} produced undeclared files {sorted(unexpected)}", renderer
-            )
-        outputs.update(produced)
-    context.out_dir.mkdir(parents=True, exist_ok=True)
-    return [write_atomically(context.out_dir / name, content) for name, content in outputs.items()]
+    return write_formats(assessment, renderers, context)

@@ -11,9 +11,10 @@ anyway (MITRE ATLAS, the NIST AI RMF); every number comes from the assessment.
 
 from __future__ import annotations
 
-from riskframe.assessment import LEVELS, Assessment, ControlResult
+from riskframe.assessment import Assessment, ControlResult
 from riskframe.compare.baseline import BaselineComparison, unreported
 from riskframe.reports import view
+from riskframe.vocabulary import NO_VERDICT, level_rank
 
 _RISK_STATUSES = ("pass", "warn", "fail", "skipped")
 
@@ -37,7 +38,7 @@ def _plural(count: int, word: str, plural: str | None = None) -> str:
 def _checked(assessment: Assessment) -> str:
     pipeline = assessment.pipeline
     policies = ", ".join(f"“{p.name}”" for p in assessment.policies) or "no policy"
-    ran = sum(1 for r in assessment.results if r.status not in ("skipped", "not_applicable"))
+    ran = sum(1 for r in assessment.results if r.status not in NO_VERDICT)
     return (
         f"riskframe checked the machine-learning pipeline “{pipeline.name}” "
         f"({_plural(len(pipeline.stages), 'stage')}, {pipeline.criticality} business criticality) against "
@@ -53,8 +54,8 @@ def _decision(assessment: Assessment, results: list[ControlResult]) -> str:
             f"The release may go ahead: no check found a risk at or above the “{gate.fail_on}” level at which "
             "the policy blocks a release, and every check ran."
         )
-    blocking = LEVELS.index(gate.fail_on)
-    reached = sum(1 for r in results if r.status in _RISK_STATUSES and LEVELS.index(r.risk.level) >= blocking)
+    blocking = level_rank(gate.fail_on)
+    reached = sum(1 for r in results if r.status in _RISK_STATUSES and level_rank(r.risk.level) >= blocking)
     errors = sum(1 for r in results if r.status == "error")
     why = []
     if reached:

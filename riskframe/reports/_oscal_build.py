@@ -19,7 +19,6 @@ from riskframe.reports import view
 from riskframe.reports._oscal_parts import Resources
 from riskframe.reports.oscal import (
     ATLAS_URL,
-    FAILING,
     NAMESPACE,
     Uuids,
     nist_control_id,
@@ -27,6 +26,7 @@ from riskframe.reports.oscal import (
     single_line,
     unique,
 )
+from riskframe.vocabulary import FAILING
 
 JSON_REPORT = "assessment.json"
 MAX_FLAGGED_SHOWN = 10

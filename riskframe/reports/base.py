@@ -1,7 +1,10 @@
-"""What a report format is: a name, the files it writes, and a pure function that renders them.
+"""What a format is: a name, the files it writes, and a pure function that renders them; and the
+one way a set of formats is chosen (``--format``) and written.
 
-A format module in :mod:`riskframe.reports` declares one module-level ``RENDERER``; the package
-finds it by itself, so adding a format (SARIF, JUnit, ...) is adding one module.
+A :class:`Renderer` is generic over what it renders: an assessment (every module of
+:mod:`riskframe.reports` that declares a module-level ``RENDERER``; the package finds it by itself,
+so adding a format is adding one module) or a threat model (:mod:`riskframe.threat.report`).
+:func:`parse_formats` and :func:`write_formats` serve both.
 
 >>> from riskframe.reports.base import Renderer
 >>> echo = Renderer(
@@ -16,12 +19,15 @@ finds it by itself, so adding a format (SARIF, JUnit, ...) is adding one module.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from riskframe.assessment import Assessment
+from riskframe.errors import MissingDependencyError, RegistryError, UsageError
+from riskframe.io.files import write_atomically
+from riskframe.spec.validation import did_you_mean
 
 if TYPE_CHECKING:
     from riskframe.compare.baseline import BaselineComparison
@@ -41,12 +47,13 @@ class RenderContext:
     baseline: BaselineComparison | None = None
 
 
+S = TypeVar("S")  # what a renderer renders: an Assessment, a ThreatModel
 RenderFunction = Callable[[Assessment, RenderContext], Mapping[str, bytes]]
 
 
 @dataclass(frozen=True)
-class Renderer:
-    """One report format.
+class Renderer(Generic[S]):
+    """One format.
 
     Parameters
     ----------
@@ -57,11 +64,64 @@ class Renderer:
     files
         The file names it writes inside the output directory; part of the user-facing contract.
     render
-        ``render(assessment, context) -> {file name: content}``. Pure: it must not write files,
-        and equal assessments must give equal bytes.
+        ``render(subject, context) -> {file name: content}``. Pure: it must not write files,
+        and equal subjects must give equal bytes.
+    missing
+        For a format that needs an optional extra: a function returning the
+        :class:`~riskframe.errors.MissingDependencyError` that names the extra when it is not
+        installed, else None. The commands then write the other formats and report this one's
+        error at the end (:func:`riskframe.reports.unavailable`), so no command names a format.
     """
 
     name: str
     description: str
     files: tuple[str, ...]
-    render: RenderFunction
+    render: Callable[[S, RenderContext], Mapping[str, bytes]]
+    missing: Callable[[], MissingDependencyError | None] | None = None
+
+
+def parse_formats(text: str, formats: Mapping[str, Renderer[Any]], noun: str = "format",
+                  known: Sequence[str] | None = None) -> list[str]:
+    """Split a ``--format`` value such as ``"json,md,html"`` into names of ``formats``.
+
+    Blanks around names are ignored and a repeated name counts once, in first-seen order.
+    ``noun`` names a format in messages, ``known`` lists them (default: ``formats``' order).
+
+    Raises
+    ------
+    UsageError
+        No name was given, or a name is not in ``formats`` (with the nearest known one).
+    """
+    names = list(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
+    listed = ", ".join(known if known is not None else formats)
+    if not names:
+        raise UsageError(f"--format: no {noun} given; known formats: {listed}")
+    for name in names:
+        if name not in formats:
+            raise UsageError(f"--format: unknown {noun} {name!r}{did_you_mean(name, formats)}; known formats: {listed}")
+    return names
+
+
+def write_formats(subject: S, renderers: Sequence[Renderer[S]], context: RenderContext) -> list[Path]:
+    """Render ``subject`` with each of ``renderers`` into ``context.out_dir`` (created if missing);
+    the files written.
+
+    Everything is rendered in memory first, so a renderer that fails leaves no half-written set
+    of files; each file is then replaced atomically.
+
+    Raises
+    ------
+    RegistryError
+        A renderer produced a file it does not declare.
+    """
+    outputs: dict[str, bytes] = {}
+    for renderer in renderers:
+        produced = renderer.render(subject, context)
+        unexpected = set(produced) - set(renderer.files)
+        if unexpected:
+            raise RegistryError(
+                f"report format {renderer.name!r} produced undeclared files {sorted(unexpected)}", renderer
+            )
+        outputs.update(produced)
+    context.out_dir.mkdir(parents=True, exist_ok=True)
+    return [write_atomically(context.out_dir / name, content) for name, content in outputs.items()]

@@ -1,4 +1,5 @@
-"""Pictures for the HTML report: the stage graph and score histograms, as deterministic SVG.
+"""Every picture riskframe draws, as deterministic SVG: the report's stage graph and score
+histograms, and the history's risk over time.
 
 matplotlib is imported inside the functions (it takes a second to import) and used through
 ``matplotlib.figure.Figure`` rather than pyplot, so no global figure state or GUI backend is
@@ -13,12 +14,15 @@ import base64
 import io
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, Literal
 
 from riskframe.assessment import PipelineInfo, StageRisk
 from riskframe.reports._evidence import Histogram
+from riskframe.scoring import DEFAULT_MODEL
+from riskframe.vocabulary import LEVELS
 
 # Above this many stages the picture is unreadable; the report shows the stage table instead.
 MAX_GRAPH_STAGES = 60
@@ -55,6 +59,30 @@ def _svg(figure: Any) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "riskframe"})
     return buffer.getvalue()
+
+
+def risk_over_time_svg(times: Sequence[datetime], scores: Sequence[float], failed: Sequence[bool],
+                       thresholds: Mapping[str, float] | None = None) -> bytes:
+    """The risk score over time (``riskframe history``): level bands behind, from ``thresholds``
+    (the assessments' own, default the scoring model's), one marker per assessment, filled red
+    where the gate failed."""
+    limits = {name: DEFAULT_MODEL.level_thresholds[name] for name in LEVELS[1:]} | dict(thresholds or {})
+    edges = [0.0, *(100 * limits[name] for name in LEVELS[1:]), 100.0]
+    bands = ("#e3f5e5", "#fff4cc", "#ffe3cc", "#ffdede")
+    with _figure(7.5, 2.8) as figure:
+        axes = figure.add_subplot()
+        for low, high, colour in zip(edges, edges[1:], bands, strict=False):
+            axes.axhspan(low, high, color=colour, zorder=0)
+        x = list(range(len(scores)))
+        axes.plot(x, list(scores), color="#1d2330", linewidth=1.5, zorder=2)
+        for index, (score, fail) in enumerate(zip(scores, failed, strict=True)):
+            axes.scatter([index], [score], zorder=3, s=36, edgecolors="#1d2330", color="#c92a2a" if fail else "#ffffff")
+        axes.set_ylim(0, 100)
+        axes.set_ylabel("risk score")
+        step = max(1, len(scores) // 10)  # at most about ten date labels, however long the history
+        axes.set_xticks(x[::step], [t.strftime("%Y-%m-%d\n%H:%M") for t in times[::step]])
+        axes.tick_params(axis="x", labelsize=7)
+        return _svg(figure)
 
 
 def stage_layers(pipeline: PipelineInfo) -> dict[str, int]:

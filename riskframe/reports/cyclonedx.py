@@ -26,6 +26,7 @@ from typing import Any
 
 from riskframe.assessment import Assessment, ControlResult, LineageEntry
 from riskframe.reports.base import RenderContext, Renderer
+from riskframe.vocabulary import FAILING
 
 FILE_NAME = "bom.cdx.json"
 SPEC_VERSION = "1.6"
@@ -145,7 +146,7 @@ def _model_card(assessment: Assessment, model: LineageEntry, datasets: list[Line
         f"(gate {assessment.gate.decision}, risk score {assessment.summary.risk_score:g}/100)."]
     risks = [{"name": f"{r.requirement} ({r.severity}): {r.requirement_title}",
               "mitigationStrategy": r.remediation.strip() or "See the assessment report."}
-             for r in findings if r.status in ("fail", "error")]
+             for r in findings if r.status in FAILING]
     considerations: dict[str, Any] = {"technicalLimitations": limitations}
     if risks:
         considerations["ethicalConsiderations"] = _unique(risks)

@@ -33,6 +33,7 @@ from riskframe.assessment import Assessment, ControlResult, NotAssessed
 from riskframe.compare.baseline import BaselineComparison, comparison_in
 from riskframe.reports import _evidence, view
 from riskframe.reports.base import RenderContext, Renderer
+from riskframe.vocabulary import NO_VERDICT
 
 FILE_NAME = "junit.xml"
 NOT_ASSESSED_SUITE = "not assessed"
@@ -111,7 +112,7 @@ def _case(result: ControlResult, baseline: BaselineComparison | None) -> ET.Elem
         _child(case, "error", f"could not run: {result.summary}", "error", evidence_text(result))
     elif status == "waived":
         _child(case, "skipped", f"waived: {_waiver_text(result)}", "waived", evidence_text(result))
-    elif status in ("skipped", "not_applicable"):
+    elif status in NO_VERDICT:
         _child(case, "skipped", f"{view.status_word(status)}: {result.summary}", status)
     elif status == "warn":
         ET.SubElement(case, "system-out").text = _xml(f"warning: {evidence_text(result)}")

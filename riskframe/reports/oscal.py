@@ -58,7 +58,6 @@ FORMAT = "oscal"
 FILE_NAME = "oscal-assessment-results.json"
 NAMESPACE = "urn:riskframe:oscal"  # qualifies riskframe's own property and facet names
 UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, NAMESPACE)
-FAILING = ("fail", "error")
 ATLAS_URL = "https://atlas.mitre.org"
 NIST_AI_RMF_URL = "https://doi.org/10.6028/NIST.AI.100-1"
 _NIST_ID = re.compile(r"^(GOVERN|MAP|MEASURE|MANAGE) (\d+)\.(\d+)$")
@@ -84,16 +83,6 @@ def missing_dependency() -> MissingDependencyError | None:
     except ImportError:
         return MissingDependencyError("compliance-trestle (Python 3.11 or later)", "oscal")
     return None
-
-
-def unavailable(formats: Sequence[str]) -> dict[str, MissingDependencyError]:
-    """``{"oscal": error}`` when ``formats`` asks for OSCAL and compliance-trestle is missing, else ``{}``.
-
-    The commands render the other formats and then report this error (exit 2), so a missing
-    extra costs the user one report, not the whole run.
-    """
-    error = missing_dependency() if FORMAT in formats else None
-    return {FORMAT: error} if error is not None else {}
 
 
 def assessment_results(assessment: Assessment, siblings: Sequence[str] = ()) -> Any:
@@ -186,4 +175,5 @@ RENDERER = Renderer(
     description="OSCAL assessment results (observations, NIST AI RMF findings, ATLAS risks); needs the oscal extra",
     files=(FILE_NAME,),
     render=_render,
+    missing=missing_dependency,
 )

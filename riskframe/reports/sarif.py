@@ -34,10 +34,11 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 from urllib.parse import quote
 
-from riskframe.assessment import LEVELS, Assessment, ControlResult, Location
+from riskframe.assessment import Assessment, ControlResult, Location
 from riskframe.compare.baseline import BaselineComparison, comparison_in
 from riskframe.reports import view
 from riskframe.reports.base import RenderContext, Renderer
+from riskframe.vocabulary import level_rank
 
 FILE_NAME = "riskframe.sarif"
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -103,7 +104,7 @@ def _rules(results: Sequence[ControlResult]) -> tuple[list[dict[str, Any]], dict
 
 def _rule(control: str, results: list[ControlResult]) -> dict[str, Any]:
     first = results[0]
-    severity = max((r.severity for r in results), key=LEVELS.index)
+    severity = max((r.severity for r in results), key=level_rank)
     atlas = _unique(t for r in results for t in r.atlas)
     nist = _unique(n for r in results for n in r.nist)
     mitigations = _unique(m for r in results for m in r.mitigations)

@@ -3,7 +3,7 @@
 - :mod:`.source`: which bound artifact supplies them (:func:`representations_for`);
 - :mod:`.mlp`: hidden layers of a scikit-learn MLP read from a skops file;
 - :mod:`.torchscript`: a named layer of a TorchScript model (the ``torch`` extra);
-- :mod:`._safety`: the unsafe-model scan every model file passes before it is loaded.
+- model files are loaded only through :func:`riskframe.io.model_files.open_model`, which scans them first.
 
 Nothing heavy is imported here.
 """

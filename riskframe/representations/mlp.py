@@ -19,6 +19,7 @@ import numpy as np
 
 from riskframe.data.datasets import Dataset
 from riskframe.errors import DetectorError, NotApplicableError
+from riskframe.io.model_files import open_model
 
 # Types skops does not trust by default that a fitted MLP holds: its optimiser state. Nothing else
 # is trusted; a file naming any other type is refused before it is loaded.
@@ -86,24 +87,9 @@ class SkopsMLP:
 
     @classmethod
     def load(cls, path: Path, name: str) -> SkopsMLP:
-        """Read ``path`` with skops, refusing any type outside skops' defaults and :data:`TRUSTED_TYPES`."""
-        import skops.io as sio
-
-        try:
-            untrusted = sio.get_untrusted_types(file=path)
-        except Exception as exc:  # skops raises zipfile/json/key errors on files it did not write
-            raise DetectorError(f"model {name!r}: {path.name} is not a skops file ({exc})") from exc
-        refused = sorted(set(untrusted) - set(TRUSTED_TYPES))
-        if refused:
-            raise DetectorError(
-                f"model {name!r}: {path.name} holds types riskframe does not trust, so it is not loaded: "
-                + ", ".join(refused)
-            )
-        try:
-            model = sio.load(path, trusted=list(TRUSTED_TYPES))
-        except Exception as exc:
-            raise DetectorError(f"model {name!r}: cannot load {path.name} with skops ({exc})") from exc
-        return cls(model, name)
+        """Load ``path`` through :func:`riskframe.io.model_files.open_model`, refusing any type
+        outside skops' defaults and :data:`TRUSTED_TYPES`, and any file the scan does not find safe."""
+        return cls(open_model(path, "skops", name, trusted=TRUSTED_TYPES).model, name)
 
     def layer_names(self) -> list[str]:
         return [f"hidden_{i}" for i in range(1, len(self.mlp.coefs_))]

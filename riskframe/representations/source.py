@@ -20,8 +20,8 @@ from typing import Any, Literal
 import numpy as np
 
 from riskframe.data.datasets import Dataset
+from riskframe.detectors.context import RunContext
 from riskframe.errors import DetectorError, NotApplicableError
-from riskframe.representations._safety import _assert_safe
 from riskframe.representations.spot_check import SpotCheck, spot_check
 from riskframe.spec.pipeline import Artifact
 
@@ -63,7 +63,7 @@ class Representations:
         return out
 
 
-def representations_for(ctx: Any) -> Representations:
+def representations_for(ctx: RunContext) -> Representations:
     """The representations of ``ctx.dataset()``: the bound representations artifact, else the
     bound model's layer.
 
@@ -101,7 +101,7 @@ def representations_for(ctx: Any) -> Representations:
     return Representations(values, source, artifact.name, layer, model)
 
 
-def _declared(ctx: Any) -> Representations:
+def _declared(ctx: RunContext) -> Representations:
     """The representations artifact, spot-checked against the bound model when it can be."""
     artifact = ctx.artifact("representations")
     values = ctx.representations()
@@ -133,8 +133,7 @@ def load_model(artifact: Artifact, path: Path) -> Any:
         )
     if not path.is_file():
         raise DetectorError(f"model {artifact.name!r}: file not found: {path}")
-    _assert_safe(path)
-    if fmt == "skops":
+    if fmt == "skops":  # both load through riskframe.io.model_files.open_model: scanned first
         from riskframe.representations.mlp import SkopsMLP
 
         return SkopsMLP.load(path, artifact.name)

@@ -108,7 +108,7 @@ def spot_check(declared: np.ndarray, dataset: Dataset, model: Any, layer: str, r
 def relative_difference(given: np.ndarray, computed: np.ndarray) -> float:
     """The largest row-wise ``|given - computed| / max(|computed|, floor)`` (see the module docstring).
 
-    >>> relative_difference(np.array([[1.0, 0.0]]), np.array([[1.0, 0.001]]))
+    >>> round(relative_difference(np.array([[1.0, 0.0]]), np.array([[1.0, 0.001]])), 6)
     0.001
     """
     norms = np.linalg.norm(computed, axis=1)

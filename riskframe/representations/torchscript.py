@@ -14,7 +14,6 @@ by the tests on scripted and traced models.
 from __future__ import annotations
 
 import re
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import numpy as np
 
 from riskframe.data.datasets import Dataset
 from riskframe.errors import DetectorError, MissingDependencyError
+from riskframe.io.model_files import open_model
 from riskframe.spec.validation import did_you_mean
 
 try:
@@ -75,18 +75,9 @@ class TorchScriptModel:
 
     @classmethod
     def load(cls, path: Path, name: str) -> TorchScriptModel:
-        """``torch.jit.load`` on CPU; a file that is not TorchScript is a :class:`DetectorError`.
-
-        Call only after the unsafe-model scan: the archive holds pickles.
-        """
-        if not zipfile.is_zipfile(path):
-            raise DetectorError(f"model {name!r}: {path.name} is not a TorchScript file (not a zip archive)")
-        try:
-            module = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
-        except Exception as exc:  # torch raises RuntimeError/ValueError with C++ traces
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise DetectorError(f"model {name!r}: {path.name} is not a TorchScript model ({first})") from exc
-        return cls(module, name)
+        """Load ``path`` through :func:`riskframe.io.model_files.open_model`: scanned first, refused
+        unless the scan finds it safe; a file that is not TorchScript is a :class:`DetectorError`."""
+        return cls(open_model(path, "torchscript", name).model, name)
 
     def layer_names(self) -> list[str]:
         return [layer for layer, _ in self.module.named_modules() if layer]

@@ -31,10 +31,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Literal
 
-Severity = Literal["low", "medium", "high", "critical"]
-SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
+from riskframe.vocabulary import LEVELS, Level, level_rank
+
+# A finding is graded on the four levels every riskframe severity uses.
+Severity = Level
+SEVERITIES = LEVELS
 
 # Values rebuilt by these only hold data; none calls an object it is given.
 _PYTHON = """
@@ -167,11 +169,11 @@ class Allowlist:
     Examples
     --------
     >>> allow = Allowlist()
-    >>> allow.classify("collections.OrderedDict").severity is None
+    >>> allow.classify("collections", "OrderedDict").severity is None
     True
-    >>> allow.classify("posix.system").severity
+    >>> allow.classify("posix", "system").severity
     'critical'
-    >>> allow.classify("mypackage.Net").severity
+    >>> allow.classify("mypackage", "Net").severity
     'medium'
     """
 
@@ -251,12 +253,12 @@ def _gadget_prefixes() -> tuple[tuple[str, Gadget], ...]:
 
 
 def _rank(severity: Severity) -> int:
-    return SEVERITIES.index(severity)
+    return level_rank(severity)
 
 
 def severity_rank(severity: str | None) -> int:
     """0 for no finding, then 1 (low) to 4 (critical): for comparisons and sorting."""
-    return 0 if severity is None else SEVERITIES.index(severity) + 1
+    return 0 if severity is None else level_rank(severity) + 1
 
 
 @lru_cache(maxsize=1)

@@ -62,12 +62,9 @@ def patch_digits(folder: Path | str, *, share: float = 0.05, seed: int = 0, epoc
         train_x, train_y, poisoned = scenario.images, scenario.labels, scenario.poisoned
     dataset, model_path = folder / "train.npz", folder / "model.pt"
     if dataset.exists() and model_path.exists():
-        import torch
+        from riskframe.io.model_files import open_model
 
-        from riskframe.representations._safety import _assert_safe
-
-        _assert_safe(model_path)  # a file left in the folder is loaded only after the unsafe-model scan
-        model = torch.jit.load(str(model_path), map_location="cpu")  # type: ignore[no-untyped-call]
+        model = open_model(model_path, "torchscript", "model").model  # a file left in the folder: scanned first
     else:
         scenarios.save_npz(dataset, train_x, train_y)
         model = train_cnn(train_x, train_y, n_classes=10, epochs=epochs, seed=seed)

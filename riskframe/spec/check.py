@@ -16,13 +16,17 @@ from riskframe.catalog.store import Catalog
 from riskframe.detectors.base import DetectorParams
 from riskframe.detectors.registry import Registry
 from riskframe.errors import DocumentError, Problem
+from riskframe.spec.bound_waivers import policy_waivers, reference_problems
 from riskframe.spec.common import ATLAS_LIFECYCLE_TO_STAGE_KIND, STAGE_KINDS
 from riskframe.spec.control import Control
 from riskframe.spec.pipeline import Pipeline
 from riskframe.spec.policy import ControlRef, Policy
 from riskframe.spec.validation import did_you_mean, problems_from
-from riskframe.spec.waivers import policy_waivers, reference_problems
 from riskframe.spec.yaml_source import Loc, SourceMap
+
+# The validated parameters of every use of a control by a policy: (requirement id, control id) ->
+# the control's defaults with the policy's overrides, validated once here for the planner.
+ParamsTable = dict[tuple[str, str], DetectorParams]
 
 
 def raise_if(problems: Sequence[Problem]) -> None:
@@ -46,7 +50,9 @@ def check_control(control: Control, catalog: Catalog, registry: Registry) -> lis
 
 
 def check_policy(policy: Policy, controls: Mapping[str, Control], catalog: Catalog,
-                 registry: Registry) -> list[Problem]:
+                 registry: Registry, params: ParamsTable | None = None) -> list[Problem]:
+    """Every problem of ``policy``'s references, located; ``params``, when given, receives the
+    validated parameters of each of its uses of a control (those without problems)."""
     src, problems = policy.source, []
     seen: dict[str, int] = {}
     for i, req in enumerate(policy.requirements):
@@ -65,7 +71,10 @@ def check_policy(policy: Policy, controls: Mapping[str, Control], catalog: Catal
                     "a requirement uses a control once (set its parameters in one `with:`, or use the control in "
                     "another requirement)"), ref.control))
             used.setdefault(ref.control, j)
-            problems += _control_ref_problems(src, (*at, "controls", j), ref, controls, registry)
+            found, validated = _control_ref_problems(src, (*at, "controls", j), ref, controls, registry)
+            problems += found
+            if params is not None and validated is not None:
+                params[(req.id, ref.control)] = validated
     # Dates are checked against the assessment's day, where there is one: waivers.date_problems.
     problems += reference_problems(policy_waivers(policy), [policy])
     return problems
@@ -136,28 +145,23 @@ def control_stage_kinds(control: Control, catalog: Catalog) -> tuple[str, ...]:
     return tuple(k for k in STAGE_KINDS if k in kinds) or STAGE_KINDS
 
 
-def effective_params(control: Control, ref: ControlRef | None, registry: Registry) -> DetectorParams:
-    """The detector parameters of one use of ``control``: its defaults, then the policy's overrides."""
-    merged = {**control.with_, **(ref.with_ if ref else {})}
-    return registry[control.detector].Params.model_validate(merged)
-
-
 def _control_ref_problems(src: SourceMap, at: Loc, ref: ControlRef, controls: Mapping[str, Control],
-                          registry: Registry) -> list[Problem]:
+                          registry: Registry) -> tuple[list[Problem], DetectorParams | None]:
+    """The problems of one use of a control, or its parameters: the control's defaults, then the
+    policy's overrides, validated."""
     control = controls.get(ref.control)
     if control is None:
         hint = did_you_mean(ref.control, controls)
-        return [src.problem((*at, "control"), f"unknown control {ref.control!r}{hint}", ref.control)]
+        return [src.problem((*at, "control"), f"unknown control {ref.control!r}{hint}", ref.control)], None
     detector = registry.get(control.detector)
     if detector is None:  # reported against the control's own file by check_control
-        return []
+        return [], None
     merged = {**control.with_, **ref.with_}
     try:
-        detector.Params.model_validate(merged)
+        return [], detector.Params.model_validate(merged)
     except ValidationError as exc:
         problems = problems_from(exc, detector.Params, src, (*at, "with"))
-        return [_blame_override(p, ref, at, src) for p in problems]
-    return []
+        return [_blame_override(p, ref, at, src) for p in problems], None
 
 
 def _blame_override(problem: Problem, ref: ControlRef, at: Loc, src: SourceMap) -> Problem:
@@ -187,4 +191,4 @@ def _nist_problems(src: SourceMap, at: Loc, ids: Iterable[str], catalog: Catalog
 
 
 __all__ = ["ATLAS_LIFECYCLE_TO_STAGE_KIND", "check_control", "check_pipeline", "check_policy",
-           "control_stage_kinds", "effective_params", "raise_if"]
+           "control_stage_kinds", "raise_if"]

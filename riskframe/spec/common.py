@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from riskframe.spec.yaml_source import SourceMap
+from riskframe.vocabulary import Level
 
 API_VERSION = "riskframe/v1"
 
@@ -32,8 +33,8 @@ ATLAS_LIFECYCLE_TO_STAGE_KIND: dict[str, str] = {
     "Monitoring and Maintenance": "monitoring",
 }
 
-Severity = Literal["low", "medium", "high", "critical"]
-SEVERITIES: tuple[str, ...] = Severity.__args__  # type: ignore[attr-defined]
+# A requirement's severity is graded on the same four levels as a residual risk.
+Severity = Level
 
 Trust = Literal["trusted", "untrusted"]
 

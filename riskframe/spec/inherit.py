@@ -13,7 +13,7 @@ among the bundled ``policies/``; a path is relative to the policy. Resolving a p
    :class:`ProvenanceMap`: every problem, and every location an assessment reports, names the file
    and line the value came from.
 
->>> from riskframe.spec.inherit import resolve_policy
+>>> from riskframe.spec.load import resolve_policy
 >>> policy = resolve_policy("data-poisoning")  # a bundled policy, by name  # doctest: +SKIP
 >>> [r.id for r in policy.requirements]  # doctest: +SKIP
 ['DP-1', 'DP-2', 'DP-3']
@@ -39,13 +39,6 @@ SUFFIXES = (".yaml", ".yml")
 MAX_DEPTH = 200  # far beyond any real hierarchy; keeps a runaway chain a located error, not a RecursionError
 
 
-def origin_of(source: SourceMap, loc: Sequence[str | int]) -> tuple[str, int, int]:
-    """File, line and column of ``loc`` in a loaded document, merged or not."""
-    if isinstance(source, ProvenanceMap):
-        return source.origin(loc)
-    return (source.path, *source.locate(loc))
-
-
 def policy_files(policy: Policy) -> list[Path]:
     """Every file the effective policy was read from, ancestors first."""
     if isinstance(policy.source, ProvenanceMap):
@@ -54,20 +47,6 @@ def policy_files(policy: Policy) -> list[Path]:
 
 
 # ---------------------------------------------------------------- finding and loading
-
-def resolve_policy(ref: str | Path, *, base_dir: str | Path | None = None) -> Policy:
-    """The effective policy of a file path, or of a policy name (``NAME.yaml`` in ``base_dir``, else
-    the bundled ``policies/``).
-
-    Raises
-    ------
-    DocumentError
-        The policy or one of its ancestors is invalid, missing, or part of a cycle; located.
-    """
-    from riskframe.spec.load import load_policy  # load.py hands policies with extends: back to this module
-
-    return load_policy(find_policy(ref, base_dir))
-
 
 def find_policy(ref: str | Path, base_dir: str | Path | None = None) -> Path:
     """The file ``ref`` names: an existing path, else a policy name looked up next to ``base_dir``
@@ -187,7 +166,7 @@ def risk_model_of(policies: Sequence[Policy]) -> RiskModel:
         assert other.risk is not None
         differences = _differences(first.risk.model_dump(), other.risk.model_dump())
         if differences:
-            path, line, _ = origin_of(first.source, ("risk",))
+            path, line, _ = first.source.origin(("risk",))
             raise other.source.error(("risk",), (
                 f"differs from the risk section of policy {first.metadata.name!r} ({display_path(path)}:{line}) in "
                 f"{'; '.join(differences)}. An assessment uses one risk model: make the risk sections agree, or "
@@ -206,5 +185,4 @@ def _differences(mine: dict[str, Any], theirs: dict[str, Any], prefix: str = "")
     return out
 
 
-__all__ = ["ProvenanceMap", "display_path", "find_policy", "origin_of", "policy_files", "resolve_document",
-           "resolve_policy", "risk_model_of"]
+__all__ = ["ProvenanceMap", "display_path", "find_policy", "policy_files", "resolve_document", "risk_model_of"]

@@ -13,6 +13,7 @@ from typing import TypeVar
 from riskframe.errors import DocumentError, UsageError
 from riskframe.spec.common import API_VERSION, Document
 from riskframe.spec.control import Control
+from riskframe.spec.inherit import find_policy, resolve_document
 from riskframe.spec.pipeline import Pipeline
 from riskframe.spec.policy import Policy
 from riskframe.spec.validation import did_you_mean, validate_model
@@ -54,8 +55,6 @@ def load_document(path: str | Path, expected: type[D] | None = None) -> Document
     if data.get("apiVersion") not in (None, API_VERSION):
         raise source.error(("apiVersion",), f"must be {API_VERSION!r}. Got {data['apiVersion']!r} instead.")
     if model is Policy and ("extends" in data or "exclude" in data):
-        from riskframe.spec.inherit import resolve_document  # it imports this module's models
-
         return resolve_document(doc)
     document = validate_model(model, data, source)
     document._source = source
@@ -71,6 +70,18 @@ def load_policy(path: str | Path) -> Policy:
     """Load a ``kind: Policy`` document, its ``extends:`` resolved into the effective policy
     (structure only; see :func:`riskframe.spec.check`)."""
     return load_document(path, Policy)  # type: ignore[return-value]
+
+
+def resolve_policy(ref: str | Path, *, base_dir: str | Path | None = None) -> Policy:
+    """The effective policy of a file path, or of a policy name (``NAME.yaml`` in ``base_dir``, else
+    the bundled ``policies/``).
+
+    Raises
+    ------
+    DocumentError
+        The policy or one of its ancestors is invalid, missing, or part of a cycle; located.
+    """
+    return load_policy(find_policy(ref, base_dir))
 
 
 def load_control(path: str | Path) -> Control:

@@ -9,6 +9,7 @@ from pydantic import Field
 from riskframe.scoring import RiskModel
 from riskframe.spec.common import Document, Name, Severity, Spec, StageKind, Trust
 from riskframe.spec.waivers import ApproverEntry, NonBlank, Waiver
+from riskframe.vocabulary import Level
 
 
 class ControlRef(Spec):
@@ -39,7 +40,7 @@ class Requirement(Spec):
 
 
 class RiskAppetite(Spec):
-    fail_on: Literal["low", "medium", "high", "critical"] = Field(
+    fail_on: Level = Field(
         default="high", description="the gate fails when any result's residual risk reaches this level"
     )
     unassessed: Literal["fail", "allow"] = Field(

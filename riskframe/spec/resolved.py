@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -12,11 +12,14 @@ from pathlib import Path
 import networkx as nx
 
 from riskframe.catalog.store import Catalog, load_catalog
+from riskframe.detectors.base import DetectorParams
 from riskframe.detectors.registry import Registry, default_registry
 from riskframe.errors import DocumentError
 from riskframe.io.resources import bundled_dir
 from riskframe.scoring import DEFAULT_MODEL, RiskModel
+from riskframe.spec.bound_waivers import BoundWaiver, date_problems, file_waivers, policy_waivers, reference_problems
 from riskframe.spec.check import (
+    ParamsTable,
     check_control,
     check_pipeline,
     check_policy,
@@ -26,18 +29,11 @@ from riskframe.spec.check import (
 )
 from riskframe.spec.control import Control
 from riskframe.spec.graph import build_stage_graph
-from riskframe.spec.inherit import resolve_policy, risk_model_of
-from riskframe.spec.load import control_files, load_controls, load_pipeline, load_waivers
+from riskframe.spec.inherit import risk_model_of
+from riskframe.spec.load import control_files, load_controls, load_pipeline, load_waivers, resolve_policy
 from riskframe.spec.pipeline import Pipeline
 from riskframe.spec.policy import Policy
-from riskframe.spec.waivers import (
-    BoundWaiver,
-    WaiverSet,
-    date_problems,
-    file_waivers,
-    policy_waivers,
-    reference_problems,
-)
+from riskframe.spec.waivers import WaiverSet
 
 PathLike = str | Path
 
@@ -55,6 +51,8 @@ class Inputs:
     waiver_sets: list[WaiverSet] = field(default_factory=list)
     risk_model: RiskModel = DEFAULT_MODEL
     today: date = field(default_factory=date.today)
+    # Each use of a control by a requirement: its parameters, validated once by the policy check.
+    params: Mapping[tuple[str, str], DetectorParams] = field(default_factory=dict)
 
     @cached_property  # computed once, so that results can refer to a waiver by identity
     def waivers(self) -> list[BoundWaiver]:
@@ -102,13 +100,14 @@ def load_inputs(pipeline: Pipeline | PathLike, policies: Sequence[Policy | PathL
     loaded = [p if isinstance(p, Policy) else resolve_policy(p) for p in policies]
     waiver_sets = [w if isinstance(w, WaiverSet) else load_waivers(w) for w in waivers]
     today = today or date.today()
+    params: ParamsTable = {}
     inputs = Inputs(resolved_pipeline, loaded, controls, graph, catalog, registry, waiver_sets,
-                    risk_model_of(loaded), today)
+                    risk_model_of(loaded), today, params)
     # Controls first: a bad default in a control is reported against the control's file.
     for control in inputs.used_controls():
         raise_if(check_control(control, catalog, registry))
     for policy in loaded:
-        raise_if(check_policy(policy, controls, catalog, registry) + scope_problems(policy, resolved_pipeline))
+        raise_if(check_policy(policy, controls, catalog, registry, params) + scope_problems(policy, resolved_pipeline))
     raise_if(shared_requirement_problems(loaded))
     # Expired waivers are no input error here: the assessment reports them as not applied.
     groups = [(policy_waivers(p), [p]) for p in loaded] + [(file_waivers(s), loaded) for s in waiver_sets]

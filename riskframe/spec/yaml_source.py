@@ -78,6 +78,10 @@ class SourceMap:
             key = key[:-1]
         return self.positions.get((), (1, 1))
 
+    def origin(self, loc: Sequence[str | int]) -> tuple[str, int, int]:
+        """File, line and column of ``loc`` (a merged policy's map names the file it came from)."""
+        return (self.path, *self.locate(loc))
+
     def problem(self, loc: Sequence[str | int], message: str, value: Any = None) -> Problem:
         line, column = self.locate(loc)
         return Problem(self.path, line, column, format_loc(loc), message, value)

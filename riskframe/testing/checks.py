@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
-from riskframe.detectors.base import Detector, check_detector_class
+from riskframe.detectors.base import DetectorClass, check_detector_class
 from riskframe.detectors.context import RunContext
 from riskframe.detectors.registry import Registry
 from riskframe.errors import DocumentError, NotApplicableError, RegistryError
@@ -53,7 +53,7 @@ __all__ = [
     "parametrize_detector_checks", "tiny_context", "tiny_stage",
 ]
 
-Check = Callable[[type[Detector], Path], None]
+Check = Callable[[DetectorClass, Path], None]
 
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _TECHNIQUE = re.compile(r"^AML\.T\d{4}(\.\d{3})?$")
@@ -64,7 +64,7 @@ class ContractSkipWarning(UserWarning):
 
 
 class ContractCase(NamedTuple):
-    detector: type[Detector]
+    detector: DetectorClass
     check: Check
 
     @property
@@ -74,7 +74,7 @@ class ContractCase(NamedTuple):
 
 # Class and parameters ---------------------------------------------------------------------------
 
-def check_class_contract(detector: type[Detector], workdir: Path) -> None:
+def check_class_contract(detector: DetectorClass, workdir: Path) -> None:
     """The class variables are well formed and the engine can instantiate the class."""
     try:
         check_detector_class(detector)
@@ -89,7 +89,7 @@ def check_class_contract(detector: type[Detector], workdir: Path) -> None:
     detector()  # the engine instantiates detectors without arguments
 
 
-def check_params_defaults(detector: type[Detector], workdir: Path) -> None:
+def check_params_defaults(detector: DetectorClass, workdir: Path) -> None:
     """Params build from their defaults, are immutable, reject unknown names and survive JSON."""
     try:
         params = detector.Params()
@@ -115,7 +115,7 @@ def check_params_defaults(detector: type[Detector], workdir: Path) -> None:
     assert again == params, f"{detector.name}: Params defaults change in a JSON round trip: {again!r}"
 
 
-def check_params_schema(detector: type[Detector], workdir: Path) -> None:
+def check_params_schema(detector: DetectorClass, workdir: Path) -> None:
     """Params export a JSON schema (documentation and editor completion are built from it)."""
     schema = detector.Params.model_json_schema()
     json.dumps(schema)
@@ -126,7 +126,7 @@ def check_params_schema(detector: type[Detector], workdir: Path) -> None:
     assert not missing, f"{detector.name}: Params schema lacks {sorted(missing)}"
 
 
-def check_technique_ids(detector: type[Detector], workdir: Path) -> None:
+def check_technique_ids(detector: DetectorClass, workdir: Path) -> None:
     """``techniques`` are ATLAS technique ids (``AML.T0020``, ``AML.T0010.002``), each once."""
     bad = [t for t in detector.techniques if not (isinstance(t, str) and _TECHNIQUE.match(t))]
     assert not bad, f"{detector.name}: techniques must be ATLAS technique ids like 'AML.T0020'; got {bad}"
@@ -134,7 +134,7 @@ def check_technique_ids(detector: type[Detector], workdir: Path) -> None:
         f"{detector.name}: a technique is listed twice")
 
 
-def check_techniques_in_catalog(detector: type[Detector], workdir: Path) -> None:
+def check_techniques_in_catalog(detector: DetectorClass, workdir: Path) -> None:
     """Every technique exists in the installed ATLAS catalog."""
     from riskframe.catalog import load_catalog
 
@@ -148,7 +148,7 @@ def check_techniques_in_catalog(detector: type[Detector], workdir: Path) -> None
 
 # Runs on a tiny real stage ----------------------------------------------------------------------
 
-def check_run_result(detector: type[Detector], workdir: Path) -> None:
+def check_run_result(detector: DetectorClass, workdir: Path) -> None:
     """``run`` on a tiny stage returns a valid, JSON-serialisable result.
 
     Runs with the required roles only and, when the detector has optional roles, with them too.
@@ -162,7 +162,7 @@ def check_run_result(detector: type[Detector], workdir: Path) -> None:
         _assert_valid_result(detector, result, ctx, roles)
 
 
-def check_run_deterministic(detector: type[Detector], workdir: Path) -> None:
+def check_run_deterministic(detector: DetectorClass, workdir: Path) -> None:
     """Two runs with the same seed on the same inputs give the same result."""
     first = _run(detector, tiny_context(detector, workdir))
     second = _run(detector, tiny_context(detector, workdir))
@@ -170,7 +170,7 @@ def check_run_deterministic(detector: type[Detector], workdir: Path) -> None:
         f"{detector.name}: two runs with seed 0 differ; seed every random choice with ctx.seed")
 
 
-def check_run_fails_closed(detector: type[Detector], workdir: Path) -> None:
+def check_run_fails_closed(detector: DetectorClass, workdir: Path) -> None:
     """On damaged artifacts ``run`` raises an ``Exception`` (the engine records an ``error``
     result) or returns ``warn`` or ``fail``; it never passes what it could not read, nor calls it
     not applicable (which would lower nothing and fail no gate)."""
@@ -209,14 +209,14 @@ def _damage(path: Path) -> None:
         file.write_bytes(b"damaged in transit\n")
 
 
-def _run(detector: type[Detector], ctx: RunContext) -> DetectorResult:
+def _run(detector: DetectorClass, ctx: RunContext) -> DetectorResult:
     result = detector().run(ctx, detector.Params())
     assert isinstance(result, DetectorResult), (
         f"{detector.name}: run returned {type(result).__name__}, not a DetectorResult")
     return result
 
 
-def _assert_valid_result(detector: type[Detector], result: DetectorResult, ctx: RunContext,
+def _assert_valid_result(detector: DetectorClass, result: DetectorResult, ctx: RunContext,
                          roles: tuple[str, ...]) -> None:
     name = f"{detector.name} (roles {', '.join(roles)})"
     try:  # re-validate: model_construct() would have skipped the checks
@@ -251,14 +251,14 @@ def _assert_flagged(name: str, evidence: dict[str, Any], ctx: RunContext) -> Non
 
 # Running the suite ------------------------------------------------------------------------------
 
-def detector_contract_cases(detectors: Registry | Iterable[type[Detector]]) -> list[ContractCase]:
+def detector_contract_cases(detectors: Registry | Iterable[DetectorClass]) -> list[ContractCase]:
     """Every (detector, check) pair, detectors in name order."""
     classes = ([detectors[name] for name in detectors] if isinstance(detectors, Registry)
                else sorted(detectors, key=lambda cls: str(getattr(cls, "name", cls.__qualname__))))
     return [ContractCase(cls, check) for cls in classes for check in CHECKS]
 
 
-def parametrize_detector_checks(detectors: Registry | Iterable[type[Detector]]) -> Any:
+def parametrize_detector_checks(detectors: Registry | Iterable[DetectorClass]) -> Any:
     """A ``pytest.mark.parametrize("detector, check", ...)`` over :func:`detector_contract_cases`,
     with ids such as ``artifact-digest-run_deterministic``."""
     import pytest
@@ -267,7 +267,7 @@ def parametrize_detector_checks(detectors: Registry | Iterable[type[Detector]]) 
     return pytest.mark.parametrize("detector, check", cases, ids=[case.id for case in cases])
 
 
-def check_detector(detector: type[Detector], tmp_path: Path) -> None:
+def check_detector(detector: DetectorClass, tmp_path: Path) -> None:
     """Run every contract check on ``detector``; the first failure raises ``AssertionError``.
 
     Parameters

@@ -26,7 +26,7 @@ from riskframe.io.digests import sha256_path
 from riskframe.spec.pipeline import Artifact, Stage
 
 if TYPE_CHECKING:
-    from riskframe.detectors.base import Detector
+    from riskframe.detectors.base import DetectorClass
 
 TINY_PER_CLASS = 20  # digits per class in the tiny dataset: enough for 5-fold cross-validation
 TINY_FLIPS = 4  # 7s relabelled 1 in the tiny dataset
@@ -35,7 +35,7 @@ TINY_CNN_REPS = "train_reps_cnn.npy"  # its penultimate layer on ``train``, boun
 TINY_PROFILE = "train-profile.json"  # ``train``'s own profile (riskframe profile), its reference for drift
 
 
-def tiny_context(detector: type[Detector], workdir: Path, *, roles: Iterable[str] | None = None,
+def tiny_context(detector: DetectorClass, workdir: Path, *, roles: Iterable[str] | None = None,
                  seed: int = 0) -> RunContext:
     """A run context for ``detector`` over the tiny stage, built in ``workdir`` if not there yet.
 
@@ -132,7 +132,7 @@ def _write_tiny_model(workdir: Path, features: np.ndarray, labels: np.ndarray) -
     joblib.dump(LogisticRegression(max_iter=2000).fit(features, labels), workdir / "model.joblib")
 
 
-def _write_tiny_torchscript(detector: type[Detector], workdir: Path) -> None:
+def _write_tiny_torchscript(detector: DetectorClass, workdir: Path) -> None:
     if not (workdir / TINY_TORCHSCRIPT).exists():
         (workdir / TINY_TORCHSCRIPT).write_bytes(_tiny_torchscript_bytes(detector.name, workdir / "train.npz"))
     if not (workdir / TINY_CNN_REPS).exists():

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from riskframe.assessment import Level, NotAssessed
+from riskframe.assessment import NotAssessed
 from riskframe.catalog.store import Catalog
 from riskframe.detectors.registry import Registry
 from riskframe.engine.plan import plan_runs
@@ -26,6 +26,7 @@ from riskframe.threat.coverage import Addressing, StageCoverage, addressed_techn
 from riskframe.threat.model import Reason, ThreatModel
 from riskframe.threat.paths import StageGraph
 from riskframe.threat.risk import StageCurve, StageDesign, Term, remaining_after, score_stages
+from riskframe.vocabulary import Level
 
 DEFAULT_MAX_PATHS = 25
 
@@ -132,7 +133,8 @@ def analyse(inputs: Inputs, assumed_severity: Level = "high") -> Analysis:
     """Applicability, coverage and design-time risk of every stage."""
     pipeline, catalog = inputs.pipeline, inputs.catalog
     model = inputs.risk_model  # the policies' risk: section, as an assessment would use it
-    plan = plan_runs(pipeline, inputs.graph, inputs.policies, inputs.controls, catalog, inputs.registry)
+    plan = plan_runs(pipeline, inputs.graph, inputs.policies, inputs.controls, catalog, inputs.registry,
+                     inputs.params)
     applicable = applicable_techniques(pipeline, catalog)
     covers = stage_covers(plan.runs, catalog, qualify=len(inputs.policies) > 1)
     _add_policy_reasons(applicable, covers)

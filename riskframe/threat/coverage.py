@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from riskframe.catalog.model import MATURITY_RANK
 from riskframe.catalog.store import Catalog
 from riskframe.engine.plan import PlannedRun
-from riskframe.spec.common import SEVERITIES
 from riskframe.spec.control import Control
 from riskframe.spec.policy import Policy
+from riskframe.vocabulary import level_rank
 
 
 @dataclass
@@ -103,7 +103,7 @@ def worst_severity(entries: Iterable[Addressing]) -> str | None:
     """The most severe severity among the requirements that name the technique in their threats, or
     None when none does. Only a requirement's ``threats`` say how bad a technique is: a control that
     happens to detect it as well is no such statement (and adding one must never raise a risk)."""
-    return max((e.severity for e in entries if e.named), key=SEVERITIES.index, default=None)
+    return max((e.severity for e in entries if e.named), key=level_rank, default=None)
 
 
 def gap_order(technique_id: str, catalog: Catalog, max_residual: float, stages: int) -> tuple[object, ...]:

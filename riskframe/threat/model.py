@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from riskframe.assessment import Level, NotAssessed, PipelineInfo, PolicyInfo, ToolInfo
+from riskframe.assessment import NotAssessed, PipelineInfo, PolicyInfo, ToolInfo
+from riskframe.vocabulary import Level
 
 SCHEMA_VERSION = "1.0"
 

@@ -1,36 +1,29 @@
 """Write a threat model in several formats: ``json``, ``md``, ``html`` and ``navigator``.
 
-Each format is a name, the file it writes and a pure function from the
-:class:`~riskframe.threat.model.ThreatModel` to bytes. Every format is rendered in memory before
-anything is written, so a failing renderer leaves no half-written set of files.
+Each format is a :class:`~riskframe.reports.base.Renderer` of the
+:class:`~riskframe.threat.model.ThreatModel`, chosen and written as the report formats are
+(:func:`riskframe.reports.base.parse_formats`, :func:`riskframe.reports.base.write_formats`): every
+format is rendered in memory before anything is written, so a failing renderer leaves no
+half-written set of files.
 
 >>> parse_formats("md, json,md")
 ['md', 'json']
->>> FORMATS["navigator"].file
-'threat-model-layer.json'
+>>> FORMATS["navigator"].files
+('threat-model-layer.json',)
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from riskframe.errors import DocumentError, UsageError
-from riskframe.io.files import write_atomically
-from riskframe.spec.validation import did_you_mean, validate_model
+from riskframe.errors import DocumentError
+from riskframe.reports.base import RenderContext, Renderer, write_formats
+from riskframe.reports.base import parse_formats as parse_names
+from riskframe.spec.validation import validate_model
 from riskframe.spec.yaml_source import SourceMap
 from riskframe.threat.model import ThreatModel
-
-
-@dataclass(frozen=True)
-class ThreatFormat:
-    name: str
-    file: str
-    description: str
-    render: Callable[[ThreatModel], bytes]
-
 
 # Past this many stages the JSON is written without indentation: a 2,000-stage threat model has
 # 100,000 (stage, technique) entries, and indentation alone would triple its size.
@@ -74,12 +67,16 @@ def _navigator(model: ThreatModel) -> bytes:
     return dumps_threat_layer(model)
 
 
-FORMATS: dict[str, ThreatFormat] = {f.name: f for f in (
-    ThreatFormat("json", "threat-model.json", "the whole threat model as JSON", dumps_threat_model),
-    ThreatFormat("md", "threat-model.md", "a Markdown summary for a pull request or a wiki", _markdown),
-    ThreatFormat("html", "threat-model.html", "a self-contained HTML page", _html),
-    ThreatFormat("navigator", "threat-model-layer.json",
-                 "an ATLAS Navigator layer: applicable techniques by design-time residual risk", _navigator),
+def _one_file(name: str, file: str, description: str, render: Callable[[ThreatModel], bytes]) -> Renderer[ThreatModel]:
+    return Renderer(name, description, (file,), lambda model, context: {file: render(model)})
+
+
+FORMATS: dict[str, Renderer[ThreatModel]] = {f.name: f for f in (
+    _one_file("json", "threat-model.json", "the whole threat model as JSON", dumps_threat_model),
+    _one_file("md", "threat-model.md", "a Markdown summary for a pull request or a wiki", _markdown),
+    _one_file("html", "threat-model.html", "a self-contained HTML page", _html),
+    _one_file("navigator", "threat-model-layer.json",
+              "an ATLAS Navigator layer: applicable techniques by design-time residual risk", _navigator),
 )}
 
 
@@ -91,14 +88,7 @@ def parse_formats(text: str) -> list[str]:
     UsageError
         No name, or an unknown one (with the nearest known name).
     """
-    names = list(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
-    known = ", ".join(FORMATS)
-    if not names:
-        raise UsageError(f"--format: no format given; known formats: {known}")
-    for name in names:
-        if name not in FORMATS:
-            raise UsageError(f"--format: unknown format {name!r}{did_you_mean(name, FORMATS)}; known formats: {known}")
-    return names
+    return parse_names(text, FORMATS)
 
 
 def write_threat_model(model: ThreatModel, out_dir: str | Path, formats: Sequence[str]) -> list[Path]:
@@ -109,7 +99,6 @@ def write_threat_model(model: ThreatModel, out_dir: str | Path, formats: Sequenc
     >>> write_threat_model(model, "reports/digits", ["json", "md"])  # doctest: +SKIP
     [PosixPath('reports/digits/threat-model.json'), PosixPath('reports/digits/threat-model.md')]
     """
-    rendered = {FORMATS[name].file: FORMATS[name].render(model) for name in parse_formats(",".join(formats))}
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    return [write_atomically(out / name, content) for name, content in rendered.items()]
+    renderers = [FORMATS[name] for name in parse_formats(",".join(formats))]
+    context = RenderContext(Path(out_dir), tuple(f for r in renderers for f in r.files))
+    return write_formats(model, renderers, context)

@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from riskframe.assessment import LEVELS, Level
 from riskframe.scoring import DEFAULT_MODEL, RiskModel, prior_likelihood, residual_likelihood
+from riskframe.vocabulary import LEVELS, Level
 
 
 @dataclass(frozen=True)

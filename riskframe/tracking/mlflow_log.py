@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from riskframe.errors import MissingDependencyError, UsageError
+from riskframe.vocabulary import FAILING
 
 if TYPE_CHECKING:  # the CLI imports this module to build its parser; the model loads with the handler
     from riskframe.assessment import Assessment
@@ -119,7 +120,7 @@ def _metrics(a: Assessment) -> dict[str, float]:
     metrics: dict[str, float] = {
         "risk_score": a.summary.risk_score,
         "gate_passed": 1.0 if a.gate.decision == "pass" else 0.0,
-        "atlas.techniques_failing": float(sum(t.status in ("fail", "error") for t in a.atlas)),
+        "atlas.techniques_failing": float(sum(t.status in FAILING for t in a.atlas)),
         "atlas.techniques_covered": float(sum(t.covered for t in a.atlas)),
     }
     metrics.update({f"status.{status}": float(n) for status, n in a.summary.counts.items()})

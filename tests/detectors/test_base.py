@@ -151,3 +151,40 @@ def test_detector_params_are_frozen_and_reject_unknown_names():
         params.threshold = 0.5  # type: ignore[misc]
     with pytest.raises(ValidationError, match="threshhold"):
         Params(threshhold=0.5)  # type: ignore[call-arg]
+
+
+class OtherParams(DetectorParams):
+    limit: int = 3
+
+
+def test_a_typed_detector_declares_its_params_class_as_its_type_argument():
+    class Typed(Detector[Params]):
+        name = "typed"
+        title = "Typed"
+        requires = ("dataset",)
+        Params = Params
+
+        def run(self, ctx, params):
+            raise NotImplementedError
+
+    class Narrower(Params):
+        extra_threshold: float = 0.2
+
+    class Subclassed(Typed):
+        name = "subclassed"
+        Params = Narrower  # a subclass of the declared type argument is still a Params
+
+    check_detector_class(Subclassed)
+    with pytest.raises(RegistryError) as excinfo:
+
+        class Mismatched(Detector[Params]):
+            name = "mismatched"
+            title = "Mismatched"
+            requires = ("dataset",)
+            Params = OtherParams
+
+            def run(self, ctx, params):
+                raise NotImplementedError
+
+    where = _where("test_a_typed_detector_declares_its_params_class_as_its_type_argument.<locals>.Mismatched")
+    assert str(excinfo.value) == f"detector {where}: Params is OtherParams but the class is declared Detector[Params]"

@@ -76,8 +76,9 @@ def install_plugin(folder: Path) -> None:
 
 
 def write_workspace(root: Path, detectors: list[str], *, timeout: float = 2, memory: str = "300MiB",
-                    with_: str = "{}") -> Workspace:
-    """One stage with one small dataset; one requirement per detector, each with its own control."""
+                    with_: str = "{}", timeouts: dict[str, float] | None = None) -> Workspace:
+    """One stage with one small dataset; one requirement per detector, each with its own control
+    (``timeouts`` overrides ``timeout`` for some)."""
     root.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     np.savez(root / "raw.npz", X=rng.normal(size=(30, 4)), y=np.repeat(np.arange(3), 10))
@@ -86,7 +87,7 @@ def write_workspace(root: Path, detectors: list[str], *, timeout: float = 2, mem
     controls.mkdir(exist_ok=True)
     for detector in detectors:
         (controls / f"{detector}.yaml").write_text(CONTROL.format(
-            detector=detector, with_=with_, timeout=timeout, memory=memory))
+            detector=detector, with_=with_, timeout=(timeouts or {}).get(detector, timeout), memory=memory))
     requirements = "".join(REQUIREMENT.format(detector=d) for d in detectors)
     (root / "policy.yaml").write_text(textwrap.dedent("""\
         apiVersion: riskframe/v1

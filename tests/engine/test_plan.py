@@ -101,7 +101,7 @@ def _inputs(folder, controls, registry):
 def _plan(folder, controls, registry):
     inputs = _inputs(folder, controls, registry)
     return plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog,
-                     inputs.registry)
+                     inputs.registry, inputs.params)
 
 
 @pytest.fixture
@@ -134,7 +134,8 @@ def test_runs_that_would_share_an_id_are_never_planned(tmp_path):
     inputs = _inputs(*_workspace(tmp_path, PIPELINE, POLICY, (WithTrainingData, HeldOutOnly)))
     twice = [inputs.policies[0], inputs.policies[0]]
     with pytest.raises(ValueError, match=r"^4 run id\(s\) shared by several runs, e\.g\. 'R1/train/"):
-        plan_runs(inputs.pipeline, inputs.graph, twice, inputs.controls, inputs.catalog, inputs.registry)
+        plan_runs(inputs.pipeline, inputs.graph, twice, inputs.controls, inputs.catalog, inputs.registry,
+                  inputs.params)
 
 
 # -- every model is bound: one run per model of the nearest stage that has models ---------------

@@ -14,8 +14,8 @@ import pytest
 
 from riskframe import cli
 from riskframe.errors import MissingDependencyError
-from riskframe.reports import render
-from riskframe.reports.oscal import FILE_NAME, nist_control_id, nist_statement_id, render_bytes, unavailable
+from riskframe.reports import render, unavailable
+from riskframe.reports.oscal import FILE_NAME, nist_control_id, nist_statement_id, render_bytes
 
 trestle_ar = pytest.importorskip("trestle.oscal.assessment_results", reason="the oscal extra is not installed")
 TrestleError = pytest.importorskip("trestle.common.err").TrestleError

@@ -33,8 +33,8 @@ def test_number(value, text) -> None:
 
 
 def test_every_status_and_level_has_words() -> None:
-    from riskframe.assessment import LEVELS
     from riskframe.results import STATUSES
+    from riskframe.vocabulary import LEVELS
 
     assert [view.status_word(s) for s in STATUSES] == [
         "passed",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import warnings
 
 import numpy as np
@@ -13,7 +12,6 @@ from sklearn.neural_network import MLPClassifier
 
 from riskframe.errors import ArtifactError, DetectorError, NotApplicableError, UnsafeArtifactError
 from riskframe.representations import representations_for
-from riskframe.representations._safety import _assert_safe
 
 torch = pytest.importorskip("torch", reason="TorchScript models need the torch extra")
 
@@ -116,13 +114,6 @@ def test_an_unsafe_model_file_is_refused_before_loading(tmp_path, small_digits, 
     with pytest.raises(UnsafeArtifactError, match=r"model.pt: refusing to load a file whose scan verdict is 'unsafe'"):
         representations_for(model_context(tmp_path, *small_digits, "model.pt"))
     assert not marker.exists()
-
-
-def test_without_the_scanner_nothing_is_loaded(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "riskframe.scanning", None)  # an import of it now fails
-
-    with pytest.raises(UnsafeArtifactError, match=r"verdict is 'unsupported': the unsafe-model scan is unavailable"):
-        _assert_safe(tmp_path / "model.pt")
 
 
 def test_representations_of_another_length_are_an_artifact_error(tmp_path, small_digits, model_context):

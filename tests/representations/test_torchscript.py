@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="TorchScript representations need the torch extra")
 
 from riskframe.detectors.backdoor.cnn import export_torchscript, penultimate_activations, train_cnn  # noqa: E402
-from riskframe.errors import DetectorError  # noqa: E402
+from riskframe.errors import DetectorError, UnsafeArtifactError  # noqa: E402
 from riskframe.representations.torchscript import FINAL_LINEAR_INPUT, TorchScriptModel  # noqa: E402
 
 
@@ -107,14 +107,23 @@ def test_a_model_that_takes_neither_images_nor_features_says_what_was_tried(tmp_
         model.output_size(digits_dataset(*small_digits))
 
 
-def test_a_file_that_is_not_torchscript_is_a_clear_error(tmp_path):
+def test_a_file_that_is_not_torchscript_is_a_clear_error(tmp_path, cnn):
     (tmp_path / "text.pt").write_text("weights, honestly")
     with zipfile.ZipFile(tmp_path / "other.pt", "w") as archive:
         archive.writestr("hello.txt", "a zip, but no model inside")
+    # A TorchScript archive without its version record: the scan finds nothing unsafe, torch refuses it.
+    with zipfile.ZipFile(export_torchscript(cnn, tmp_path / "model.pt")) as whole, \
+            zipfile.ZipFile(tmp_path / "broken.pt", "w") as broken:
+        for member in whole.infolist():
+            if not member.filename.endswith("/version"):
+                broken.writestr(member, whole.read(member))
 
     with pytest.raises(
         DetectorError, match=r"^model 'model': text.pt is not a TorchScript file \(not a zip archive\)$"
     ):
         TorchScriptModel.load(tmp_path / "text.pt", "model")
-    with pytest.raises(DetectorError, match=r"^model 'model': other.pt is not a TorchScript model \("):
+    # The scan comes first (TorchScriptModel.load goes through riskframe.io.model_files.open_model).
+    with pytest.raises(UnsafeArtifactError, match=r"other.pt: refusing to load a file whose scan verdict is 'unsupported'"):
         TorchScriptModel.load(tmp_path / "other.pt", "model")
+    with pytest.raises(DetectorError, match=r"^model 'model': broken.pt is not a TorchScript model \("):
+        TorchScriptModel.load(tmp_path / "broken.pt", "model")

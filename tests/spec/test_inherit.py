@@ -18,9 +18,9 @@ from riskframe.spec.inherit import (
     ProvenanceMap,
     display_path,
     policy_files,
-    resolve_policy,
     risk_model_of,
 )
+from riskframe.spec.load import resolve_policy
 
 BASE = """\
 apiVersion: riskframe/v1

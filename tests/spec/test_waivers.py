@@ -7,19 +7,13 @@ from datetime import date
 
 import pytest
 
+from riskframe.engine.waivers import decide_waiver
 from riskframe.errors import DocumentError
 from riskframe.spec import load_policy
+from riskframe.spec.bound_waivers import date_problems, file_waivers, policy_waivers, reference_problems
 from riskframe.spec.inherit import display_path
 from riskframe.spec.load import load_waivers
-from riskframe.spec.waivers import (
-    check_approver,
-    date_problems,
-    decide_waiver,
-    file_waivers,
-    policy_waivers,
-    reference_problems,
-    waiver_status,
-)
+from riskframe.spec.waivers import check_approver, waiver_status
 
 TODAY = date(2025, 6, 1)
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
 from riskframe.errors import UsageError
 from riskframe.reports import navigator as assessment_layers
+from riskframe.reports.base import RenderContext
 from riskframe.threat import build_threat_model
 from riskframe.threat.report import FORMATS, parse_formats, write_threat_model
 
@@ -18,6 +20,11 @@ def model(pipeline_file, policy_writer):
     policy = policy_writer("p.yaml", ("P-1", "high", "AML.T0020", ("label-flip-screen",)),
                            ("P-2", "medium", "AML.T0011.000", ("artifact-integrity",)))
     return build_threat_model(pipeline_file, [policy], created_at="2030-01-01T00:00:00+00:00")
+
+
+def _rendered(name, model):
+    (content,) = FORMATS[name].render(model, RenderContext(Path("unused"))).values()
+    return content
 
 
 def test_unknown_formats_are_usage_errors_with_a_suggestion():
@@ -38,7 +45,7 @@ def test_every_format_is_written_under_its_own_name(model, tmp_path):
 
 
 def test_the_markdown_tells_the_story(model):
-    text = FORMATS["md"].render(model).decode()
+    text = _rendered("md", model).decode()
     assert text.startswith("# Threat model of two-sources\n")
     assert "### 1. vendor → deploy: high (0.64)" in text
     assert "Stages: vendor → prepare → train → deploy. Riskiest stage: deploy." in text
@@ -50,7 +57,7 @@ def test_the_markdown_tells_the_story(model):
 
 
 def test_the_html_page_is_self_contained_and_escaped(model):
-    page = FORMATS["html"].render(model).decode()
+    page = _rendered("html", model).decode()
     assert page.startswith("<!DOCTYPE html>")
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
     assert '<ol class="chain" aria-label="Tactic progression">' in page
@@ -59,7 +66,7 @@ def test_the_html_page_is_self_contained_and_escaped(model):
 
 
 def test_the_navigator_layer_scores_every_applicable_technique(model):
-    layer = json.loads(FORMATS["navigator"].render(model))
+    layer = json.loads(_rendered("navigator", model))
     assert (layer["domain"], layer["versions"]) == (assessment_layers.DOMAIN, assessment_layers.VERSIONS)
     scored = {t["techniqueID"]: t for t in layer["techniques"] if "score" in t}
     assert set(scored) == {t.id for t in model.techniques}

@@ -51,7 +51,7 @@ def model_under_test(ctx: RunContext, detector: str) -> ModelUnderTest:
     if dataset.n_samples < MIN_CLEAN_IMAGES:
         raise NotApplicableError(f"{detector} needs at least {MIN_CLEAN_IMAGES} clean images; dataset "
                                  f"{dataset.name!r} has {dataset.n_samples}")
-    model, scan = load_torchscript(ctx.store.path(artifact), detector)
+    model, scan = load_torchscript(ctx.store.path(artifact), artifact.name, detector)
     n_classes = output_size(model, images)
     key = (ctx.store.digest(artifact), ctx.store.digest(ctx.artifact("dataset")))  # what was examined, by content
     return ModelUnderTest(artifact, model, scan, n_classes, dataset, images, model_labels(dataset, n_classes), key)

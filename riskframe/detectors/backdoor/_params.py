@@ -9,6 +9,7 @@ from pydantic import Field
 from riskframe.detectors.backdoor._analysis import Splitter, analyse
 from riskframe.detectors.backdoor._evidence import BackdoorView
 from riskframe.detectors.base import DetectorParams
+from riskframe.detectors.context import RunContext
 from riskframe.detectors.labels.vouch import representation_doubt
 from riskframe.representations import representations_for
 from riskframe.results import DetectorResult
@@ -46,7 +47,8 @@ class BackdoorParams(DetectorParams):
     max_images: int = Field(default=40, ge=0, le=400, description="flagged samples shown as pictures")
 
 
-def run_split_detector(name: str, ctx: Any, params: Any, splitter: Splitter, method: dict[str, Any]) -> DetectorResult:
+def run_split_detector(name: str, ctx: RunContext, params: BackdoorParams, splitter: Splitter,
+                       method: dict[str, Any]) -> DetectorResult:
     """Load the representations, split and judge every class, and build the result.
 
     Without a representations artifact or a model the result is ``not_applicable`` (the dataset
@@ -71,7 +73,8 @@ def run_split_detector(name: str, ctx: Any, params: Any, splitter: Splitter, met
                                      "summary": f"{doubt} What the screen found regardless: {result.summary}"})
 
 
-def split_view(name: str, ctx: Any, params: Any, splitter: Splitter, method: dict[str, Any]) -> BackdoorView:
+def split_view(name: str, ctx: RunContext, params: BackdoorParams, splitter: Splitter,
+               method: dict[str, Any]) -> BackdoorView:
     """The analysis behind :func:`run_split_detector`, with every sample's score (benchmarks, notebooks)."""
     dataset = ctx.dataset()
     reps = representations_for(ctx)

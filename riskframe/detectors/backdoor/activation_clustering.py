@@ -36,6 +36,7 @@ from riskframe.detectors.backdoor._analysis import Split
 from riskframe.detectors.backdoor._evidence import BackdoorView
 from riskframe.detectors.backdoor._params import BackdoorParams, run_split_detector, split_view
 from riskframe.detectors.base import Detector
+from riskframe.detectors.context import RunContext
 from riskframe.results import DetectorResult
 
 COMPONENTS = 10  # Chen et al.'s reduction size
@@ -82,7 +83,7 @@ def _ica_split(space: np.ndarray, seed: int) -> Split:
     return cluster_split(space, seed, "ica")
 
 
-class ActivationClustering(Detector):
+class ActivationClustering(Detector[ActivationClusteringParams]):
     """Per-class activation clustering that decides which classes really split."""
 
     name: ClassVar[str] = "activation-clustering"
@@ -96,15 +97,15 @@ class ActivationClustering(Detector):
         "sklearn.neighbors", "torch", "skops.io", "riskframe.detectors.figures:warm_up",
     )
 
-    def run(self, ctx: Any, params: Any) -> DetectorResult:
+    def run(self, ctx: RunContext, params: ActivationClusteringParams) -> DetectorResult:
         """Cluster every class in two and judge each split; see the module docstring."""
         return run_split_detector(self.name, ctx, params, _splitter(params), self._method(params))
 
-    def analyse(self, ctx: Any, params: Any) -> BackdoorView:
+    def analyse(self, ctx: RunContext, params: ActivationClusteringParams) -> BackdoorView:
         """The analysis behind :meth:`run`, with every sample's score (for benchmarks and notebooks)."""
         return split_view(self.name, ctx, params, _splitter(params), self._method(params))
 
-    def _method(self, params: Any) -> dict[str, Any]:
+    def _method(self, params: ActivationClusteringParams) -> dict[str, Any]:
         reduced = (
             "10 principal components of the whitened class"
             if params.method == "robust"
@@ -120,5 +121,5 @@ class ActivationClustering(Detector):
         }
 
 
-def _splitter(params: Any) -> Any:
+def _splitter(params: ActivationClusteringParams) -> Any:
     return cluster_split if params.method == "robust" else _ica_split

@@ -32,6 +32,7 @@ from pydantic import Field
 
 from riskframe.data.datasets import Dataset
 from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.detectors.context import RunContext
 from riskframe.detectors.labels.flip_evidence import percent
 from riskframe.errors import DetectorError, MissingDependencyError, NotApplicableError
 from riskframe.representations.source import check_outputs, load_model
@@ -62,7 +63,7 @@ class ArtActivationParams(DetectorParams):
     )
 
 
-def art_classifier(ctx: Any, detector: str) -> tuple[Any, np.ndarray, np.ndarray, Dataset, str]:
+def art_classifier(ctx: RunContext, detector: str) -> tuple[Any, np.ndarray, np.ndarray, Dataset, str]:
     """ART's ``PyTorchClassifier`` over the bound TorchScript model, whose last layer is the
     representation layer; with the model inputs, one-hot labels, the dataset and the layer name."""
     try:
@@ -149,7 +150,7 @@ def _result(
     )
 
 
-class ArtSpectralSignatures(Detector):
+class ArtSpectralSignatures(Detector[ArtSpectralParams]):
     """ART's SpectralSignatureDefense on the pipeline's PyTorch model (see the module docstring)."""
 
     name: ClassVar[str] = "art-spectral-signatures"
@@ -159,7 +160,7 @@ class ArtSpectralSignatures(Detector):
     techniques: ClassVar[tuple[str, ...]] = ("AML.T0020", "AML.T0018.000", "AML.T0043.004")
     imports: ClassVar[tuple[str, ...]] = ("torch", "art.estimators.classification", "art.defences.detector.poison")
 
-    def run(self, ctx: Any, params: Any) -> DetectorResult:
+    def run(self, ctx: RunContext, params: ArtSpectralParams) -> DetectorResult:
         """Flag what ART's SpectralSignatureDefense flags; scores are ART's, scaled to [0, 1] per class."""
         from art.defences.detector.poison import SpectralSignatureDefense
 
@@ -180,7 +181,7 @@ class ArtSpectralSignatures(Detector):
         return _result(self.name, dataset, flagged[order], scores[order], source, params.model_dump())
 
 
-class ArtActivationDefence(Detector):
+class ArtActivationDefence(Detector[ArtActivationParams]):
     """ART's ActivationDefence on the pipeline's PyTorch model (see the module docstring)."""
 
     name: ClassVar[str] = "art-activation-defence"
@@ -190,7 +191,7 @@ class ArtActivationDefence(Detector):
     techniques: ClassVar[tuple[str, ...]] = ("AML.T0020", "AML.T0018.000", "AML.T0043.004")
     imports: ClassVar[tuple[str, ...]] = ("torch", "art.estimators.classification", "art.defences.detector.poison")
 
-    def run(self, ctx: Any, params: Any) -> DetectorResult:
+    def run(self, ctx: RunContext, params: ArtActivationParams) -> DetectorResult:
         """Flag what ART's ActivationDefence flags (it gives no per-sample score: each is 1)."""
         from art.defences.detector.poison import ActivationDefence
 

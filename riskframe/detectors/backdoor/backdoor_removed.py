@@ -65,7 +65,7 @@ class Measure:
                 "limit": self.limit, "verdict": "ok" if self.ok else "NOT MET"}
 
 
-class BackdoorRemoved(Detector):
+class BackdoorRemoved(Detector[BackdoorRemovedParams]):
     """Retrain through the pipeline's training entry point and compare attack success and accuracy."""
 
     name: ClassVar[str] = "backdoor-removed"
@@ -76,7 +76,7 @@ class BackdoorRemoved(Detector):
     imports: ClassVar[tuple[str, ...]] = ("torch",)
     binds_training_data: ClassVar[bool] = True
 
-    def run(self, ctx: RunContext, params: Any) -> DetectorResult:
+    def run(self, ctx: RunContext, params: BackdoorRemovedParams) -> DetectorResult:
         """Retrain and measure; see the module docstring."""
         subject = model_under_test(ctx, self.name)
         train = training_data(ctx)
@@ -101,7 +101,7 @@ class BackdoorRemoved(Detector):
 
 
 def _measures(ctx: RunContext, subject: ModelUnderTest, screen: Screen, model: Any, after: Screen | None,
-              params: Any) -> list[Measure]:
+              params: BackdoorRemovedParams) -> list[Measure]:
     images, labels = subject.images, subject.labels
     acc_before, acc_after = accuracy(subject.model, images, labels), accuracy(model, images, labels)
     drop = acc_before - acc_after
@@ -139,7 +139,7 @@ def _target(screen: Screen) -> str:
 
 
 def _result(subject: ModelUnderTest, train: str, screen: Screen, after: Screen | None, measures: list[Measure],
-            retrained: Any, ctx: RunContext, params: Any) -> DetectorResult:
+            retrained: Any, ctx: RunContext, params: BackdoorRemovedParams) -> DetectorResult:
     accuracy_row, reversed_row = measures[0], measures[1]
     truth_row = next((m for m in measures if m.name.startswith("attack success, true")), None)
     failed = [m for m in measures if not m.ok]
@@ -187,7 +187,8 @@ def _summary(subject: ModelUnderTest, train: str, screen: Screen, measures: list
     return f"{head}: not met: {'; '.join(m.name for m in failed)}."
 
 
-def _score(metrics: dict[str, float], has_truth: bool, screen: Screen, after: Screen | None, params: Any) -> float:
+def _score(metrics: dict[str, float], has_truth: bool, screen: Screen, after: Screen | None,
+           params: BackdoorRemovedParams) -> float:
     """0.5 at a threshold, 1 at twice it: the worst of attack success, accuracy drop and recheck."""
     ratios = [metrics["accuracy_drop"] / (2 * max(params.max_accuracy_drop, 1e-9))]
     if screen.cleanse.target is not None:

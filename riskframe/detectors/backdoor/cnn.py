@@ -202,15 +202,16 @@ def export_torchscript(model: nn.Module, path: Path | str) -> Path:
     Returns
     -------
     pathlib.Path
-        ``path``, for chaining; load it back with ``torch.jit.load(path, map_location="cpu")``
-        (only after the unsafe-model scan: a TorchScript file is a zip of pickles).
+        ``path``, for chaining; load it back with :func:`riskframe.io.model_files.open_model`,
+        which scans it first (a TorchScript file is a zip of pickles).
 
     Examples
     --------
     >>> import tempfile
     >>> model = SmallCNN(1, 8, 8, n_classes=3).eval()
     >>> path = export_torchscript(model, Path(tempfile.mkdtemp()) / "model.pt")
-    >>> "penultimate" in dict(torch.jit.load(path).named_modules())
+    >>> from riskframe.io.model_files import open_model
+    >>> "penultimate" in dict(open_model(path, "torchscript", "model").model.named_modules())
     True
     """
     path = Path(path)

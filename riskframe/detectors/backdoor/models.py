@@ -23,18 +23,20 @@ import numpy as np
 from riskframe.data.datasets import Dataset
 from riskframe.detectors.backdoor.neural_cleanse import import_torch, to_model_layout
 from riskframe.errors import DetectorError
+from riskframe.io.model_files import open_model
 
 BATCH = 1024  # images per forward pass: bounds memory, not results
 
 
-def load_torchscript(path: Path, detector: str = "") -> tuple[Any, str]:
-    """Load a TorchScript model for inference on CPU, after the unsafe-model scan; returns the
-    model in eval mode and the scan's outcome in words (for the evidence).
+def load_torchscript(path: Path, name: str, detector: str = "") -> tuple[Any, str]:
+    """Load the TorchScript model ``name`` for inference on CPU through
+    :func:`riskframe.io.model_files.open_model` (scanned first); returns the model in eval mode and
+    the scan's outcome in words (for the evidence).
 
     Raises
     ------
     riskframe.errors.UnsafeArtifactError
-        The scan's verdict is not ``safe``: the file is not loaded.
+        The scan's verdict is not ``safe``, or the scanner is unavailable: the file is not loaded.
     riskframe.errors.DetectorError
         The file is not a TorchScript archive.
     riskframe.errors.MissingDependencyError
@@ -42,26 +44,11 @@ def load_torchscript(path: Path, detector: str = "") -> tuple[Any, str]:
 
     Examples
     --------
-    >>> model, scan = load_torchscript(Path("models/model.pt"))  # doctest: +SKIP
+    >>> model, scan = load_torchscript(Path("models/model.pt"), "model")  # doctest: +SKIP
     """
-    torch = import_torch(detector)
-    scan = scan_before_loading(path)
-    try:
-        model = torch.jit.load(str(path), map_location="cpu")
-    except (RuntimeError, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DetectorError(f"{path.name} is not a TorchScript model that torch.jit.load can read ({first}); "
-                            "export it with torch.jit.script(model).save(path)") from None
-    return model.eval(), scan
-
-
-def scan_before_loading(path: Path) -> str:
-    """Refuse ``path`` unless :func:`riskframe.scanning.assert_safe_to_load` passes it (a
-    TorchScript file is a zip of pickles). Returns the scan's outcome in words, for the evidence."""
-    from riskframe.scanning import assert_safe_to_load
-
-    scan = assert_safe_to_load(path)
-    return f"{scan.verdict} ({scan.format})"
+    import_torch(detector)  # names the detector when the torch extra is missing
+    opened = open_model(path, "torchscript", name)
+    return opened.model, opened.scan
 
 
 def output_size(model: Any, images: np.ndarray) -> int:

@@ -31,7 +31,7 @@ from riskframe.detectors.backdoor.neural_cleanse import (
     apply_trigger,
     neural_cleanse,
 )
-from riskframe.engine.shared import computed_once
+from riskframe.detectors.shared import computed_once
 
 CACHED_SCREENS = 8  # a screen holds a few small arrays besides the (shared, read-only) images
 MIN_HOLDOUT = 20  # fewer held-out images than this: measure on the search images, and say so

@@ -38,6 +38,7 @@ from riskframe.detectors.backdoor._analysis import Split
 from riskframe.detectors.backdoor._evidence import BackdoorView
 from riskframe.detectors.backdoor._params import BackdoorParams, run_split_detector, split_view
 from riskframe.detectors.base import Detector
+from riskframe.detectors.context import RunContext
 from riskframe.results import DetectorResult
 
 
@@ -79,7 +80,7 @@ def spectral_split(space: np.ndarray, seed: int) -> Split:
     return Split(suspect, scores, separation, {"top_direction_variance_share": float(energy[0] / energy.sum())})
 
 
-class SpectralSignatures(Detector):
+class SpectralSignatures(Detector[SpectralSignaturesParams]):
     """Per-class spectral signatures of a backdoor in penultimate-layer representations."""
 
     name: ClassVar[str] = "spectral-signatures"
@@ -93,11 +94,11 @@ class SpectralSignatures(Detector):
         "skops.io", "riskframe.detectors.figures:warm_up",
     )
 
-    def run(self, ctx: Any, params: Any) -> DetectorResult:
+    def run(self, ctx: RunContext, params: SpectralSignaturesParams) -> DetectorResult:
         """Split every class along its spectral signature; see the module docstring."""
         return run_split_detector(self.name, ctx, params, spectral_split, self._method(params))
 
-    def analyse(self, ctx: Any, params: Any) -> BackdoorView:
+    def analyse(self, ctx: RunContext, params: SpectralSignaturesParams) -> BackdoorView:
         """The analysis behind :meth:`run`, with every sample's score (for benchmarks and notebooks).
 
         >>> view = SpectralSignatures().analyse(ctx, SpectralSignatures.Params())  # doctest: +SKIP
@@ -106,7 +107,7 @@ class SpectralSignatures(Detector):
         """
         return split_view(self.name, ctx, params, spectral_split, self._method(params))
 
-    def _method(self, params: Any) -> dict[str, Any]:
+    def _method(self, params: SpectralSignaturesParams) -> dict[str, Any]:
         return {
             "detector": self.name,
             "method": params.method,

@@ -67,7 +67,7 @@ class TriggerReverseParams(TriggerSearchParams):
                                             "dataset) that carry its trigger")
 
 
-class TriggerReverseEngineering(Detector):
+class TriggerReverseEngineering(Detector[TriggerReverseParams]):
     """Neural Cleanse: reverse-engineer a trigger per class and flag the anomalously small one."""
 
     name: ClassVar[str] = "trigger-reverse-engineering"
@@ -78,7 +78,7 @@ class TriggerReverseEngineering(Detector):
     imports: ClassVar[tuple[str, ...]] = ("torch", "riskframe.detectors.figures:warm_up")
     binds_training_data: ClassVar[bool] = True
 
-    def run(self, ctx: RunContext, params: Any) -> DetectorResult:
+    def run(self, ctx: RunContext, params: TriggerReverseParams) -> DetectorResult:
         """Search every class's trigger on the bound model; see the module docstring."""
         subject = model_under_test(ctx, self.name)
         screen = screen_model(subject.model, subject.images, subject.labels, subject.n_classes, params.samples,
@@ -91,7 +91,8 @@ class TriggerReverseEngineering(Detector):
         return _result(subject, screen, params, evidence, attachments)
 
 
-def _evidence(subject: ModelUnderTest, screen: Screen, params: Any) -> tuple[dict[str, Any], list[Attachment]]:
+def _evidence(subject: ModelUnderTest, screen: Screen,
+              params: TriggerReverseParams) -> tuple[dict[str, Any], list[Attachment]]:
     cleanse = screen.cleanse
     suspects = cleanse.flagged or [cleanse.most_anomalous]
     trigger, pixels = show.trigger_facts(screen.suspect, screen.suspect.label in cleanse.flagged)
@@ -136,7 +137,7 @@ def _carriers(ctx: RunContext, subject: ModelUnderTest, screen: Screen) -> tuple
     return evidence, [show.carriers_picture(images, indices, scores, label, train.name)]
 
 
-def _result(subject: ModelUnderTest, screen: Screen, params: Any, evidence: dict[str, Any],
+def _result(subject: ModelUnderTest, screen: Screen, params: TriggerReverseParams, evidence: dict[str, Any],
             attachments: list[Attachment]) -> DetectorResult:
     cleanse = screen.cleanse
     suspect = screen.suspect
@@ -172,7 +173,7 @@ def _result(subject: ModelUnderTest, screen: Screen, params: Any, evidence: dict
                           attachments=attachments)
 
 
-def _ordinary(label: int, index: float, norm: float, median: float, params: Any) -> str:
+def _ordinary(label: int, index: float, norm: float, median: float, params: TriggerReverseParams) -> str:
     """Why the most anomalous class is not a backdoor target, in words."""
     if index <= params.threshold:
         return (f"every class's smallest trigger is ordinary (highest anomaly index {index:.2f}, class {label}, "

@@ -24,6 +24,7 @@ from pydantic import Field
 from riskframe.data.tables import Table
 from riskframe.data.windows import Window
 from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.detectors.context import RunContext
 from riskframe.detectors.drift.compare import ColumnDrift, DriftReport, DriftTest, compare_table
 from riskframe.detectors.drift.monitoring import WindowPoint, check_windows, is_windowed
 from riskframe.detectors.drift.profile import Profile
@@ -49,7 +50,7 @@ class DriftParams(DetectorParams):
     max_columns_shown: int = Field(default=20, ge=1, le=10_000, description="columns listed in the evidence")
 
 
-class Drift(Detector):
+class Drift(Detector[DriftParams]):
     """Per-column, per-class and label drift against a reference profile."""
 
     name: ClassVar[str] = "drift"
@@ -60,7 +61,7 @@ class Drift(Detector):
     dataset_view = "table"
     imports: ClassVar[tuple[str, ...]] = ("scipy.stats", "scipy.optimize", "matplotlib.figure")
 
-    def run(self, ctx: Any, params: Any) -> DetectorResult:
+    def run(self, ctx: RunContext, params: DriftParams) -> DetectorResult:
         """Test the dataset, or each of its windows, against the profile."""
         profile, source = reference_profile(ctx)
         check = partial(drift_result, profile, params=params, source=source)

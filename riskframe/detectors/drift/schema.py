@@ -31,6 +31,7 @@ from pydantic import Field
 from riskframe.data.tables import Column, Table, is_number
 from riskframe.data.windows import Window
 from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.detectors.context import RunContext
 from riskframe.detectors.drift.monitoring import WindowPoint, check_windows, is_windowed
 from riskframe.detectors.drift.profile import ColumnProfile, Profile
 from riskframe.detectors.drift.reference import reference_profile
@@ -74,7 +75,7 @@ class Anomaly:
         return {**found, "examples": self.examples} if self.examples else found
 
 
-class DataSchema(Detector):
+class DataSchema(Detector[DataSchemaParams]):
     """Schema validation against a reference profile (TFDV's validate_statistics)."""
 
     name: ClassVar[str] = "data-schema"
@@ -85,7 +86,7 @@ class DataSchema(Detector):
     dataset_view = "table"
     imports: ClassVar[tuple[str, ...]] = ("matplotlib.figure",)
 
-    def run(self, ctx: Any, params: Any) -> DetectorResult:
+    def run(self, ctx: RunContext, params: DataSchemaParams) -> DetectorResult:
         """Check the dataset, or each of its windows, against the profile."""
         profile, source = reference_profile(ctx)
         check = partial(schema_result, profile, params=params, source=source)

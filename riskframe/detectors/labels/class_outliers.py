@@ -39,6 +39,7 @@ from pydantic import Field
 
 from riskframe.data.datasets import Dataset
 from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.detectors.context import RunContext
 from riskframe.errors import NotApplicableError
 from riskframe.results import Attachment, DetectorResult
 
@@ -81,7 +82,7 @@ class ClassOutliersParams(DetectorParams):
     max_images: int = Field(default=40, ge=0, le=400, description="flagged samples shown as pictures")
 
 
-class ClassOutliers(Detector):
+class ClassOutliers(Detector[ClassOutliersParams]):
     """Samples isolated within their own class (IsolationForest per class)."""
 
     name: ClassVar[str] = "class-outliers"
@@ -94,7 +95,7 @@ class ClassOutliers(Detector):
         "sklearn.ensemble", "sklearn.preprocessing", "sklearn.pipeline", "riskframe.detectors.figures:warm_up",
     )
 
-    def run(self, ctx: Any, params: Any) -> DetectorResult:
+    def run(self, ctx: RunContext, params: ClassOutliersParams) -> DetectorResult:
         """Score every sample within its class and flag the ones that stand out."""
         dataset: Dataset = ctx.dataset()
         source = "representations" if ctx.has("representations") else "dataset features"
@@ -145,7 +146,7 @@ class ClassOutliers(Detector):
 
 
 def class_outlier_scores(
-    features: np.ndarray, labels: np.ndarray, params: Any, seed: int
+    features: np.ndarray, labels: np.ndarray, params: ClassOutliersParams, seed: int
 ) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Per-sample anomaly scores in [0, 1] (1 = isolated at once) and each class's cutoff.
 

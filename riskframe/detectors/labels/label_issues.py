@@ -32,6 +32,7 @@ from pydantic import Field, model_validator
 
 from riskframe.data.datasets import Dataset
 from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.detectors.context import RunContext
 from riskframe.detectors.labels import flip_evidence
 from riskframe.detectors.labels._flips import FlipFindings, FlipSettings, analyse_flips
 from riskframe.detectors.labels._oof import members_for, out_of_fold_probabilities, usable_folds
@@ -98,7 +99,7 @@ class LabelIssuesParams(DetectorParams):
         return self
 
 
-class LabelIssues(Detector):
+class LabelIssues(Detector[LabelIssuesParams]):
     """Labels flipped on purpose: targeted class pairs and spread flips beyond the natural noise."""
 
     name: ClassVar[str] = "label-issues"
@@ -112,7 +113,7 @@ class LabelIssues(Detector):
         "scipy.stats", "scipy.optimize", "riskframe.detectors.figures:warm_up",
     )
 
-    def run(self, ctx: Any, params: Any) -> DetectorResult:
+    def run(self, ctx: RunContext, params: LabelIssuesParams) -> DetectorResult:
         """Flag flipped labels in the bound dataset; see the module docstring for the method."""
         view = self.analyse(ctx.dataset(), params, ctx.seed)
         status, score = view.verdict(params)
@@ -125,7 +126,7 @@ class LabelIssues(Detector):
             attachments=view.attachments(params.max_images),
         )
 
-    def analyse(self, dataset: Dataset, params: Any, seed: int = 0) -> flip_evidence.FlipView:
+    def analyse(self, dataset: Dataset, params: LabelIssuesParams, seed: int = 0) -> flip_evidence.FlipView:
         """The analysis behind :meth:`run`, with every sample's score (for benchmarks and notebooks).
 
         >>> view = LabelIssues().analyse(ctx.dataset(), LabelIssues.Params())  # doctest: +SKIP
@@ -172,7 +173,7 @@ class LabelIssues(Detector):
 class _Fit:
     """The out-of-fold fit of one dataset: which models, how many folds."""
 
-    def __init__(self, features: np.ndarray, codes: np.ndarray, groups: np.ndarray | None, params: Any,
+    def __init__(self, features: np.ndarray, codes: np.ndarray, groups: np.ndarray | None, params: LabelIssuesParams,
                  seed: int, images: bool) -> None:
         self.features, self.groups, self.seed = features, groups, seed
         self.n_classes = int(codes.max()) + 1
@@ -190,7 +191,8 @@ class _Fit:
         return ""
 
 
-def _purified(fit: _Fit, codes: np.ndarray, findings: FlipFindings, params: Any) -> tuple[FlipFindings, int]:
+def _purified(fit: _Fit, codes: np.ndarray, findings: FlipFindings,
+              params: LabelIssuesParams) -> tuple[FlipFindings, int]:
     """A confirmed targeted pair, measured again with its flagged samples kept out of *training*.
 
     Models trained with a quarter of the 7s labelled 1 have partly learnt that 7-shaped means 1,
@@ -208,7 +210,7 @@ def _purified(fit: _Fit, codes: np.ndarray, findings: FlipFindings, params: Any)
     return again, int(findings.flagged.size)
 
 
-def _settings(params: Any) -> FlipSettings:
+def _settings(params: LabelIssuesParams) -> FlipSettings:
     return FlipSettings(alpha=params.alpha, allowance=params.natural_noise_rate, natural_flips=params.natural_flips)
 
 

@@ -169,7 +169,7 @@ def _manifest_digest(path: Path) -> str | None:
         return None
 
 
-class ArtifactDigest(Detector):
+class ArtifactDigest(Detector[ArtifactDigestParams]):
     """Compare the sha256 of every artifact of a stage with the digest the pipeline declares.
 
     Examples

@@ -110,7 +110,7 @@ class _Stage:
     base: Path
 
 
-class DvcLock(Detector):
+class DvcLock(Detector[DvcLockParams]):
     """Verify the DVC records of a stage's artifacts, and of what produced them.
 
     Examples
@@ -125,6 +125,7 @@ class DvcLock(Detector):
     title = "Artifacts match the MD5, size and file count DVC recorded in dvc.lock"
     requires = ("files",)
     Params = DvcLockParams
+    lineage = "dvc"
     # Data changed between its recorded source and its use, or a published dataset swapped.
     techniques = ("AML.T0010.002", "AML.T0019")
 

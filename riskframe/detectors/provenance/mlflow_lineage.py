@@ -43,7 +43,7 @@ class MlflowLineageParams(DetectorParams):
                     "an input logged without a context counts as training data too")
 
 
-class MlflowLineage(Detector):
+class MlflowLineage(Detector[MlflowLineageParams]):
     """Check a registered model version's source run and logged datasets against the pipeline's data.
 
     Examples
@@ -59,6 +59,7 @@ class MlflowLineage(Detector):
     requires = ("model",)
     optional = ("dataset",)
     Params = MlflowLineageParams
+    lineage = "registry"
     # A model version whose recorded training data or code is not the pipeline's is a model (or its
     # data) from elsewhere than the supply chain under review: T0010.003 for the model, T0010.002
     # for data swapped on its way into training.

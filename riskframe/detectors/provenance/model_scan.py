@@ -66,7 +66,7 @@ class ModelFileScanParams(DetectorParams):
         return names
 
 
-class ModelFileScan(Detector):
+class ModelFileScan(Detector[ModelFileScanParams]):
     """Scan a stage's model files statically for code that would run when they are loaded.
 
     Examples

@@ -55,7 +55,7 @@ class ModelSignatureParams(DetectorParams):
         return self
 
 
-class ModelSignatureVerification(Detector):
+class ModelSignatureVerification(Detector[ModelSignatureParams]):
     """Verify a model against its model-signing signature, naming the files that do not match.
 
     Examples

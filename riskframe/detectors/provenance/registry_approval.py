@@ -34,7 +34,7 @@ class RegistryApprovalParams(DetectorParams):
                                         "(default: an approval does not expire)")
 
 
-class RegistryApproval(Detector):
+class RegistryApproval(Detector[RegistryApprovalParams]):
     """Check that a deployed model version was assessed, passed, and is unchanged since.
 
     Examples

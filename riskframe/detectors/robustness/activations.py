@@ -32,6 +32,7 @@ from riskframe.detectors.backdoor.neural_cleanse import apply_trigger, to_model_
 from riskframe.detectors.backdoor.screening import screen_model
 from riskframe.detectors.backdoor.trigger_reverse import TriggerSearchParams
 from riskframe.detectors.base import Detector
+from riskframe.detectors.context import RunContext
 from riskframe.errors import MissingDependencyError
 from riskframe.results import Attachment, DetectorResult
 
@@ -65,7 +66,7 @@ class ActivationParams(TriggerSearchParams):
         return self
 
 
-class ActivationAnalysis(Detector):
+class ActivationAnalysis(Detector[ActivationParams]):
     """Captum attributions and activations of clean vs trigger-stamped images (TorchScript)."""
 
     name: ClassVar[str] = "activation-analysis"
@@ -75,7 +76,7 @@ class ActivationAnalysis(Detector):
     techniques: ClassVar[tuple[str, ...]] = ("AML.T0018.000", "AML.T0043.004")
     imports: ClassVar[tuple[str, ...]] = ("torch", "captum.attr", "matplotlib.figure")
 
-    def run(self, ctx: Any, params: Any) -> DetectorResult:
+    def run(self, ctx: RunContext, params: ActivationParams) -> DetectorResult:
         """Stamp the suspected trigger, attribute, compare activations; see the module docstring."""
         subject = model_under_test(ctx, self.name)
         mask, pattern, source = _trigger(subject, params, ctx.seed, ctx.shared)

@@ -27,6 +27,7 @@ from pydantic import Field
 
 from riskframe.data.datasets import Dataset
 from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.detectors.context import RunContext
 from riskframe.errors import MissingDependencyError, NotApplicableError
 from riskframe.representations.source import check_outputs, load_model
 from riskframe.results import Attachment, DetectorResult
@@ -49,7 +50,7 @@ class EvasionParams(DetectorParams):
     max_images: int = Field(default=12, ge=0, le=100, description="adversarial examples shown as pictures")
 
 
-class EvasionRobustness(Detector):
+class EvasionRobustness(Detector[EvasionParams]):
     """Accuracy under an evasion attack (ART) at the policy's perturbation budget."""
 
     name: ClassVar[str] = "evasion-robustness"
@@ -59,7 +60,7 @@ class EvasionRobustness(Detector):
     techniques: ClassVar[tuple[str, ...]] = ("AML.T0015", "AML.T0043")
     imports: ClassVar[tuple[str, ...]] = ("art.attacks.evasion", "art.estimators.classification", "torch")
 
-    def run(self, ctx: Any, params: Any) -> DetectorResult:
+    def run(self, ctx: RunContext, params: EvasionParams) -> DetectorResult:
         """Attack a sample of the dataset and measure the accuracy that survives."""
         dataset: Dataset = ctx.dataset()
         artifact = ctx.artifact("model")

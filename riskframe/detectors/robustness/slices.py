@@ -26,6 +26,7 @@ from pydantic import Field
 
 from riskframe.data.datasets import Dataset
 from riskframe.detectors.base import Detector, DetectorParams
+from riskframe.detectors.context import RunContext
 from riskframe.detectors.drift.stats import adjust_p_values, compare_counts
 from riskframe.representations.source import check_outputs, load_model, representations_for
 from riskframe.results import DetectorResult
@@ -58,7 +59,7 @@ class Slice:
         return self.error - self.rest_error
 
 
-class SliceForensics(Detector):
+class SliceForensics(Detector[SliceParams]):
     """Failing slices of the evaluation data, compared with the rest and traced to their lineage."""
 
     name: ClassVar[str] = "slice-forensics"
@@ -69,7 +70,7 @@ class SliceForensics(Detector):
     techniques: ClassVar[tuple[str, ...]] = ("AML.T0020", "AML.T0015")
     imports: ClassVar[tuple[str, ...]] = ("sklearn.cluster", "scipy.stats")
 
-    def run(self, ctx: Any, params: Any) -> DetectorResult:
+    def run(self, ctx: RunContext, params: SliceParams) -> DetectorResult:
         """Find, compare and trace the failing slices; see the module docstring."""
         dataset: Dataset = ctx.dataset()
         wrong = _predicted(ctx, dataset) != dataset.classes[dataset.labels]

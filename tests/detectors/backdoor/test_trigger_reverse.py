@@ -43,7 +43,7 @@ def planned_context(folder: Path, control: str) -> RunContext:
 
     inputs = load_inputs(folder / "pipeline.yaml", [ROOT / "policies" / "backdoor.yaml"])
     plan = plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog,
-                     inputs.registry)
+                     inputs.registry, inputs.params)
     (run,) = [r for r in plan.runs if r.control.id == control]
     return RunContext(stage=run.stage, bindings=run.bindings, store=ArtifactStore(folder), seed=0)
 

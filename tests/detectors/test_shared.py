@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from riskframe.detectors.shared import computed_once, shared_folder
 from riskframe.engine.executors import ProcessExecutor
-from riskframe.engine.shared import computed_once, shared_folder
 
 
 def _save(value: np.ndarray, path: Path) -> None:
