@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from riskframe.results import Attachment
 from riskframe.vocabulary import Level, Status
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 NistStatus = Literal["satisfied", "not-satisfied", "not-assessed"]
 
@@ -282,10 +282,55 @@ class Summary(_Model):
     stages: int
 
 
+GateWhy = Literal["error", "severity", "risk", "unassessed", "waived", "known"]
+
+
+class GateReason(_Model):
+    """One result, or one requirement without a verdict, that the gate weighed: the data every
+    report renders its sentences from (``text`` is that sentence, written by
+    :mod:`riskframe.engine.gate`; nothing parses it back)."""
+
+    why: GateWhy = Field(description="error: it could not run (fail closed); severity: it failed a requirement "
+                                     "of a severity at or above fail_on; risk: its residual risk reaches fail_on; "
+                                     "unassessed: the requirement produced no verdict; waived: a waiver accepted "
+                                     "it; known: the baseline already had it failing with the same evidence")
+    requirement: str
+    policy: str
+    stage: str | None = None
+    control: str | None = None
+    artifact: str | None = Field(default=None, description="the primary artifact the result examined")
+    result: str | None = Field(default=None, description="the result's id (None for a requirement with no verdict)")
+    status: str | None = Field(default=None, description="the result's status; for a waived one, the status the "
+                                                        "waiver set aside")
+    severity: Level | None = None
+    level: Level | None = Field(default=None, description="the result's residual risk level")
+    residual: float | None = None
+    waiver: str | None = Field(default=None, description="file:line of the waiver that applied or expired")
+    text: str = Field(description="the reason in one sentence")
+
+
 class Gate(_Model):
+    """The gate record: the decision and everything behind it, as data every renderer reads."""
+
     decision: Literal["pass", "fail"]
     fail_on: Level
-    reasons: list[str]
+    policy_fail_on: Level | None = Field(default=None, description="the strictest risk_appetite.fail_on of the "
+                                                                   "policies")
+    fail_on_source: Literal["policy", "command-line"] = Field(
+        default="policy", description="where fail_on came from: the policies, or --fail-on")
+    level: Level = Field(default="low", description="the highest residual risk level among the results the gate "
+                                                    "counts (not waived, not known, not not_applicable)")
+    failing: list[GateReason] = Field(default_factory=list, description="why the gate fails (empty when it passes)")
+    waived: list[GateReason] = Field(default_factory=list,
+                                     description="results that would fail the gate but for a waiver")
+    known: list[GateReason] = Field(default_factory=list,
+                                    description="failing results the gate does not count: the --baseline had them")
+    unassessed: list[GateReason] = Field(
+        default_factory=list, description="requirements without a verdict the policy allows "
+                                          "(risk_appetite.unassessed: allow); those it fails on are in failing")
+    baseline: str | None = Field(default=None, description="the --baseline assessment the gate compared against")
+    reasons: list[str] = Field(description="every reason as a sentence, in the order failing, waived, known, "
+                                           "notes: for readers of the JSON; reports render the lists above")
 
 
 class Assessment(_Model):
@@ -303,6 +348,10 @@ class Assessment(_Model):
     lineage: list[LineageEntry] = Field(default_factory=list, description="every artifact, its digest and origin")
     waivers: list[WaiverRecord] = Field(default_factory=list)
     risk_model: dict[str, Any] = Field(default_factory=dict, description="the risk model's parameters")
+    policy_digest: str | None = Field(
+        default=None, description="sha256 of the resolved policies' content (requirements, risk appetite, risk "
+                                  "model) and of every run's control and parameters, waivers apart: a --baseline "
+                                  "is comparable only under the same digest")
     summary: Summary
     gate: Gate
 

@@ -23,6 +23,7 @@ from riskframe.io.terminal import echo
 _COMMANDS = (
     "riskframe.commands.validate",
     "riskframe.commands.assess",
+    "riskframe.commands.assess_all",
     "riskframe.commands.report",
     "riskframe.commands.threat_model",
     "riskframe.commands.diff",
@@ -31,6 +32,7 @@ _COMMANDS = (
     "riskframe.commands.remediate",
     "riskframe.commands.scan_models",
     "riskframe.commands.policy",
+    "riskframe.commands.controls",
     "riskframe.commands.waivers",
     "riskframe.commands.policy_test",
     "riskframe.commands.keygen",

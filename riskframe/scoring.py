@@ -16,8 +16,8 @@ worked example):
   the detector's verdict and marks the result waived afterwards; ``waived`` here scores as ``fail``);
 - ``inherent = L0 x I``, ``residual = L x I``, and the level from the residual.
 
-A stage passes on its likelihood (the highest ``L`` of its results, or its own exposure and
-inheritance when it has none) to the stages that need it, scaled by ``propagation``: poisoned data
+A stage passes on its likelihood (the highest ``L`` of its results that applied, or its own exposure
+and inheritance when it has none) to the stages that need it, scaled by ``propagation``: poisoned data
 upstream raises the likelihood of a backdoored model downstream. Every step is monotone, so adding
 a failure anywhere never lowers any risk.
 """
@@ -249,7 +249,9 @@ def score_pipeline(
         inherited = model.propagation * scores[source].likelihood if source else 0.0
         for index in by_stage[stage]:
             risks[index] = score_result(verdicts[index], criticality, exposed, inherited, model, source)
-        own = [risks[i] for i in by_stage[stage]]
+        # A check that does not apply here measured nothing: it sets neither the stage's risk nor
+        # what flows downstream (a passing stage must not read "high" from a not_applicable prior).
+        own = [risks[i] for i in by_stage[stage] if verdicts[i].status != "not_applicable"]
         stage_risks = [r for r in own if r is not None]
         if stage_risks:
             likelihood = max(r.likelihood for r in stage_risks)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 # One thread per numerical library: the suite's timings and results then hold on a shared 2-core CI
 # machine (torch's default of one thread per core oversubscribes it when anything else runs).
@@ -20,3 +21,11 @@ def digits_small() -> tuple[np.ndarray, np.ndarray]:
 
     bunch = load_digits()
     return bunch.images[:60].astype(np.float64), bunch.target[:60].astype(np.int64)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """--doctest-modules (pyproject.toml) is for the package's docstrings: under tests/, only test
+    modules are collected, not the fixtures' and helpers' own .py files (which tests import)."""
+    if collection_path.suffix == ".py" and not collection_path.name.startswith(("test_", "conftest")):
+        return True
+    return None

@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "riskframe"
 # one above. A package not listed belongs to the layer of its nearest listed parent.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("riskframe.vocabulary", "riskframe.errors", "riskframe.io", "riskframe.results",
-                    "riskframe.assessment", "riskframe.scoring", "riskframe.gate", "riskframe.scanning",
+                    "riskframe.assessment", "riskframe.scoring", "riskframe.scanning",
                     "riskframe.signing")),
     ("documents", ("riskframe.spec", "riskframe.catalog")),
     ("detectors", ("riskframe.data", "riskframe.representations", "riskframe.detectors", "riskframe.scenarios",

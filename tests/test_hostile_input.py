@@ -204,8 +204,8 @@ def test_a_csv_is_refused_at_the_line_where_it_outgrows_the_budget(tmp_path, cap
     code, err = assess_in_process(pipeline, capsys)
 
     assert code == 2
-    assert err == (f"{pipeline}:8:36: stages[0].artifacts[0].path: raw.csv: 32 rows of 2 features would take 1.0 KiB "
-                   "in memory once loaded, more than the dataset memory budget of 1000 B; refused at line 33, before "
+    assert err == (f"{pipeline}:8:36: stages[0].artifacts[0].path: raw.csv: 21 rows of 2 features would take 1008 B "
+                   "in memory once loaded, more than the dataset memory budget of 1000 B; refused at line 22, before "
                    "reading the rest (set RISKFRAME_MAX_DATASET_MEMORY to change the budget)")
 
 
@@ -293,14 +293,15 @@ def test_a_file_that_is_not_what_its_format_says_is_not_echoed(tmp_path, capsys)
 
 
 def test_a_csv_full_of_secrets_is_never_quoted(tmp_path, capsys):
-    (tmp_path / "raw.csv").write_text(f"{SECRET},y\n{SECRET},1\n")
+    (tmp_path / "raw.csv").write_text(f"{SECRET},y\n1,0\n{SECRET},1\n")
     pipeline = write_pipeline(tmp_path, "raw.csv", "csv")
 
     code, err = assess_in_process(pipeline, capsys)
 
     assert code == 2
-    assert err == (f"{pipeline}:8:9: stages[0].artifacts[0].features: raw.csv: line 2, column 1: feature values "
-                   "must be numbers, and this one is not")
+    assert err == (f"{pipeline}:8:9: stages[0].artifacts[0].features: raw.csv: line 3, column 1: the column holds "
+                   "numbers from its first row, and this value is not one (a column of categories must hold text "
+                   "from its first row)")
     assert "c2VjcmV0" not in err
 
 

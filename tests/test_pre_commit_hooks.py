@@ -21,7 +21,7 @@ def _hook() -> dict:
 def test_the_hook_runs_riskframe_validate_on_all_files_at_once() -> None:
     hook = _hook()
     assert hook["id"] == "riskframe-validate"
-    assert hook["entry"] == "riskframe validate" and hook["language"] == "python"
+    assert hook["entry"] == "riskframe validate --no-data" and hook["language"] == "python"
     assert hook["require_serial"] is True and hook["types"] == ["yaml"]
     assert set(hook) <= {"id", "name", "description", "entry", "language", "types", "files", "require_serial"}
 
@@ -45,4 +45,6 @@ def test_its_files_are_the_riskframe_documents_and_they_validate(tmp_path, capsy
         (tmp_path / name).write_text(text)
     selected = sorted(name for name in files if pattern.search(name))
     assert selected == ["controls/artifact-integrity.yaml", "pipeline.yaml", "policies/integrity.yaml"]
-    assert main(["validate", *(str(tmp_path / name) for name in selected)]) == 0, capsys.readouterr().err
+    entry = _hook()["entry"].split()[1:]  # as the hook runs it: without the data files
+    assert entry == ["validate", "--no-data"]
+    assert main([*entry, *(str(tmp_path / name) for name in selected)]) == 0, capsys.readouterr().err

@@ -116,18 +116,43 @@ def test_prior_grows_with_each_route(m, e, h):
 
 
 def test_worked_example_from_the_docs():
-    # docs/risk-model.md: label flips found in data from an untrusted vendor, high severity,
-    # high-criticality pipeline, technique AML.T0020 (realized).
-    verdict = Verdict("ingest", "fail", 0.8, "high", ("realized",), 0.8)
+    # docs/risk-model.md, with the numbers of `make demo`: label flips found in data from an untrusted
+    # vendor, high severity, high-criticality pipeline, technique AML.T0020 (realized).
+    verdict = Verdict("ingest", "fail", 0.50669977, "high", ("realized",), 0.8)
     risk = score_result(verdict, "high", exposed=True, inherited=0.0)
     assert risk.terms.maturity_prior == 0.6 and risk.terms.exposure == 0.35
-    assert risk.inherent == pytest.approx(0.74 * 0.75)
-    assert risk.likelihood == pytest.approx(0.96)
-    assert risk.residual == pytest.approx(0.72)
+    assert risk.inherent == pytest.approx(0.555)
+    assert risk.likelihood == pytest.approx(0.901, abs=5e-4)
+    assert risk.residual == pytest.approx(0.676, abs=5e-4)
     assert risk.level == "high"
     passed = score_result(Verdict("ingest", "pass", 0.0, "high", ("realized",), 0.8), "high", True, 0.0)
-    assert passed.residual == pytest.approx(0.74 * 0.2 * 0.75)
-    assert passed.level == "low"
+    assert passed.residual == pytest.approx(0.111, abs=5e-4) and passed.level == "low"
+    # A failure lands on its severity's level: from no share at all to the whole dataset.
+    assert [score_result(verdict.__class__("ingest", "fail", s, "high", ("realized",), 0.8), "high", True,
+                         0.0).level for s in (0.0, 1.0)] == ["high", "high"]
+    # prepare inherits half of ingest's likelihood
+    inherited = 0.5 * risk.likelihood
+    assert inherited == pytest.approx(0.451, abs=5e-4)
+    train = score_result(Verdict("prepare", "fail", 0.56506717, "high", ("realized",), 0.8), "high", True, inherited)
+    assert train.terms.prior_likelihood == pytest.approx(0.857, abs=5e-4)
+    assert (train.likelihood, train.residual) == (pytest.approx(0.913, abs=5e-4), pytest.approx(0.685, abs=5e-4))
+    digest = score_result(Verdict("prepare", "pass", 0.0, "high", ("realized",), 0.9), "high", True, inherited)
+    assert digest.residual == pytest.approx(0.064, abs=5e-4)
+
+
+def test_a_check_that_does_not_apply_sets_neither_the_stages_risk_nor_what_flows_downstream():
+    """The third-party-model case: every check at `prepare` passed, one did not apply; the stage is
+    not drawn as high risk from the not_applicable result's untouched prior."""
+    stages, preds = ["ingest", "prepare", "train"], {"ingest": [], "prepare": ["ingest"], "train": ["prepare"]}
+    passed = Verdict("prepare", "pass", 0.0, "high", ("realized",), 0.8)
+    idle = Verdict("prepare", "not_applicable", 0.0, "high", ("realized",), 0.8)
+    train = Verdict("train", "pass", 0.0, "high", ("realized",), 0.8)
+    _, alone = score_pipeline(stages, preds, ["ingest"], [passed, train], "high")
+    risks, with_idle = score_pipeline(stages, preds, ["ingest"], [passed, idle, train], "high")
+    assert with_idle == alone
+    assert with_idle["prepare"].level == "low" and risks[1].level == "high"  # the result keeps its own prior
+    _, only_idle = score_pipeline(stages, preds, ["ingest"], [idle], "high")
+    assert (only_idle["prepare"].residual, only_idle["prepare"].level) == (0.0, "low")
 
 
 def test_unknown_status_is_a_programming_error():

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from riskframe.commands.executor_options import add_arguments as add_executor_arguments
 from riskframe.commands.progress import ProgressPrinter
 from riskframe.commands.report import format_help
 from riskframe.io.terminal import echo
@@ -31,13 +32,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--waivers", dest="waiver_files", action="append", default=[], metavar="FILE",
                         help="a waiver file (kind: Waivers), besides the policies' own waivers (repeatable)")
     parser.add_argument("--fail-on", choices=LEVELS,
-                        help="gate level (default: the strictest risk_appetite.fail_on of the policies)")
-    parser.add_argument("--executor", choices=("process", "local"), default="process",
-                        help="where detectors run: process (default) gives each run a worker process of its own, "
-                             "stopped at its control's timeout and memory limit; local runs them inside riskframe, "
-                             "for debugging (no isolation, no memory limit)")
-    parser.add_argument("--jobs", "-j", type=_positive, default=None, metavar="N",
-                        help="detectors run at once (default: the number of CPU cores; 1 with --executor local)")
+                        help="gate level (default: the strictest risk_appetite.fail_on of the policies); a laxer "
+                             "level is refused unless every policy sets risk_appetite.cli_override: any")
     parser.add_argument("--seed", type=int, default=0, help="random seed handed to every detector (default 0)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     parser.add_argument("--baseline", metavar="OLD_ASSESSMENT.json",
@@ -45,11 +41,13 @@ def register(subparsers: Any) -> None:
                              "only those (docs/ci.md)")
     parser.add_argument("--sign", metavar="KEY", help="sign the reports and inputs with this Ed25519 private key "
                         "(riskframe keygen); writes assessment.intoto.jsonl beside the reports")
+    add_executor_arguments(parser)
     add_mlflow_arguments(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from riskframe.commands.executor_options import executor_of
     from riskframe.commands.out_folder import held
     from riskframe.compare.baseline import load_baseline, rebase, render_reports
     from riskframe.engine.assess import assess
@@ -64,10 +62,10 @@ def run(args: argparse.Namespace) -> int:
     missing = unavailable(formats)  # a missing extra costs only its own report, reported at the end
     pipeline = load_pipeline(args.pipeline)  # it names the default --out, held before anything runs
     out = Path(args.out) if args.out else Path("reports") / pipeline.metadata.name
-    with held(out):
+    with held(out), executor_of(args) as executor:
         progress = ProgressPrinter(sys.stderr, enabled=not args.quiet)
         assessment = assess(pipeline, args.policies, controls_dirs=args.controls_dirs, fail_on=args.fail_on,
-                            jobs=args.jobs, seed=args.seed, executor=args.executor, progress=progress,
+                            jobs=args.jobs, seed=args.seed, executor=executor, progress=progress,
                             waivers=args.waiver_files)
         progress.close()
         assessment, comparison = rebase(assessment, baseline)
@@ -90,17 +88,25 @@ def summary_lines(assessment: Any, written: list[Path]) -> list[str]:
     """What a person reads in the terminal: the decision, the score, why, and where to look; one
     item per line (reasons quote waiver justifications and titles: see :func:`riskframe.io.terminal.echo`)."""
     from riskframe.io.paths import shown_path
+    from riskframe.reports import decision
 
     gate, summary = assessment.gate, assessment.summary
     counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in summary.counts.items() if n)
     lines = [
-        f"Gate: {gate.decision.upper()} (fail_on: {gate.fail_on})",
+        f"Gate: {gate.decision.upper()} (fail_on: {gate.fail_on}"
+        + (f", set by --fail-on; the policies fail at {gate.policy_fail_on})"
+           if gate.fail_on_source == "command-line" else ")"),
         f"Risk score: {summary.risk_score:g}/100 ({summary.level})",
+        decision.decision_sentence(assessment),
         f"Results: {counts or 'none'}",
     ]
-    lines += [f"  - {reason}" for reason in gate.reasons[:10]]
-    if len(gate.reasons) > 10:
-        lines.append(f"  ... and {len(gate.reasons) - 10} more (see the report)")
+    shown = 0
+    for section in decision.sections(assessment):
+        lines.append(f"{section.title}:")
+        lines += [f"  - {reason}" for reason in section.reasons[:max(0, 10 - shown)]]
+        if len(section.reasons) > max(0, 10 - shown):
+            lines.append(f"  ... and {len(section.reasons) - max(0, 10 - shown)} more (see the report)")
+        shown += len(section.reasons)
     # Which files the gate applied: a bare name such as data-poisoning resolves to a NAME.yaml in
     # the working directory before the bundled policy.
     lines.append("Policies: " + ", ".join(f"{p.name} ({shown_path(p.path)})" for p in assessment.policies))
@@ -141,10 +147,3 @@ def _signing_key(path: str | None, formats: list[str]) -> Any:
     if "json" not in formats:
         raise UsageError("--sign needs the json format: the signed statement's first subject is assessment.json")
     return load_private_key(path)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1. Got {value} instead.")
-    return value

@@ -27,23 +27,54 @@ def register(subparsers: Any) -> None:
                     "NIST catalogs, the detector registry and the controls. Exit 0 when all are valid, 2 otherwise.")
     parser.add_argument("files", nargs="+", metavar="FILE",
                         help="policy, control, pipeline, waiver (kind: Waivers) or policy test (kind: PolicyTest) "
-                             "documents")
+                             "documents, or folders of them (every .yaml and .yml file under the folder)")
     parser.add_argument("--controls", dest="controls_dirs", action="append", default=[], metavar="DIR",
                         help="a folder of extra control documents (repeatable)")
+    parser.add_argument("--no-data", action="store_true",
+                        help="check a pipeline's documents and paths only, not its data files (where the data is "
+                             "not checked out, e.g. a pre-commit hook); by default every artifact is opened as "
+                             "assess opens it: a missing file, an unknown format or a misspelt column is an error")
     parser.add_argument("--allow-expired", action="store_true",
                         help="accept waivers that have already expired (assess reports them as not applied)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    problems, lines = validate_files(args.files, args.controls_dirs, allow_expired=args.allow_expired)
+    files = expand(args.files)
+    problems, lines = validate_files(files, args.controls_dirs, allow_expired=args.allow_expired,
+                                     data=not args.no_data)
     echo([str(problem) for problem in problems], sys.stderr)
     echo(lines)
     return 2 if problems else 0
 
 
+def expand(paths: list[str]) -> list[str]:
+    """Files as given, and each folder as the YAML files under it (sorted, in its subfolders too).
+
+    Raises
+    ------
+    UsageError
+        A folder that holds no ``.yaml`` or ``.yml`` file.
+    """
+    from pathlib import Path
+
+    from riskframe.errors import UsageError
+
+    out: list[str] = []
+    for given in paths:
+        folder = Path(given)
+        if not folder.is_dir():
+            out.append(given)
+            continue
+        found = sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+        if not found:
+            raise UsageError(f"{given}: a folder with no .yaml or .yml file to validate")
+        out += [p.as_posix() for p in found]
+    return out
+
+
 def validate_files(files: list[str], controls_dirs: list[str], *, today: date | None = None,
-                   allow_expired: bool = False) -> tuple[list[Problem], list[str]]:
+                   allow_expired: bool = False, data: bool = True) -> tuple[list[Problem], list[str]]:
     """Every problem in ``files`` and an ``ok:`` line per valid file (waiver dates judged on ``today``)."""
     from riskframe.catalog import load_catalog
     from riskframe.data.roots import path_problems
@@ -84,6 +115,10 @@ def validate_files(files: list[str], controls_dirs: list[str], *, today: date | 
         else:
             assert isinstance(doc, Pipeline)
             found = check_pipeline(doc) or _graph_problems(doc, build_stage_graph) or path_problems(doc)
+            if not found and data:
+                from riskframe.engine.prepare import artifact_problems
+
+                found = artifact_problems(doc)  # what assess would stop on: files, formats, columns
             what = f"Pipeline {doc.metadata.name}, {len(doc.stages)} stages"
         problems += found
         if not found:

@@ -9,11 +9,16 @@ the baseline had the same id failing **with the same evidence fingerprint**
 failure at a known place whose evidence changed (a second unsafe model file, a poisoned share grown
 from 1% to 30%) is *changed*, and counts as new:
 
-- the gate is decided again without the known results (:func:`apply_baseline`), and says how many
+- the gate record moves the known failures from its failing reasons to its known ones
+  (:func:`riskframe.engine.gate.without_known`: the gate is not decided again), and says how many
   it left out and why, and which failures count as new although their id failed before;
   ``assessment.json`` keeps every result, so it can itself serve as the next baseline;
-- the reports list only the new failures and say how many known ones they left out: SARIF, JUnit,
-  Markdown and HTML read the comparison from the render context (:func:`comparison_in`).
+- the reports list the new failures as findings and the known ones as known (SARIF
+  ``baselineState: unchanged``), reading the comparison from the render context (:func:`comparison_in`).
+
+A baseline is comparable only under the same policy content: the assessment records a digest of
+the resolved policies and every run's parameters (``policy_digest``), and a baseline with another
+digest is refused (exit 2): a tightened threshold or severity would otherwise pass as "known".
 
 Warnings and passing results are never suppressed: a warning whose residual risk reaches the
 gate's level still fails the gate, baseline or not (docs/ci.md explains the choice).
@@ -40,9 +45,6 @@ from riskframe.vocabulary import FAILING
 if TYPE_CHECKING:
     from riskframe.reports.base import RenderContext
 
-# The reason riskframe.gate.decide gives a requirement that produced no verdict; carried over when
-# the gate is decided again, since the assessment records those only as reasons.
-_UNASSESSED = "; the gate fails closed (risk_appetite.unassessed: fail)"
 RULE = ("A failure counts as known only when its evidence fingerprint is the baseline's: the same "
         "digests of the artifacts it examined and the same findings.")
 
@@ -87,7 +89,7 @@ class BaselineComparison:
         them = "it" if count == 1 else "them"
         return (
             f"{count} {results} already failing in the baseline {self.path} ({self.created_at}); "
-            f"the reports do not list {them} again and the gate does not count {them}."
+            f"the reports list {them} as known and the gate does not count {them}."
         )
 
     def changed_sentence(self) -> str:
@@ -133,6 +135,7 @@ def compare(current: Assessment, baseline: Baseline) -> BaselineComparison:
             f"--baseline: {baseline.path} assesses pipeline {old.pipeline.name!r}, not "
             f"{current.pipeline.name!r}; give an earlier assessment of the same pipeline"
         )
+    _check_same_policies(current, baseline)
     before = {r.id: r.status for r in old.results}
     was_failing = {r.id: evidence_of(r, old) for r in old.results if r.status in FAILING}
     failing_now = {r.id: evidence_of(r, current) for r in current.results if r.status in FAILING}
@@ -150,15 +153,29 @@ def compare(current: Assessment, baseline: Baseline) -> BaselineComparison:
                               {i: e.fingerprint for i, e in failing_now.items()})
 
 
-def apply_baseline(current: Assessment, comparison: BaselineComparison) -> Assessment:
-    """``current`` with its gate decided again over every result but the known failures."""
-    from riskframe.gate import decide
+def _check_same_policies(current: Assessment, baseline: Baseline) -> None:
+    """A failure is comparable only under the same policy content (the assessments' ``policy_digest``)."""
+    old = baseline.assessment
+    if current.policy_digest is None:
+        raise UsageError(f"--baseline: this assessment was written by an older riskframe (schema "
+                         f"{current.schema_version}), which recorded neither the gate's reasons as data nor its "
+                         "policies' digest; assess again to compare it with a baseline")
+    if old.policy_digest != current.policy_digest:
+        then = f"digest {old.policy_digest[:12]}" if old.policy_digest else "no recorded digest (an older riskframe)"
+        raise UsageError(
+            f"--baseline: {baseline.path} was assessed under other policy content ({then}; now "
+            f"{current.policy_digest[:12]}): a failure is comparable only under the same requirements, "
+            "severities, thresholds and risk model; assess the baseline again with the current policies"
+        )
 
-    counted = [r for r in current.results if not comparison.is_known(r.id)]
-    unassessed = [r.removesuffix(_UNASSESSED) for r in current.gate.reasons if r.endswith(_UNASSESSED)]
-    gate = decide(counted, current.gate.fail_on, unassessed, [p.fail_on for p in current.policies])
-    reasons = [*gate.reasons, *comparison.explanation()]
-    return current.model_copy(update={"gate": gate.model_copy(update={"reasons": reasons})})
+
+def apply_baseline(current: Assessment, comparison: BaselineComparison) -> Assessment:
+    """``current`` with its gate record not counting the known failures (the gate is not decided again)."""
+    from riskframe.engine.gate import without_known
+
+    gate = without_known(current.gate, current.results, set(comparison.known), comparison.path,
+                         comparison.explanation())
+    return current.model_copy(update={"gate": gate})
 
 
 def rebase(current: Assessment, baseline: Baseline | None) -> tuple[Assessment, BaselineComparison | None]:
@@ -170,7 +187,7 @@ def rebase(current: Assessment, baseline: Baseline | None) -> tuple[Assessment, 
 
 
 def unreported(results: Sequence[ControlResult], comparison: BaselineComparison | None) -> list[ControlResult]:
-    """``results`` without the known failures, which the reports leave out."""
+    """``results`` without the known failures, which the reports list apart."""
     if comparison is None:
         return list(results)
     return [r for r in results if not comparison.is_known(r.id)]

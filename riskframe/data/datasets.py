@@ -14,7 +14,9 @@ normalised its input in place would silently change what the next detector sees.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +25,9 @@ from riskframe.data._csv import read_csv
 from riskframe.data.budget import Budget
 from riskframe.data.numpy_files import ArrayHeader, Npz, check_magic, npy_header, read_npy
 from riskframe.data.roots import DataRoots
+from riskframe.data.table import Table
 from riskframe.errors import ArtifactError
-from riskframe.spec.pipeline import Artifact
+from riskframe.spec.pipeline import FOLDER_DATASET_FORMATS, FORMATS, Artifact
 
 _NUMERIC_KINDS = "biuf"
 # Larger values overflow when squared (variances, distances): 1e154 squared is already beyond float64.
@@ -42,6 +45,13 @@ class Dataset:
     values users wrote (``classes[labels[i]]`` is sample i's label); ``images`` keeps the original
     (N, H, W[, C]) array when the features are pictures; ``groups`` the entity code of each row
     when the artifact declares ``groups:``. All arrays are read-only.
+
+    Where a sample comes from, for tables and image folders: ``columns`` names the feature
+    columns and ``categories[column][code]`` is the text of a category; ``rows[i]`` is sample i's
+    place in its file, counted as ``row_kind`` says (``line``: the csv line it starts on; ``row``:
+    a Parquet row, from 0); ``ids[i]`` its value in the ``id_column`` (for an image folder, the
+    image's path in the folder); ``shard_files[shards[i]]`` the file it was read from, for a
+    dataset of several files.
     """
 
     name: str
@@ -51,6 +61,14 @@ class Dataset:
     classes: np.ndarray
     images: np.ndarray | None = None
     groups: np.ndarray | None = None
+    columns: tuple[str, ...] = ()
+    categories: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    row_kind: str = ""
+    rows: np.ndarray | None = None
+    id_column: str | None = None
+    ids: np.ndarray | None = None
+    shard_files: tuple[str, ...] = ()
+    shards: np.ndarray | None = None
 
     @property
     def n_samples(self) -> int:
@@ -96,17 +114,26 @@ def load_dataset(artifact: Artifact, roots: DataRoots | Path, budget: Budget | N
     roots = roots if isinstance(roots, DataRoots) else DataRoots(roots)
     budget = budget if budget is not None else Budget.from_environment()
     fmt = artifact.resolved_format
-    if fmt not in ("npz", "npy", "csv"):
-        raise ArtifactError(f"cannot read a dataset of format {fmt!r}; declare format: npz, npy or csv",
-                            "format")
-    path = roots.existing(artifact.path, single=f"an artifact of format {fmt}")
+    if fmt not in FORMATS["dataset"]:
+        raise ArtifactError(f"cannot read a dataset of format {fmt!r}; declare format: "
+                            f"{', '.join(FORMATS['dataset'][:-1])} or {FORMATS['dataset'][-1]}", "format")
+    path = roots.existing(artifact.path, folder_ok=fmt in FOLDER_DATASET_FORMATS,
+                          single=f"an artifact of format {fmt}")
+    if fmt == "images":
+        return _from_images(path, artifact, roots, budget)
+    if path.is_dir():
+        return _from_shards(path, artifact, roots, budget)
+    if artifact.shards is not None:
+        raise ArtifactError(f"{path.name} is a file; `shards:` is the pattern of the files in a folder", "shards")
     if fmt == "csv":
         if not artifact.labels:
             raise ArtifactError("a csv dataset needs `labels:`, the name of the label column", "labels")
         check_magic(path, "csv")
-        features, labels, groups = read_csv(path, artifact.labels, artifact.features, budget, artifact.groups)
-        with budget.reserve(features.nbytes + labels.size * _LABEL_BYTES, f"{path.name}: {features.shape[0]} rows"):
-            return _validated(artifact, path, features, labels, groups)
+        table = read_csv(path, artifact, budget)
+        with budget.reserve(table.nbytes + table.labels.size * _LABEL_BYTES, f"{path.name}: {table.labels.size} rows"):
+            return from_table(artifact, path, table, "line")
+    if fmt == "parquet":
+        return _from_parquet(path, [path], artifact, budget)
     if fmt == "npz":
         return _from_npz(path, artifact, budget)
     return _from_npy(path, artifact, roots, budget)
@@ -169,6 +196,84 @@ def _check_named(npz: Npz, key: str, name: str, field: str) -> None:
         raise ArtifactError(f"{name} has no array named {key!r}; it holds: {', '.join(npz.files[:20])}{more}", field)
 
 
+def _from_parquet(path: Path, files: list[Path], artifact: Artifact, budget: Budget) -> Dataset:
+    from riskframe.data.parquet_table import read_parquet
+
+    table, shards = read_parquet(files, artifact, budget)
+    with budget.reserve(table.nbytes + table.labels.size * _LABEL_BYTES + shards.nbytes,
+                        f"{path.name}: {table.labels.size} rows"):
+        if len(files) == 1:
+            return from_table(artifact, path, table, "row")
+        return from_table(artifact, path, table, "row", tuple(f.relative_to(path).as_posix() for f in files), shards)
+
+
+def _from_shards(folder: Path, artifact: Artifact, roots: DataRoots, budget: Budget) -> Dataset:
+    """A folder of Parquet or npz files, each checked against the manifest first when there is one."""
+    from riskframe.data.shards import check_shard_digests, pattern_of, shard_files
+
+    fmt = artifact.resolved_format
+    if fmt not in ("parquet", "npz"):
+        raise ArtifactError(f"{folder} is a folder; a dataset of format {fmt} is a single file (folders hold "
+                            "parquet or npz shards, or images)")
+    files = shard_files(folder, pattern_of(artifact), roots, "shards" if artifact.shards else "path")
+    if artifact.manifest is not None:
+        check_shard_digests(files, roots.existing(artifact.manifest, "manifest", single="a manifest"))
+    if fmt == "parquet":
+        return _from_parquet(folder, files, artifact, budget)
+    return _from_npz_shards(folder, files, artifact, budget)
+
+
+def _from_npz_shards(folder: Path, files: list[Path], artifact: Artifact, budget: Budget) -> Dataset:
+    """The npz files' arrays one after the other, in one array sized from their headers."""
+    keys = {"features": _one_key(artifact), "labels": artifact.labels or "y"}
+    headers = []
+    for file in files:
+        check_magic(file, "npz")
+        with Npz(file) as npz:
+            for field, key in keys.items():
+                _check_named(npz, key, file.name, field)
+            headers.append({field: npz.header(key, field) for field, key in keys.items()})
+    first = headers[0]
+    for file, found in zip(files, headers, strict=True):
+        if found["features"].shape[1:] != first["features"].shape[1:]:
+            raise ArtifactError(f"{file.name}: features of shape {found['features'].shape} do not stack with "
+                                f"{files[0].name}'s {first['features'].shape}", "features")
+    rows = [h["features"].shape[0] if h["features"].shape else 0 for h in headers]
+    total = sum(_dataset_bytes(h["features"], h["labels"]) for h in headers)
+    with budget.reserve(total + 12 * sum(rows), f"{folder.name}: {len(files)} npz files, {sum(rows)} rows"):
+        features = np.empty((sum(rows), *first["features"].shape[1:]), dtype=np.result_type(
+            *(h["features"].dtype for h in headers)))
+        labels: list[np.ndarray] = []
+        at = 0
+        for file, count in zip(files, rows, strict=True):
+            with Npz(file) as npz:
+                features[at:at + count] = npz.array(keys["features"], "features")
+                labels.append(npz.array(keys["labels"], "labels").reshape(-1))
+            at += count
+        dataset = _validated(artifact, folder, features, np.concatenate(labels))
+        shards = np.repeat(np.arange(len(files), dtype=np.int32), rows)
+        local = np.concatenate([np.arange(count, dtype=np.int64) for count in rows])
+        return replace(dataset, row_kind="row", rows=_read_only(local), shards=_read_only(shards),
+                       shard_files=tuple(f.relative_to(folder).as_posix() for f in files))
+
+
+def _one_key(artifact: Artifact) -> str:
+    if isinstance(artifact.features, list):
+        raise ArtifactError("an npz dataset names one features array, e.g. `features: X`", "features")
+    return artifact.features or "X"
+
+
+def _from_images(folder: Path, artifact: Artifact, roots: DataRoots, budget: Budget) -> Dataset:
+    from riskframe.data.images import read_images
+
+    if not folder.is_dir():
+        raise ArtifactError(f"{folder.name} is a file; an images dataset is a folder (a subfolder per class, or "
+                            "any layout with a manifest csv under labels:)")
+    read = read_images(folder, artifact, roots, budget)
+    dataset = _validated(artifact, folder, read["images"], read["labels"])
+    return replace(dataset, classes=_read_only(read["classes"]), row_kind="file", ids=_read_only(read["ids"]))
+
+
 # Dataset formats --------------------------------------------------------------------------------
 
 def _from_npz(path: Path, artifact: Artifact, budget: Budget) -> Dataset:
@@ -208,6 +313,17 @@ def _from_npy(path: Path, artifact: Artifact, roots: DataRoots, budget: Budget) 
 
 def _dataset_bytes(features: ArrayHeader, labels: ArrayHeader) -> int:
     return _loaded_bytes(features) + labels.nbytes + labels.count * _LABEL_BYTES
+
+
+def from_table(artifact: Artifact, path: Path, table: Table, row_kind: str,
+               shard_files: tuple[str, ...] = (), shards: np.ndarray | None = None) -> Dataset:
+    """The dataset of a table (csv, Parquet), checked as every dataset is; ``row_kind`` says
+    what ``table.rows`` counts."""
+    dataset = _validated(artifact, path, table.features, table.labels, table.groups)
+    # The table's class codes are 0..K-1, all present: the checked dataset's codes are the same.
+    return replace(dataset, classes=_read_only(table.classes), columns=table.columns, categories=table.categories,
+                   row_kind=row_kind, rows=_read_only(table.rows), id_column=artifact.id_column,
+                   ids=_optional(table.ids), shard_files=shard_files, shards=_optional(shards))
 
 
 # Validation -------------------------------------------------------------------------------------
@@ -300,6 +416,10 @@ def _scan(flat: np.ndarray, huge: bool = False) -> tuple[int, int, int]:
         count, rows = count + int(bad.sum()), rows + int(row_hits.size)
         first = start + int(row_hits[0]) if first < 0 else first
     return count, rows, first
+
+
+def _optional(array: np.ndarray | None) -> np.ndarray | None:
+    return None if array is None else _read_only(array)
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:

@@ -24,12 +24,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from riskframe.errors import ArtifactError, Problem
+from riskframe.spec.pipeline import FOLDER_DATASET_FORMATS
 
 if TYPE_CHECKING:
-    from riskframe.spec.pipeline import Pipeline
+    from riskframe.spec.pipeline import Artifact, Pipeline
 
 # Artifact types whose path may name a folder (a SavedModel, a folder of files to digest and scan).
 FOLDER_TYPES = frozenset({"model", "files"})
+
+
+def may_be_folder(artifact: Artifact) -> bool:
+    """Whether the artifact's path may name a folder: a model, files, or a dataset of shards or images."""
+    return artifact.type in FOLDER_TYPES or (artifact.type == "dataset"
+                                             and artifact.resolved_format in FOLDER_DATASET_FORMATS)
 
 
 @dataclass(frozen=True)

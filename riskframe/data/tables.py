@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from riskframe.data._csv import _bounded_lines, _label
+from riskframe.data._csv import _bounded_lines
 from riskframe.data.budget import Budget
 from riskframe.data.datasets import _integer_labels
 from riskframe.data.numpy_files import ArrayHeader, Npz, check_magic, npy_header, read_npy
@@ -174,6 +174,18 @@ def _checked_labels(labels: np.ndarray | None, n: int, name: str) -> np.ndarray 
 
 # Csv ------------------------------------------------------------------------------------------------
 
+def _csv_label(text: str, name: str, line: int) -> int:
+    """An integer label from csv text ("3", "3.0", " 7 ")."""
+    try:
+        number = float(text)
+        if not number.is_integer() or abs(number) >= 2**63:
+            raise ValueError(text)
+        return int(number)
+    except (ValueError, OverflowError):
+        raise ArtifactError(f"{name}: labels must be integer class ids, and the one on line {line} is not",
+                            "labels") from None
+
+
 def _from_csv(path: Path, artifact: Artifact, budget: Budget) -> Table:
     name = path.name
     try:
@@ -252,7 +264,7 @@ def _read_csv(path: Path, artifact: Artifact, header: list[str], wanted: list[in
             value = row[index]
             ints.append(-1 if _is_missing(value) else categories[index].setdefault(value, len(categories[index])))
         if label_index is not None:
-            labels.append(_label(row[label_index], path.name, line))
+            labels.append(_csv_label(row[label_index], path.name, line))
     columns = []
     for index in wanted:
         if index in numbers:

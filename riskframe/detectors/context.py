@@ -19,7 +19,7 @@ import numpy as np
 
 from riskframe.data.budget import Budget
 from riskframe.data.datasets import Dataset, load_dataset, load_representations
-from riskframe.data.roots import FOLDER_TYPES, DataRoots
+from riskframe.data.roots import DataRoots, may_be_folder
 from riskframe.data.tables import Table, load_table
 from riskframe.errors import ArtifactError
 from riskframe.io.digests import sha256_path
@@ -89,7 +89,7 @@ class ArtifactStore:
         ArtifactError
             Outside the roots, missing, or not a regular file or folder (a FIFO, a device...).
         """
-        path = self.roots.existing(artifact.path, folder_ok=artifact.type in FOLDER_TYPES or artifact.windows,
+        path = self.roots.existing(artifact.path, folder_ok=may_be_folder(artifact) or artifact.windows,
                                    single=f"an artifact of format {artifact.resolved_format}")
         if artifact.manifest is not None:
             self.roots.existing(artifact.manifest, "manifest", single="a manifest")

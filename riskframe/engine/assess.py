@@ -17,6 +17,7 @@ from riskframe.detectors.context import ArtifactStore
 from riskframe.detectors.registry import Registry
 from riskframe.engine.compose import compose, shown_path
 from riskframe.engine.executors import ExecutorName, using_executor
+from riskframe.engine.gate import check_override
 from riskframe.engine.plan import plan_runs
 from riskframe.engine.prepare import prepare_artifacts
 from riskframe.engine.run import Progress, preload, run_plan
@@ -84,6 +85,8 @@ def assess(
     with using_executor(executor, jobs) as chosen:
         inputs = load_inputs(pipeline, policies, controls_dirs=controls_dirs, catalog=catalog, registry=registry,
                              waivers=waivers, today=today)
+        check_override(fail_on, [(p.metadata.name, p.risk_appetite.fail_on, p.risk_appetite.cli_override)
+                                 for p in inputs.policies])  # before minutes of detectors
         plan = plan_runs(inputs.pipeline, inputs.graph, inputs.policies, inputs.controls, inputs.catalog,
                          inputs.registry, inputs.params)
         preload(chosen, plan.runs)  # the worker server imports while the artifacts load

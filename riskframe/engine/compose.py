@@ -33,10 +33,10 @@ from riskframe.assessment import (
     ToolInfo,
 )
 from riskframe.detectors.base import LineageKind
+from riskframe.engine.gate import NoVerdict, decide
 from riskframe.engine.plan import Plan, PlannedRun
 from riskframe.engine.run import Outcome
 from riskframe.engine.waivers import WaiverDecision, decide_waiver, index_waivers, waiver_records
-from riskframe.gate import decide
 from riskframe.scoring import RiskModel, Verdict, level_of, score_pipeline
 from riskframe.spec.bound_waivers import BoundWaiver
 from riskframe.spec.graph import topological_stages
@@ -73,8 +73,11 @@ def compose(inputs: Inputs, plan: Plan, outcomes: Sequence[Outcome], *, files: S
                         counts={s: counts[s] for s in STATUSES},
                         requirements=sum(len(p.requirements) for p in inputs.policies),
                         stages=len(inputs.pipeline.stages)),
-        gate=decide(results, gate_level, _unassessed(inputs, plan, results),
-                    [p.risk_appetite.fail_on for p in inputs.policies]),
+        gate=decide(results, gate_level, _unassessed(inputs, plan, results, "fail"),
+                    [p.risk_appetite.fail_on for p in inputs.policies],
+                    allowed=_unassessed(inputs, plan, results, "allow"),
+                    source="policy" if fail_on is None else "command-line"),
+        policy_digest=policy_digest(inputs, plan),
         not_assessed=[NotAssessed(**vars(u)) for u in plan.unplanned],
         waivers=waiver_records(waivers, [(r.id, d) for r, d in zip(results, decisions, strict=True)], inputs.today),
         risk_model=model.model_dump(mode="json"),
@@ -82,13 +85,30 @@ def compose(inputs: Inputs, plan: Plan, outcomes: Sequence[Outcome], *, files: S
     )
 
 
-def _unassessed(inputs: Inputs, plan: Plan, results: Sequence[ControlResult]) -> list[str]:
+def policy_digest(inputs: Inputs, plan: Plan) -> str:
+    """sha256 of what decides the results: the resolved policies (waivers apart: a waiver accepts a
+    result, it does not change it), and every planned run's control and parameters (a control file's
+    default threshold counts as much as a policy's override)."""
+    import hashlib
+
+    # Waivers and how they are governed accept results without changing them; a version number
+    # alone changes nothing either.
+    ignored: dict[str, Any] = {"waivers": True, "metadata": {"version"},
+               "risk_appetite": {"approvers", "max_waiver_days", "cli_override"}}
+    policies = [p.model_dump(mode="json", exclude=ignored) for p in inputs.policies]
+    runs = [{"id": r.id, "control": r.control.id, "params": r.params.model_dump(mode="json"),
+             "effectiveness": r.control.effectiveness} for r in plan.runs]
+    text = json.dumps({"policies": policies, "runs": runs}, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _unassessed(inputs: Inputs, plan: Plan, results: Sequence[ControlResult], appetite: str) -> list[NoVerdict]:
     """Why each requirement, or control of a requirement, that produced no verdict does so, for the
-    policies that fail on it. Per control: a requirement naming two screens is not met by the one
-    that could run."""
+    policies whose ``risk_appetite.unassessed`` is ``appetite``. Per control: a requirement naming
+    two screens is not met by the one that could run."""
     reasons = []
     for policy in inputs.policies:
-        if policy.risk_appetite.unassessed == "allow":
+        if policy.risk_appetite.unassessed != appetite:
             continue
         name = policy.metadata.name
         for requirement in policy.requirements:
@@ -100,8 +120,8 @@ def _unassessed(inputs: Inputs, plan: Plan, results: Sequence[ControlResult]) ->
             why = ([f"{r.control} at {r.stage}: {r.summary}" for r in mine if r.control in silent]
                    or [f"{u.control}: {u.reason}" for u in plan.unplanned
                        if u.policy == name and u.requirement == requirement.id and u.control in silent])
-            what = "" if len(silent) == len(requirement.controls) else f": {', '.join(silent)}"
-            reasons.append(f"{requirement.id} ({name}){what} produced no verdict ({'; '.join(why[:3])})")
+            some = () if len(silent) == len(requirement.controls) else tuple(silent)
+            reasons.append(NoVerdict(requirement.id, name, "; ".join(why[:3]), some))
     return reasons
 
 
@@ -118,7 +138,8 @@ def _policy_info(policy: Policy) -> PolicyInfo:
         path, line, _ = policy.source.origin(("exclude", index))
         excluded.append(ExcludedRequirement(id=exclusion.id, reason=exclusion.reason,
                                             source=f"{display_path(path)}:{line}"))
-    return PolicyInfo(name=policy.metadata.name, version=policy.metadata.version, path=str(policy.path or ""),
+    return PolicyInfo(name=policy.metadata.name, version=policy.metadata.version,
+                      path=shown_path(policy.path) if policy.path else "",
                       fail_on=policy.risk_appetite.fail_on, requirements=len(policy.requirements),
                       extends=[display_path(f) for f in files[:-1]], excluded=excluded)
 

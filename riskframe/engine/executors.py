@@ -10,10 +10,10 @@ thread each, for tests and debugging; a run past its timeout is abandoned, nothi
 contained. Any other :class:`~concurrent.futures.Executor` works too (jobs are picklable; their
 data is staged on this machine).
 
-A distributed executor (Dask) subclasses :class:`RunExecutor`: it runs
-``call_in_worker(job, limits=job.limits)`` (:mod:`riskframe.engine.workers`) on its workers so the
-limits hold there too, sets ``staging_dir`` to storage every worker reads, and sends ``preload``
-to every worker.
+``dask`` (:class:`~riskframe.engine.dask_executor.DaskExecutor`): each run a task on a
+``dask.distributed`` cluster, where it runs ``call_in_worker(job, limits=job.limits)``
+(:mod:`riskframe.engine.workers`) so the limits hold there too; ``staging_dir`` is storage every
+worker reads, and ``preload`` goes to every worker.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from riskframe.engine.limits import NO_LIMITS, default_memory
 from riskframe.engine.workers import Worker, WorkerServer, call_in_worker, shared_server
 from riskframe.errors import UsageError
 
-ExecutorName = Literal["process", "local"]
+ExecutorName = Literal["process", "local", "dask"]
 EXECUTORS: tuple[str, ...] = ExecutorName.__args__  # type: ignore[attr-defined]
 
 
@@ -206,14 +206,19 @@ def cpu_count() -> int:
 
 
 def make_executor(name: str, jobs: int | None = None) -> RunExecutor:
-    """``"process"`` or ``"local"``, running at most ``jobs`` detectors at once (default: every core
-    with ``process``, one with ``local``)."""
+    """``"process"``, ``"local"`` or ``"dask"`` (a ``LocalCluster`` of ``jobs`` worker processes),
+    running at most ``jobs`` detectors at once (default: every core with ``process`` and ``dask``,
+    one with ``local``)."""
     if name == "process":
         if not hasattr(os, "fork"):
             raise UsageError("the process executor needs a system with fork (Linux, macOS); use the local executor")
         return ProcessExecutor(max_workers=jobs)
     if name == "local":
         return LocalExecutor()
+    if name == "dask":
+        from riskframe.engine.dask_executor import DaskExecutor
+
+        return DaskExecutor(n_workers=jobs)
     raise UsageError(f"unknown executor {name!r}; use one of {', '.join(EXECUTORS)}")
 
 

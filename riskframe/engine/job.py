@@ -24,6 +24,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from riskframe.data.datasets import Dataset
+from riskframe.data.rows import with_flagged_rows
 from riskframe.detectors.base import DetectorClass, DetectorParams
 from riskframe.detectors.context import ArtifactStore, RunContext
 from riskframe.engine.limits import NO_LIMITS, Limits, format_size, lift_to_headroom, memory_limited
@@ -78,6 +80,7 @@ class Job:
             # Checked again: model_construct() skips the checks, and a status such as 'waived' must
             # never come from a detector.
             result = DetectorResult.model_validate(result.model_dump())
+            evidence = with_flagged_rows(result.evidence, _bound_datasets(store, self.bindings))
         except NotApplicableError as exc:
             reply = Reply(status="not_applicable", score=0.0, summary=str(exc), duration_s=_since(started))
             return reply.model_dump_json()
@@ -90,7 +93,7 @@ class Job:
         except BaseException as exc:  # fail closed: a crashed detector is an error result, not a crash
             return self._error(exc, started).model_dump_json()
         reply = Reply(status=result.status, score=result.score, summary=result.summary, metrics=result.metrics,
-                      evidence=result.evidence, attachments=result.attachments, duration_s=_since(started))
+                      evidence=evidence, attachments=result.attachments, duration_s=_since(started))
         try:
             return reply.model_dump_json()
         except Exception as exc:  # evidence that JSON cannot carry (a numpy integer): the detector's bug
@@ -120,6 +123,14 @@ class Job:
             evidence |= {"limit": "memory", "memory_limit_bytes": self.limits.memory}
         traceback.clear_frames(exc.__traceback__)  # what the run held (all of memory, perhaps) is freed now
         return Reply(status="error", score=0.0, summary=summary, evidence=evidence, duration_s=_since(started))
+
+
+def _bound_datasets(store: ArtifactStore, bindings: Mapping[str, tuple[Artifact, ...]]) -> list[Dataset]:
+    """The loaded datasets of the run's artifacts, the one bound as ``dataset`` first: where its
+    flagged samples are found (nothing is loaded for it)."""
+    loaded = store.loaded_datasets()
+    names = [a.name for a in bindings.get("dataset", ())] + [a.name for arts in bindings.values() for a in arts]
+    return [loaded[name] for name in dict.fromkeys(names) if name in loaded]
 
 
 class SideEffectError(RuntimeError):

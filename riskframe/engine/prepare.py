@@ -62,3 +62,28 @@ def _load(store: ArtifactStore, artifact: Artifact, run: PlannedRun) -> None:
         if reps.shape[0] != n:
             raise ArtifactError(f"representations have {reps.shape[0]} rows but dataset "
                                 f"{dataset[0].name!r} has {n} samples; they must be row-aligned", "of")
+
+
+def artifact_problems(pipeline: Pipeline) -> list[Problem]:
+    """What :func:`prepare_artifacts` would stop an assessment on, for every artifact of the pipeline
+    whatever a policy plans (``riskframe validate``): a path outside the roots, a missing file, an
+    unknown format, a dataset or representations file that does not load (a misspelt column, a
+    labels key that is not there), each located at its declaration."""
+    from riskframe.data.roots import DataRoots
+
+    problems = [p for p in path_problems(pipeline) if p.field.startswith("data_roots")]
+    if problems:
+        return problems
+    store = ArtifactStore(DataRoots.of(pipeline))
+    for i, stage in enumerate(pipeline.stages):
+        for j, artifact in enumerate(stage.artifacts):
+            try:
+                store.check(artifact)
+                if artifact.type == "dataset":
+                    store.dataset(artifact)
+                elif artifact.type == "representations":
+                    store.representations(artifact)
+            except ArtifactError as exc:
+                problems.append(pipeline.source.problem(("stages", i, "artifacts", j, exc.field), str(exc),
+                                                        getattr(artifact, exc.field, None)))
+    return problems

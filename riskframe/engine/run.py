@@ -10,6 +10,7 @@ artifacts' arrays are staged once for all runs (:mod:`riskframe.engine.staging`)
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tempfile
 import time
@@ -29,6 +30,7 @@ from riskframe.engine.executors import RunExecutor, import_here, using_executor
 from riskframe.engine.job import Job, Reply
 from riskframe.engine.limits import Limits
 from riskframe.engine.plan import PlannedRun
+from riskframe.engine.sharing import run_key
 from riskframe.engine.staging import StagedData, stage
 from riskframe.errors import WorkerError
 from riskframe.results import Attachment
@@ -54,22 +56,48 @@ def run_plan(runs: Sequence[PlannedRun], store: ArtifactStore, *, jobs: int | No
              executor: str | Executor = "process", progress: Progress | None = None) -> list[Outcome]:
     """Execute ``runs`` on ``executor`` (a name, see :func:`~riskframe.engine.executors.make_executor`,
     or an executor) with at most ``jobs`` in flight; outcomes come back in plan order."""
+    return run_plans([(runs, store)], jobs=jobs, seed=seed, executor=executor, progress=progress)[0]
+
+
+def run_plans(plans: Sequence[tuple[Sequence[PlannedRun], ArtifactStore]], *, jobs: int | None = None,
+              seed: int = 0, executor: str | Executor = "process",
+              progress: Progress | None = None) -> list[list[Outcome]]:
+    """Execute several plans' runs (each plan with the store of its pipeline) on one executor, each
+    computation once (:func:`~riskframe.engine.sharing.run_key`): a run that another run of any
+    plan computes already gets that run's outcome. Outcomes come back per plan, in plan order;
+    ``progress`` counts the computations."""
+    keys = [[run_key(run, store) for run in runs] for runs, store in plans]
+    first: dict[str, tuple[PlannedRun, int]] = {}  # key -> the run that computes it, and its plan
+    for i, (runs, _) in enumerate(plans):
+        for run, key in zip(runs, keys[i], strict=True):
+            first.setdefault(key, (run, i))
+    owners = sorted({i for _, i in first.values()})
     with ExitStack() as stack:
         chosen = stack.enter_context(using_executor(executor, jobs))
         in_process = isinstance(chosen, RunExecutor) and chosen.in_process
-        preload(chosen, runs)
-        data: ArtifactStore | StagedData = store
+        preload(chosen, [run for run, _ in first.values()])
+        data: dict[int, ArtifactStore | StagedData] = {i: plans[i][1] for i in owners}
         shared = None
         if not in_process:
-            folder = stack.enter_context(tempfile.TemporaryDirectory(  # Windows keeps mapped files: left to TEMP
-                prefix="riskframe-run-", dir=getattr(chosen, "staging_dir", None), ignore_cleanup_errors=True))
-            data, shared = _staged(store, runs, Path(folder)), shared_folder()
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(  # Windows keeps mapped files: left to TEMP
+                prefix="riskframe-run-", dir=getattr(chosen, "staging_dir", None), ignore_cleanup_errors=True)))
+            data = {i: _staged(plans[i][1], plans[i][0], _subfolder(folder, i) if len(owners) > 1 else folder)
+                    for i in owners}
+            shared = _shared(chosen, folder)
         parallel = jobs or getattr(chosen, "max_workers", None) or 1
-        outcomes = _run_all(runs, data, shared, chosen, parallel, seed, progress)
-    return outcomes
+        computed = _run_all([(run, data[i]) for run, i in first.values()], shared, chosen, parallel, seed, progress)
+    by_key = {key: outcome for key, outcome in zip(first, computed, strict=True)}
+    return [[dataclasses.replace(by_key[key], run=run) for run, key in zip(runs, keys[i], strict=True)]
+            for i, (runs, _) in enumerate(plans)]
 
 
-def _run_all(runs: Sequence[PlannedRun], data: ArtifactStore | StagedData, shared: Path | None, executor: Executor,
+def _subfolder(folder: Path, index: int) -> Path:
+    sub = folder / f"plan-{index}"
+    sub.mkdir(mode=0o700)
+    return sub
+
+
+def _run_all(runs: Sequence[tuple[PlannedRun, ArtifactStore | StagedData]], shared: Path | None, executor: Executor,
              parallel: int, seed: int, progress: Progress | None) -> list[Outcome]:
     enforced = isinstance(executor, RunExecutor) and executor.enforces_limits
     default_memory = executor.default_memory() if isinstance(executor, RunExecutor) else None
@@ -84,7 +112,7 @@ def _run_all(runs: Sequence[PlannedRun], data: ArtifactStore | StagedData, share
 
     while pending or inflight:
         while pending and len(inflight) < max(1, parallel):
-            run = pending.pop()
+            run, data = pending.pop()
             limits = Limits(timeout=run.control.timeout, memory=run.control.memory or default_memory)
             job = Job(run.detector, run.params, run.stage, run.bindings, data, limits, seed, shared)
             # An executor that enforces the limits stops the run itself; otherwise it is abandoned here.
@@ -103,7 +131,7 @@ def _run_all(runs: Sequence[PlannedRun], data: ArtifactStore | StagedData, share
                 del inflight[future]
                 future.cancel()
                 finish(_abandoned(run))
-    return [outcomes[id(run)] for run in runs]
+    return [outcomes[id(run)] for run, _ in runs]
 
 
 def preload(executor: Executor, runs: Sequence[PlannedRun]) -> None:
@@ -114,6 +142,16 @@ def preload(executor: Executor, runs: Sequence[PlannedRun]) -> None:
         executor.preload(modules)
     else:  # an executor we know nothing of: this process at least
         import_here(modules)
+
+
+def _shared(executor: Executor, staging: Path) -> Path:
+    """Where runs share results: this process's private folder, or beside the staged arrays when
+    those go to storage the workers of other machines read."""
+    if getattr(executor, "staging_dir", None) is None:
+        return shared_folder()
+    folder = staging / "shared"
+    folder.mkdir(mode=0o700)
+    return folder
 
 
 def _staged(store: ArtifactStore, runs: Sequence[PlannedRun], folder: Path) -> StagedData:

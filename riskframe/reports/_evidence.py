@@ -32,13 +32,14 @@ _SCALARS = (str, int, float, bool, type(None))
 # Evidence mappings come back from assessment.json with sorted keys, so the page must not depend
 # on the order a detector wrote them in; these usual identifying columns go first, the rest follow
 # alphabetically.
-_FIRST_COLUMNS = ("index", "id", "name", "measure", "row", "column", "class", "label", "given", "suggested",
-                  "count", "before", "after", "change", "limit")
+_FIRST_COLUMNS = ("index", "line", "row", "file", "shard", "id", "name", "measure", "column", "class", "label",
+                  "given", "suggested", "count", "before", "after", "change", "limit", "values")
 # Lists parallel to flagged_indices: shown together in the flagged-samples table.
 _PER_FLAGGED = ("flagged_indices", "scores", "given_labels", "suggested_labels")
 _LABELS = {
     "class_pairs": "class pairs (given label -> suggested label)",
     "flagged_indices": "flagged samples",
+    "flagged_rows": "flagged samples in the data files (most suspicious first)",
     "before_after": "before and after retraining",
 }
 

@@ -13,17 +13,14 @@ from __future__ import annotations
 
 from riskframe.assessment import Assessment, ControlResult
 from riskframe.compare.baseline import BaselineComparison, unreported
-from riskframe.reports import view
-from riskframe.vocabulary import NO_VERDICT, level_rank
-
-_RISK_STATUSES = ("pass", "warn", "fail", "skipped")
+from riskframe.reports import decision, view
+from riskframe.vocabulary import NO_VERDICT
 
 
 def executive_summary(assessment: Assessment, baseline: BaselineComparison | None = None) -> list[tuple[str, str]]:
     """(label, sentence) pairs, in reading order."""
-    results = unreported(assessment.results, baseline)
-    attention = unreported(view.attention_results(assessment), baseline)
-    items = [("What was checked", _checked(assessment)), ("Decision", _decision(assessment, results))]
+    attention = unreported(decision.attention(assessment), baseline)
+    items = [("What was checked", _checked(assessment)), ("Decision", _decision(assessment))]
     if attention:
         items.append(("Most serious finding", _finding(attention[0])))
     items.append(("What to do next", _next_step(assessment, attention)))
@@ -47,26 +44,8 @@ def _checked(assessment: Assessment) -> str:
     )
 
 
-def _decision(assessment: Assessment, results: list[ControlResult]) -> str:
-    gate = assessment.gate
-    if gate.decision == "pass":
-        return (
-            f"The release may go ahead: no check found a risk at or above the “{gate.fail_on}” level at which "
-            "the policy blocks a release, and every check ran."
-        )
-    blocking = level_rank(gate.fail_on)
-    reached = sum(1 for r in results if r.status in _RISK_STATUSES and level_rank(r.risk.level) >= blocking)
-    errors = sum(1 for r in results if r.status == "error")
-    why = []
-    if reached:
-        why.append(f"{_plural(reached, 'finding')} reached the “{gate.fail_on}” risk level the policy blocks on")
-    if errors:
-        why.append(
-            f"{_plural(errors, 'check')} could not run (an unmeasured risk is not an accepted one, so this "
-            "blocks the release too)"
-        )
-    reason = " and ".join(why) if why else "the policy's conditions were not met"
-    return f"Do not release yet: the release gate failed because {reason}."
+def _decision(assessment: Assessment) -> str:
+    return decision.decision_sentence(assessment)
 
 
 def _finding(result: ControlResult) -> str:
@@ -79,12 +58,29 @@ def _finding(result: ControlResult) -> str:
 
 
 def _next_step(assessment: Assessment, attention: list[ControlResult]) -> str:
+    gate = assessment.gate
     if not attention:
-        return "Nothing needs action before release; keep running the assessment on every change."
+        if not gate.waived and not gate.known:
+            return "Nothing needs action before release; keep running the assessment on every change."
+        left = []
+        if gate.waived:
+            expiry = min(r.waiver.expires for r in assessment.results
+                         if r.waiver is not None and r.id in {w.result for w in gate.waived})
+            n = len(gate.waived)
+            left.append(f"fix the {n} waived result{'s' if n != 1 else ''} before "
+                        f"{'its waiver expires' if n == 1 else 'their waivers expire'} ({expiry}"
+                        f"{', the earliest' if n != 1 else ''})")
+        if gate.known:
+            left.append(f"fix the {len(gate.known)} known failure{'s' if len(gate.known) != 1 else ''} the "
+                        "baseline carries")
+        return f"Nothing new blocks the release; to close the risk, {' and '.join(left)}."
     steps = []
     failing = next((r for r in attention if r.status == "fail" and r.remediation), None)
     if failing is not None:
         steps.append(view.sentence(failing.remediation))
+    elif any(r.status == "fail" for r in attention):
+        where = ", ".join(dict.fromkeys(f"{r.requirement} at {r.stage}" for r in attention if r.status == "fail"))
+        steps.append(f"Fix what the failing checks found ({where}); the findings below say what it is.")
     errors = [r for r in attention if r.status == "error"]
     if errors:
         where = ", ".join(dict.fromkeys(f"{r.requirement} at {r.stage}" for r in errors))

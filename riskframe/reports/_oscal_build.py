@@ -15,7 +15,7 @@ from trestle.oscal import assessment_results as ar
 from trestle.oscal import common as oc
 
 from riskframe.assessment import Assessment, ControlResult, NistSubcategoryStatus, TechniqueStatus
-from riskframe.reports import view
+from riskframe.reports import decision, view
 from riskframe.reports._oscal_parts import Resources
 from riskframe.reports.oscal import (
     ATLAS_URL,
@@ -83,7 +83,7 @@ class _Builder:
         return ar.Result(
             uuid=self.ids.of("result", self.ids.document),
             title=single_line(f"riskframe assess {a.pipeline.name}"),
-            description=f"{view.gate_sentence(a)} Risk score {a.summary.risk_score:g}/100 ({a.summary.level}). "
+            description=f"{decision.gate_sentence(a)} Risk score {a.summary.risk_score:g}/100 ({a.summary.level}). "
             f"Results: {view.counts_sentence(a)}.",
             start=self.when,
             props=[
@@ -92,12 +92,14 @@ class _Builder:
                 prop("risk-score", f"{a.summary.risk_score:g}"),
                 prop("risk-level", a.summary.level),
             ],
+            links=self.resources.links() or None,
             local_definitions=self.local_definitions(),
             reviewed_controls=self.reviewed_controls(),
             observations=[self.observation(r, i) for i, r in enumerate(a.results)] or None,
             findings=findings or None,
             risks=risks or None,
-            remarks="\n".join(f"- {reason}" for reason in a.gate.reasons) or None,
+            remarks="\n\n".join(f"{s.title}:\n" + "\n".join(f"- {r}" for r in s.reasons)
+                                 for s in decision.sections(a)) or None,
         )
 
     # --- who and what was assessed ---------------------------------------------------------------

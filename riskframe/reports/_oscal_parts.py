@@ -45,17 +45,32 @@ class Resources:
         self.atlas_uuid = ids.of("resource", "mitre-atlas")
         self.artifacts = _artifact_digests(assessment, ids)
 
-    def all(self) -> list[oc.Resource]:
+    def inputs(self) -> list[tuple[str, str, str, str]]:
+        """(uuid, title, path, sha256) of each file read that is not an artifact resource already."""
         covered = {a.path for a in self.artifacts}
-        inputs = [f for f in self.assessment.inputs if not (f.role == "artifact" and f.path in covered)]
+        seen: set[str] = set()
+        out = []
+        for f in self.assessment.inputs:
+            if (f.role == "artifact" and f.path in covered) or f.path in seen:
+                continue
+            seen.add(f.path)
+            out.append((self.ids.of("resource", f"input/{f.path}"), f"{f.role} {f.path}", f.path, f.sha256))
+        return out
+
+    def links(self) -> list[oc.Link]:
+        """Links from the result to the frameworks and to every file resource: the documents and
+        artifacts it assessed (so every back-matter resource is referenced)."""
+        files = [(self.atlas_uuid, "MITRE ATLAS"), (self.nist_uuid, "NIST AI RMF")]
+        files += [(uuid, title) for uuid, title, _, _ in self.inputs()]
+        files += [(a.uuid, f"artifact {a.name} of stage {a.stage}") for a in self.artifacts]
+        return [oc.Link(href=f"#{uuid}", rel="reference", text=single_line(title)) for uuid, title in files]
+
+    def all(self) -> list[oc.Resource]:
         return [
             self.plan(),
             self.frameworks()[0],
             self.frameworks()[1],
-            *(
-                _file_resource(self.ids.of("resource", f"input/{f.path}"), f"{f.role} {f.path}", f.path, f.sha256)
-                for f in inputs
-            ),
+            *(_file_resource(uuid, title, path, sha256) for uuid, title, path, sha256 in self.inputs()),
             *(self.artifact_resource(a) for a in self.artifacts),
         ]
 
@@ -110,19 +125,23 @@ def _artifact_digests(assessment: Assessment, ids: Uuids) -> list[ArtifactDigest
     """Each declared artifact with the digest the assessment computed (lineage, else inputs)."""
     lineage = {(e.stage, e.artifact): e for e in assessment.lineage}
     hashed = {f.path: f.sha256 for f in assessment.inputs if f.role == "artifact"}
+    # Artifact paths are relative to the pipeline file; inputs are recorded relative to where
+    # riskframe ran. One base for both, so a file is one resource.
+    base = PurePosixPath(assessment.pipeline.path.replace("\\", "/")).parent
     found = []
     for stage in assessment.pipeline.stages:
         for artifact in stage.artifacts:
+            recorded = (base / artifact.path).as_posix() if assessment.pipeline.path else artifact.path
             entry = lineage.get((stage.name, artifact.name))
             sha256: str | None
             status: str
             if entry is not None:
                 sha256, status = entry.sha256, entry.digest_status
             else:
-                sha256 = hashed.get(artifact.path)
+                sha256 = hashed.get(recorded, hashed.get(artifact.path))
                 status = "unknown" if sha256 is None else _status(artifact.sha256, sha256)
             uuid = ids.of("resource", f"artifact/{stage.name}/{artifact.name}")
-            found.append(ArtifactDigest(stage.name, artifact.name, artifact.type, artifact.path, sha256, status, uuid))
+            found.append(ArtifactDigest(stage.name, artifact.name, artifact.type, recorded, sha256, status, uuid))
     return found
 
 

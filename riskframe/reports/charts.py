@@ -55,9 +55,12 @@ def _figure(width: float, height: float, layout: Literal["constrained"] | None =
         yield Figure(figsize=(width, height), layout=layout)
 
 
-def _svg(figure: Any) -> bytes:
+def _svg(figure: Any, tight: bool = False) -> bytes:
+    """The figure as SVG; ``tight`` grows the canvas to hold everything drawn (a legend wider than
+    a short pipeline's graph), instead of cutting it at the figure's edge."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "riskframe"})
+    extent = {"bbox_inches": "tight", "pad_inches": 0.05} if tight else {}
+    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "riskframe"}, **extent)
     return buffer.getvalue()
 
 
@@ -142,7 +145,7 @@ def stage_graph_svg(pipeline: PipelineInfo, stages: Sequence[StageRisk]) -> byte
         axes.set_ylim(low, high)
         axes.set_axis_off()
         _legend(figure)
-        return _svg(figure)
+        return _svg(figure, tight=True)
 
 
 def _draw_stages(

@@ -16,12 +16,12 @@ import base64
 import binascii
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from riskframe.assessment import Assessment, ControlResult, TechniqueStatus
 from riskframe.compare.baseline import BaselineComparison, comparison_in, unreported
-from riskframe.reports import _evidence, _executive, charts, matrix, view
+from riskframe.reports import _evidence, _executive, charts, decision, matrix, view
 from riskframe.reports.base import RenderContext, Renderer
 from riskframe.reports.templates import environment
 
@@ -49,6 +49,8 @@ class ResultView:
     attachments: list[Picture]
     unreadable_attachments: list[str]
     detection_limit: str | None = None
+    risk_terms: list[tuple[str, str, str]] = field(default_factory=list)
+    lands_on: str | None = None
 
 
 def render_html(assessment: Assessment, baseline: BaselineComparison | None = None) -> str:
@@ -57,12 +59,16 @@ def render_html(assessment: Assessment, baseline: BaselineComparison | None = No
     atlas = matrix.atlas_matrix(assessment)
     context: dict[str, Any] = {
         "a": assessment,
-        "gate_sentence": view.gate_sentence(assessment),
+        "headline": decision.headline(assessment),
+        "gate_sentence": decision.gate_sentence(assessment),
+        "gate_sections": decision.sections(assessment),
+        "set_aside": decision.set_aside(assessment),
+        "nothing_sentence": decision.nothing_sentence(assessment),
         "level_sentence": view.level_sentence(assessment.summary.level, assessment),
         "status_counts": view.status_counts(assessment),
         "counts_sentence": view.counts_sentence(assessment),
         "facts": view.headline_facts(assessment),
-        "attention": unreported(view.attention_results(assessment), baseline),
+        "attention": unreported(decision.attention(assessment), baseline),
         "baseline": baseline,
         "brief": _executive.executive_summary(assessment, baseline),
         "matrix": atlas,
@@ -76,7 +82,7 @@ def render_html(assessment: Assessment, baseline: BaselineComparison | None = No
         "max_histogram_panels": _evidence.MAX_HISTOGRAM_PANELS,
         "stage_risk": {stage.name: stage for stage in assessment.stages},
         "results_by_stage": [
-            (stage, [_result_view(r, anchors[r.id]) for r in results])
+            (stage, [_result_view(r, anchors[r.id], assessment.risk_model) for r in results])
             for stage, results in view.results_by_stage(assessment)
         ],
     }
@@ -102,12 +108,13 @@ def _technique_row(technique: TechniqueStatus) -> dict[str, Any]:
     return {"t": technique, "tactics": [view.tactic_label(t) for t in technique.tactics]}
 
 
-def _result_view(result: ControlResult, anchor: str) -> ResultView:
+def _result_view(result: ControlResult, anchor: str, risk_model: dict[str, Any]) -> ResultView:
     evidence = _evidence.readable(result.evidence)
     pictures, unreadable = _attachments(result)
     return ResultView(
-        result, anchor, view.poison_share(result), evidence, _histogram(result, evidence), pictures, unreadable,
-        view.detection_limit(result)
+        result, anchor, None if result.status == "pass" else view.poison_share(result), evidence,
+        _histogram(result, evidence), pictures, unreadable, view.detection_limit(result), view.risk_terms(result),
+        view.lands_on(result, risk_model),
     )
 
 

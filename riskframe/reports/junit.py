@@ -5,7 +5,11 @@ without any plugin. The mapping:
 
 - one ``<testsuite>`` per pipeline stage, in pipeline order (a stage where nothing ran is an
   empty suite, which itself says something), plus ``not assessed`` for requirement and control
-  pairs the plan could place on no stage;
+  pairs the plan could place on no stage; the run's properties (pipeline, policies, gate, risk
+  score, baseline) in the first suite, each stage's as ``stage.NAME.kind`` (``.trust``,
+  ``.residual_risk``) in its own, so no property name repeats;
+- valid against the Jenkins xunit plugin's ``junit-10.xsd`` (no ``skipped`` on ``<testsuites>``),
+  read by junitparser and xunitparser (tests/reports/test_junit.py);
 - one ``<testcase>`` per (requirement, control) run, named ``[SEVERITY][REQUIREMENT] title`` with
   ``policy.stage.control[.artifact]`` as its class name;
 - ``fail`` is a ``<failure>`` and ``error`` an ``<error>``, both with the evidence summary as their
@@ -46,8 +50,8 @@ _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-
 def render_junit(assessment: Assessment, baseline: BaselineComparison | None = None) -> bytes:
     """``junit.xml`` of ``assessment`` as UTF-8 bytes."""
     root = ET.Element("testsuites", name=_xml(f"riskframe: {assessment.pipeline.name}"))
-    for stage, results in _stages(assessment):
-        root.append(_suite(assessment, stage, results, baseline))
+    for index, (stage, results) in enumerate(_stages(assessment)):
+        root.append(_suite(assessment, stage, results, baseline, first=index == 0))
     if assessment.not_assessed:
         root.append(_not_assessed_suite(assessment, assessment.not_assessed))
     _total(root)
@@ -67,26 +71,31 @@ def _stage_names(assessment: Assessment) -> set[str]:
 
 
 def _suite(
-    assessment: Assessment, stage: str, results: Sequence[ControlResult], baseline: BaselineComparison | None
+    assessment: Assessment, stage: str, results: Sequence[ControlResult], baseline: BaselineComparison | None,
+    first: bool = False,
 ) -> ET.Element:
     suite = ET.Element("testsuite", name=_xml(stage), timestamp=_timestamp(assessment.created_at))
     properties = ET.SubElement(suite, "properties")
     info = next((s for s in assessment.pipeline.stages if s.name == stage), None)
     risk = next((s for s in assessment.stages if s.name == stage), None)
+    # The run's properties once, in the first suite, and each stage's under its own name: readers
+    # such as xunitparser gather every suite's properties into one mapping and refuse a name twice.
     pairs = [
         ("pipeline", assessment.pipeline.name),
         ("policies", ", ".join(p.name for p in assessment.policies)),
         ("gate", assessment.gate.decision),
         ("risk_score", f"{assessment.summary.risk_score:g}"),
-    ]
-    if info is not None:
-        pairs += [("stage.kind", info.kind), ("stage.trust", info.trust)]
-    if risk is not None and risk.results:
-        pairs.append(("stage.residual_risk", f"{risk.level} ({view.risk_number(risk.residual)})"))
-    if baseline is not None:
+    ] if first else []
+    if first and baseline is not None:
         pairs.append(("baseline", " ".join(baseline.explanation()) or baseline.sentence()))
+    if info is not None:
+        pairs += [(f"stage.{stage}.kind", info.kind), (f"stage.{stage}.trust", info.trust)]
+    if risk is not None and risk.results:
+        pairs.append((f"stage.{stage}.residual_risk", f"{risk.level} ({view.risk_number(risk.residual)})"))
     for name, value in pairs:
-        ET.SubElement(properties, "property", name=name, value=_xml(value))
+        ET.SubElement(properties, "property", name=_xml(name), value=_xml(value))
+    if not pairs:
+        suite.remove(properties)
     for result in results:
         suite.append(_case(result, baseline))
     _count(suite)
@@ -192,7 +201,8 @@ def _count(suite: ET.Element) -> None:
 
 def _total(root: ET.Element) -> None:
     suites = root.findall("testsuite")
-    for attribute in ("tests", "failures", "errors", "skipped"):
+    # No "skipped" here: the Jenkins xunit plugin's schema (junit-10.xsd) refuses it on <testsuites>.
+    for attribute in ("tests", "failures", "errors"):
         root.set(attribute, str(sum(int(s.get(attribute, "0")) for s in suites)))
     root.set("time", f"{sum(float(s.get('time', '0')) for s in suites):.3f}")
 

@@ -58,13 +58,12 @@ MAX_RELATED = 10
 def sarif_log(assessment: Assessment, baseline: BaselineComparison | None = None) -> dict[str, Any]:
     """The SARIF log of ``assessment`` as a JSON-ready dict (one run).
 
-    With ``baseline``, failures already failing there with the same evidence are left out; the rest
-    are marked ``baselineState: new``, or ``updated`` when their id failed there with other evidence.
+    With ``baseline``, failures already failing there with the same evidence stay listed, marked
+    ``baselineState: unchanged`` (viewers show them as known, the gate did not count them); the rest
+    are ``new``, or ``updated`` when their id failed there with other evidence.
     """
     rules, index = _rules(assessment.results)
     reported = [r for r in assessment.results if r.status in REPORTED]
-    if baseline is not None:
-        reported = [r for r in reported if not baseline.is_known(r.id)]
     results = [_result(r, index, assessment, baseline) for r in reported]
     run: dict[str, Any] = {
         "tool": {"driver": _driver(assessment, rules)},
@@ -185,11 +184,13 @@ def _result(
 
 
 def _baseline_state(result: ControlResult, baseline: BaselineComparison) -> str:
-    """``updated`` for a failure whose evidence changed, ``unchanged`` only for a waived result the
-    baseline reported too; any other failing result listed here is new (known ones are not listed,
-    and a failure whose waiver expired counts as new however the baseline saw it)."""
+    """``updated`` for a failure whose evidence changed, ``unchanged`` for a known failure or a waived
+    result the baseline reported too; any other failing result is new (a failure whose waiver expired
+    counts as new however the baseline saw it)."""
     if result.id in baseline.changed:
         return "updated"
+    if baseline.is_known(result.id):
+        return "unchanged"
     if result.status != "waived":
         return "new"
     return "unchanged" if baseline.before.get(result.id) in REPORTED else "new"
@@ -309,7 +310,7 @@ def _run_properties(assessment: Assessment, baseline: BaselineComparison | None)
         properties["baseline"] = {
             "path": baseline.path,
             "createdAt": baseline.created_at,
-            "suppressedAsKnown": len(baseline.known),
+            "known": len(baseline.known),
             "new": len(baseline.new),
             "changedEvidence": len(baseline.changed),
             "fixed": len(baseline.fixed),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -50,29 +51,25 @@ def status_word(status: str) -> str:
 
 
 def level_sentence(level: str, assessment: Assessment | None = None) -> str:
-    """What the overall risk level means; never "nothing needs action" next to failing results."""
+    """What the overall risk level means; never "nothing needs action" next to failing results, and
+    a level carried by waived or known failures says so."""
+    from riskframe.reports import decision
+
     sentence = LEVEL_SENTENCES.get(level, f"Risk level: {level}.")
-    if assessment is None or level != "low":
+    if assessment is None:
+        return sentence
+    if level != "low":
+        aside = decision.uncounted(assessment)
+        counted = decision.counted_level(assessment)
+        if aside and counted != level:
+            return (f"{level.capitalize()} risk, from {aside}: the gate does not count {decision.them(assessment)}, "
+                    f"but the risk is not removed; the highest risk it counts is {counted}.")
         return sentence
     needing = sum(r.status in ATTENTION for r in assessment.results)
     if not needing:
         return sentence
     results = "result failed, errored or warned" if needing == 1 else "results failed, errored or warned"
     return f"Low risk by the risk model, but {needing} {results}: read them below before release."
-
-
-def gate_sentence(assessment: Assessment) -> str:
-    """The gate decision in one line a non-engineer reads; "every check ran" only when it is true."""
-    gate = assessment.gate
-    if gate.decision == "pass":
-        silent = len(assessment.not_assessed) + sum(r.status == "not_applicable" for r in assessment.results)
-        ran = ("every check ran" if not silent else
-               f"{silent} check{'s' if silent != 1 else ''} had nothing to check, which the policy allows")
-        return (
-            f"Gate passed: {ran}, and no result (apart from waived ones) reaches the "
-            f"'{gate.fail_on}' risk level at which the gate fails."
-        )
-    return f"Gate failed: the gate is set to fail at '{gate.fail_on}' risk or above, or when a check cannot run."
 
 
 def percent(value: float) -> str:
@@ -266,3 +263,53 @@ def anchors(assessment: Assessment) -> dict[str, str]:
         taken.add(anchor)
         out[result.id] = anchor
     return out
+
+
+def risk_terms(result: ControlResult) -> list[tuple[str, str, str]]:
+    """(term, value, how) rows deriving a result's residual risk, as docs/risk-model.md combines them:
+    the routes to the threat make the prior likelihood (not a sum: each route is independent), the
+    verdict turns it into the likelihood, the impact scales it. Older assessments without the prior
+    or the impact's factors show what they hold."""
+    risk, t = result.risk, result.risk.terms
+    n = risk_number
+    inherited_how = (f"from upstream stage {t.inherited_from}" if t.inherited_from
+                     else "no upstream stage passes risk on")
+    rows = [
+        ("ATLAS maturity prior m", n(t.maturity_prior), "the most mature ATLAS technique the result addresses"),
+        ("untrusted input e", n(t.exposure), "an untrusted stage is at or upstream of this one" if t.exposure
+         else "no untrusted stage at or upstream"),
+        ("inherited h", n(t.inherited), inherited_how),
+    ]
+    if t.prior_likelihood is not None:
+        rows.append(("prior likelihood L0", n(t.prior_likelihood), "1 - (1 - m)(1 - e)(1 - h): independent routes "
+                     "to the threat"))
+    rows.append(("likelihood L", n(risk.likelihood), t.control_effect))
+    impact_how = (f"severity {result.severity} ({n(t.severity_impact)}) x the pipeline's criticality factor "
+                  f"({n(t.criticality_factor)})" if t.severity_impact is not None and t.criticality_factor is not None
+                  else f"from severity {result.severity}")
+    rows.append(("impact I", n(risk.impact), impact_how))
+    rows.append(("inherent", n(risk.inherent), "L0 x I: before this result"))
+    rows.append(("residual", n(risk.residual), "L x I: after this result"))
+    return rows
+
+
+def lands_on(result: ControlResult, model: Mapping[str, Any]) -> str | None:
+    """For a failure: the narrow band a failure scores in, whatever how much it found (None otherwise).
+
+    ``model`` is the assessment's ``risk_model`` (its failure floor and level thresholds).
+    """
+    from riskframe.scoring import RiskModel, level_of
+
+    waived = result.status == "waived" and getattr(result.waiver, "waived_status", None) == "fail"
+    if result.status != "fail" and not waived:
+        return None
+    risk_model = RiskModel.model_validate(model) if model else RiskModel()
+    impact = result.risk.impact
+    low, high = risk_model.fail_floor * impact, impact
+    levels = dict.fromkeys((level_of(low, risk_model), level_of(high, risk_model)))
+    band = " to ".join(levels)
+    return (f"A failed check raises the likelihood to at least the risk model's failure floor "
+            f"({risk_number(risk_model.fail_floor)}), so with this requirement's impact ({risk_number(impact)}, "
+            f"{result.severity} severity) any failure scores {risk_number(low)} to {risk_number(high)}: it lands on "
+            f"{band} risk however much it found, and a larger finding scores little higher. How much it found is in "
+            "the evidence above.")

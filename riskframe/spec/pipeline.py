@@ -15,14 +15,19 @@ ArtifactType = Literal["dataset", "representations", "model", "files"]
 # Formats each artifact type accepts. Pickle-based model formats are declared but are only ever
 # opened after a static scan (never by unpickling an untrusted file).
 FORMATS: dict[str, tuple[str, ...]] = {
-    "dataset": ("npz", "npy", "csv"),
+    "dataset": ("npz", "npy", "csv", "parquet", "images"),
     "representations": ("npy", "npz"),
     "model": ("skops", "joblib", "pickle", "torchscript", "onnx", "safetensors"),
     "files": ("any",),
 }
 
+# Dataset formats whose path may be a folder: its shards (parquet, npz) or its images.
+FOLDER_DATASET_FORMATS = ("parquet", "npz", "images")
+# Dataset formats whose columns have names: labels:, features:, groups:, id_column:, ignore_columns: name them.
+TABLE_FORMATS = ("csv", "parquet")
+
 _SUFFIX_FORMATS = {
-    ".npz": "npz", ".npy": "npy", ".csv": "csv", ".skops": "skops", ".joblib": "joblib",
+    ".npz": "npz", ".npy": "npy", ".csv": "csv", ".parquet": "parquet", ".skops": "skops", ".joblib": "joblib",
     ".pkl": "pickle", ".pickle": "pickle", ".pt": "torchscript", ".onnx": "onnx",
     ".safetensors": "safetensors",
 }
@@ -101,8 +106,12 @@ class Artifact(Spec):
 
     ``path`` is relative to the pipeline file. For an ``npz`` dataset, ``features`` and ``labels``
     name the arrays inside it; for an ``npy`` dataset, ``path`` holds the features and ``labels``
-    is the path of the label array; for a ``csv`` dataset, ``labels`` is the label column and
-    ``features`` (optional) lists the feature columns. ``groups`` (npz: an array; csv: a column)
+    is the path of the label array; for a ``csv`` or ``parquet`` dataset, ``labels`` is the label
+    column, ``features`` (optional) lists the feature columns, ``id_column`` names the column that
+    identifies rows and ``ignore_columns`` the columns that are neither; an ``images`` dataset is a
+    folder (a subfolder per class, or ``labels`` naming a path,label csv); a ``parquet`` or ``npz``
+    dataset whose path is a folder is read from the files in it that match ``shards``
+    (docs/pipeline.md has every key with examples). ``groups`` (npz: an array; table: a column)
     names the entity each row belongs to (a patient, a household, a customer seen in several
     years): a label screen keeps an entity's rows together, so that one row of a person cannot
     vouch for another, and a person whose rows disagree is ambiguity, not a flip. Features of shape (N, H, W) or
@@ -123,6 +132,18 @@ class Artifact(Spec):
     groups: str | None = Field(default=None, min_length=1,
                                description="for a dataset: the array (npz) or column (csv) naming the entity each "
                                            "row belongs to; rows of one entity are judged together")
+    id_column: str | None = Field(
+        default=None, min_length=1,
+        description="for a table dataset (csv, Parquet): the column that identifies each row (never a feature); "
+                    "reports show it beside each flagged row")
+    ignore_columns: list[str] = Field(
+        default_factory=list,
+        description="for a table dataset (csv, Parquet): columns that are neither features nor labels (free text, "
+                    "timestamps, leaked targets)")
+    shards: str | None = Field(
+        default=None, min_length=1,
+        description="for a dataset whose path is a folder of Parquet or npz files: the pattern its files match "
+                    "(default *.parquet or *.npz; ** reaches into subfolders), read in name order as one dataset")
     of: Name | None = Field(default=None, description="the dataset a representations artifact is row-aligned "
                             "with; for a model, the dataset it was trained on")
     sha256: Sha256 | None = None
@@ -189,6 +210,14 @@ class Artifact(Spec):
             raise ValueError("`manifest_sha256:` pins a manifest; name it with `manifest:`")
         if (self.profile is not None or self.windows) and self.type != "dataset":
             raise ValueError(f"`profile:` and `windows:` describe a dataset; a {self.type} artifact has neither")
+        tabular = self.type == "dataset" and self.resolved_format in TABLE_FORMATS
+        for key in ("id_column", "ignore_columns"):
+            if getattr(self, key) and not tabular:
+                raise ValueError(f"`{key}:` names columns of a table; a {self.type} of format "
+                                 f"{self.resolved_format} has none (use it with format: {' or '.join(TABLE_FORMATS)})")
+        if self.shards is not None and not (self.type == "dataset" and self.resolved_format in ("parquet", "npz")):
+            raise ValueError("`shards:` is the file pattern of a folder of parquet or npz dataset files; declare "
+                             "type: dataset and format: parquet or npz")
         if self.train is not None and self.type != "model":
             raise ValueError(f"`train:` names how a model is trained; a {self.type} artifact is not one")
         for key in ("mlflow", "signature"):

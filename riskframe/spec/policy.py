@@ -48,6 +48,10 @@ class RiskAppetite(Spec):
         description="fail: the gate fails when a requirement, or one of its controls, produced no verdict (no "
                     "stage it applies to, or every run not applicable), since an unmeasured risk is not an accepted "
                     "one; allow: such requirements are only listed")
+    cli_override: Literal["stricter-only", "any"] = Field(
+        default="stricter-only",
+        description="stricter-only: riskframe assess --fail-on may only tighten fail_on (a laxer level is an error, "
+                    "exit 2); any: --fail-on may loosen it too, and the reports say so")
     max_waiver_days: int = Field(
         default=365, ge=1, le=3650,
         description="the longest a waiver may run, from its approved_on date (else from today) to its expiry")

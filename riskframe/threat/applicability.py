@@ -8,8 +8,10 @@ Three routes open a technique at a stage, each recorded as a :class:`Reason`:
 - **artifact**: what the stage holds: datasets, model files in a format that runs code on load,
   text corpora (:mod:`riskframe.threat.tables`).
 
-Techniques that need a language model or an agent are only opened by a text corpus. Nothing here
-reads a file: applicability is decided from the pipeline document alone.
+Techniques that need a language model or an agent (or target people: phishing, deepfakes) are only
+opened by a text corpus; techniques that reach a model through its inference API only at stages
+that serve it (deployment, monitoring). Nothing here reads a file: applicability is decided from
+the pipeline document alone.
 
 >>> from riskframe.catalog import load_catalog
 >>> from riskframe.spec.pipeline import Stage
@@ -100,6 +102,8 @@ def _by_kind(catalog: Catalog) -> dict[str, dict[str, Reason]]:
             for kind in mitigation.lifecycle:
                 by_kind.setdefault(kind, []).append(mitigation.id)
         for kind, ids in by_kind.items():  # ids only: the threat model names each mitigation once
+            if technique.id in tables.SERVED_ONLY and kind not in tables.SERVING_KINDS:
+                continue
             text = f"mitigated at {kind} by {', '.join(ids)}"
             out.setdefault(kind, {})[technique.id] = Reason(source="kind", text=text)
     return out

@@ -151,12 +151,15 @@ def _stage(stage: StageThreats, described: dict[str, Technique]) -> list[str]:
     if not stage.techniques:
         return lines
     lines += ["| technique | maturity | why it applies | covered by | residual |", "|---|---|---|---|---|"]
-    for t in stage.techniques[:TECHNIQUES_PER_STAGE]:
+    rows, left_out = stage.shown(TECHNIQUES_PER_STAGE)
+    for t in rows:
         technique = described[t.id]
         why = "; ".join(f"{r.source}: {r.text}" for r in t.reasons)
         lines.append(f"| {t.id} {md_cell(technique.name)} | {technique.maturity or 'unknown'} | {md_cell(why)} | "
                      f"{md_cell(', '.join(t.covered_by) or '—')} | {t.level} ({risk_number(t.residual)}) |")
-    return [*lines, *_more(len(stage.techniques), TECHNIQUES_PER_STAGE, "techniques"), ""]
+    more = ["", f"... and {left_out} more uncovered {_plural(left_out, 'technique')} in threat-model.json "
+                "(every covered one is listed)."] if left_out else []
+    return [*lines, *more, ""]
 
 
 def _plural(count: int, word: str) -> str:

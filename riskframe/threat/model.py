@@ -57,6 +57,15 @@ class StageThreats(_Model):
     controls: list[StageControl] = Field(description="controls the plan runs here")
     techniques: list[StageTechnique] = Field(description="riskiest first")
 
+    def shown(self, limit: int) -> tuple[list[StageTechnique], int]:
+        """The rows a page shows: every covered technique, then the riskiest uncovered ones up to
+        ``limit`` rows in all (riskiest first), and how many uncovered ones are left out."""
+        covered = [t for t in self.techniques if t.covered_by]
+        room = max(0, limit - len(covered))
+        uncovered = [t for t in self.techniques if not t.covered_by]
+        chosen = {id(t) for t in [*covered, *uncovered[:room]]}
+        return [t for t in self.techniques if id(t) in chosen], max(0, len(uncovered) - room)
+
 
 class Technique(_Model):
     """A technique that applies somewhere in the pipeline, described once."""

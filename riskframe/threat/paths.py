@@ -176,7 +176,9 @@ def progression(stages: Sequence[str], terms: Mapping[str, Sequence[Term]],
         forced = index == 0 or (index == last and any(s.tactic == IMPACT_TACTIC for _, s in stage_options))
         grown = {} if forced else dict(chains)
         for order, step in stage_options:
-            before = [c for o, c in chains.items() if o < order] if index else [(0.0, None)]
+            # A technique carries one step of a path: an attack does not evade the model twice.
+            before = ([c for o, c in chains.items() if o < order and not _holds(c[1], step.technique)]
+                      if index else [(0.0, None)])
             if not before:
                 continue
             score, chain = max(before, key=lambda c: c[0])
@@ -193,22 +195,35 @@ def progression(stages: Sequence[str], terms: Mapping[str, Sequence[Term]],
 
 
 _Chain = tuple[Step, "_Chain | None"]
+# Candidates kept per tactic at a stage, so that a technique already on the path has a next best.
+_CANDIDATES = 3
+
+
+def _holds(chain: _Chain | None, technique: str) -> bool:
+    while chain is not None:
+        if chain[0].technique == technique:
+            return True
+        chain = chain[1]
+    return False
 
 
 def _stage_options(stage: str, inherited: float, terms: Sequence[Term],
                    tactics: Mapping[str, Sequence[tuple[int, str]]], model: RiskModel,
                    specific: set[str]) -> list[tuple[int, Step]]:
-    """For each tactic present at the stage, the step of its riskiest technique (ties: the specific
-    one, then the lowest id)."""
-    best: dict[int, Step] = {}
+    """For each tactic present at the stage, the steps of its riskiest techniques, best first (ties:
+    the specific one, then the lowest id), :data:`_CANDIDATES` at most."""
+    by_order: dict[int, list[Step]] = {}
     for term in sorted(terms, key=lambda t: t.technique):
         chance = likelihood(term, model.exposure, inherited)
         step = Step(stage, "", term.technique, round(chance, 6), round(chance * term.impact, 6),
                     covered=term.remaining < 1.0)
         for order, tactic in tactics.get(term.technique, ()):
-            if order not in best or _weight(best[order], specific) < _weight(step, specific):
-                best[order] = replace(step, tactic=tactic)
-    return sorted(best.items())
+            by_order.setdefault(order, []).append(replace(step, tactic=tactic))
+    out = []
+    for order in sorted(by_order):
+        ranked = sorted(by_order[order], key=lambda s: (-_weight(s, specific), s.technique))
+        out += [(order, step) for step in ranked[:_CANDIDATES]]
+    return out
 
 
 def _weight(step: Step, specific: set[str]) -> float:

@@ -76,7 +76,10 @@ TEXT_CORPUS: tuple[Rule, ...] = (
 # Techniques that need a language model or an AI agent. Their mitigations' lifecycle lists
 # ordinary stage kinds, so the kind route would open them on every pipeline; they apply only
 # where a text corpus opens them (agents are not declared in pipelines yet).
+# Deepfakes and phishing also need a generative model, or target people rather than the pipeline:
+# a digits classifier opens none of them at any stage (AML.T0052, AML.T0052.001, AML.T0088).
 GENERATIVE_ONLY: frozenset[str] = frozenset({
+    "AML.T0052", "AML.T0052.001", "AML.T0088",
     "AML.T0051", "AML.T0051.000", "AML.T0051.001", "AML.T0051.002", "AML.T0052.000", "AML.T0053",
     "AML.T0054", "AML.T0056", "AML.T0057", "AML.T0061", "AML.T0062", "AML.T0064", "AML.T0065",
     "AML.T0066", "AML.T0067", "AML.T0068", "AML.T0069", "AML.T0069.002", "AML.T0070", "AML.T0071",
@@ -91,4 +94,13 @@ def all_table_ids() -> set[str]:
     """Every technique id the tables name (for the consistency test against the catalog)."""
     rules = [*UNTRUSTED_SOURCE, *TEXT_CORPUS]
     rules += [r for table in (ARTIFACT_TYPES, MODEL_FORMATS) for group in table.values() for r in group]
-    return {r.technique for r in rules} | set(GENERATIVE_ONLY)
+    return {r.technique for r in rules} | set(GENERATIVE_ONLY) | set(SERVED_ONLY)
+
+
+# Techniques that reach a model only through its inference API: they apply where the model is served
+# (stage kinds deployment and monitoring), not at every stage whose mitigations they share.
+SERVED_ONLY: frozenset[str] = frozenset({
+    "AML.T0024", "AML.T0024.000", "AML.T0024.001", "AML.T0024.002", "AML.T0029", "AML.T0034", "AML.T0040",
+    "AML.T0046", "AML.T0063",
+})
+SERVING_KINDS: frozenset[str] = frozenset({"deployment", "monitoring"})

@@ -135,10 +135,13 @@ def _metrics(a: Assessment) -> dict[str, float]:
 
 
 def _tags(a: Assessment, command: str) -> dict[str, str]:
-    reasons = "\n".join(f"- {reason}" for reason in a.gate.reasons) or "- no reason recorded"
+    from riskframe.reports.decision import decision_sentence, sections
+
+    reasons = "\n\n".join(f"{s.title}:\n" + "\n".join(f"- {r}" for r in s.reasons) for s in sections(a))
     note = (
         f"**riskframe {command}** of pipeline `{a.pipeline.name}`: gate **{a.gate.decision.upper()}** "
-        f"(fail_on: {a.gate.fail_on}), risk score {a.summary.risk_score:g}/100 ({a.summary.level}).\n\n{reasons}"
+        f"(fail_on: {a.gate.fail_on}), risk score {a.summary.risk_score:g}/100 ({a.summary.level}). "
+        f"{decision_sentence(a)}\n\n{reasons or 'No reason recorded.'}"
     )
     return {
         "riskframe.gate": a.gate.decision,

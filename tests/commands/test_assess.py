@@ -141,7 +141,7 @@ def test_the_default_out_folder_is_named_after_the_pipeline(tmp_path, monkeypatc
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--executor", "thread"], "argument --executor: invalid choice: 'thread' (choose from 'process', 'local')"),
+    (["--executor", "thread"], "argument --executor: invalid choice: 'thread' (choose from 'process', 'local', 'dask')"),
     (["--jobs", "0"], "argument --jobs/-j: must be at least 1. Got 0 instead."),
 ])
 def test_executor_and_jobs_are_checked_as_usage(tmp_path, capsys, args, message):

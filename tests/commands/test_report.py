@@ -81,12 +81,12 @@ def test_json_that_is_not_an_assessment_is_refused(riskframe, workspace) -> None
 
 
 def test_an_assessment_of_a_newer_schema_is_refused(assessed, riskframe) -> None:
-    text = assessed.read_text(encoding="utf-8").replace('"schema_version": "1.0"', '"schema_version": "9.0"', 1)
+    text = assessed.read_text(encoding="utf-8").replace('"schema_version": "1.1"', '"schema_version": "9.0"', 1)
     assessed.write_text(text, encoding="utf-8")
     code, _, err = riskframe("report", "out/assessment.json", "--format", "sarif")
     assert code == 2
     assert re.fullmatch(
-        r"out/assessment\.json:\d+:\d+: schema_version: this assessment uses schema 9\.0, newer than the 1\.0 "
+        r"out/assessment\.json:\d+:\d+: schema_version: this assessment uses schema 9\.0, newer than the 1\.1 "
         r"this riskframe reads; upgrade riskframe to read it\n",
         err,
     )
@@ -118,15 +118,18 @@ def test_assess_with_a_baseline_gates_only_on_new_failures(assessed, riskframe, 
     assert code == 0  # the only failure is known
     assert "Gate: PASS (fail_on: high)" in out
     assert "1 failing result was already failing in the baseline out/assessment.json" in out
-    assert json.loads((workspace / "same" / "riskframe.sarif").read_text())["runs"][0]["results"] == []
-    assert "Not listed: 1 failing result already failing" in (workspace / "same" / "report.md").read_text()
+    alerts = json.loads((workspace / "same" / "riskframe.sarif").read_text())["runs"][0]["results"]
+    known = [a["baselineState"] for a in alerts if a["properties"]["status"] == "fail"]
+    assert known == ["unchanged"] * len(known) and known  # still visible, as known
+    assert "#### Known from the baseline out/assessment.json" in (workspace / "same" / "report.md").read_text()
     assert len(load_assessment(workspace / "same" / "assessment.json").results) == 2  # all kept
 
     (workspace / "data" / "train.csv").write_text("x1,x2,label\n9,9,1\n")  # the training data changes
     code, out, _ = riskframe(*args, "--out", "changed", "--format", "sarif")
     assert code == 1
-    [new] = json.loads((workspace / "changed" / "riskframe.sarif").read_text())["runs"][0]["results"]
-    assert (new["properties"]["resultId"], new["baselineState"]) == ("INT-1/ingest/artifact-integrity", "new")
+    alerts = json.loads((workspace / "changed" / "riskframe.sarif").read_text())["runs"][0]["results"]
+    assert sorted((a["properties"]["resultId"], a["baselineState"]) for a in alerts) == [
+        ("INT-1/deploy/artifact-integrity", "unchanged"), ("INT-1/ingest/artifact-integrity", "new")]
 
 
 def test_report_with_a_baseline(assessed, riskframe) -> None:
@@ -135,7 +138,7 @@ def test_report_with_a_baseline(assessed, riskframe) -> None:
     assert out.splitlines()[:2] == [
         "Gate: PASS (fail_on: high), counting only failures new since the baseline",
         "Baseline: 1 failing result was already failing in the baseline out/assessment.json "
-        f"({load_assessment(assessed).created_at}); the reports do not list it again and the gate does not count it.",
+        f"({load_assessment(assessed).created_at}); the reports list it as known and the gate does not count it.",
     ]
 
 
@@ -177,3 +180,14 @@ def test_the_command_is_in_the_help(riskframe, capsys) -> None:
     help_text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
     assert f"comma-separated report formats: {', '.join(sorted(FORMATS))} (default: md,html)" in help_text
     assert "cyclonedx" in FORMATS
+
+
+def test_no_output_holds_an_absolute_path_when_the_inputs_are_given_relatively(workspace, riskframe) -> None:
+    code, _, _ = riskframe("assess", "pipeline.yaml", "--policy", "policy.yaml", "--out", "out", "-q",
+                           "--format", ",".join(sorted(FORMATS)))
+    assert code == 1
+    root = str(workspace.resolve())
+    written = sorted(p for p in (workspace / "out").iterdir() if p.is_file())
+    assert len(written) >= len(FORMATS)
+    for path in written:
+        assert root not in path.read_text(encoding="utf-8"), path.name

@@ -16,8 +16,8 @@ def test_the_example_threat_model(tmp_path, capsys):
     out = tmp_path / "tm"
     assert cli.main(["threat-model", str(EXAMPLE), "--policy", str(BASELINE), "--out", str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == ("Threat model of digits-classifier: 55 ATLAS techniques apply, 4 addressed by the policy, "
-                        "51 gaps")
+    assert lines[0] == ("Threat model of digits-classifier: 52 ATLAS techniques apply, 4 addressed by the policy, "
+                        "48 gaps")
     assert lines[1] == "Attack paths: 1; the riskiest:"
     assert lines[2].startswith("  - ingest → deploy: high (0.64): ") and lines[2].endswith(" -> Impact")
     assert lines[3].startswith("Worst gaps: AML.T0010 AI Supply Chain Compromise (realized, 0.64)")

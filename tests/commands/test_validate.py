@@ -127,3 +127,69 @@ def test_the_policy_schema_takes_policies_as_written(capsys):
     assert sorted(e.message for e in validator.iter_errors(as_json(incomplete))) == [
         "'controls' is a required property", "'title' is a required property"]
     assert [e.message for e in validator.iter_errors(as_json(head))] == ["'requirements' is a required property"]
+
+
+def test_a_misspelt_column_of_a_table_is_located_at_its_key(tmp_path, capsys):
+    (tmp_path / "wine.csv").write_text("bottle,alcohol,cultivar\nB-1,13.2,barolo\nB-2,12.1,barbera\n")
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text(textwrap.dedent("""\
+        apiVersion: riskframe/v1
+        kind: Pipeline
+        metadata: {name: wine}
+        stages:
+          - name: ingest
+            kind: data-understanding
+            artifacts:
+              - {name: raw, type: dataset, path: wine.csv, labels: cultivar, id_column: botle}
+        """))
+
+    assert main(["validate", str(pipeline)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"{pipeline}:8:70: stages[0].artifacts[0].id_column: wine.csv has no column 'botle' (looked up in its "
+        "header, of 3 columns); did you mean 'bottle'?")
+
+    pipeline.write_text(pipeline.read_text().replace("botle", "bottle"))
+    assert main(["validate", str(pipeline)]) == 0
+
+
+PARITY = """\
+apiVersion: riskframe/v1
+kind: Pipeline
+metadata: {name: parity}
+stages:
+  - name: ingest
+    kind: data-understanding
+    artifacts:
+      - {name: raw, type: dataset, path: missing.npz}
+      - {name: odd, type: dataset, path: table.xyz}
+      - {name: tab, type: dataset, path: table.csv, labels: lable}
+"""
+
+
+def test_validate_rejects_what_assess_would_reject_located(tmp_path, capsys, monkeypatch):
+    """A missing file, an unknown suffix and a misspelt column: assess stops on each, so validate does."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "table.csv").write_text("x1,x2,label\n1,2,0\n3,4,1\n")
+    (tmp_path / "table.xyz").write_text("x1,x2,label\n1,2,0\n")
+    (tmp_path / "pipeline.yaml").write_text(PARITY)
+    assert main(["validate", "pipeline.yaml"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"pipeline.yaml:8:36: stages[0].artifacts[0].path: file not found: {tmp_path}/missing.npz",
+        "pipeline.yaml:9:9: stages[0].artifacts[1].format: cannot read a dataset of format 'unknown'; declare "
+        "format: npz, npy, csv, parquet or images",
+        "pipeline.yaml:10:53: stages[0].artifacts[2].labels: table.csv has no column 'lable' (looked up in its "
+        "header, of 3 columns); did you mean 'label'?",
+    ]
+    assert main(["validate", "--no-data", "pipeline.yaml"]) == 0  # documents and paths only
+
+
+def test_validate_a_folder_checks_every_yaml_file_under_it(capsys):
+    assert main(["validate", str(ROOT / "controls")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == len(list((ROOT / "controls").glob("*.yaml"))) and all(line.startswith("ok: ") for line in out)
+
+
+def test_validate_a_folder_without_yaml_is_a_usage_error(tmp_path, capsys):
+    assert main(["validate", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"{tmp_path}: a folder with no .yaml or .yml file to validate\n"

@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 
 from riskframe import cli
+from riskframe.assessment import GateReason
 from riskframe.compare.baseline import RULE, Baseline, apply_baseline, compare, load_baseline, rebase, render_reports
 from riskframe.errors import DocumentError, UsageError
 from riskframe.reports.html_report import render_html
@@ -47,7 +48,7 @@ def test_failures_are_matched_by_id_and_evidence(assessment, older) -> None:
     assert comparison.changed == {}
     assert comparison.sentence() == (
         "1 failing result was already failing in the baseline main/assessment.json (2025-01-01T09:00:00+00:00); "
-        "the reports do not list it again and the gate does not count it."
+        "the reports list it as known and the gate does not count it."
     )
 
 
@@ -55,16 +56,22 @@ def test_the_gate_counts_only_new_failures(assessment, older) -> None:
     rebased, comparison = rebase(assessment, Baseline("main/assessment.json", older))
     assert rebased.gate.decision == "fail"  # DP-4 is new and erred: the gate still fails closed
     assert rebased.gate.reasons[-2:] == [comparison.sentence(), RULE]
-    assert not any(reason.startswith("DP-1 ") for reason in rebased.gate.reasons)
+    assert [r.result for r in rebased.gate.failing] == ["DP-4/evaluate/label-issues/test"]
+    assert [r.result for r in rebased.gate.known] == [FLIP]  # listed as known, not a reason it failed
     assert rebased.results == assessment.results  # assessment.json keeps every result
 
 
 def test_with_every_failure_known_the_gate_passes_and_says_why(assessment) -> None:
     rebased, _ = rebase(assessment, Baseline("main.json", assessment))
     assert rebased.gate.decision == "pass"
+    assert (rebased.gate.failing, rebased.gate.level) == ([], "medium")  # the highest the gate still counts
     assert rebased.gate.reasons == [
+        "DP-1 at stage train: label-issues on train failed with high residual risk (0.72); already failing in the "
+        "baseline main.json with the same evidence, not counted",
+        "DP-4 at stage evaluate: label-issues on test ended in error; already failing in the baseline main.json "
+        "with the same evidence, not counted",
         "2 failing results were already failing in the baseline main.json (2025-01-15T10:00:00+00:00); "
-        "the reports do not list them again and the gate does not count them.",
+        "the reports list them as known and the gate does not count them.",
         "A failure counts as known only when its evidence fingerprint is the baseline's: the same digests of the "
         "artifacts it examined and the same findings.",
     ]
@@ -78,7 +85,7 @@ def test_a_larger_poisoned_share_at_a_known_place_is_new(assessment) -> None:
     assert FLIP not in comparison.known and FLIP in comparison.new
     assert comparison.changed == {FLIP: "the flagged samples changed; the metrics changed"}
     assert rebased.gate.decision == "fail"
-    assert any(r.startswith("DP-1 at stage train: label-issues failed") for r in rebased.gate.reasons)
+    assert any(r.text.startswith("DP-1 at stage train: label-issues on train failed") for r in rebased.gate.failing)
     assert rebased.gate.reasons[-1] == (
         "1 failing result was failing in the baseline too but counts as new because its evidence changed: "
         f"{FLIP} (the flagged samples changed; the metrics changed)."
@@ -116,13 +123,22 @@ def test_a_warning_at_the_gate_level_is_never_suppressed(assessment, make_result
 
 def test_a_requirement_without_a_verdict_still_fails_the_rebased_gate(assessment) -> None:
     """The gate fails closed on a requirement that produced no verdict; a baseline does not change that."""
-    unassessed = ("DP-7 (data-poisoning) produced no verdict (spectral-signatures: no stage has a representations "
-                  "artifact); the gate fails closed (risk_appetite.unassessed: fail)")
-    gate = assessment.gate.model_copy(update={"reasons": [*assessment.gate.reasons, unassessed]})
+    unassessed = GateReason(why="unassessed", requirement="DP-7", policy="data-poisoning",
+                            text="DP-7 (data-poisoning) produced no verdict (spectral-signatures: no stage has a "
+                                 "representations artifact); the gate fails closed (risk_appetite.unassessed: fail)")
+    gate = assessment.gate.model_copy(update={"failing": [unassessed, *assessment.gate.failing]})
     current = assessment.model_copy(update={"gate": gate})
     rebased, _ = rebase(current, Baseline("main.json", current))  # every failure is known
     assert rebased.gate.decision == "fail"
-    assert rebased.gate.reasons[0] == unassessed
+    assert rebased.gate.failing == [unassessed]
+
+
+def test_a_baseline_made_under_other_policy_content_is_refused(assessment) -> None:
+    """The reviewer's case: a tightened policy must not count its failures as known."""
+    tightened = assessment.model_copy(update={"policy_digest": "7a" * 32})
+    with pytest.raises(UsageError, match=r"^--baseline: old.json was assessed under other policy content \(digest "
+                       r"5e5e5e5e5e5e; now 7a7a7a7a7a7a\): a failure is comparable only under the same requirements"):
+        compare(tightened, Baseline("old.json", assessment))
 
 
 def test_no_baseline_changes_nothing(assessment) -> None:
@@ -149,17 +165,21 @@ def test_a_baseline_that_is_not_an_assessment_is_a_located_error(tmp_path) -> No
 def test_markdown_and_html_leave_known_failures_out_and_count_them(assessment, older) -> None:
     rebased, comparison = rebase(assessment, Baseline("main/assessment.json", older))
     text = render_markdown(rebased, baseline=comparison)
-    table = [line for line in text.splitlines() if line.startswith("| DP-")]
+    needs_attention = text.split("### Needs attention", 1)[1].split("####", 1)[0]
+    table = [line for line in needs_attention.splitlines() if line.startswith("| DP-")]
     assert [row.split(" | ")[0] for row in table] == [
         "| DP-4: Test labels are trustworthy",
         "| DP-2: No class holds out-of-distribution samples",
     ]
-    assert "\nNot listed: 1 failing result already failing in the baseline `main/assessment.json` with unchanged evidence.\n" in text
-    assert f"- {comparison.sentence()}\n- {RULE}\n" in text  # among the gate's reasons: how many, and why
+    known = text.split("#### Known from the baseline main/assessment.json", 1)[1].split("\n\n", 2)[1]
+    assert [row.split(" | ")[0] for row in known.splitlines()[2:]] == ["| DP-1: Training labels are not poisoned (label flips)"]
+    assert f"- {comparison.sentence()}\n- {RULE}\n" in text  # among the gate's notes: how many, and why
     page = render_html(rebased, comparison)
     findings = page.split('id="findings"', 1)[1].split("</section>", 1)[0]
-    assert "DP-1: Training labels" not in findings and "DP-4: Test labels" in findings
-    assert comparison.sentence() in findings
+    attention, known_table = findings.split("Known from the baseline", 1)
+    assert "DP-1: Training labels" not in attention and "DP-4: Test labels" in attention
+    assert "DP-1: Training labels" in known_table
+    assert comparison.sentence() in page
 
 
 def test_the_written_assessment_keeps_the_rebased_gate(assessment, tmp_path) -> None:
@@ -235,7 +255,16 @@ def test_an_unchanged_failure_is_known_end_to_end(vendor, tmp_path) -> None:
     code, out = vendor("pr", "--format", "json,sarif", "--baseline", "main/assessment.json")
     assert code == 0
     assert "1 failing result was already failing in the baseline main/assessment.json" in out
-    assert json.loads((tmp_path / "pr" / "riskframe.sarif").read_text())["runs"][0]["results"] == []
+    [known] = json.loads((tmp_path / "pr" / "riskframe.sarif").read_text())["runs"][0]["results"]
+    assert known["baselineState"] == "unchanged"  # still visible, as known
+
+
+def test_a_baseline_under_a_tightened_policy_is_an_error_end_to_end(vendor, tmp_path, capsys) -> None:
+    (tmp_path / "policy.yaml").write_text(POLICY.replace("severity: critical", "severity: high"))
+    code = cli.main(["assess", "pipeline.yaml", "--policy", "policy.yaml", "--out", "pr", "-q", "--format", "json",
+                     "--baseline", "main/assessment.json"])
+    assert code == 2
+    assert "--baseline: main/assessment.json was assessed under other policy content" in capsys.readouterr().err
 
 
 def test_a_second_unsafe_model_at_a_known_place_fails_the_gate(vendor, tmp_path) -> None:

@@ -156,13 +156,14 @@ def test_missing_label_file_of_an_npy_pair(tmp_path, load):
 def test_a_folder_where_a_file_was_declared(tmp_path, load):
     (tmp_path / "raw.npz").mkdir()
     folder = (tmp_path / "raw.npz").resolve()
-    _refused(load, "path", f"{folder} is a folder; an artifact of format npz is a single file", path="raw.npz")
+    _refused(load, "path", f"{folder} is a folder, read as the files of a sharded dataset, and none of its files "
+             "matches '*.npz'", path="raw.npz")
 
 
 def test_unknown_format(tmp_path, load):
-    (tmp_path / "raw.parquet").write_bytes(b"PAR1")
-    _refused(load, "format", "cannot read a dataset of format 'unknown'; declare format: npz, npy or csv",
-             path="raw.parquet")
+    (tmp_path / "raw.feather").write_bytes(b"ARROW1")
+    _refused(load, "format", "cannot read a dataset of format 'unknown'; declare format: npz, npy, csv, parquet or "
+             "images", path="raw.feather")
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
@@ -263,17 +264,23 @@ def test_string_labels_in_an_npz(tmp_path, load):
     _refused(load, "labels", "raw.npz: labels must be integer class ids; got <U3 values", path="raw.npz")
 
 
-@pytest.mark.parametrize("cell", ["cat", "1.5", "", "nan", "1e30"])
-def test_csv_labels_that_are_not_integer_like(tmp_path, load, cell):
+@pytest.mark.parametrize("cell", ["1.5", "1e30"])
+def test_csv_labels_that_are_numbers_but_not_integers(tmp_path, load, cell):
     (tmp_path / "raw.csv").write_text(f"a,y\n1,0\n2,{cell}\n3,1\n")
-    _refused(load, "labels", "raw.csv: labels must be integer class ids, and the one on line 3 is not",
-             path="raw.csv", labels="y")
+    _refused(load, "labels", "raw.csv: labels are numbers, so they must be integer class ids, and the one on line 3 "
+             "is not", path="raw.csv", labels="y")
+
+
+@pytest.mark.parametrize("cell", ["", "nan", "NA", " ? "])
+def test_csv_labels_that_are_missing(tmp_path, load, cell):
+    (tmp_path / "raw.csv").write_text(f"a,y\n1,0\n2,{cell}\n3,1\n")
+    _refused(load, "labels", "raw.csv: line 3, column 2: the label is missing", path="raw.csv", labels="y")
 
 
 def test_csv_feature_that_is_not_a_number(tmp_path, load):
     (tmp_path / "raw.csv").write_text("a,b,y\n1,2,0\n3,four,1\n")
-    _refused(load, "features", "raw.csv: line 3, column 2: feature values must be numbers, and this one is not",
-             path="raw.csv", labels="y")
+    _refused(load, "features", "raw.csv: line 3, column 2: the column holds numbers from its first row, and this "
+             "value is not one (a column of categories must hold text from its first row)", path="raw.csv", labels="y")
 
 
 def test_csv_row_of_the_wrong_width(tmp_path, load):
@@ -284,13 +291,13 @@ def test_csv_row_of_the_wrong_width(tmp_path, load):
 
 def test_csv_without_the_label_column(tmp_path, load):
     (tmp_path / "raw.csv").write_text("a,b,target\n1,2,0\n")
-    _refused(load, "labels", "raw.csv has no column 'y' (looked up in its header line, of 3 columns)",
+    _refused(load, "labels", "raw.csv has no column 'y' (looked up in its header, of 3 columns)",
              path="raw.csv", labels="y")
 
 
 def test_csv_without_a_feature_column(tmp_path, load):
     (tmp_path / "raw.csv").write_text("a,b,y\n1,2,0\n")
-    _refused(load, "features", "raw.csv has no column(s) 'c' (looked up in its header line, of 3 columns)",
+    _refused(load, "features", "raw.csv has no column 'c' (looked up in its header, of 3 columns)",
              path="raw.csv", labels="y", features=["a", "c"])
 
 

@@ -26,7 +26,7 @@ def test_balance_passes_upstream_and_fails_on_skewed_training_data(workspace, re
     assert by_stage["prepare"].metrics == {"ratio": 0.125}
     assert assessment.gate.decision == "fail"
     assert assessment.gate.reasons == [
-        "R1 at stage prepare: balance failed with high residual risk (0.73), at or above fail_on: high"]
+        "R1 at stage prepare: balance on train failed with high residual risk (0.73), at or above fail_on: high"]
 
 
 def test_one_policy_may_be_given_without_a_list(workspace, registry):

@@ -102,5 +102,5 @@ def test_leaving_a_with_block_on_an_exception_kills_the_workers(tmp_path):
 def test_executors_by_name():
     assert isinstance(make_executor("local"), LocalExecutor)
     assert make_executor("process", 3).max_workers == 3  # type: ignore[attr-defined]
-    with pytest.raises(UsageError, match=r"^unknown executor 'dask'; use one of process, local$"):
-        make_executor("dask")
+    with pytest.raises(UsageError, match=r"^unknown executor 'ray'; use one of process, local, dask$"):
+        make_executor("ray")

@@ -53,7 +53,7 @@ def test_a_waived_failure_is_reported_waived_and_does_not_fail_the_gate(workspac
     assert result.risk.terms.control_effect.endswith("; waived: the risk is accepted, the gate ignores it")
     assert assessment.gate.decision == "pass"
     assert assessment.gate.reasons == [
-        "R1 at stage prepare: balance failed with high residual risk (0.73), waived until 2025-06-30 by "
+        "R1 at stage prepare: balance on train failed with high residual risk (0.73), waived until 2025-06-30 by "
         f"jane.doe@example.org ({_shown(workspace.policy)}:15): Class 0 is oversampled on purpose until the "
         "vendor delivers more data (found now: smallest/largest class = 0.12)"]
     assert assessment.summary.counts["waived"] == 1
@@ -71,7 +71,7 @@ def test_an_expired_waiver_does_not_apply_and_says_when_it_expired(workspace, re
                                   "assessment); the failure counts.")
     assert assessment.gate.decision == "fail"
     assert assessment.gate.reasons == [
-        "R1 at stage prepare: balance failed with high residual risk (0.73), at or above fail_on: high; "
+        "R1 at stage prepare: balance on train failed with high residual risk (0.73), at or above fail_on: high; "
         f"its waiver ({_shown(workspace.policy)}:15) expired on 2025-05-20"]
     [record] = assessment.waivers
     assert (record.status, record.days_left, record.matched, record.applied_to) == ("expired", -12, [result.id], [])
@@ -100,7 +100,7 @@ def test_errors_are_waived_only_when_the_waiver_says_so(workspace, registry):
     assert {r.status for r in assessment.results} == {"waived"}
     assert assessment.results[0].waiver.waived_status == "error"
     assert assessment.gate.decision == "pass"
-    assert assessment.gate.reasons[0].startswith("R1 at stage ingest: crash ended in error, waived until 2025-06-30")
+    assert assessment.gate.reasons[0].startswith("R1 at stage ingest: crash on raw ended in error, waived until 2025-06-30")
 
 
 def test_a_waiver_file_applies_like_a_policy_waiver_and_is_an_input(workspace, registry):

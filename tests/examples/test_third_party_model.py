@@ -52,8 +52,8 @@ def test_assessing_the_example_fails_the_gate_for_the_unsafe_model_and_never_run
     assert assessment.gate.decision == "fail"
     assert assessment.gate.reasons == ["SC-1 at stage adopt-models: unsafe-model-file-scan failed with critical "
                                        "residual risk (1.00), at or above fail_on: high",
-                                       "SC-5 at stage adopt-models: model-signature failed with high residual risk "
-                                       "(0.75), at or above fail_on: high"]
+                                       "SC-5 at stage adopt-models: model-signature on digits-cnn failed with high "
+                                       "residual risk (0.75), at or above fail_on: high"]
     failing = {(r.requirement, r.stage, r.artifact) for r in assessment.results if r.status in ("fail", "error", "warn")}
     # The CNN carries the payload, no publisher's signature and no registered lineage.
     assert failing == {("SC-1", "adopt-models", None), ("SC-5", "adopt-models", "digits-cnn"),

@@ -25,7 +25,6 @@ from riskframe.assessment import (
     ArtifactInfo,
     Assessment,
     ControlResult,
-    Gate,
     InputFile,
     NistSubcategoryStatus,
     NotAssessed,
@@ -39,6 +38,7 @@ from riskframe.assessment import (
     TechniqueStatus,
     ToolInfo,
 )
+from riskframe.engine.gate import decide
 from riskframe.results import Attachment
 
 # NIST AI RMF 1.0 Core: subcategories per category (4 functions, 19 categories, 72 subcategories).
@@ -487,14 +487,8 @@ def build_assessment() -> Assessment:
             requirements=6,
             stages=5,
         ),
-        gate=Gate(
-            decision="fail",
-            fail_on="high",
-            reasons=[
-                "DP-1/train/label-issues/train: residual risk high (0.72) reaches fail_on high",
-                "DP-4/evaluate/label-issues/test: the check could not run (error fails closed)",
-            ],
-        ),
+        gate=decide(results, "high", policy_levels=["high"]),
+        policy_digest="5e" * 32,
     )
 
 

@@ -15,6 +15,7 @@ import fcntl
 import itertools
 import json
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -206,3 +207,60 @@ def test_the_check_itself_sees_errors_and_network_requests(browser, tmp_path) ->
     assert page.remote_requests() == ["http://127.0.0.1:9/x.png"]
     errors = page.console_errors()
     assert any("boom" in e for e in errors) and any(e.startswith("exception:") for e in errors)
+
+
+# What is cut on paper: an element that ends beyond the page's printable width, or whose content an
+# overflow box clips (paper does not scroll). Only the outermost offender is named.
+CUT = """(() => {
+  const W = document.documentElement.clientWidth;
+  const out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const style = getComputedStyle(el);
+    if (style.display === 'none' || style.visibility === 'hidden') continue;
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0) continue;
+    const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+      + (typeof el.className === 'string' && el.className ? '.' + el.className.split(' ')[0] : '');
+    const parent = el.parentElement ? el.parentElement.getBoundingClientRect() : null;
+    if (box.right > W + 1 && !(parent && parent.right > W + 1)) out.push(name + ' ends beyond the page');
+    if (['hidden', 'auto', 'scroll', 'clip'].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1)
+      out.push(name + ' clips its content');
+  }
+  return out;
+})()"""
+# A4 portrait less the print stylesheet's 12 mm margins: 186 mm at 96 CSS pixels to the inch.
+PRINT_WIDTH_PX = 703
+
+
+def _printed(browser: DevTools, url: str) -> Page:
+    page = browser.open(url)
+    browser.send("Emulation.setEmulatedMedia", {"media": "print"}, page.session)
+    browser.send("Emulation.setDeviceMetricsOverride",
+                 {"width": PRINT_WIDTH_PX, "height": 1000, "deviceScaleFactor": 1, "mobile": False}, page.session)
+    page.evaluate("new Promise(resolve => setTimeout(resolve, 200))")
+    return page
+
+
+def test_the_report_prints_with_nothing_cut(assessment, browser, tmp_path) -> None:
+    """The ATLAS matrix (its Impact column included), wide tables and pictures fit the paper."""
+    [page_path] = render(assessment, tmp_path, ["html"])
+    page = _printed(browser, page_path.resolve().as_uri())
+    assert page.evaluate(CUT) == []
+    impact = page.evaluate("Array.from(document.querySelectorAll('table.matrix th'))"
+                           ".filter(th => th.innerText.includes('Impact')).map(th => th.getBoundingClientRect().right)")
+    assert impact and max(impact) <= PRINT_WIDTH_PX
+    pdf = base64.b64decode(browser.send("Page.printToPDF", {"preferCSSPageSize": True, "printBackground": True},
+                                        page.session)["data"])
+    (tmp_path / "report.pdf").write_bytes(pdf)
+    boxes = [tuple(map(float, b)) for b in re.findall(rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)]
+    assert pdf.startswith(b"%PDF") and len(boxes) > 3
+    assert any(w > h for w, h in boxes) and any(w < h for w, h in boxes)  # the matrix on landscape pages
+
+
+def test_the_print_check_sees_what_paper_would_cut(browser, tmp_path) -> None:
+    wide = tmp_path / "wide.html"
+    wide.write_text("<!DOCTYPE html><html><body><div style='overflow-x:auto'><table><tr>"
+                    + "<td>AML.T0010.002&nbsp;long&nbsp;cell&nbsp;text</td>" * 12 + "</tr></table></div>"
+                    "<p style='width:1200px'>wide</p></body></html>")
+    found = _printed(browser, wide.resolve().as_uri()).evaluate(CUT)
+    assert "div clips its content" in found and "p ends beyond the page" in found

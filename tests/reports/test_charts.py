@@ -117,3 +117,14 @@ def test_an_arrow_that_skips_a_column_bows_clear_of_the_stages_it_skips() -> Non
         peak = _arc_peak((source, target, bend), positions)
         skipped = [positions[n][1] for n, column in layers.items() if layers[source] < column < layers[target]]
         assert bend != 0.0 and all(abs(peak - y) > 0.42 for y in skipped), (source, target, bend, peak)
+
+
+def test_a_short_pipelines_graph_keeps_its_whole_legend(assessment) -> None:
+    """One stage draws a 2.9-inch picture; the legend's six entries need about 7.8 inches: the canvas
+    grows to hold them instead of cutting them at the figure's edge (on screen and in print)."""
+    import re
+
+    one = assessment.pipeline.model_copy(update={"stages": assessment.pipeline.stages[:1]})
+    svg = stage_graph_svg(one, assessment.stages[:1])
+    width = float(re.search(rb'<svg[^>]* width="([\d.]+)pt"', svg).group(1))
+    assert width > 7 * 72

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -45,12 +46,13 @@ def test_the_header_says_the_decision_and_the_risk_in_words(tree) -> None:
     header = _only(tree.find("header", id="summary"))
     assert "Gate decision FAIL fails at high risk or above" in header.text
     assert "Overall risk 72 / 100 high" in header.text
-    assert "Gate failed: the gate is set to fail at 'high' risk or above, or when a check cannot run." in header.text
+    assert ("Gate failed: the gate is set to fail at 'high' risk or above, on a failed requirement of that severity, "
+            "or when a check cannot run.") in header.text
     assert (
         "An estimated 0.94% (interval 0.71% to 1.2%) of the samples of 'train' in stage 'train' look poisoned"
     ) in header.text
     reasons = [li.text for li in _only(header.find("ul", class_="reasons")).find("li")]
-    assert reasons[1] == "DP-4/evaluate/label-issues/test: the check could not run (error fails closed)"
+    assert reasons[1] == "DP-4 at stage evaluate: label-issues on test ended in error; the gate fails closed"
 
 
 def test_every_image_is_inline_with_alt_text(tree) -> None:
@@ -289,3 +291,46 @@ def test_hostile_text_in_an_assessment_stays_text_in_the_html_report(hostile_ass
                                                             "poster", "data", "xlink:href") if name in e.attrs]
     assert urls and not [url for url in urls if "javascript:" in url.lower() or "//" in url.split(";")[0]]
     assert hostile.split("\n")[0] in tree.text  # shown, as text
+
+
+def _scored(make_result, status, score=0.0):
+    """A label screen's result with the risk the real model gives it (every term recorded)."""
+    from riskframe.scoring import Verdict, score_result
+
+    risk = score_result(Verdict("prepare", status, score, "high", ("realized",), 0.8), "high", exposed=True,
+                        inherited=0.45, inherited_from="ingest")
+    return make_result(id=f"DP-1/prepare/label-flip-screen/{status}", status=status, score=score, risk=risk,
+                       metrics={"estimated_poison_fraction": 0.004, "estimated_poison_fraction_low": 0.0,
+                                "estimated_poison_fraction_high": 0.01})
+
+
+def _card(page: str, result_id: str) -> str:
+    anchor = "result-" + re.sub(r"[^A-Za-z0-9_-]+", "-", result_id).strip("-").lower()
+    return page.split(f'id="{anchor}"', 1)[1].split("</article>", 1)[0]
+
+
+def test_a_passing_screen_shows_no_alarm_and_no_poisoned_share(assessment, make_result) -> None:
+    passed = _scored(make_result, "pass")
+    card = _card(render_html(assessment.model_copy(update={"results": [passed]})), passed.id)
+    assert 'class="callout"' not in card and "Estimated poisoned share" not in card
+
+
+def test_the_risk_terms_show_the_prior_and_how_the_terms_combine(assessment, make_result) -> None:
+    failed = _scored(make_result, "fail", 0.5)
+    card = _card(render_html(assessment.model_copy(update={"results": [failed]})), failed.id)
+    rows = [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", row)).split()) for row in re.findall(r"<tr>(.*?)</tr>",
+                                                                                   card.split('class="risk"')[1])]
+    assert rows[1:] == [
+        "ATLAS maturity prior m 0.60 the most mature ATLAS technique the result addresses",
+        "untrusted input e 0.35 an untrusted stage is at or upstream of this one",
+        "inherited h 0.45 from upstream stage ingest",
+        "prior likelihood L0 0.86 1 - (1 - m)(1 - e)(1 - h): independent routes to the threat",
+        "likelihood L 0.90 failed: likelihood raised to at least 0.90 by the evidence",
+        "impact I 0.75 severity high (0.75) x the pipeline's criticality factor (1.00)",
+        "inherent 0.64 L0 x I: before this result",
+        "residual high 0.68 L x I: after this result",
+    ]
+    assert "+0.35" not in card  # the routes combine as independent events, not by addition
+    assert ("any failure scores 0.60 to 0.75: it lands on high risk however much it found, and a larger finding "
+            "scores little higher") in card
+    assert 'class="callout"' in card  # a failure's poisoned share is the alarm

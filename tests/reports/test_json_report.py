@@ -28,7 +28,7 @@ def test_round_trip_gives_back_an_equal_assessment(assessment, tmp_path) -> None
 def test_the_file_is_the_model_dump_indented_with_a_trailing_newline(assessment) -> None:
     text = dumps_assessment(assessment).decode("utf-8")
     assert text.endswith("}\n") and not text.endswith("\n\n")
-    assert text.startswith('{\n  "schema_version": "1.0",\n  "created_at": ')
+    assert text.startswith('{\n  "schema_version": "1.1",\n  "created_at": ')
     assert json.loads(text) == assessment.model_dump(mode="json")
     assert list(json.loads(text)) == list(Assessment.model_fields)  # declared order, not alphabetical
 
@@ -61,11 +61,11 @@ def test_non_finite_evidence_is_written_as_null_so_strict_readers_accept_it(asse
     assert evidence == {"bound": [None], "ratio": None}
 
 
-@pytest.mark.parametrize("version", ["1.1", "2.0"])
+@pytest.mark.parametrize("version", ["1.2", "2.0"])
 def test_a_newer_schema_version_is_refused_with_its_position(assessment, tmp_path, version) -> None:
     path = tmp_path / "assessment.json"
     path.write_bytes(
-        dumps_assessment(assessment).replace(b'"schema_version": "1.0"', f'"schema_version": "{version}"'.encode())
+        dumps_assessment(assessment).replace(b'"schema_version": "1.1"', f'"schema_version": "{version}"'.encode())
     )
     expected = (
         f"{path}:2:3: schema_version: this assessment uses schema {version}, newer than the "
@@ -77,7 +77,7 @@ def test_a_newer_schema_version_is_refused_with_its_position(assessment, tmp_pat
 
 def test_a_schema_version_that_is_not_a_version_is_refused_with_its_position(assessment, tmp_path) -> None:
     path = tmp_path / "assessment.json"
-    path.write_bytes(dumps_assessment(assessment).replace(b'"schema_version": "1.0"', b'"schema_version": 1'))
+    path.write_bytes(dumps_assessment(assessment).replace(b'"schema_version": "1.1"', b'"schema_version": 1'))
     expected = f"{path}:2:3: schema_version: must be a version such as '{SCHEMA_VERSION}'. Got 1 instead."
     with pytest.raises(InputError, match=f"^{re.escape(expected)}$"):
         load_assessment(path)

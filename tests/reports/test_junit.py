@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
@@ -26,13 +27,15 @@ def test_a_suite_per_stage_in_pipeline_order_and_one_for_unplaced_pairs(assessme
     xml = _parse(tmp_path, assessment)
     assert [suite.name for suite in xml] == ["ingest", "prepare", "train", "evaluate", "deploy", "not assessed"]
     assert xml.name == "riskframe: digits-classifier"
-    assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (7, 1, 1, 3)
+    assert (xml.tests, xml.failures, xml.errors, sum(suite.skipped for suite in xml)) == (7, 1, 1, 3)
     train = next(s for s in xml if s.name == "train")
     assert (train.tests, train.failures, train.errors, train.skipped) == (2, 1, 0, 0)
     assert train.time == pytest.approx(3.21)
     properties = {p.name: p.value for p in train.properties()}
-    assert properties["stage.kind"] == "model-engineering" and properties["gate"] == "fail"
-    assert properties["stage.residual_risk"] == "high (0.72)"
+    assert properties == {"stage.train.kind": "model-engineering", "stage.train.trust": "trusted",
+                          "stage.train.residual_risk": "high (0.72)"}
+    first = {p.name: p.value for p in next(iter(xml)).properties()}
+    assert (first["gate"], first["pipeline"]) == ("fail", "digits-classifier")  # the run's, once
 
 
 def test_a_test_case_per_requirement_and_control_named_by_severity_and_requirement(assessment, tmp_path) -> None:
@@ -101,3 +104,29 @@ def test_control_characters_and_markup_cannot_break_the_xml(assessment, make_res
 
 def test_rendering_is_deterministic(assessment) -> None:
     assert render_junit(assessment) == render_junit(copy.deepcopy(assessment))
+
+
+SCHEMA = Path(__file__).parent / "fixtures" / "junit" / "jenkins-junit-10.xsd"
+
+
+def test_valid_against_the_jenkins_xunit_schema(assessment, tmp_path) -> None:
+    """junit-10.xsd from the Jenkins xunit plugin (vendored with its MIT licence note)."""
+    from lxml import etree
+
+    schema = etree.XMLSchema(etree.parse(str(SCHEMA)))
+    current, comparison = rebase(assessment, Baseline("main/assessment.json", assessment))
+    for document in (render_junit(assessment), render_junit(current, comparison)):
+        assert schema.validate(etree.fromstring(document)), [str(e) for e in schema.error_log]
+
+
+def test_xunitparser_reads_it(assessment) -> None:
+    import io
+
+    import xunitparser
+
+    current, comparison = rebase(assessment, Baseline("main/assessment.json", assessment))
+    for document, gate in ((render_junit(assessment), "fail"), (render_junit(current, comparison), "pass")):
+        suite, result = xunitparser.parse(io.BytesIO(document))
+        assert (result.testsRun, suite.properties["gate"]) == (7, gate)
+    _, result = xunitparser.parse(io.BytesIO(render_junit(assessment)))
+    assert (len(result.failures), len(result.errors), len(result.skipped)) == (1, 1, 3)

@@ -12,14 +12,17 @@ from riskframe.reports.markdown_text import ZERO_WIDTH_JOINER
 
 
 def _table_rows(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| requirement")]
+    """The rows of the Needs attention table."""
+    table = text.split("### Needs attention", 1)[1].split("####", 1)[0].split("###", 1)[0] if "### Needs" in text else ""
+    return [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| requirement")]
 
 
 def test_the_gate_decision_and_the_risk_come_first(assessment) -> None:
     lines = render_markdown(assessment).splitlines()
     assert lines[0] == "## riskframe: gate FAILED for digits-classifier"
     assert lines[2] == ("**Gate: FAIL** (the gate is set to fail at `high` risk or above, and whenever a check cannot run)")
-    assert lines[4] == (
+    assert lines[4].startswith("Do not release yet: the release gate failed because 1 finding reached the “high” risk")
+    assert lines[6] == (
         "**Risk score: 72 / 100 (high).** High risk: at least one finding points to a likely "
         "attack with serious impact; act on it before release."
     )
@@ -33,8 +36,9 @@ def test_why_the_gate_failed_and_the_poisoned_share_are_spelled_out(assessment) 
     ) in text
     assert (
         "Why the gate failed:\n"
-        "- DP-1/train/label-issues/train: residual risk high (0.72) reaches fail_on high\n"
-        "- DP-4/evaluate/label-issues/test: the check could not run (error fails closed)\n"
+        "- DP-1 at stage train: label-issues on train failed with high residual risk (0.72), at or above fail_on: "
+        "high\n"
+        "- DP-4 at stage evaluate: label-issues on test ended in error; the gate fails closed\n"
     ) in text
     assert (
         "Results: 1 passed, 1 warning, 1 failed, 1 error (could not run), 1 waived, 1 not applicable (6 results)."
@@ -44,16 +48,16 @@ def test_why_the_gate_failed_and_the_poisoned_share_are_spelled_out(assessment) 
 def test_failing_erroring_and_warning_results_are_tabled_in_that_order(assessment) -> None:
     rows = _table_rows(render_markdown(assessment))
     assert rows == [
-        "| DP-1: Training labels are not poisoned (label flips) | train | label-issues | failed | high (0.72) "
+        "| DP-1: Training labels are not poisoned (label flips) | train | label-issues | train | failed | high (0.72) "
         "| 18 of 1797 training samples look mislabelled (estimated poisoned share 0.94%, above the 1% "
         "threshold); most are 7s labelled 1. |",
-        "| DP-4: Test labels are trustworthy | evaluate | label-issues | error (could not run) | high (0.64) "
+        "| DP-4: Test labels are trustworthy | evaluate | label-issues | test | error (could not run) | high (0.64) "
         "| The detector did not finish within its 600 s timeout. |",
-        "| DP-2: No class holds out-of-distribution samples | train | class-outliers | warning | medium (0.38) "
+        "| DP-2: No class holds out-of-distribution samples | train | class-outliers | train | warning | medium (0.38) "
         "| 31 samples are outliers within their class (1.7%), above the 1.5% warning level. |",
     ]
     assert (
-        "| requirement | stage | control | status | residual risk | summary |\n|---|---|---|---|---|---|\n"
+        "| requirement | stage | control | artifact | status | residual risk | summary |\n|---|---|---|---|---|---|---|\n"
         in render_markdown(assessment)
     )
 
@@ -64,7 +68,7 @@ def test_pipes_newlines_and_html_in_cells_cannot_break_the_table(assessment, mak
     [row] = _table_rows(text)
     assert row.startswith("| DP-3: x\\|y | ingest |")
     assert row.endswith("| a \\| b c &lt;script&gt;alert(1)&lt;/script&gt; |")
-    assert row.replace("\\|", "").count("|") == 7  # six cells
+    assert row.replace("\\|", "").count("|") == 8  # seven cells
 
 
 def test_nist_functions_roll_up_in_one_line_each(assessment) -> None:
@@ -119,7 +123,7 @@ def test_a_long_list_of_failures_is_capped_and_says_how_many_were_left_out(asses
     ]
     text = render_markdown(assessment.model_copy(update={"results": failures}))
     assert len(_table_rows(text)) == MAX_ROWS
-    assert "\n... and 10 more in the full report.\n" in text
+    assert "\n... and 10 more, listed in full in `riskframe report assessment.json --format html`.\n" in text
     assert len(text) < 65_536  # GitHub's comment limit
 
 
@@ -150,3 +154,26 @@ def test_no_link_image_mention_or_markup_comes_from_user_text(hostile_assessment
     words = "".join(c.content for c in children if c.type == "text").replace(ZERO_WIDTH_JOINER, "")
     assert words.count(shown) >= 5  # the text is there, as written, and inert
     assert not MENTION.search("".join(c.content for c in children if c.type == "text"))
+
+
+def test_a_thousand_failures_stay_under_sixty_thousand_characters(assessment, make_result) -> None:
+    """GitHub refuses comments over 65,536 characters; 602 failures once made 159,181."""
+    from riskframe.engine.gate import decide
+
+    failures = [make_result(id=f"R-{i}/ingest/artifact-digest/raw", requirement=f"R-{i}", status="fail",
+                            requirement_title="A requirement with a long title " * 4, summary="x " * 200)
+                for i in range(1_000)]
+    many = assessment.model_copy(update={"results": failures, "gate": decide(failures, "low")})
+    text = render_markdown(many, ["report.html", "assessment.json"])
+    assert len(text) < 60_000
+    assert "- ... and 980 more, listed in full in `report.html`\n" in text  # the gate's reasons, capped
+    assert "\n... and 950 more, listed in full in `report.html`.\n" in text  # the table, capped
+
+
+def test_a_summary_still_too_long_is_cut_at_a_line_with_a_true_sentence() -> None:
+    from riskframe.reports.markdown_report import capped
+
+    text = capped("| row |\n" * 20_000, "report.html")
+    assert len(text) <= 60_000 and text.count("| row |") < 20_000
+    assert text.endswith("\n\n*This summary was cut to 60,000 characters (of 160,000) to fit a pull-request comment; "
+                         "every result is in report.html.*\n")

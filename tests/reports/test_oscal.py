@@ -103,7 +103,10 @@ def test_every_reference_resolves_and_every_uuid_is_unique(written) -> None:
     assert {v for k, v in _walk(doc) if k == "risk-uuid"} <= risks
     assert {v for k, v in _walk(doc) if k in ("actor-uuid", "subject-uuid", "component-uuid")} <= components
     fragments = {v[1:] for k, v in _walk(doc) if k == "href" and v.startswith("#")}
-    assert doc["import-ap"]["href"][1:] in fragments and fragments <= resources
+    assert doc["import-ap"]["href"][1:] in fragments and fragments == resources  # every resource referenced
+    files = [link["href"] for r in doc["back-matter"]["resources"] for link in r.get("rlinks", [])
+             if not link["href"].startswith("http")]
+    assert len(files) == len(set(files))  # each file once
 
 
 def test_risks_are_open_with_the_residual_risk_and_the_atlas_technique(assessment, document) -> None:

@@ -172,7 +172,7 @@ def test_fingerprints_are_stable_across_runs_and_line_moves(assess_tiny, tmp_pat
     assert region(after) == region(before) + 2
 
 
-def test_a_baseline_leaves_known_failures_out(located) -> None:
+def test_a_baseline_keeps_known_failures_visible_as_unchanged(located) -> None:
     older = located.model_copy(
         update={
             "created_at": "2025-01-01T00:00:00+00:00",
@@ -183,11 +183,13 @@ def test_a_baseline_leaves_known_failures_out(located) -> None:
     log = sarif_log(current, comparison)
     _validate(log)
     results = _results(log)
-    assert sorted(results) == ["DP-4/evaluate/label-issues/test", "DP-6/prepare/class-outliers/clean"]
+    assert sorted(results) == ["DP-1/train/label-issues/train", "DP-4/evaluate/label-issues/test",
+                               "DP-6/prepare/class-outliers/clean"]
+    assert results["DP-1/train/label-issues/train"]["baselineState"] == "unchanged"  # known: listed, not counted
     assert results["DP-4/evaluate/label-issues/test"]["baselineState"] == "new"
     assert results["DP-6/prepare/class-outliers/clean"]["baselineState"] == "unchanged"
     baseline = log["runs"][0]["properties"]["baseline"]
-    assert (baseline["suppressedAsKnown"], baseline["new"], baseline["path"]) == (1, 1, "old/assessment.json")
+    assert (baseline["known"], baseline["new"], baseline["path"]) == (1, 1, "old/assessment.json")
 
 
 def test_a_failure_whose_waiver_expired_is_new_not_unchanged(located) -> None:
@@ -203,7 +205,8 @@ def test_render_reports_hands_the_baseline_to_the_sarif_file(located, tmp_path) 
     current, comparison = rebase(located, Baseline("old.json", located))
     [path] = render_reports(current, tmp_path, ["sarif"], comparison)
     results = json.loads(path.read_text(encoding="utf-8"))["runs"][0]["results"]
-    assert [r["properties"]["status"] for r in results] == ["waived"]  # both failures were known
+    assert [(r["properties"]["status"], r["baselineState"]) for r in results] == [
+        ("fail", "unchanged"), ("error", "unchanged"), ("waived", "unchanged")]  # both failures were known
 
 
 def test_hostile_text_stays_valid(located, make_result) -> None:

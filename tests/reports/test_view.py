@@ -141,11 +141,12 @@ def test_low_risk_never_says_nothing_needs_action_next_to_failing_results(assess
 
 def test_a_passed_gate_says_every_check_ran_only_when_it_did(assessment, make_result) -> None:
     from riskframe.assessment import Gate, NotAssessed
+    from riskframe.reports import decision
 
     passed = assessment.model_copy(update={"gate": Gate(decision="pass", fail_on="high", reasons=[]),
                                            "results": [make_result(status="pass")], "not_assessed": []})
-    assert view.gate_sentence(passed).startswith("Gate passed: every check ran, and no result")
+    assert decision.gate_sentence(passed).startswith("Gate passed: every check ran, and no result")
     gap = NotAssessed(policy="p", requirement="R1", control="c", reason="no dataset")
     allowed = passed.model_copy(update={"not_assessed": [gap]})
-    assert view.gate_sentence(allowed).startswith(
+    assert decision.gate_sentence(allowed).startswith(
         "Gate passed: 1 check had nothing to check, which the policy allows, and no result")

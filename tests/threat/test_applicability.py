@@ -7,7 +7,7 @@ import pytest
 from riskframe.catalog import load_catalog
 from riskframe.spec.pipeline import Artifact, Stage
 from riskframe.threat.applicability import is_text_corpus, stage_techniques
-from riskframe.threat.tables import GENERATIVE_ONLY
+from riskframe.threat.tables import GENERATIVE_ONLY, SERVED_ONLY
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def sources(found, technique):
 
 def test_kind_opens_the_techniques_whose_mitigations_apply_in_that_lifecycle_phase(catalog):
     found = stage_techniques(Stage(name="s", kind="data-preparation"), catalog)
-    expected = {t.id for t in catalog.atlas.techniques if t.id not in GENERATIVE_ONLY
+    expected = {t.id for t in catalog.atlas.techniques if t.id not in GENERATIVE_ONLY | SERVED_ONLY
                 and any("data-preparation" in m.lifecycle for m in catalog.mitigations_for(t.id))}
     assert set(found) == expected
     # AML.T0020 Poison Training Data is addressed by AML.M0007 Sanitize Training Data, applied at data preparation.
@@ -69,3 +69,11 @@ def test_text_corpora_are_recognised_by_format_or_suffix():
     assert is_text_corpus(Artifact(name="a", type="files", path="x/dump", format="jsonl"))
     assert not is_text_corpus(Artifact(name="a", type="dataset", path="x/data.npz"))
     assert not is_text_corpus(Artifact(name="a", type="model", path="x/model.md"))
+
+
+def test_a_classifier_opens_no_deepfake_or_phishing_and_serving_attacks_only_where_it_is_served(catalog):
+    """The reviewer's case: deepfakes and phishing at every stage of a digits classifier."""
+    for kind in ("data-understanding", "data-preparation", "model-engineering", "model-evaluation", "deployment"):
+        found = stage_techniques(Stage(name="s", kind=kind), catalog)
+        assert not {"AML.T0052", "AML.T0052.001", "AML.T0088"} & set(found), kind
+        assert ("AML.T0024" in found) == (kind == "deployment"), kind

@@ -22,10 +22,12 @@ def test_the_example_reads_as_an_attack_from_the_vendor_to_the_deployed_model():
     assert path.tactics[0] in ("Initial Access", "Resource Development") and path.tactics[-1] == "Impact"
     orders = [s.tactic for s in path.steps]
     assert len(set(orders)) == len(orders)
+    techniques = [s.technique for s in path.steps]
+    assert len(set(techniques)) == len(techniques)  # AML.T0015 once, not at evaluate and deploy
     assert path.risk == max(s.residual for s in model.stages) and path.level == "high"
     assert model.summary.model_dump() == {
-        "stages": 5, "entries": 1, "deployments": 1, "applicable_techniques": 55, "addressed_techniques": 4,
-        "gaps": 51, "attack_paths": 1, "max_path_risk": path.risk, "level": "high"}
+        "stages": 5, "entries": 1, "deployments": 1, "applicable_techniques": 52, "addressed_techniques": 4,
+        "gaps": 48, "attack_paths": 1, "max_path_risk": path.risk, "level": "high"}
     assert model.assumptions[1].startswith("Each control the plan runs for a technique at a stage is assumed to "
                                            "pass at its effectiveness")
 
@@ -82,3 +84,18 @@ def test_the_json_round_trips_and_is_the_same_for_the_same_inputs(pipeline_file,
     assert dumps_threat_model(first) == dumps_threat_model(second)
     (tmp_path / "tm.json").write_bytes(dumps_threat_model(first))
     assert load_threat_model(tmp_path / "tm.json") == first
+
+
+def test_a_stage_table_shows_every_covered_technique_and_says_how_many_it_left_out():
+    from riskframe.threat.markdown import TECHNIQUES_PER_STAGE, render_markdown
+
+    model = build_threat_model(EXAMPLE, [BASELINE], created_at=NOW)
+    ingest = model.stage("ingest")
+    covered = {t.id for t in ingest.techniques if t.covered_by}
+    rows, left_out = ingest.shown(2)  # fewer rows than covered techniques: every covered one still shows
+    assert {t.id for t in rows} == covered and len(covered) > 2
+    assert left_out == len(ingest.techniques) - len(covered)
+    rows, left_out = ingest.shown(TECHNIQUES_PER_STAGE)
+    assert covered <= {t.id for t in rows} and len(rows) + left_out == len(ingest.techniques)
+    assert (f"... and {left_out} more uncovered techniques in threat-model.json (every covered one is listed)."
+            in render_markdown(model))

@@ -39,6 +39,7 @@ from riskframe.detectors.labels._natural import (
     ratio_test,
     responsibilities,
 )
+from riskframe.detectors.labels._scale import stratified_sample
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,10 @@ class FlipSettings:
     natural_flips: int = 1
     candidates: int = 5
     max_components: int = 3
+    # Rows the natural model is calibrated and tested on (a seeded stratified sample beyond that;
+    # every row is still scored): see riskframe.detectors.labels._scale. None: every row.
+    tested_rows: int | None = None
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -144,28 +149,33 @@ def analyse_flips(labels: np.ndarray, probs: np.ndarray, settings: FlipSettings,
 def _analyse(labels: np.ndarray, probs: np.ndarray, settings: FlipSettings,
              groups: np.ndarray | None) -> FlipFindings:
     k = probs.shape[1]
-    everything = fit_natural(probs, labels, group_counts(groups, labels, k))
+    sample = _tested_sample(labels, settings)
+    everything = fit_natural(probs, labels, group_counts(groups, labels, k), sample)
     evidential = ~in_mixed_groups(everything.counts, labels.size)
     natural = everything.subset(evidential, _one_vote_per_group(groups, labels.size))
+    # The rows the tests see: every row that is evidence, or those of the sample.
+    tested = natural if sample is None else natural.subset(np.isin(np.flatnonzero(evidential), sample),
+                                                           natural.weights)
     tests = 1 + k * (k - 1)
     # With fewer than two classes among the rows that are evidence (every row ambiguous, say),
     # nothing can be tested and nothing seen.
-    judged = np.unique(natural.labels).size >= 2
-    allowances = _allowances(natural, settings) if judged else (0.5, np.full(k, 0.5))
-    accepted, strongest = _select(natural, settings, tests, allowances) if judged else ({}, None)
+    judged = np.unique(tested.labels).size >= 2
+    allowances = _allowances(tested, settings) if judged else (0.5, np.full(k, 0.5))
+    accepted, strongest = _select(tested, settings, tests, allowances) if judged else ({}, None)
     shown = accepted
     if (not accepted and strongest is not None and strongest.p_value < settings.review_alpha
             and strongest.weight > _allowance(strongest.component, allowances)):
         # Nothing is evidence, but something leans that way: its samples are the ones to look at.
         shown = {strongest.component: (strongest.statistic, strongest.p_value)}
-    fit = fit_components(natural, list(shown))
+    fit = fit_components(tested, list(shown))
     q = natural.probs(fit.temperature)
     sizes = q.sum(axis=0)
-    components = [_finding(natural, fit, c, shown[c], sizes) for c in shown]
+    components = [_finding(tested, fit, c, shown[c], sizes, natural.labels.size) for c in shown]
     flip_probability = np.zeros(labels.size)
     if shown:
         flip_probability[evidential] = responsibilities(q, natural.labels, fit.weights)
-    scores, suggested = _implausibility(everything.probs(), labels)
+    natural_probs = everything.probs()
+    scores, suggested = _implausibility(natural_probs, labels)
     q_all = everything.probs(fit.temperature)
     confirmed = bool(accepted)
     estimate = sum(c.flips for c in components) if confirmed else 0.0
@@ -179,17 +189,24 @@ def _analyse(labels: np.ndarray, probs: np.ndarray, settings: FlipSettings,
         confirmed=confirmed,
         temperature=everything.temperature,
         ambiguous=int((~evidential).sum()),
-        observed_disagreement=float(np.mean(everything.probs().argmax(axis=1) != labels)),
-        natural_disagreement=float(np.mean(1.0 - everything.probs().max(axis=1))),
-        limits=(detection_limits(natural, settings.alpha, tests, allowances) if judged
+        observed_disagreement=float(np.mean(natural_probs.argmax(axis=1) != labels)),
+        natural_disagreement=float(np.mean(1.0 - natural_probs.max(axis=1))),
+        limits=(detection_limits(tested, settings.alpha, tests, allowances) if judged
                 else Limits(float("inf"), np.full((k, k), np.inf))),
         allowances=allowances,
-        natural=natural,
+        natural=tested,
         class_sizes=np.bincount(labels, minlength=k).astype(float),
         estimate=float(estimate),
         low=float(sum(c.low * c.at_risk for c in components)) if confirmed else 0.0,
         high=float(sum(c.high * c.at_risk for c in components)) if confirmed else 0.0,
     )
+
+
+def _tested_sample(labels: np.ndarray, settings: FlipSettings) -> np.ndarray | None:
+    """Indices of the rows the natural model is fitted and tested on; None: every row."""
+    if settings.tested_rows is None or labels.size <= settings.tested_rows:
+        return None
+    return stratified_sample(np.arange(labels.size), labels, settings.tested_rows, settings.seed)
 
 
 def _select(natural: Natural, settings: FlipSettings, tests: int,
@@ -231,10 +248,12 @@ def _allowance(component: Component, allowances: tuple[float, np.ndarray]) -> fl
     return allowances[0] if component.pair is None else float(allowances[1][component.pair[0]])
 
 
-def _finding(natural: Natural, fit: Fit, component: Component, test: tuple[float, float],
-             sizes: np.ndarray) -> ComponentFinding:
-    low, high = profile_interval(natural, component, fit)
-    at_risk = float(natural.labels.size) if component.pair is None else float(sizes[component.pair[0]])
+def _finding(tested: Natural, fit: Fit, component: Component, test: tuple[float, float],
+             sizes: np.ndarray, n_rows: int) -> ComponentFinding:
+    """``component``'s weight and interval on the ``tested`` rows, acting on ``n_rows`` rows (spread) or
+    on the expected ``sizes`` of the true classes over every row (a pair)."""
+    low, high = profile_interval(tested, component, fit)
+    at_risk = float(n_rows) if component.pair is None else float(sizes[component.pair[0]])
     return ComponentFinding(component, fit.weights[component], low, high, test[0], test[1], at_risk)
 
 

@@ -28,26 +28,32 @@ MEMBERS: dict[str, tuple[str, ...]] = {
     "svm": ("svm",),
     "boosting": ("boosting",),
 }
-# A kernel svm's fit time grows with the square of the samples; above this size the ensemble
-# leaves it out (asking for model: svm still gets it).
-SVM_MAX_SAMPLES = 20_000
+# A kernel svm's fit and a nearest-neighbours prediction (every row against every training row)
+# grow with the square of the samples; above this size the ensemble leaves both out (asking for
+# model: svm or model: knn still gets it). Below it, 5 folds of both take seconds.
+QUADRATIC_MAX_SAMPLES = 20_000
+QUADRATIC_MEMBERS = ("knn", "svm")
+# Rows predicted at once: a fold of ten million rows is scored in slices of bounded memory.
+PREDICT_CHUNK = 100_000
 
 
 def members_for(model: str, n_samples: int, images: bool = False) -> tuple[str, ...]:
-    """The members ``model`` names: without the svm in a large ensemble, and without gradient
-    boosting on pictures.
+    """The members ``model`` names: without the svm and the kNN in a large ensemble, and without
+    gradient boosting on pictures while the svm is in.
 
     Boosted trees are what tabular data needs (thresholds, interactions, categories: a choice
     dataset the other three learn to 85% it learns to 99%, and a model that misses structure
     makes the structure look like flipped labels); on pixels they add nothing the svm does not
     and cost a tree per class per round (6 s on the digits against 1 s for the other three).
+    Above :data:`QUADRATIC_MAX_SAMPLES` they are the ensemble's only non-linear member, pictures
+    or not.
     """
     members = MEMBERS[model]
-    if model == "ensemble" and n_samples > SVM_MAX_SAMPLES:
-        members = tuple(m for m in members if m != "svm")
-    if model == "ensemble" and images:
-        members = tuple(m for m in members if m != "boosting")
-    return members
+    if model != "ensemble":
+        return members
+    if n_samples > QUADRATIC_MAX_SAMPLES:
+        return tuple(m for m in members if m not in QUADRATIC_MEMBERS)
+    return tuple(m for m in members if m != "boosting") if images else members
 
 
 def make_member(name: str, seed: int) -> Any:
@@ -107,6 +113,8 @@ def out_of_fold_probabilities(
     seed: int,
     train_mask: np.ndarray | None = None,
     groups: np.ndarray | None = None,
+    train_rows: int | None = None,
+    workers: int = 1,
 ) -> np.ndarray:
     """Average out-of-fold class probabilities of ``members``, shape (N, n_classes).
 
@@ -123,37 +131,60 @@ def out_of_fold_probabilities(
     folds : int
         Stratified folds, shuffled with ``seed``.
     seed : int
-        Seeds the fold assignment and the members.
+        Seeds the fold assignment, the training samples and the members.
     train_mask : numpy.ndarray, optional
         Boolean (N,): samples allowed in training folds. Every sample is still predicted; the
         second, purified pass of label-flip detection keeps its suspects out of training.
     groups : numpy.ndarray, optional
         (N,) group ids kept together in one fold (identical rows: a copy of a flipped row in the
         training folds would vouch for its wrong label).
+    train_rows : int, optional
+        Fit each member on at most this many rows of the training folds, a sample stratified by
+        label (see :mod:`riskframe.detectors.labels._scale`); every row is still predicted.
+    workers : int
+        Folds fitted at once, on threads of this process (they share its memory limit).
 
     Returns
     -------
     numpy.ndarray
         Rows sum to 1. A class absent from a training fold gets probability 0 in that fold.
     """
-    from sklearn.base import clone
+    from concurrent.futures import ThreadPoolExecutor
+
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped,unused-ignore]
 
+    from riskframe.detectors.labels._scale import stratified_sample
+
     n = labels.shape[0]
     allowed = np.ones(n, dtype=bool) if train_mask is None else train_mask
-    models = [make_member(name, seed) for name in members]
-    probs = np.zeros((n, n_classes))
     splitter = (StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed) if groups is None
                 else StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed))
-    # One BLAS/OpenMP thread: these fits are small, and on a busy machine multi-threaded BLAS
-    # spin-waits for cores it cannot get (lbfgs on digits: 0.8 s per fit instead of 0.01 s).
-    with threadpool_limits(limits=1):
-        for train, test in splitter.split(features, labels, groups):
-            train = train[allowed[train]]
-            for model in models:
-                probs[test] += _fit_predict(clone(model), features, labels, train, test, n_classes)
-    return probs / len(models)
+    splits = [(stratified_sample(train[allowed[train]], labels, train_rows, seed + fold), test)
+              for fold, (train, test) in enumerate(splitter.split(features, labels, groups))]
+
+    def fold_probabilities(split: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        train, test = split
+        summed = np.zeros((test.size, n_classes))
+        for name in members:
+            summed += _fit_predict(make_member(name, seed), features, labels, train, test, n_classes)
+        return summed
+
+    probs = np.zeros((n, n_classes))
+    # One BLAS/OpenMP thread per fold: these fits are small, and on a busy machine multi-threaded
+    # BLAS spin-waits for cores it cannot get (lbfgs on digits: 0.8 s per fit instead of 0.01 s).
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        # Convergence chatter from lbfgs on a few folds says nothing about the labels.
+        warnings.simplefilter("ignore", category=UserWarning)
+        warnings.filterwarnings("ignore", message=".*converge.*")
+        if workers > 1 and len(splits) > 1:
+            with ThreadPoolExecutor(max_workers=min(workers, len(splits)), thread_name_prefix="label-folds") as pool:
+                fold_probs = list(pool.map(fold_probabilities, splits))
+        else:
+            fold_probs = [fold_probabilities(split) for split in splits]
+    for (_, test), fold in zip(splits, fold_probs, strict=True):
+        probs[test] += fold
+    return probs / len(members)
 
 
 def _fit_predict(
@@ -170,11 +201,8 @@ def _fit_predict(
     if seen.size == 1:  # nothing to learn; the fold's only class gets everything
         out[:, seen[0]] = 1.0
         return out
-    with warnings.catch_warnings():
-        # Convergence chatter from lbfgs on a few folds says nothing about the labels.
-        warnings.simplefilter("ignore", category=UserWarning)
-        warnings.filterwarnings("ignore", message=".*converge.*")
-        model.fit(features[train], labels[train])
-        predicted = model.predict_proba(features[test])
-    out[:, model.classes_] = predicted
+    model.fit(features[train], labels[train])
+    for start in range(0, test.size, PREDICT_CHUNK):
+        chunk = test[start:start + PREDICT_CHUNK]
+        out[start:start + chunk.size, model.classes_] = model.predict_proba(features[chunk])
     return out

@@ -5,7 +5,8 @@ How it works:
 1. Out-of-fold probabilities from an ensemble (logistic regression, kNN, RBF SVM and, on tabular
    data, gradient boosting; stratified K-fold, seeded, identical rows and the rows of one declared
    entity (``groups:``) kept in one fold so that a copy cannot vouch for a flipped label; feature
-   columns that are the label left out).
+   columns that are the label left out). On large data the ensemble, the rows each member is
+   fitted on and the rows the tests see are bounded (:mod:`riskframe.detectors.labels._scale`).
 2. :mod:`riskframe.detectors.labels._natural` calibrates them into the dataset's *natural* label noise
    (class overlap, ambiguous identical rows) and tests two departures from it: flips spread over
    the classes, and a targeted class pair (7 -> 1). :mod:`riskframe.detectors.labels._flips` keeps the
@@ -35,7 +36,14 @@ from riskframe.detectors.base import Detector, DetectorParams
 from riskframe.detectors.context import RunContext
 from riskframe.detectors.labels import flip_evidence
 from riskframe.detectors.labels._flips import FlipFindings, FlipSettings, analyse_flips
-from riskframe.detectors.labels._oof import members_for, out_of_fold_probabilities, usable_folds
+from riskframe.detectors.labels._oof import (
+    QUADRATIC_MAX_SAMPLES,
+    QUADRATIC_MEMBERS,
+    members_for,
+    out_of_fold_probabilities,
+    usable_folds,
+)
+from riskframe.detectors.labels._scale import DEFAULT_SCALE, Scale
 from riskframe.detectors.labels.vouch import agreement, duplicate_groups, joined_groups, label_copies
 from riskframe.errors import NotApplicableError
 from riskframe.results import DetectorResult
@@ -55,7 +63,8 @@ class LabelIssuesParams(DetectorParams):
 
     model: Literal["ensemble", "logistic", "knn", "svm", "boosting"] = Field(
         default="ensemble",
-        description="out-of-fold model: the ensemble (logistic, knn, svm, and boosting on tabular data), or one",
+        description="out-of-fold model: the ensemble (logistic, knn, svm, and boosting on tabular data; logistic "
+                    "and boosting above 20,000 rows), or one",
     )
     folds: int = Field(default=5, ge=2, le=20, description="stratified folds (reduced to the smallest class size)")
     alpha: float = Field(
@@ -126,8 +135,14 @@ class LabelIssues(Detector[LabelIssuesParams]):
             attachments=view.attachments(params.max_images),
         )
 
-    def analyse(self, dataset: Dataset, params: LabelIssuesParams, seed: int = 0) -> flip_evidence.FlipView:
+    def analyse(self, dataset: Dataset, params: LabelIssuesParams, seed: int = 0, scale: Scale = DEFAULT_SCALE,
+                members: tuple[str, ...] | None = None) -> flip_evidence.FlipView:
         """The analysis behind :meth:`run`, with every sample's score (for benchmarks and notebooks).
+
+        ``scale`` bounds the rows each step looks at on large datasets (see
+        :mod:`riskframe.detectors.labels._scale`; :data:`~riskframe.detectors.labels._scale.EVERY_ROW`
+        looks at all of them); ``members`` replaces the ensemble chosen by ``params.model`` and the
+        dataset's size (benchmarks compare both sides of a line with it).
 
         >>> view = LabelIssues().analyse(ctx.dataset(), LabelIssues.Params())  # doctest: +SKIP
         >>> view.sample_scores().shape  # doctest: +SKIP
@@ -135,29 +150,36 @@ class LabelIssues(Detector[LabelIssuesParams]):
         """
         analysed, skipped = _analysable(dataset, params.min_class_samples)
         class_codes, codes = np.unique(dataset.labels[analysed], return_inverse=True)
-        features = dataset.features[analysed]
+        # Every row analysed (the usual case): the dataset's own array, not a copy of it.
+        features = dataset.features if analysed.size == dataset.n_samples else dataset.features[analysed]
         copies = label_copies(features, codes)
         if len(copies) == features.shape[1]:
             raise ValueError(f"every feature column ({len(copies)}) determines the label: there is nothing to check "
                              "the labels against")
-        features = np.delete(features, copies, axis=1)  # the models would read the label from them
+        if copies:
+            features = np.delete(features, copies, axis=1)  # the models would read the label from them
         entities = None if dataset.groups is None else dataset.groups[analysed]
         groups = joined_groups(duplicate_groups(features), entities)
-        fit = _Fit(features, codes, groups, params, seed, images=dataset.images is not None)
+        fit = _Fit(features, codes, groups, params, seed, images=dataset.images is not None, scale=scale,
+                   members=members)
         probs = fit.probabilities(codes)
-        findings = analyse_flips(codes, probs, _settings(params), groups)
+        settings = _settings(params, scale, seed)
+        findings = analyse_flips(codes, probs, settings, groups)
         agreed = agreement(codes, probs)
         doubt = agreed.doubt(params.alpha) or fit.doubt()
         purified = 0
         if doubt:
             findings = findings.discarded()
         elif findings.confirmed and findings.targeted:
-            findings, purified = _purified(fit, codes, findings, params)
+            findings, purified = _purified(fit, codes, findings, settings)
         method = {
             "model": params.model,
             "members": list(fit.members),
+            "left_out_for_size": fit.left_out_for_size(params.model),
             "folds": fit.folds,
+            "folds_at_once": fit.workers,
             "analysed_samples": int(analysed.size),
+            **scale.describe(int(analysed.size), fit.folds),
             "out_of_fold_accuracy": round(agreed.accuracy, 4),
             "majority_class_rate": round(agreed.majority, 4),
             "temperature": round(findings.temperature, 4),
@@ -174,15 +196,24 @@ class _Fit:
     """The out-of-fold fit of one dataset: which models, how many folds."""
 
     def __init__(self, features: np.ndarray, codes: np.ndarray, groups: np.ndarray | None, params: LabelIssuesParams,
-                 seed: int, images: bool) -> None:
-        self.features, self.groups, self.seed = features, groups, seed
-        self.n_classes = int(codes.max()) + 1
+                 seed: int, images: bool, scale: Scale, members: tuple[str, ...] | None) -> None:
+        self.features, self.groups, self.seed, self.train_rows = features, groups, seed, scale.train_rows
+        self.n_classes, self.n_rows = int(codes.max()) + 1, int(codes.size)
         self.folds = usable_folds(codes, params.folds, groups)
-        self.members = members_for(params.model, int(codes.size), images)
+        self.members = members or members_for(params.model, int(codes.size), images)
+        self.workers = min(scale.threads, self.folds)
+
+    def left_out_for_size(self, model: str) -> list[str]:
+        """Members of the ensemble left out because of the dataset's size (their cost grows with
+        the square of the rows)."""
+        if model != "ensemble" or self.n_rows <= QUADRATIC_MAX_SAMPLES:
+            return []
+        return [m for m in QUADRATIC_MEMBERS if m not in self.members]
 
     def probabilities(self, labels: np.ndarray, train_mask: np.ndarray | None = None) -> np.ndarray:
         return out_of_fold_probabilities(self.features, labels, self.n_classes, members=self.members,
-                                         folds=self.folds, seed=self.seed, groups=self.groups, train_mask=train_mask)
+                                         folds=self.folds, seed=self.seed, groups=self.groups, train_mask=train_mask,
+                                         train_rows=self.train_rows, workers=self.workers)
 
     def doubt(self) -> str:
         if self.groups is not None and np.unique(self.groups).size < 2:
@@ -192,7 +223,7 @@ class _Fit:
 
 
 def _purified(fit: _Fit, codes: np.ndarray, findings: FlipFindings,
-              params: LabelIssuesParams) -> tuple[FlipFindings, int]:
+              settings: FlipSettings) -> tuple[FlipFindings, int]:
     """A confirmed targeted pair, measured again with its flagged samples kept out of *training*.
 
     Models trained with a quarter of the 7s labelled 1 have partly learnt that 7-shaped means 1,
@@ -203,15 +234,16 @@ def _purified(fit: _Fit, codes: np.ndarray, findings: FlipFindings,
     """
     keep = np.ones(codes.size, dtype=bool)
     keep[findings.flagged] = False
-    again = analyse_flips(codes, fit.probabilities(codes, keep), _settings(params), fit.groups)
+    again = analyse_flips(codes, fit.probabilities(codes, keep), settings, fit.groups)
     before = {c.component for c in findings.components}
     if not (again.confirmed and before <= {c.component for c in again.components}):
         return findings, 0
     return again, int(findings.flagged.size)
 
 
-def _settings(params: LabelIssuesParams) -> FlipSettings:
-    return FlipSettings(alpha=params.alpha, allowance=params.natural_noise_rate, natural_flips=params.natural_flips)
+def _settings(params: LabelIssuesParams, scale: Scale, seed: int) -> FlipSettings:
+    return FlipSettings(alpha=params.alpha, allowance=params.natural_noise_rate, natural_flips=params.natural_flips,
+                        tested_rows=scale.natural_rows, seed=seed)
 
 
 def _analysable(dataset: Dataset, min_samples: int) -> tuple[np.ndarray, list[dict[str, Any]]]:

@@ -50,6 +50,7 @@ def test_the_patched_cluster_is_flagged_and_no_other(backdoored):
     assert result.summary.startswith("Backdoor suspected in class 0: 72 of its 214 samples (33.6%)")
 
 
+@pytest.mark.slow  # trains the clean CNN: over 3 s of CPU (measured, 2 cores)
 def test_a_clean_model_passes(tmp_path_factory):
     result = ActivationClustering().run(_context(_files(tmp_path_factory, 0.0)), ActivationClustering.Params())
 
@@ -75,5 +76,6 @@ def test_the_split_puts_a_planted_cluster_on_the_suspect_side():
     assert (split.scores[120:] > 0.5).all() and (split.scores[:120] < 0.5).all()
 
 
+@pytest.mark.slow  # over 3 s of CPU (measured, 2 cores)
 def test_the_contract_suite_passes(tmp_path):
     check_detector(ActivationClustering, tmp_path)

@@ -186,5 +186,6 @@ def test_parameters_are_checked():
         SpectralSignatures.Params(method="spectre")
 
 
+@pytest.mark.slow  # over 3 s of CPU (measured, 2 cores)
 def test_the_contract_suite_passes(tmp_path):
     check_detector(SpectralSignatures, tmp_path)

@@ -40,6 +40,7 @@ def overlapping(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 # Fail: a targeted flip, 10% of the 7s relabelled 1 ------------------------------------------------
 
 
+@pytest.mark.slow  # over 3 s of CPU (measured, 2 cores)
 def test_targeted_flip_is_found_with_high_f1(digits_flip_targeted_run):
     scenario, result = digits_flip_targeted_run
     assert f1(result.evidence["flagged_indices"], scenario.flipped) >= 0.90
@@ -170,6 +171,7 @@ def test_one_categorical_feature_with_few_distinct_rows_gets_a_verdict(digits_da
     assert "600 rows are identical to rows with other labels: ambiguous, never counted as flips." in result.summary
 
 
+@pytest.mark.slow  # over 3 s of CPU (measured, 2 cores)
 def test_labels_the_models_cannot_learn_are_inconclusive_saying_why(digits_dataset_context):
     images, labels = scenarios.digits()
     scrambled = np.random.default_rng(0).integers(0, 10, labels.size)
@@ -182,6 +184,7 @@ def test_labels_the_models_cannot_learn_are_inconclusive_saying_why(digits_datas
     assert result.summary.endswith("The screen could see no flip in this data.")
 
 
+@pytest.mark.slow  # over 3 s of CPU (measured, 2 cores)
 def test_half_the_labels_scrambled_is_found(digits_dataset_context):
     images, labels = scenarios.digits()
     rng = np.random.default_rng(0)
@@ -322,8 +325,11 @@ def test_importing_the_detectors_loads_no_heavy_library():
     assert out.strip() == "[]"
 
 
-def test_the_ensemble_adds_boosting_on_tables_and_leaves_the_kernel_svm_out_of_large_data():
+def test_the_ensemble_adds_boosting_on_tables_and_leaves_the_quadratic_members_out_of_large_data():
     assert members_for("ensemble", 1_797, images=True) == ("logistic", "knn", "svm")
     assert members_for("ensemble", 1_797) == ("logistic", "knn", "svm", "boosting")
-    assert members_for("ensemble", 50_000) == ("logistic", "knn", "boosting")
+    assert members_for("ensemble", 20_000) == ("logistic", "knn", "svm", "boosting")
+    assert members_for("ensemble", 20_001) == ("logistic", "boosting")
+    assert members_for("ensemble", 20_001, images=True) == ("logistic", "boosting")
     assert members_for("svm", 50_000) == ("svm",)
+    assert members_for("knn", 50_000) == ("knn",)

@@ -1,25 +1,29 @@
-"""The gate: errors fail closed, waived results never fail it, and every reason says why."""
+"""The gate: errors fail closed, waived results never fail it, every reason says why, and the record
+holds each reason as data (requirement, artifact, result id), waived and known apart."""
 
 from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from riskframe.assessment import ControlResult, ResultWaiver, Risk, RiskTerms
-from riskframe.gate import decide
+from riskframe.engine.gate import NoVerdict, check_override, decide, without_known
+from riskframe.errors import UsageError
 from riskframe.scoring import DEFAULT_MODEL
 from riskframe.vocabulary import LEVELS
 
 RESIDUAL = {"low": 0.1, "medium": 0.4, "high": 0.6, "critical": 0.9}
 
 
-def result(status, level="high", waiver=None, requirement="R1", severity="high"):
+def result(status, level="high", waiver=None, requirement="R1", severity="high", artifact=None):
     terms = RiskTerms(maturity_prior=0.6, exposure=0.0, inherited=0.0, control_effect="-")
     risk = Risk(likelihood=1.0, impact=RESIDUAL[level], inherent=RESIDUAL[level], residual=RESIDUAL[level],
                 level=level, terms=terms)
-    return ControlResult(id=f"{requirement}/prepare/balance", requirement=requirement, requirement_title="t",
+    return ControlResult(id=f"{requirement}/prepare/balance" + (f"/{artifact}" if artifact else ""),
+                         requirement=requirement, artifact=artifact, requirement_title="t",
                          policy="p", stage="prepare", control="balance", control_title="c", detector="d", params={},
                          status=status, severity=severity, score=0.5, summary="s", risk=risk, atlas=[], nist=[],
                          waiver=waiver)
@@ -103,7 +107,7 @@ def test_a_failure_of_a_severe_requirement_fails_the_gate_whatever_the_criticali
 
 
 def test_a_requirement_without_a_verdict_fails_closed():
-    gate = decide([], "high", ["R9 (p) produced no verdict (balance: no dataset artifact at the eligible stages)"])
+    gate = decide([], "high", [NoVerdict("R9", "p", "balance: no dataset artifact at the eligible stages")])
     assert gate.decision == "fail"
     assert gate.reasons == ["R9 (p) produced no verdict (balance: no dataset artifact at the eligible stages); "
                             "the gate fails closed (risk_appetite.unassessed: fail)"]
@@ -111,8 +115,59 @@ def test_a_requirement_without_a_verdict_fails_closed():
 
 def test_a_laxer_fail_on_from_the_command_line_is_said_in_the_reasons():
     """The PR comment must not credit the policy with a level the command line chose."""
-    gate = decide([result("fail", "high", severity="high")], "critical", policy_levels=["high", "critical"])
+    gate = decide([result("fail", "high", severity="high")], "critical", policy_levels=["high", "critical"],
+                  source="command-line")
     assert (gate.decision, gate.reasons) == (
         "pass", ["fail_on critical was set on the command line (--fail-on); the policies fail at high"])
-    assert decide([], "medium", policy_levels=["high"]).reasons == []  # stricter than the policies: nothing to say
+    assert gate.fail_on_source == "command-line" and gate.policy_fail_on == "high"
+    # stricter than the policies: nothing to say
+    assert decide([], "medium", policy_levels=["high"], source="command-line").reasons == []
     assert decide([], "high", policy_levels=["high"]).reasons == []
+
+
+def test_waived_results_are_not_among_the_failing_reasons():
+    """The reviewer's case: a waived high failure is accepted, not a reason the gate failed."""
+    gate = decide([result("waived", "high", waiver()), result("error", "low", requirement="R2")], "high")
+    assert [r.requirement for r in gate.failing] == ["R2"]
+    assert [(r.why, r.requirement, r.status, r.waiver) for r in gate.waived] == [
+        ("waived", "R1", "fail", "policy.yaml:20")]
+
+
+def test_two_failures_that_differ_only_by_artifact_give_two_reasons_naming_it():
+    gate = decide([result("fail", "high", artifact="train"), result("fail", "high", artifact="test")], "high")
+    assert [r.text for r in gate.failing] == [
+        "R1 at stage prepare: balance on train failed with high residual risk (0.60), at or above fail_on: high",
+        "R1 at stage prepare: balance on test failed with high residual risk (0.60), at or above fail_on: high"]
+    assert [(r.artifact, r.result) for r in gate.failing] == [("train", "R1/prepare/balance/train"),
+                                                                ("test", "R1/prepare/balance/test")]
+
+
+def test_the_level_is_the_highest_the_gate_counts():
+    results = [result("waived", "critical", waiver()), result("pass", "medium", requirement="R2"),
+               result("not_applicable", "high", requirement="R3")]
+    assert decide(results, "high").level == "medium"
+
+
+def test_known_failures_move_out_of_the_failing_reasons_without_a_second_decision():
+    results = [result("fail", "critical", requirement="R1"), result("pass", "medium", requirement="R2")]
+    gate = without_known(decide(results, "high"), results, {"R1/prepare/balance"}, "main.json", ["a note"])
+    assert (gate.decision, gate.level, gate.failing, gate.baseline) == ("pass", "medium", [], "main.json")
+    assert [(k.why, k.result) for k in gate.known] == [("known", "R1/prepare/balance")]
+    assert gate.reasons == [
+        "R1 at stage prepare: balance failed with critical residual risk (0.90); already failing in the baseline "
+        "main.json with the same evidence, not counted", "a note"]
+
+
+def test_an_unassessed_requirement_stays_failing_whatever_the_baseline_knows():
+    gate = decide([], "high", [NoVerdict("R9", "p", "no dataset")])
+    assert without_known(gate, [], {"R9/prepare/balance"}, "main.json").decision == "fail"
+
+
+def test_a_laxer_fail_on_is_refused_unless_the_policy_allows_it():
+    check_override("medium", [("p", "high", "stricter-only")])  # tighter: fine
+    check_override("critical", [("p", "high", "any")])
+    with pytest.raises(UsageError) as raised:
+        check_override("critical", [("p", "high", "stricter-only")])
+    assert str(raised.value) == ("--fail-on critical: policy 'p' fails at high and allows only a stricter --fail-on "
+                                 "(risk_appetite.cli_override: stricter-only); use --fail-on high or medium or low, "
+                                 "or set cli_override: any in the policy")

@@ -1,0 +1,248 @@
+"""Label screening at scale: ``label-issues`` against the raw cleanlab pipeline, 10^4 to 10^7 rows.
+
+The data: ``make_classification`` (20 features, 10 informative, 5 classes, one cluster per class,
+``class_sep`` 1.5), 3% of the labels given a random other label (seeded), written as an ``.npz``.
+Each measurement runs in a child process of its own (its peak memory is the child's
+``ru_maxrss``: the interpreter, the libraries, the data and the work):
+
+- **riskframe**: the ``label-issues`` detector as ``riskframe assess`` runs it (the dataset read and
+  validated through the artifact store, the analysis, the verdict, metrics, evidence and figures),
+  its folds on every core the process may use;
+- **raw cleanlab**: what a security engineer writes by hand: 5-fold logistic-regression
+  out-of-fold probabilities (``cross_val_predict``, scikit-learn's defaults) and
+  ``cleanlab.filter.find_label_issues``; once on one process (``n_jobs=None``), once with
+  ``n_jobs=2`` (both cores for the folds).
+
+Prints wall time, CPU time (the child and its worker processes), peak memory (the largest of the
+child and its workers), F1 of the flagged rows and the verdict per size; the ratio of the screen's
+wall time to raw cleanlab's on one process. ``--huge`` adds 10^7 rows (by hand: about 20 minutes and 4
+GiB). ``--lines`` shows the verdicts on both sides of the lines where the method changes with size
+(the ensemble without kNN and svm above 20,000 rows; training and test samples above 50,000):
+clean data, 3% random flips and 12% of one class flipped to another, each analysed both ways on
+the same rows. ``--assess`` runs ``riskframe assess`` end to end on a 1,000,000-row npz with the
+bundled data-poisoning policy through the command line, and reports its exit code.
+
+Run: ``nice -n 10 .venv/bin/python -W ignore benchmarks/scale.py [--rows 10000,100000,1000000]
+[--huge] [--lines] [--assess]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+FLIPPED_SHARE = 0.03
+TARGETED_SHARE = 0.12
+
+
+def make_data(rows: int, seed: int = 0, flips: str = "random") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, labels with flips, and the indices flipped."""
+    from sklearn.datasets import make_classification
+
+    features, labels = make_classification(n_samples=rows, n_features=20, n_informative=10, n_classes=5,
+                                           n_clusters_per_class=1, class_sep=1.5, flip_y=0.0, random_state=seed)
+    rng = np.random.default_rng(seed + 1)
+    flipped = labels.copy()
+    if flips == "random":
+        chosen = np.sort(rng.choice(rows, size=round(FLIPPED_SHARE * rows), replace=False))
+        flipped[chosen] = (labels[chosen] + rng.integers(1, 5, size=chosen.size)) % 5
+    elif flips == "targeted":  # 12% of class 0 labelled 1
+        members = np.flatnonzero(labels == 0)
+        chosen = np.sort(rng.choice(members, size=round(TARGETED_SHARE * members.size), replace=False))
+        flipped[chosen] = 1
+    else:
+        chosen = np.zeros(0, dtype=np.int64)
+    return features, flipped.astype(np.int64), chosen
+
+
+def f1(flagged: np.ndarray, truth: np.ndarray) -> float:
+    hits = np.intersect1d(flagged, truth).size
+    if not hits:
+        return 0.0
+    precision, recall = hits / flagged.size, hits / truth.size
+    return 2 * precision * recall / (precision + recall)
+
+
+# -- the children -------------------------------------------------------------------------------
+
+def child_riskframe(path: Path, out: Path) -> dict[str, object]:
+    from riskframe.detectors.context import ArtifactStore, RunContext
+    from riskframe.detectors.labels.label_issues import LabelIssues
+    from riskframe.spec.pipeline import Artifact, Stage
+
+    artifact = Artifact(name="train", type="dataset", path=path.name, format="npz", features="X", labels="y")
+    stage = Stage(name="train", kind="data-preparation", artifacts=[artifact])
+    ctx = RunContext(stage=stage, bindings={"dataset": (artifact,)}, store=ArtifactStore(path.parent), seed=0)
+    detector, params = LabelIssues(), LabelIssues.Params()
+    view = detector.analyse(ctx.dataset(), params, ctx.seed)
+    status, _ = view.verdict(params)
+    view.summary(params), view.metrics(params), view.evidence(), view.attachments(params.max_images)
+    np.save(out, view.flagged)
+    return {"status": status, "method": view.method}
+
+
+def child_cleanlab(path: Path, out: Path, jobs: int | None) -> dict[str, object]:
+    from cleanlab.filter import find_label_issues
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    with np.load(path) as data:
+        features, labels = data["X"], data["y"]
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    probs = cross_val_predict(model, features, labels, cv=StratifiedKFold(5, shuffle=True, random_state=0),
+                              method="predict_proba", n_jobs=jobs)
+    np.save(out, np.flatnonzero(find_label_issues(labels, probs)))
+    return {}
+
+
+def child(argv: list[str]) -> None:
+    kind, path, out = argv[0], Path(argv[1]), Path(argv[2])
+    started = time.perf_counter()
+    extra = child_riskframe(path, out) if kind == "riskframe" else child_cleanlab(path, out, int(argv[3]) or None)
+    extra["seconds"] = time.perf_counter() - started
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    extra["cpu_seconds"] = me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+    extra["peak_mib"] = max(me.ru_maxrss, children.ru_maxrss) / 1024
+    print(json.dumps(extra))
+
+
+def measure(kind: str, path: Path, *extra: str) -> dict[str, object]:
+    out = path.with_suffix(f".{kind}.npy")
+    done = subprocess.run([sys.executable, "-W", "ignore", __file__, "--child", kind, str(path), str(out), *extra],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1:], "seconds": float("nan"), "peak_mib": float("nan")}
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["flagged"] = np.load(out)
+    return result
+
+
+# -- the table ----------------------------------------------------------------------------------
+
+def sizes_table(rows: list[int], folder: Path) -> None:
+    print("| rows | riskframe label-issues | raw cleanlab, 1 process | raw cleanlab, n_jobs=2 | F1 riskframe / raw | "
+          "riskframe / raw (1 process) wall | verdict | method |")
+    print("|---|---|---|---|---|---|---|---|")
+    for n in rows:
+        features, labels, truth = make_data(n)
+        path = folder / f"scale_{n}.npz"
+        np.savez(path, X=features, y=labels)
+        del features
+        ours = measure("riskframe", path)
+        raw = measure("cleanlab", path, "0")
+        raw2 = measure("cleanlab", path, "2")
+        method = ours.get("method", {})
+        shown = {k: method[k] for k in ("members", "folds_at_once", "training_rows_per_fold", "tested_rows")
+                 if isinstance(method, dict) and k in method}
+        print(f"| {n:,} | {_cell(ours)} | {_cell(raw)} | {_cell(raw2)} | "
+              f"{_f1(ours, truth)} / {_f1(raw, truth)} | {ours['seconds'] / raw['seconds']:.2f}x | "  # type: ignore[operator]
+              f"{ours.get('status', ours.get('error'))} | {json.dumps(shown)} |", flush=True)
+        path.unlink()
+
+
+def _cell(result: dict[str, object]) -> str:
+    cpu = result.get("cpu_seconds", float("nan"))
+    return f"{result['seconds']:.1f} s ({cpu:.0f} s CPU), {result['peak_mib']:,.0f} MiB"
+
+
+def _f1(result: dict[str, object], truth: np.ndarray) -> str:
+    flagged = result.get("flagged")
+    return "-" if flagged is None else f"{f1(np.asarray(flagged), truth):.2f}"
+
+
+def lines_table(seed: int = 0) -> None:
+    """Verdicts on both sides of each line where the method changes with size, on the same rows."""
+    from riskframe.data.datasets import Dataset
+    from riskframe.detectors.labels._scale import DEFAULT_SCALE, EVERY_ROW
+    from riskframe.detectors.labels.label_issues import LabelIssues
+
+    params = LabelIssues.Params()
+    cases = [
+        (f"{25_000:,} rows: ensemble without / with kNN and svm", 25_000,
+         [("without", {}), ("with", {"members": ("logistic", "knn", "svm", "boosting")})]),
+        (f"{200_000:,} rows: training and tests on 50,000-row samples / on every row", 200_000,
+         [("samples", {"scale": DEFAULT_SCALE}), ("every row", {"scale": EVERY_ROW})]),
+    ]
+    print("| line | labels | verdict, F1, estimated share, seconds: one side | the other side |")
+    print("|---|---|---|---|")
+    for title, n, sides in cases:
+        for flips in ("clean", "random", "targeted"):
+            features, labels, truth = make_data(n, seed, flips)
+            dataset = Dataset("scale", Path("scale.npz"), features, labels, np.arange(5))
+            cells = []
+            for name, options in sides:
+                started = time.perf_counter()
+                view = LabelIssues().analyse(dataset, params, seed, **options)  # type: ignore[arg-type]
+                status, _ = view.verdict(params)
+                seconds = time.perf_counter() - started
+                score = f"F1 {f1(view.flagged, truth):.2f}" if truth.size else f"flags {view.flagged.size}"
+                cells.append(f"{name}: {status}, {score}, {view.fraction[0]:.2%}, {seconds:.0f} s")
+            print(f"| {title} | {flips} | {' | '.join(cells)} |", flush=True)
+
+
+def assess_once(rows: int, folder: Path) -> None:
+    """``riskframe assess`` on a ``rows``-row npz through the command line: exit code, time, memory."""
+    features, labels, _ = make_data(rows)
+    data = folder / "data"
+    data.mkdir(exist_ok=True)
+    np.savez(data / "train.npz", X=features, y=labels)
+    del features
+    (folder / "pipeline.yaml").write_text(
+        "apiVersion: riskframe/v1\nkind: Pipeline\nmetadata: {name: scale, owner: ml@example.org}\nstages:\n"
+        "  - name: prepare\n    kind: data-preparation\n    artifacts:\n"
+        "      - {name: train, type: dataset, path: data/train.npz, format: npz, features: X, labels: y}\n")
+    riskframe = Path(sys.executable).with_name("riskframe")
+    started = time.perf_counter()
+    done = subprocess.run([str(riskframe), "assess", str(folder / "pipeline.yaml"), "--policy",
+                           str(ROOT / "policies/data-poisoning.yaml"), "--out", str(folder / "out"), "--format", "json",
+                           "-q"], capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    statuses = ""
+    report = folder / "out" / "assessment.json"
+    if report.exists():
+        results = json.loads(report.read_text())["results"]
+        statuses = ", ".join(f"{r['control']}: {r['status']}" for r in results)
+    print(f"riskframe assess, {rows:,} rows, data-poisoning policy: exit {done.returncode}, {seconds:.0f} s, "
+          f"largest process {peak:,.0f} MiB; {statuses}\n")
+    if done.returncode not in (0, 1):
+        print(done.stderr[-2000:])
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2:])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", default="10000,100000,1000000", help="comma-separated dataset sizes")
+    parser.add_argument("--huge", action="store_true", help="add 10,000,000 rows (by hand: about 4 GiB)")
+    parser.add_argument("--lines", action="store_true", help="verdicts on both sides of each line")
+    parser.add_argument("--assess", action="store_true", help="riskframe assess on 1,000,000 rows, end to end")
+    parser.add_argument("--skip-sizes", action="store_true", help="only --lines and --assess")
+    args = parser.parse_args()
+    rows = [int(r) for r in args.rows.split(",")] + ([10_000_000] if args.huge else [])
+    print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the start", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.assess:  # first: the peak memory of this process's children is then the assessment's
+            assess_once(1_000_000, Path(tmp))
+        if not args.skip_sizes:
+            sizes_table(rows, Path(tmp))
+        if args.lines:
+            print()
+            lines_table()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Bounded label screening on large data: stratified samples, folds on threads, the bounds in the evidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from riskframe.data.datasets import Dataset
+from riskframe.detectors.labels._oof import out_of_fold_probabilities
+from riskframe.detectors.labels._scale import EVERY_ROW, Scale, stratified_sample
+from riskframe.detectors.labels.label_issues import LabelIssues
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 4), min_size=1, max_size=300), st.integers(1, 300), st.integers(0, 3))
+def test_a_stratified_sample_keeps_each_labels_share(labels, size, seed):
+    labels = np.asarray(labels)
+    rows = np.arange(labels.size)
+    sample = stratified_sample(rows, labels, size, seed)
+    assert sample.size == min(size, labels.size)
+    assert np.array_equal(sample, np.unique(sample))  # sorted, no row twice
+    assert np.isin(sample, rows).all()
+    expected = np.bincount(labels, minlength=5) * sample.size / labels.size
+    assert np.all(np.abs(np.bincount(labels[sample], minlength=5) - expected) < 1.0)
+    assert np.array_equal(sample, stratified_sample(rows, labels, size, seed))
+
+
+def test_no_bound_is_every_row():
+    rows = np.arange(10, 20)
+    assert stratified_sample(rows, np.zeros(30, dtype=int), None, 0) is rows
+    assert EVERY_ROW.describe(10_000_000, 5) == {"training_rows_per_fold": None, "tested_rows": None}
+    assert Scale(train_rows=800, natural_rows=900).describe(1_000, 5) == {"training_rows_per_fold": None,
+                                                                          "tested_rows": 900}
+    assert Scale(workers=3).threads == 3
+
+
+def _data(n: int, targeted: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from sklearn.datasets import make_classification
+
+    features, labels = make_classification(n_samples=n, n_features=6, n_informative=4, n_classes=3,
+                                           n_clusters_per_class=1, class_sep=2.0, flip_y=0.0, random_state=0)
+    chosen = np.zeros(0, dtype=np.int64)
+    if targeted:
+        members = np.flatnonzero(labels == 0)
+        chosen = np.random.default_rng(1).choice(members, size=members.size // 8, replace=False)
+        labels[chosen] = 1
+    return features, labels, np.sort(chosen)
+
+
+@pytest.mark.slow
+def test_folds_on_threads_give_the_same_probabilities():
+    features, labels, _ = _data(600)
+    kwargs = {"members": ("logistic", "boosting"), "folds": 5, "seed": 0}
+    one = out_of_fold_probabilities(features, labels, 3, workers=1, **kwargs)  # type: ignore[arg-type]
+    two = out_of_fold_probabilities(features, labels, 3, workers=2, **kwargs)  # type: ignore[arg-type]
+    assert np.array_equal(one, two)
+
+
+def test_a_training_sample_is_drawn_from_the_training_folds_only():
+    """Every row is still predicted by models that never saw it: with a tiny training sample the
+    probabilities change, but no row is missing and each row's come from its own fold's models."""
+    features, labels, _ = _data(600)
+    probs = out_of_fold_probabilities(features, labels, 3, members=("logistic",), folds=5, seed=0, train_rows=60)
+    assert np.allclose(probs.sum(axis=1), 1.0)
+    assert np.mean(probs.argmax(axis=1) == labels) > 0.8
+
+
+@pytest.mark.slow
+def test_the_bounds_apply_and_say_so_and_the_verdict_agrees_with_every_row():
+    features, labels, chosen = _data(2_000, targeted=True)
+    dataset = Dataset("d", Path("d.npz"), features, labels, np.arange(3))
+    params = LabelIssues.Params()
+    bounded = LabelIssues().analyse(dataset, params, 0, Scale(train_rows=800, natural_rows=1_000))
+    whole = LabelIssues().analyse(dataset, params, 0, EVERY_ROW)
+    assert bounded.method["training_rows_per_fold"] == 800
+    assert bounded.method["tested_rows"] == 1_000
+    assert whole.method["training_rows_per_fold"] is None and whole.method["tested_rows"] is None
+    assert bounded.evidence()["method"]["tested_rows"] == 1_000
+    assert bounded.verdict(params)[0] == whole.verdict(params)[0] == "fail"
+    assert [c.component.pair for c in bounded.findings.components] == [(0, 1)]
+    # Every row is scored and may be flagged, not only those of the sample.
+    assert bounded.sample_scores().shape == (2_000,)
+    assert np.intersect1d(bounded.flagged, chosen).size > 0.8 * chosen.size
