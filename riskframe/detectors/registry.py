@@ -33,6 +33,12 @@ BUILTIN_DETECTORS: tuple[str, ...] = (
     "riskframe.detectors.provenance.mlflow_lineage:MlflowLineage",
     "riskframe.detectors.provenance.model_signature:ModelSignatureVerification",
     "riskframe.detectors.provenance.registry_approval:RegistryApproval",
+    # Data validation, drift and monitoring; model behaviour (issue 16).
+    "riskframe.detectors.drift.schema:DataSchema",
+    "riskframe.detectors.drift.drift:Drift",
+    "riskframe.detectors.robustness.evasion:EvasionRobustness",
+    "riskframe.detectors.robustness.activations:ActivationAnalysis",
+    "riskframe.detectors.robustness.slices:SliceForensics",
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from riskframe.data.roots import path_problems
+from riskframe.data.windows import list_windows
 from riskframe.detectors.context import ArtifactStore
 from riskframe.engine.plan import PlannedRun
 from riskframe.errors import ArtifactError, Problem
@@ -45,6 +46,12 @@ def prepare_artifacts(pipeline: Pipeline, runs: Sequence[PlannedRun], store: Art
 
 
 def _load(store: ArtifactStore, artifact: Artifact, run: PlannedRun) -> None:
+    if artifact.type == "dataset" and artifact.windows:
+        list_windows(artifact, store.roots)  # each window is read by the run, one at a time
+        return
+    if artifact.type == "dataset" and run.detector.dataset_view == "table":
+        store.table(artifact)
+        return
     if artifact.type == "dataset":
         store.dataset(artifact)
         return

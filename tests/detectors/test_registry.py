@@ -107,9 +107,10 @@ def test_builtin_registry_holds_the_built_in_detectors():
     registry = builtin_registry()
 
     assert list(registry) == [
-        "activation-clustering", "art-activation-defence", "art-spectral-signatures", "artifact-digest",
-        "backdoor-removed", "class-outliers", "dvc-lock", "label-issues", "mlflow-lineage", "model-file-scan",
-        "model-signature", "registry-approval", "spectral-signatures", "trigger-reverse-engineering"]
+        "activation-analysis", "activation-clustering", "art-activation-defence", "art-spectral-signatures",
+        "artifact-digest", "backdoor-removed", "class-outliers", "data-schema", "drift", "dvc-lock",
+        "evasion-robustness", "label-issues", "mlflow-lineage", "model-file-scan", "model-signature",
+        "registry-approval", "slice-forensics", "spectral-signatures", "trigger-reverse-engineering"]
     assert len(BUILTIN_DETECTORS) == len(registry)
 
 
