@@ -28,6 +28,7 @@ _COMMANDS = (
     "riskframe.commands.threat_model",
     "riskframe.commands.diff",
     "riskframe.commands.history",
+    "riskframe.commands.profile",
     "riskframe.commands.remediate",
     "riskframe.commands.scan_models",
     "riskframe.commands.policy",

@@ -178,6 +178,7 @@ def test_a_2mb_npz_that_inflates_to_2gib_is_refused_within_the_budget(tmp_path):
     assert peak < MEMORY_CEILING_MB
 
 
+@pytest.mark.slow  # over 3 s (issue 13's fast lane)
 def test_the_budget_is_configurable_and_refuses_before_reading(tmp_path):
     np.savez_compressed(tmp_path / "raw.npz", X=np.zeros((20_000, 100)), y=np.repeat([0, 1], 10_000))
     write_pipeline(tmp_path, "raw.npz")

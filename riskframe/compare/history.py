@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from riskframe.assessment import Assessment
+from riskframe.detectors.drift.monitoring import WindowPoint
 from riskframe.errors import DocumentError
 from riskframe.reports.json_report import load_assessment
 
@@ -56,14 +59,33 @@ class Point:
     probes: tuple[ProbeRun, ...] = ()
 
 
+@dataclass(frozen=True)
+class Series:
+    """A monitoring result (a check run on every window of production data): its windows in time
+    order, as the detector recorded them in its evidence (``windows``, ``measure``, ``floor``)."""
+
+    result: str
+    status: str
+    measure: str
+    floor: float | None
+    points: list[WindowPoint]
+
+    @property
+    def first_failing(self) -> int | None:
+        """1-based number of the first failing window, None when none failed."""
+        return next((i + 1 for i, p in enumerate(self.points) if p.status == "fail"), None)
+
+
 @dataclass
 class History:
-    """The assessments of one folder, by pipeline (sorted by name), each list oldest first."""
+    """The assessments of one folder, by pipeline (sorted by name), each list oldest first;
+    ``series`` holds the monitoring series of each pipeline's latest assessment."""
 
     directory: str
     pipelines: dict[str, list[Point]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     thresholds: dict[str, float] = field(default_factory=dict)
+    series: dict[str, list[Series]] = field(default_factory=dict)
 
     @property
     def count(self) -> int:
@@ -90,19 +112,40 @@ def collect_history(directory: str | Path) -> History:
         raise DocumentError.single(str(directory), what)
     history = History(str(directory))
     points: list[Point] = []
+    series: dict[str, list[Series]] = {}
     for path in sorted(root.rglob("*.json")):
         assessment = _read(path)
         if assessment is None:
             history.skipped.append(path.as_posix())
             continue
         points.append(_point(path, assessment))
+        series[points[-1].path] = monitoring_series(assessment)
         # Level bands of the chart: the thresholds the assessments were scored with, where recorded.
         recorded = (getattr(assessment, "risk_model", None) or {}).get("level_thresholds")
         history.thresholds = dict(recorded) if isinstance(recorded, dict) else history.thresholds
     for point in sorted(points, key=lambda p: (p.created_at, p.path)):
         history.pipelines.setdefault(point.pipeline, []).append(point)
     history.pipelines = dict(sorted(history.pipelines.items()))
+    history.series = {name: series[latest[-1].path] for name, latest in history.pipelines.items()
+                      if series[latest[-1].path]}
     return history
+
+
+def monitoring_series(assessment: Assessment) -> list[Series]:
+    """The results of ``assessment`` that ran on windows of production data, with their windows."""
+    found = []
+    for result in assessment.results:
+        windows = result.evidence.get("windows")
+        if not isinstance(windows, list) or not windows:
+            continue
+        try:
+            points = [WindowPoint.model_validate(w) for w in windows]
+        except ValidationError:  # evidence of another detector that happens to say "windows"
+            continue
+        floor = result.evidence.get("floor")
+        found.append(Series(result.id, result.status, str(result.evidence.get("measure", "effect")),
+                            float(floor) if isinstance(floor, (int, float)) else None, points))
+    return found
 
 
 def _read(path: Path) -> Assessment | None:
@@ -159,6 +202,7 @@ def render_lines(history: History) -> list[str]:
                          f"{p.failing:>5} {p.errors:>6} {p.waived:>7} {change:>7}".rstrip())
             previous = p.risk_score
         lines += probe_lines(points)
+        lines += _series_lines(history.series.get(pipeline, []))
     return lines
 
 
@@ -179,12 +223,33 @@ def probe_lines(points: Sequence[Point]) -> list[str]:
     return lines
 
 
+_MARKS = {"pass": ".", "warn": "w", "fail": "F", "not_applicable": "-"}
+
+
+def _series_lines(series: Sequence[Series]) -> list[str]:
+    """Each monitoring series of the latest assessment: one mark per window (. pass, w warn, F fail)."""
+    if not series:
+        return []
+    lines = ["", "  monitoring windows in the latest assessment (. pass, w warn, F fail):"]
+    for s in series:
+        first = s.first_failing
+        when = (f"first failing: {s.points[first - 1].window} (window {first} of {len(s.points)})" if first
+                else f"none of {len(s.points)} failing")
+        lines += [f"  {s.result}", f"    {s.points[0].window} {''.join(_MARKS[p.status] for p in s.points)} "
+                  f"{s.points[-1].window}  {when}"]
+    return lines
+
+
 def render_html(history: History) -> str:
     """A self-contained page: per pipeline, the chart and the table (``templates/history.html.j2``)."""
+    from riskframe.detectors.drift.monitoring import window_chart
     from riskframe.reports.charts import data_uri, risk_over_time_svg
     from riskframe.reports.templates import environment
 
     charts = {name: data_uri(risk_over_time_svg([p.created_at for p in points], [p.risk_score for p in points],
                                                 [p.gate == "fail" for p in points], history.thresholds))
               for name, points in history.pipelines.items()}
-    return environment("html").get_template("history.html.j2").render(h=history, charts=charts, sparkline=sparkline)
+    window_charts = {name: {s.result: data_uri(window_chart(s.points, s.floor, fmt="svg", measure=s.measure))
+                            for s in series} for name, series in history.series.items()}
+    return environment("html").get_template("history.html.j2").render(h=history, charts=charts, sparkline=sparkline,
+                                                                      window_charts=window_charts)

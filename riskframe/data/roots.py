@@ -114,7 +114,8 @@ def path_problems(pipeline: Pipeline) -> list[Problem]:
     for i, stage in enumerate(pipeline.stages):
         for j, artifact in enumerate(stage.artifacts):
             npy_labels = artifact.labels if artifact.resolved_format == "npy" and artifact.type == "dataset" else None
-            for key, relative in (("path", artifact.path), ("labels", npy_labels), ("manifest", artifact.manifest)):
+            for key, relative in (("path", artifact.path), ("labels", npy_labels), ("manifest", artifact.manifest),
+                                  ("profile", artifact.profile)):
                 if relative is None:
                     continue
                 try:

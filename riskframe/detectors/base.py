@@ -15,6 +15,9 @@ It declares, as class variables checked when the class is defined:
   without ``text:``, images; the default) or ``text`` (corpora of records: jsonl, text, parquet with
   ``text:``, :mod:`riskframe.data.text`); the engine binds no other;
 - ``techniques``: the ATLAS techniques it can produce evidence for;
+- ``dataset_view``: how it reads its datasets (optional): ``arrays`` (``ctx.dataset()``, numeric
+  features and labels, validated: the default) or ``table`` (``ctx.table()``, named columns with
+  missing values and text kept, for data validation); the engine pre-loads the view it names.
 - ``imports``: the heavy modules ``run`` imports (optional). The engine imports them once where
   runs start from (the worker server, or the main thread before runs start in parallel: first
   imports of packages with circular imports, scikit-learn's, are not thread-safe), so that no run
@@ -90,6 +93,7 @@ class Detector(ABC, Generic[P]):
     dataset_kind: ClassVar[DatasetKind] = "arrays"
     Params: ClassVar[type[DetectorParams]]
     techniques: ClassVar[tuple[str, ...]] = ()
+    dataset_view: ClassVar[Literal["arrays", "table"]] = "arrays"
     imports: ClassVar[tuple[str, ...]] = ()
     lineage: ClassVar[LineageKind | None] = None
 

@@ -22,6 +22,7 @@ import numpy as np
 from riskframe.data.budget import Budget
 from riskframe.data.datasets import Dataset, load_dataset, load_representations
 from riskframe.data.roots import DataRoots, may_be_folder
+from riskframe.data.tables import Table, load_table
 from riskframe.data.text import TextCorpus, open_text_corpus
 from riskframe.errors import ArtifactError
 from riskframe.io.digests import sha256_path
@@ -30,7 +31,7 @@ from riskframe.spec.pipeline import Artifact, Stage
 if TYPE_CHECKING:
     from riskframe.llm.endpoint import Endpoint
 
-_DIGEST, _DATASET, _REPRESENTATIONS, _TEXT = "sha256", "dataset", "reps", "text"
+_DIGEST, _DATASET, _TABLE, _REPRESENTATIONS, _TEXT = "sha256", "dataset", "table", "reps", "text"
 
 
 class ArtifactStore:
@@ -38,7 +39,8 @@ class ArtifactStore:
 
     ``roots`` is where artifact paths may lead (a folder: that folder only); ``budget`` the memory
     the loaded datasets and representations may take together (default: the configured budget).
-    ``datasets``, ``representations``, ``texts`` and ``digests`` fill it in advance (by artifact
+    ``datasets``, ``tables``, ``representations``, ``texts`` and ``digests`` fill it in advance (by
+    artifact name): what another process loaded and validated already.
     name): what another process loaded and validated already.
     """
 
@@ -46,12 +48,14 @@ class ArtifactStore:
                  datasets: Mapping[str, Dataset] | None = None,
                  representations: Mapping[str, np.ndarray] | None = None,
                  texts: Mapping[str, TextCorpus] | None = None,
-                 digests: Mapping[str, str] | None = None) -> None:
+                 digests: Mapping[str, str] | None = None,
+                 tables: Mapping[str, Table] | None = None) -> None:
         self.roots = roots if isinstance(roots, DataRoots) else DataRoots(roots)
         self.base_dir = self.roots.base_dir
         self.budget = budget if budget is not None else Budget.from_environment()
         self._cache: dict[tuple[str, str], object] = {}
-        for kind, known in ((_DATASET, datasets), (_REPRESENTATIONS, representations), (_TEXT, texts),
+        for kind, known in ((_DATASET, datasets), (_TABLE, tables), (_REPRESENTATIONS, representations),
+                            (_TEXT, texts),
                             (_DIGEST, digests)):
             self._cache.update({(kind, name): value for name, value in (known or {}).items()})
         self._lock = threading.Lock()  # guards the two dicts, never held while loading
@@ -59,6 +63,9 @@ class ArtifactStore:
 
     def loaded_datasets(self) -> dict[str, Dataset]:
         return self._loaded(_DATASET)  # type: ignore[return-value]
+
+    def loaded_tables(self) -> dict[str, Table]:
+        return self._loaded(_TABLE)  # type: ignore[return-value]
 
     def loaded_representations(self) -> dict[str, np.ndarray]:
         return self._loaded(_REPRESENTATIONS)  # type: ignore[return-value]
@@ -70,7 +77,7 @@ class ArtifactStore:
         return self._loaded(_DIGEST)  # type: ignore[return-value]
 
     def replace(self, other: ArtifactStore) -> None:
-        """Take ``other``'s datasets and representations in place of this store's (the same
+        """Take ``other``'s datasets, tables and representations in place of this store's (the same
         content, memory-mapped: the loaded copies can be freed)."""
         with self._lock:
             self._cache.update({k: v for k, v in other._cache.items() if k[0] != _DIGEST})
@@ -94,10 +101,12 @@ class ArtifactStore:
         ArtifactError
             Outside the roots, missing, or not a regular file or folder (a FIFO, a device...).
         """
-        path = self.roots.existing(artifact.path, folder_ok=may_be_folder(artifact),
+        path = self.roots.existing(artifact.path, folder_ok=may_be_folder(artifact) or artifact.windows,
                                    single=f"an artifact of format {artifact.resolved_format}")
         if artifact.manifest is not None:
             self.roots.existing(artifact.manifest, "manifest", single="a manifest")
+        if artifact.profile is not None:
+            self.roots.existing(artifact.profile, "profile", single="a profile")
         return path
 
     def locate(self, relative: str, field: str) -> Path:
@@ -112,6 +121,11 @@ class ArtifactStore:
     def dataset(self, artifact: Artifact) -> Dataset:
         load = partial(load_dataset, artifact, self.roots, self.budget)
         return self._cached((_DATASET, artifact.name), load)  # type: ignore[return-value]
+
+    def table(self, artifact: Artifact) -> Table:
+        """The dataset as named columns with missing values and text kept (data validation's view)."""
+        load = partial(load_table, artifact, self.roots, self.budget)
+        return self._cached((_TABLE, artifact.name), load)  # type: ignore[return-value]
 
     def representations(self, artifact: Artifact) -> np.ndarray:
         load = partial(load_representations, artifact, self.roots, self.budget)
@@ -196,6 +210,9 @@ class RunContext:
     def endpoint(self) -> Endpoint:
         """The bound language-model endpoint (see :mod:`riskframe.llm.endpoint`)."""
         return self.store.endpoint(self.artifact("endpoint"))
+
+    def table(self, role: str = "dataset") -> Table:
+        return self.store.table(self.artifact(role))
 
     def representations(self) -> np.ndarray:
         """The bound representations, checked to be row-aligned with the bound dataset."""

@@ -42,6 +42,12 @@ BUILTIN_DETECTORS: tuple[str, ...] = (
     "riskframe.detectors.llm.adversarial:AdversarialPrompts",
     "riskframe.detectors.llm.garak_report:GarakReport",
     "riskframe.detectors.llm.attestation:SupplierAttestationCheck",
+    # Data validation, drift and monitoring; model behaviour (issue 16).
+    "riskframe.detectors.drift.schema:DataSchema",
+    "riskframe.detectors.drift.drift:Drift",
+    "riskframe.detectors.robustness.evasion:EvasionRobustness",
+    "riskframe.detectors.robustness.activations:ActivationAnalysis",
+    "riskframe.detectors.robustness.slices:SliceForensics",
 )
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from riskframe.data.roots import path_problems
 from riskframe.data.text import is_text_dataset
+from riskframe.data.windows import list_windows
 from riskframe.detectors.context import ArtifactStore
 from riskframe.engine.plan import PlannedRun
 from riskframe.errors import ArtifactError, Problem
@@ -51,6 +52,12 @@ def _load(store: ArtifactStore, artifact: Artifact, run: PlannedRun) -> None:
         return
     if is_text_dataset(artifact):
         store.text(artifact)
+        return
+    if artifact.type == "dataset" and artifact.windows:
+        list_windows(artifact, store.roots)  # each window is read by the run, one at a time
+        return
+    if artifact.type == "dataset" and run.detector.dataset_view == "table":
+        store.table(artifact)
         return
     if artifact.type == "dataset":
         store.dataset(artifact)

@@ -180,6 +180,16 @@ class Artifact(Spec):
         default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$",
         description="for a model: the training entry point 'package.module:function' that retrains it "
                     "from its `of:` dataset (riskframe imports and runs it: name only code you trust)")
+    # Data validation and monitoring (riskframe.detectors.drift).
+    profile: str | None = Field(
+        default=None, min_length=1,
+        description="for a dataset: the profile it is checked against by data-schema and drift (a JSON file "
+                    "written by `riskframe profile`, relative to the pipeline file), e.g. the training data's")
+    windows: bool = Field(
+        default=False,
+        description="for a dataset: `path` is a folder of windows of production data, one npz or csv file per "
+                    "window named so that they sort in time order (an ISO date first: 2024-03-01.npz); "
+                    "data-schema and drift check each window")
     mlflow: RegisteredModel | None = Field(
         default=None, description="for a model: its registered version in an MLflow Model Registry "
                                   "(models:/NAME/VERSION or models:/NAME@alias, or a mapping with the URIs)")
@@ -213,6 +223,8 @@ class Artifact(Spec):
             raise ValueError(f"`task:` says what a model does; a {self.type} artifact has none")
         if self.manifest_sha256 is not None and self.manifest is None:
             raise ValueError("`manifest_sha256:` pins a manifest; name it with `manifest:`")
+        if (self.profile is not None or self.windows) and self.type != "dataset":
+            raise ValueError(f"`profile:` and `windows:` describe a dataset; a {self.type} artifact has neither")
         tabular = self.type == "dataset" and self.resolved_format in TABLE_FORMATS
         for key in ("id_column", "ignore_columns"):
             if getattr(self, key) and not tabular:

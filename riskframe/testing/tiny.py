@@ -1,13 +1,14 @@
 """The tiny real stage the detector contract suite runs detectors on (see :mod:`riskframe.testing`).
 
 Built on disk on first use: a dataset (``train.npz``, 200 of scikit-learn's 8x8 digits with four
-7s relabelled 1), row-aligned representations (``train_reps.npy``, a 16-component PCA), a folder
-of files (``config/``) and a tiny benign model (``model.joblib``, a scikit-learn logistic
-regression fitted on ``train``, bound through the ``files`` role), every artifact pinned with its
-sha256. Detectors with a ``model`` role also get ``tiny-cnn`` (``model.pt``, a small TorchScript
-CNN trained on ``train``; needs the ``torch`` extra), and then their ``representations`` role binds
-``tiny-cnn-reps`` (``train_reps_cnn.npy``, the CNN's own penultimate layer), since representations
-bound beside a model trained on the same data must be that model's (they are spot-checked).
+7s relabelled 1, declaring its own profile ``train-profile.json`` as its reference), row-aligned
+representations (``train_reps.npy``, a 16-component PCA), a folder of files (``config/``) and a
+tiny benign model (``model.joblib``, a scikit-learn logistic regression fitted on ``train``, bound
+through the ``files`` role), every artifact pinned with its sha256. Detectors with a ``model`` role
+also get ``tiny-cnn`` (``model.pt``, a small TorchScript CNN trained on ``train``; needs the
+``torch`` extra), and then their ``representations`` role binds ``tiny-cnn-reps``
+(``train_reps_cnn.npy``, the CNN's own penultimate layer), since representations bound beside a
+model trained on the same data must be that model's (they are spot-checked).
 Detectors that read text (``dataset_kind = "text"``) or probe an ``endpoint`` get the tiny text
 stage of :mod:`riskframe.testing.text` instead.
 """
@@ -33,6 +34,7 @@ TINY_PER_CLASS = 20  # digits per class in the tiny dataset: enough for 5-fold c
 TINY_FLIPS = 4  # 7s relabelled 1 in the tiny dataset
 TINY_TORCHSCRIPT = "model.pt"  # the tiny CNN the ``model`` role binds (see tiny_context)
 TINY_CNN_REPS = "train_reps_cnn.npy"  # its penultimate layer on ``train``, bound beside it
+TINY_PROFILE = "train-profile.json"  # ``train``'s own profile (riskframe profile), its reference for drift
 
 
 def tiny_context(detector: DetectorClass, workdir: Path, *, roles: Iterable[str] | None = None,
@@ -86,7 +88,8 @@ def tiny_stage(workdir: Path) -> Stage:
     if not (workdir / "train.npz").exists():
         _write_tiny_artifacts(workdir)
     artifacts = [
-        Artifact(name="train", type="dataset", path="train.npz", format="npz", features="X", labels="y"),
+        Artifact(name="train", type="dataset", path="train.npz", format="npz", features="X", labels="y",
+                 profile=TINY_PROFILE),
         Artifact(name="train-reps", type="representations", path="train_reps.npy", of="train"),
         Artifact(name="config", type="files", path="config"),
         Artifact(name="model", type="model", path="model.joblib", format="joblib", of="train"),
@@ -110,12 +113,21 @@ def _write_tiny_artifacts(workdir: Path) -> None:
     flipped = np.random.default_rng(0).choice(sevens, size=TINY_FLIPS, replace=False)
     labels[flipped] = 1
     np.savez(workdir / "train.npz", X=images, y=labels)
+    _write_tiny_profile(workdir)
     reps = PCA(n_components=16, svd_solver="full").fit_transform(images.reshape(len(images), -1))
     np.save(workdir / "train_reps.npy", reps)
     (workdir / "config").mkdir()
     (workdir / "config" / "params.json").write_text('{"model": "logistic", "folds": 5}\n')
     (workdir / "config" / "README.txt").write_text("tiny stage for the riskframe contract suite\n")
     _write_tiny_model(workdir, images.reshape(len(images), -1), labels)
+
+
+def _write_tiny_profile(workdir: Path) -> None:
+    from riskframe.data.tables import load_table
+    from riskframe.detectors.drift.profile import dumps_profile, profile_table
+
+    train = Artifact(name="train", type="dataset", path="train.npz", format="npz", features="X", labels="y")
+    (workdir / TINY_PROFILE).write_bytes(dumps_profile(profile_table(load_table(train, workdir))))
 
 
 def _write_tiny_model(workdir: Path, features: np.ndarray, labels: np.ndarray) -> None:

@@ -52,6 +52,7 @@ def test_whatever_plugin_detectors_do_the_reports_are_written_and_the_exit_is_1(
     assert "ended its worker process with exit code 0" in (ws.root / "out/report.md").read_text()
 
 
+@pytest.mark.slow  # over 3 s (issue 13's fast lane)
 @linux_only
 def test_ctrl_c_stops_riskframe_promptly_and_leaves_no_process_behind(tmp_path):
     install_plugin(tmp_path / "site")

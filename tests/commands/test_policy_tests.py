@@ -39,6 +39,7 @@ def write_test(folder: Path, cases: str, policies: str = "[policy.yaml]") -> Pat
     return path
 
 
+@pytest.mark.slow  # over 3 s (issue 13's fast lane)
 def test_the_shipped_policy_tests_pass(capsys):
     assert cli.main(["test", str(ROOT / "policies/tests")]) == 0
     lines = [re.sub(r" \(\d+\.\d+s\)$", "", line) for line in capsys.readouterr().out.splitlines()]

@@ -107,10 +107,11 @@ def test_builtin_registry_holds_the_built_in_detectors():
     registry = builtin_registry()
 
     assert list(registry) == [
-        "activation-clustering", "adversarial-prompts", "art-activation-defence", "art-spectral-signatures",
-        "artifact-digest", "backdoor-removed", "class-outliers", "denylist-content", "dvc-lock", "garak-report",
-        "label-issues", "memorisation-probe", "mlflow-lineage", "model-file-scan", "model-signature",
-        "near-duplicates", "pii-secrets", "registry-approval", "spectral-signatures", "supplier-attestation",
+        "activation-analysis", "activation-clustering", "adversarial-prompts", "art-activation-defence",
+        "art-spectral-signatures", "artifact-digest", "backdoor-removed", "class-outliers", "data-schema",
+        "denylist-content", "drift", "dvc-lock", "evasion-robustness", "garak-report", "label-issues",
+        "memorisation-probe", "mlflow-lineage", "model-file-scan", "model-signature", "near-duplicates",
+        "pii-secrets", "registry-approval", "slice-forensics", "spectral-signatures", "supplier-attestation",
         "text-backdoor", "trigger-reverse-engineering"]
     assert len(BUILTIN_DETECTORS) == len(registry)
 

@@ -86,3 +86,28 @@ def test_a_text_corpus_travels_as_its_validated_handle_not_its_records(tmp_path)
     theirs = staged.open().text(corpus)
     assert theirs == validated and (theirs.n_records, theirs.label_counts) == (5000, {"neg": 1667, "pos": 3333})
     assert next(theirs.records()).text == "review number 0"
+
+
+def test_a_table_is_staged_as_a_few_arrays_with_its_names_categories_and_gaps(tmp_path):
+    rows = ["age,country,income,y", *(f"{20 + i},{'DE' if i % 3 else 'FR'},{'' if i == 4 else i * 1.5},{i % 2}"
+                                      for i in range(30))]
+    (tmp_path / "new.csv").write_text("\n".join(rows) + "\n")
+    artifact = Artifact(name="new", type="dataset", path="new.csv", labels="y")
+    store = ArtifactStore(tmp_path)
+    mine = store.table(artifact)
+    folder = tmp_path / "staged"
+    folder.mkdir()
+
+    staged = stage(store, folder)
+    (tmp_path / "new.csv").write_text("changed after the parent validated it\n")
+    theirs = staged.open().table(artifact)
+
+    assert sorted(p.name for p in folder.iterdir()) == ["table-0-codes.npy", "table-0-labels.npy",
+                                                         "table-0-numbers.npy"]
+    assert [(c.name, c.categories) for c in theirs.columns] == [(c.name, c.categories) for c in mine.columns]
+    assert theirs.column("country").categories is not None and theirs.column("income").missing.sum() == 1
+    for a, b in zip(mine.columns, theirs.columns, strict=True):
+        assert np.array_equal(a.values, b.values, equal_nan=not a.is_text)
+        assert not b.values.flags.writeable and type(b.values) is np.ndarray
+    assert np.array_equal(theirs.labels, mine.labels) and (theirs.n_rows, theirs.path) == (30, mine.path)
+    assert len(pickle.dumps(staged)) < 2_000

@@ -35,7 +35,7 @@ def test_a_parameter_shows_its_default_and_range() -> None:
 def test_controls_list_and_show(capsys) -> None:
     assert cli.main(["controls", "list"]) == 0
     listed = capsys.readouterr().out.splitlines()
-    assert len(listed) == len(load_all_controls()) and listed[0].startswith("activation-cluster-screen ")
+    assert len(listed) == len(load_all_controls()) and listed[0].startswith("activation-analysis ")
     assert cli.main(["controls", "show", "label-flip-screen"]) == 0
     shown = capsys.readouterr().out.splitlines()
     assert shown[:2] == ["label-flip-screen: Ensure training labels show no targeted or random flipping",

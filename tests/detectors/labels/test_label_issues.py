@@ -246,6 +246,7 @@ def test_one_analysable_class_is_not_applicable(digits_dataset_context):
         LabelIssues().run(digits_dataset_context(images[keep], labels[keep]), LabelIssues.Params())
 
 
+@pytest.mark.slow  # over 3 s (issue 13's fast lane)
 def test_user_label_values_and_flat_features(digits_dataset_context):
     images, labels = scenarios.digits()
     poisoned, flipped = scenarios.flip_targeted(labels, 7, 1, 0.10, seed=3)
@@ -258,6 +259,7 @@ def test_user_label_values_and_flat_features(digits_dataset_context):
     assert [a.name for a in result.attachments] == ["score-histogram.png"]
 
 
+@pytest.mark.slow  # over 3 s (issue 13's fast lane)
 def test_copies_of_flipped_rows_cannot_vouch_for_them(digits_dataset_context):
     """A copy in a training fold would make its flipped twin look right: identical rows share a fold."""
     images, labels = scenarios.digits()
@@ -270,6 +272,7 @@ def test_copies_of_flipped_rows_cannot_vouch_for_them(digits_dataset_context):
     assert result.evidence["method"]["duplicate_rows_kept_in_one_fold"] == flipped.size
 
 
+@pytest.mark.slow  # over 3 s (issue 13's fast lane)
 def test_a_feature_that_is_the_label_is_left_out(digits_dataset_context):
     images, labels = scenarios.digits()
     poisoned, flipped = scenarios.flip_targeted(labels, 7, 1, 0.10, seed=0)

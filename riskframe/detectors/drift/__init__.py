@@ -1,0 +1,1 @@
+"""Data validation, drift and monitoring: profiles, ``data-schema``, ``drift``, windows of production data."""
