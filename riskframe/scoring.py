@@ -213,13 +213,13 @@ def score_result(verdict: Verdict, criticality: str, exposed: bool, inherited: f
     exposure = model.exposure if exposed else 0.0
     prior = prior_likelihood(maturity, exposure, inherited)
     likelihood, effect = residual_likelihood(prior, verdict.status, verdict.score, verdict.effectiveness, model)
-    residual = likelihood * impact
+    residual = _r(likelihood * impact)  # the level is read from the residual as recorded (rounded)
     terms = RiskTerms(maturity_prior=_r(maturity), exposure=_r(exposure), inherited=_r(inherited),
                       control_effect=effect, prior_likelihood=_r(prior), severity_impact=_r(weight),
                       criticality_factor=_r(factor), effectiveness=_r(verdict.effectiveness),
                       inherited_from=inherited_from if inherited > 0 else None)
     return Risk(likelihood=_r(likelihood), impact=_r(impact), inherent=_r(prior * impact),
-                residual=_r(residual), level=level_of(residual, model), terms=terms)
+                residual=residual, level=level_of(residual, model), terms=terms)
 
 
 def score_pipeline(

@@ -178,3 +178,13 @@ def test_a_failure_lands_on_its_severity_level(severity, criticality, scores, le
     for score in scores:
         risk = score_result(Verdict("s", "fail", score, severity, ("feasible",), 0.8), criticality, False, 0.0)
         assert risk.level == level, score
+
+
+def test_the_level_is_read_from_the_residual_as_recorded():
+    """0.7 x 0.4 is 0.27999999999999997 in floating point: recorded as 0.28, it is medium (found by
+    hypothesis: the level once came from the unrounded product and said low)."""
+    stages = [f"s{i}" for i in range(6)]
+    verdicts = [Verdict("s0", "fail", 1.0, "low", (None,), 0.5),
+                Verdict("s5", "pass", 0.0, "medium", ("demonstrated",), 0.0)]
+    risks, _ = score_pipeline(stages, {"s5": ["s0"]}, [], verdicts, "low")
+    assert (risks[1].residual, risks[1].level) == (0.28, "medium")
