@@ -64,17 +64,24 @@ def zip_entry_count(fp: BinaryIO) -> int | None:
 
 def scan_zip_source(source: Source, stream: ByteStream, scope: Scope) -> str:
     """A zip: the file itself when it is one on disk (zipfile seeks), else a bounded copy of it."""
+    return scan_archive_source(source, stream, scope, scan_zip, "zip")
+
+
+def scan_archive_source(source: Source, stream: ByteStream, scope: Scope,
+                        scan: Callable[[BinaryIO, Scope], str], kind: str) -> str:
+    """An archive its reader must seek in: the file itself when it is one on disk, else a bounded
+    copy of it one level deeper (``kind`` is what a too-deep archive is reported as)."""
     if source.path is not None:
         with source.path.open("rb") as fp:
-            return scan_zip(fp, scope)
+            return scan(fp, scope)
     if scope.depth >= scope.limits.max_depth:
         scope.add(Finding(None, None, "medium", f"archives nested more than {scope.limits.max_depth} "
                                                 "deep; the innermost was not scanned"))
-        return "zip"
+        return kind
     with tempfile.TemporaryFile() as spool:
         copy_stream(stream, spool)
         spool.seek(0)
-        return scan_zip(spool, scope.deeper())
+        return scan(spool, scope.deeper())
 
 
 def scan_zip(fp: BinaryIO, scope: Scope, *, polyglot: bool = False) -> str:

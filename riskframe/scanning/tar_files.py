@@ -20,12 +20,11 @@ member is scanned by content like an archive member, and a link is not vouched f
 from __future__ import annotations
 
 import tarfile
-import tempfile
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from riskframe.scanning._stream import ByteStream, LimitExceeded, Truncated
 from riskframe.scanning._values import Ref, Seq
-from riskframe.scanning.containers import copy_stream
+from riskframe.scanning.containers import scan_archive_source
 from riskframe.scanning.findings import Finding
 from riskframe.scanning.pickle_ops import Unfollowable, walk_pickles
 from riskframe.scanning.sources import ByteBudget, Source
@@ -42,17 +41,7 @@ STORAGE_SIZES = {"Double": 8, "Float": 4, "Half": 2, "BFloat16": 2, "Long": 8, "
 
 def scan_tar_source(source: Source, stream: ByteStream, scope: Scope) -> str:
     """A tar: the file itself when it is one on disk, else a bounded copy of it."""
-    if source.path is not None:
-        with source.path.open("rb") as fp:
-            return scan_tar(fp, scope)
-    if scope.depth >= scope.limits.max_depth:
-        scope.add(Finding(None, None, "medium", f"archives nested more than {scope.limits.max_depth} deep; "
-                                                "the innermost was not scanned"))
-        return "tar"
-    with tempfile.TemporaryFile() as spool:
-        copy_stream(stream, spool)
-        spool.seek(0)
-        return scan_tar(spool, scope.deeper())
+    return scan_archive_source(source, stream, scope, scan_tar, "tar")
 
 
 def scan_tar(fp: BinaryIO, scope: Scope) -> str:
