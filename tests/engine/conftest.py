@@ -17,6 +17,7 @@ from pydantic import Field
 from riskframe.detectors.base import Detector, DetectorParams
 from riskframe.detectors.registry import Registry
 from riskframe.results import DetectorResult
+from tests.engine.faulty_workspace import CLASSES, PLUGIN_MODULE, install_plugin
 
 
 class ClassBalance(Detector):
@@ -173,3 +174,18 @@ def workspace(tmp_path) -> Workspace:
     ws = Workspace(tmp_path, tmp_path / "pipeline.yaml", tmp_path / "policy.yaml", controls)
     ws.write_policy(("R1", "balance", "high"))
     return ws
+
+
+@pytest.fixture(scope="module")
+def plugin(tmp_path_factory):
+    """A registry holding the faulty plugin's detectors (``faulty_plugin.py``), installed in a folder
+    on the path, so worker processes and Dask workers started after it import it too."""
+    folder = tmp_path_factory.mktemp("site")
+    install_plugin(folder)
+    sys.path.insert(0, str(folder))
+    registry = Registry()
+    for name, cls in CLASSES.items():
+        registry.register_path(f"{PLUGIN_MODULE}:{cls}", origin=f"plugin {name}")
+    yield registry
+    sys.path.remove(str(folder))
+    sys.modules.pop(PLUGIN_MODULE, None)

@@ -21,7 +21,7 @@ from riskframe.detectors.registry import Registry
 from riskframe.engine.assess import assess
 from riskframe.errors import WorkerError
 from riskframe.results import DetectorResult
-from tests.engine.faulty_workspace import CLASSES, PLUGIN_MODULE, install_plugin, write_workspace
+from tests.engine.faulty_workspace import write_workspace
 from tests.engine.test_executors import stable
 from tests.engine.test_workers import gone, wait_for_file
 
@@ -49,20 +49,6 @@ class SlowPass(Detector):
             marker.write(f"{os.getpid()}\n")
         time.sleep(params.seconds)
         return DetectorResult(status="pass", score=0.0, summary=f"Slept {params.seconds:g} s.")
-
-
-@pytest.fixture(scope="module")
-def plugin(tmp_path_factory):
-    """The faulty plugin installed on the path before the cluster starts (its workers inherit the path)."""
-    folder = tmp_path_factory.mktemp("site")
-    install_plugin(folder)
-    sys.path.insert(0, str(folder))
-    registry = Registry()
-    for name, cls in CLASSES.items():
-        registry.register_path(f"{PLUGIN_MODULE}:{cls}", origin=f"plugin {name}")
-    yield registry
-    sys.path.remove(str(folder))
-    sys.modules.pop(PLUGIN_MODULE, None)
 
 
 @pytest.fixture(scope="module")

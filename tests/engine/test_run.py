@@ -15,23 +15,9 @@ import pytest
 
 from riskframe.detectors.registry import Registry
 from riskframe.engine.assess import assess
-from tests.engine.faulty_workspace import CLASSES, PLUGIN_MODULE, install_plugin, write_workspace
+from tests.engine.faulty_workspace import CLASSES, write_workspace
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="limits and signals as on Linux")
-
-
-@pytest.fixture(scope="module")
-def plugin(tmp_path_factory):
-    """A registry holding the installed plugin's detectors."""
-    folder = tmp_path_factory.mktemp("site")
-    install_plugin(folder)
-    sys.path.insert(0, str(folder))
-    registry = Registry()
-    for name, cls in CLASSES.items():
-        registry.register_path(f"{PLUGIN_MODULE}:{cls}", origin=f"plugin {name}")
-    yield registry
-    sys.path.remove(str(folder))
-    sys.modules.pop(PLUGIN_MODULE, None)
 
 
 def test_every_fault_is_an_error_result_that_says_how_and_the_gate_fails(plugin, tmp_path):
