@@ -112,8 +112,20 @@ def test_progress_is_reported_as_each_worker_finishes(plugin, tmp_path):
             printer(done, total, outcome)
 
         assess(ws.pipeline, ws.policy, controls_dirs=[ws.controls], registry=plugin, progress=progress)
-    shown = os.read(primary, 65536).decode()
-    os.close(primary)
+    shown = _read_all(primary)
     assert [(done, total) for done, total, _ in seen] == [(1, 2), (2, 2)]
     assert {control for *_, control in seen} == {"probe", "exits-zero"}
     assert "] probe at ingest (raw): pass in " in shown and "] exits-zero at ingest (raw): error in " in shown
+
+
+def _read_all(primary: int) -> str:
+    """Everything written to a pty whose other end is closed: one read may return a line at a
+    time, and Linux ends the stream with EIO rather than an empty read."""
+    chunks = []
+    try:
+        while chunk := os.read(primary, 65536):
+            chunks.append(chunk)
+    except OSError:
+        pass
+    os.close(primary)
+    return b"".join(chunks).decode()
