@@ -20,6 +20,7 @@ from riskframe.results import Attachment
 
 HISTOGRAM_BINS = np.linspace(0.0, 1.0, 21)
 MAX_LIMIT_ROWS = 25  # the hardest class pairs to see, in the evidence
+MAX_REVIEW_INDICES = 1000  # the review list in the evidence: its head (its length is in the metrics)
 
 
 def percent(share: float) -> str:
@@ -60,6 +61,12 @@ class FlipView:
     def flagged(self) -> np.ndarray:
         """Dataset indices of the flagged samples, most suspicious first."""
         return np.asarray(self.analysed[self.findings.flagged], dtype=np.int64)
+
+    @property
+    def review(self) -> np.ndarray:
+        """Dataset indices of the labels to review: the flagged ones, then the other implausible ones
+        (see :mod:`riskframe.detectors.labels._flips`), least plausible first. Never evidence."""
+        return np.asarray(self.analysed[self.findings.review], dtype=np.int64)
 
     @property
     def fraction(self) -> tuple[float, float, float]:
@@ -115,13 +122,14 @@ class FlipView:
     def summary(self, params: Any) -> str:
         f = self.findings
         parts = [self._found() if f.confirmed else self._nothing_found()]
+        parts.append(self._review())
         parts.append(self._natural_noise())
         parts.append(self._can_see(params))
         if self.skipped:
             unchecked = ", ".join(f"{c['label']} ({c['samples']})" for c in self.skipped)
             parts.append(f"Not checked, fewer than min_class_samples={params.min_class_samples} samples: "
                          f"class{'es' if len(self.skipped) > 1 else ''} {unchecked}.")
-        return " ".join(self.doubts + parts)
+        return " ".join(self.doubts + [p for p in parts if p])
 
     def _found(self) -> str:
         f = self.findings
@@ -149,6 +157,16 @@ class FlipView:
         return (f"No sign of label poisoning beyond the data's natural noise: the {f.flagged.size} most doubtful "
                 f"label{'s' if f.flagged.size != 1 else ''} ({what}) are flagged for review, but this data cannot "
                 f"tell them from its own noise (p = {_p(c.p_value)}).")
+
+    def _review(self) -> str:
+        f = self.findings
+        more = f.review.size - f.flagged.size
+        if more == 0:
+            return ""
+        after = " after the flagged ones" if f.flagged.size else ""
+        return (f"For review, not as evidence: {more} {'further ' if f.flagged.size else ''}"
+                f"label{'s' if more != 1 else ''} the natural model finds implausible (cleanlab, low normalized "
+                f"margin), listed in review_indices{after}.")
 
     def _natural_noise(self) -> str:
         f = self.findings
@@ -180,6 +198,7 @@ class FlipView:
             "estimated_poisoned_samples": f.estimate,
             "flagged_samples": float(f.flagged.size),
             "flagged_fraction": f.flagged.size / self.dataset.n_samples,
+            "review_samples": float(f.review.size),
             "targeted_pairs": float(len(f.targeted) if f.confirmed else 0),
             "top_pair_share": max((c.weight for c in f.targeted), default=0.0) if f.confirmed else 0.0,
             "detectable_share": min(self.detectable_share, 1.0),
@@ -198,6 +217,7 @@ class FlipView:
             "scores": [round(float(s), 4) for s in f.flip_probability[flagged]],
             "given_labels": [self.dataset.classes[c].item() for c in labels[flagged]],
             "suggested_labels": [self.label(c) for c in f.suggested[flagged]],
+            "review_indices": self.review[:MAX_REVIEW_INDICES].tolist(),
             "confirmed": f.confirmed,
             "pattern": f.pattern if f.confirmed else "none",
             "components": [self._component_row(c) for c in f.components],
@@ -264,6 +284,21 @@ class FlipView:
                     png,
                     f"The {shown.size} most likely flipped of {f.flagged.size} flagged samples{confirmed}: "
                     "index, given label → suggested label, probability the label was flipped",
+                )
+            )
+        review = f.review[:max_images]
+        if self.dataset.images is not None and not f.flagged.size and review.size:
+            captions = [
+                f"#{self.analysed[i]}: {self.dataset.classes[labels[i]].item()} → "
+                f"{self.label(f.suggested[i])}\nimplausibility {f.scores[i]:.2f}"
+                for i in review
+            ]
+            out.append(
+                png_attachment(
+                    "review-samples.png",
+                    image_grid_png(self.dataset.images[self.analysed[review]], captions),
+                    f"The {review.size} least plausible of {f.review.size} labels listed for review (not evidence of "
+                    "poisoning): index, given label → the natural model's most likely other label, implausibility",
                 )
             )
         return out

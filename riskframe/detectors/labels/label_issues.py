@@ -16,6 +16,9 @@ How it works:
    them, which hides some flips and lowers the estimate.
 4. The detection limits: the smallest flips the tests would see on this data, from the natural
    model (what the labels would look like with a share flipped, against what it explains).
+5. The review list: the flagged samples, then the other labels the natural model finds implausible
+   (cleanlab's low-normalized-margin filter). Flips too few to tell from the data's own noise are
+   still among them; the list is for a person to look at, never evidence.
 
 Three outcomes. ``fail``: flips beyond the natural noise, named, counted, with an interval.
 ``pass``: no such evidence, and the data lets the screen see flips as small as the policy asks
@@ -119,6 +122,7 @@ class LabelIssues(Detector[LabelIssuesParams]):
     imports: ClassVar[tuple[str, ...]] = (
         "sklearn.base", "sklearn.model_selection", "sklearn.linear_model", "sklearn.neighbors",
         "sklearn.svm", "sklearn.ensemble", "sklearn.preprocessing", "sklearn.pipeline", "cleanlab.rank",
+        "cleanlab.filter",
         "scipy.stats", "scipy.optimize", "riskframe.detectors.figures:warm_up",
     )
 
