@@ -161,7 +161,7 @@ def _analyse(labels: np.ndarray, probs: np.ndarray, settings: FlipSettings,
     # The rows the tests see: every row that is evidence, or those of the sample.
     tested = natural if sample is None else natural.subset(np.isin(np.flatnonzero(evidential), sample),
                                                            natural.weights)
-    tests = 1 + k * (k - 1)
+    tests = components_tested(k)
     # With fewer than two classes among the rows that are evidence (every row ambiguous, say),
     # nothing can be tested and nothing seen.
     judged = np.unique(tested.labels).size >= 2
@@ -206,6 +206,12 @@ def _analyse(labels: np.ndarray, probs: np.ndarray, settings: FlipSettings,
         low=float(sum(c.low * c.at_risk for c in components)) if confirmed else 0.0,
         high=float(sum(c.high * c.at_risk for c in components)) if confirmed else 0.0,
     )
+
+
+def components_tested(k: int) -> int:
+    """The components the tests run over among ``k`` classes, for Bonferroni: spread flips and
+    every ordered class pair."""
+    return 1 + k * (k - 1)
 
 
 def _tested_sample(labels: np.ndarray, settings: FlipSettings) -> np.ndarray | None:

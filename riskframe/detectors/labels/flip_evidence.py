@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 
 from riskframe.data.datasets import Dataset
+from riskframe.detectors.labels._absorption import Probe
 from riskframe.detectors.labels._detection_limits import Limits
 from riskframe.detectors.labels._flips import ComponentFinding, FlipFindings
 from riskframe.results import Attachment
@@ -45,6 +46,7 @@ class FlipView:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     method: dict[str, Any] = field(default_factory=dict)
     doubts: list[str] = field(default_factory=list)
+    probe: Probe | None = None
 
     def label(self, code: int) -> Any:
         """The user's label value of analysed class ``code`` (a plain int or str for JSON)."""
@@ -178,12 +180,30 @@ class FlipView:
     def _can_see(self, params: Any) -> str:
         if self.doubts:
             return "The screen could see no flip in this data."
+        spread = (f"random flips of {percent(self.limits.spread)}" if np.isfinite(self.limits.spread)
+                  else "no random flips up to half the labels")
+        short = not self.findings.confirmed and self.detectable_share > params.max_poison_fraction
+        if not np.isfinite(self.detectable_class_share):
+            sentence = "This data does not let the screen see a class relabelled as another, for most class pairs"
+            if self.probe is not None and not self.probe.seen:
+                a, b = self.probe.pair
+                sentence += (f": {percent(self.probe.share)} of class {self.label(a)} relabelled as {self.label(b)}, "
+                             f"tried on it, was learnt by the models and not seen (p = {_p(self.probe.p_value)}).")
+            else:
+                sentence += ", at any share up to half the class."
+            sentence += (f" It lets the screen see random flips of {percent(self.limits.spread)}."
+                         if np.isfinite(self.limits.spread) else " Nor random flips, up to half the labels.")
+            if short:
+                sentence += (f" The data cannot support the verdict the policy asks for (flips of "
+                             f"{percent(params.max_poison_fraction)} of the dataset, max_poison_fraction).")
+            return sentence
         hardest = self.pair_limits()[0]
+        hardest_share = (f"{percent(hardest[2])} for the hardest" if np.isfinite(hardest[2])
+                         else "none up to half the class for the hardest")
         sentence = (f"This data lets the screen see flips of {percent(self.detectable_class_share)} of a class or "
                     f"more ({percent(self.detectable_share)} of the dataset) for most class pairs, "
-                    f"{percent(min(hardest[2], 1.0))} for the hardest ({self.label(hardest[0])} -> "
-                    f"{self.label(hardest[1])}), and random flips of {percent(min(self.limits.spread, 1.0))}.")
-        if not self.findings.confirmed and self.detectable_share > params.max_poison_fraction:
+                    f"{hardest_share} ({self.label(hardest[0])} -> {self.label(hardest[1])}), and {spread}.")
+        if short:
             sentence += (f" That is above the {percent(params.max_poison_fraction)} of the dataset the policy asks "
                          "for (max_poison_fraction): the data cannot support that verdict.")
         return sentence

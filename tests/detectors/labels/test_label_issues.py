@@ -135,6 +135,8 @@ def test_clean_digits_pass_and_say_what_the_screen_could_see(digits_flip_clean_r
     assert limits["dataset_share_most_pairs"] <= 0.01
     assert 0.0 < limits["class_share_most_pairs"] <= 0.1
     assert limits["hardest_pairs"][0]["class_share"] >= limits["class_share_most_pairs"]
+    tried = result.evidence["method"]["targeted_flip_tried"]  # the limits were tried, and held
+    assert tried["seen"] is True and tried["p_value"] < 0.001 and 0.05 <= tried["share"] <= 0.25
 
 
 # Warn: data that cannot support the verdict the policy asks for ------------------------------------
@@ -149,8 +151,12 @@ def test_overlapping_classes_are_natural_noise_not_poisoning(digits_dataset_cont
     assert natural["observed_disagreement"] > 0.1  # a raw confident-learning screen flags these
     assert abs(natural["observed_disagreement"] - natural["explained_by_overlap"]) < 0.05
     assert result.metrics["detectable_share"] > 0.01
-    assert result.summary.endswith("That is above the 1.0% of the dataset the policy asks for (max_poison_fraction): "
-                                   "the data cannot support that verdict.")
+    assert re.search(r"This data does not let the screen see a class relabelled as another, for most class pairs: "
+                     r"\d+\.\d% of class 0 relabelled as 1, tried on it, was learnt by the models and not seen "
+                     r"\(p = \S+\)\. Nor random flips, up to half the labels\. The data cannot support the verdict the "
+                     r"policy asks for \(flips of 1\.0% of the dataset, max_poison_fraction\)\.$", result.summary)
+    tried = result.evidence["method"]["targeted_flip_tried"]
+    assert tried["pair"] == [0, 1] and 0.05 <= tried["share"] <= 0.25 and tried["seen"] is False
 
 
 def test_flips_hidden_in_overlap_are_listed_for_review_not_as_evidence(digits_dataset_context):
@@ -196,8 +202,9 @@ def test_labels_the_models_cannot_learn_are_inconclusive_saying_why(digits_datas
     scrambled = np.random.default_rng(0).integers(0, 10, labels.size)
     result = LabelIssues().run(digits_dataset_context(images, scrambled), LabelIssues.Params())
     assert (result.status, result.score) == ("warn", 0.25)
-    assert re.match(r"The models learnt nothing from the features about the labels \(out-of-fold accuracy 1?\d\.\d%, "
-                    r"no better than always guessing the largest class, 1\d\.\d%\): .* cannot be vouched for\. "
+    assert re.match(r"The models learnt nothing from the features about the labels \(their out-of-fold predictions are "
+                    r"no more related to the labels than chance makes them; accuracy 1?\d\.\d%, always guessing the "
+                    r"largest class 1\d\.\d%\): .* cannot be vouched for\. "
                     r"No sign of label poisoning beyond the data's natural noise\. ", result.summary)
     assert result.evidence["flagged_indices"] == []
     assert result.summary.endswith("The screen could see no flip in this data.")
