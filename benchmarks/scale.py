@@ -5,8 +5,8 @@ The data: ``make_classification`` (20 features, 10 informative, 5 classes, one c
 float32 features (as a user with millions of rows stores them: riskframe keeps float32 as float32).
 Each measurement runs in a child process of its own; its peak memory is that of the child's
 process tree (the child and every process it starts, sampled from /proc every 0.1 s and summed;
-raw cleanlab's ``n_jobs=2`` workers included) and the child's own ``ru_maxrss`` (the interpreter,
-the libraries, the data and the work):
+raw cleanlab's ``n_jobs=2`` workers included) and the largest of the child's own peak (``VmHWM``:
+the interpreter, the libraries, the data and the work) and its waited-for children's ``ru_maxrss``:
 
 - **riskframe**: the ``label-issues`` detector as ``riskframe assess`` runs it (the dataset read and
   validated through the artifact store, the analysis, the verdict, metrics, evidence and figures),
@@ -120,7 +120,11 @@ def child(argv: list[str]) -> None:
     extra["seconds"] = time.perf_counter() - started
     me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     extra["cpu_seconds"] = me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
-    extra["peak_mib"] = max(me.ru_maxrss, children.ru_maxrss) / 1024
+    # This process's own peak is its VmHWM: its ru_maxrss would carry over the parent's peak (the
+    # data it made), which Linux keeps across the fork and exec that started this interpreter.
+    hwm = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
+               if line.startswith("VmHWM:"))
+    extra["peak_mib"] = max(hwm, children.ru_maxrss) / 1024
     print(json.dumps(extra))
 
 
@@ -205,7 +209,7 @@ def measure(kind: str, path: Path, *extra: str) -> dict[str, object]:
 
 def sizes_table(rows: list[int], folder: Path, raw_max_rows: int | None = None) -> None:
     print("Each cell: wall time (CPU time of the process tree), peak RSS of the process tree summed "
-          "(the child's own ru_maxrss); load average (1 min) before each measurement")
+          "(the child's own peak, VmHWM); load average (1 min) before each measurement")
     print("| rows | riskframe label-issues | raw cleanlab, 1 process | raw cleanlab, n_jobs=2 | F1 riskframe / raw | "
           "riskframe / raw (n_jobs=2) wall | verdict | method |")
     print("|---|---|---|---|---|---|---|---|")
