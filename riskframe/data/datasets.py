@@ -46,10 +46,10 @@ class Dataset:
     """A labelled dataset as detectors see it.
 
     ``features`` is (N, D) float64, or float32 when the file stores float32 (half the memory: ten
-    million rows of 20 features take 800 MB, not 1.6 GB); ``labels`` holds class codes 0..K-1 and ``classes`` the label
-    values users wrote (``classes[labels[i]]`` is sample i's label); ``images`` keeps the original
-    (N, H, W[, C]) array when the features are pictures; ``groups`` the entity code of each row
-    when the artifact declares ``groups:``. All arrays are read-only.
+    million rows of 20 features take 800 MB, not 1.6 GB); ``labels`` holds class codes 0..K-1
+    and ``classes`` the label values users wrote (``classes[labels[i]]`` is sample i's label);
+    ``images`` keeps the original (N, H, W[, C]) array when the features are pictures; ``groups``
+    the entity code of each row when the artifact declares ``groups:``. All arrays are read-only.
 
     Where a sample comes from, for tables and image folders: ``columns`` names the feature
     columns and ``categories[column][code]`` is the text of a category; ``rows[i]`` is sample i's

@@ -179,8 +179,9 @@ def out_of_fold_probabilities(
         warnings.filterwarnings("ignore", message=".*converge.*")
         if workers > 1 and len(splits) > 1:
             with ThreadPoolExecutor(max_workers=min(workers, len(splits)), thread_name_prefix="label-folds") as pool:
-                # Each fold's rows are written as it is consumed: never all folds' arrays at once
-                # next to the result (at ten million rows, 400 MB more).
+                # Each fold's rows are written, and its array dropped, as soon as it is its turn,
+                # rather than every fold's array kept until the last is done (at ten million rows,
+                # 400 MB next to the result).
                 for (_, test), fold in zip(splits, pool.map(fold_probabilities, splits), strict=True):
                     probs[test] = fold
         else:
