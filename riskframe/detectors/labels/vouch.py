@@ -26,7 +26,7 @@ class Agreement:
 
     accuracy: float  # out-of-fold accuracy of the averaged probabilities
     majority: float  # share of the largest class: the accuracy of always guessing it
-    p_value: float  # one-sided binomial: the models do no better than always guessing it
+    p_value: float  # the predicted classes are independent of the labels (G-test)
 
     def doubt(self, alpha: float) -> str:
         """Why the labels cannot be judged at all ('' when they can).
@@ -39,21 +39,32 @@ class Agreement:
         """
         if self.p_value <= alpha:
             return ""
-        return (f"The models learnt nothing from the features about the labels (out-of-fold accuracy "
-                f"{self.accuracy:.1%}, no better than always guessing the largest class, {self.majority:.1%}): the "
-                "labels are scrambled or the features carry no label information, so no flip can be told apart "
-                "and the labels cannot be vouched for.")
+        return (f"The models learnt nothing from the features about the labels (their out-of-fold predictions are "
+                f"no more related to the labels than chance makes them; accuracy {self.accuracy:.1%}, always guessing "
+                f"the largest class {self.majority:.1%}): the labels are scrambled or the features carry no label "
+                "information, so no flip can be told apart and the labels cannot be vouched for.")
 
 
 def agreement(labels: np.ndarray, probs: np.ndarray) -> Agreement:
-    """:class:`Agreement` of out-of-fold ``probs`` (N, K) with class codes ``labels`` (N,)."""
-    from scipy.stats import binomtest
+    """:class:`Agreement` of out-of-fold ``probs`` (N, K) with class codes ``labels`` (N,).
+
+    The test is of independence between the predicted class and the label (a G-test of their
+    table), not of accuracy against the largest class: on a dataset of one class to twenty, models
+    that find most of the small class are barely more accurate than always guessing the large one
+    (94.7% against 92.0% on breast cancer with 4% of the labels flipped), yet plainly learnt.
+    """
+    from scipy.stats import chi2_contingency
 
     n = labels.size
-    correct = int(np.sum(probs.argmax(axis=1) == labels))
+    predicted = probs.argmax(axis=1)
     majority = float(np.bincount(labels).max() / n)
-    p_value = binomtest(correct, n, majority, alternative="greater").pvalue if majority < 1.0 else 1.0
-    return Agreement(correct / n, majority, float(p_value))
+    table = np.zeros((probs.shape[1], probs.shape[1]))
+    np.add.at(table, (labels, predicted), 1.0)
+    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+    p_value = 1.0
+    if min(table.shape) > 1:
+        p_value = float(chi2_contingency(table, correction=False, lambda_="log-likelihood").pvalue)
+    return Agreement(float(np.mean(predicted == labels)), majority, p_value)
 
 
 # Rows a column's values are first counted on (see label_copies).
@@ -155,7 +166,7 @@ def representation_doubt(representations: np.ndarray, labels: np.ndarray, seed: 
     agreed = agreement(codes, probs)
     if agreed.p_value <= alpha:
         return ""
-    return (f"The representations say nothing about the labels (a linear model on them predicts {agreed.accuracy:.1%} "
-            f"of them out of fold, no better than always guessing the largest class, {agreed.majority:.1%}): they "
-            "are not this dataset's, their rows do not match its rows, or their model learnt nothing, so the screen "
-            "cannot vouch for the data.")
+    return (f"The representations say nothing about the labels (a linear model's out-of-fold predictions from them "
+            f"are no more related to the labels than chance makes them; accuracy {agreed.accuracy:.1%}, always "
+            f"guessing the largest class {agreed.majority:.1%}): they are not this dataset's, their rows do not match "
+            "its rows, or their model learnt nothing, so the screen cannot vouch for the data.")
