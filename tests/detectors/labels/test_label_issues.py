@@ -202,8 +202,8 @@ def test_labels_the_models_cannot_learn_are_inconclusive_saying_why(digits_datas
     scrambled = np.random.default_rng(0).integers(0, 10, labels.size)
     result = LabelIssues().run(digits_dataset_context(images, scrambled), LabelIssues.Params())
     assert (result.status, result.score) == ("warn", 0.25)
-    assert re.match(r"The models learnt nothing from the features about the labels \(their out-of-fold predictions are "
-                    r"no more related to the labels than chance makes them; accuracy 1?\d\.\d%, always guessing the "
+    assert re.match(r"The models learnt nothing from the features about the labels \(their out-of-fold probabilities "
+                    r"rank the labels no better than chance; accuracy 1?\d\.\d%, always guessing the "
                     r"largest class 1\d\.\d%\): .* cannot be vouched for\. "
                     r"No sign of label poisoning beyond the data's natural noise\. ", result.summary)
     assert result.evidence["flagged_indices"] == []

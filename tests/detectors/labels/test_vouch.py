@@ -45,6 +45,17 @@ def test_a_model_that_finds_a_small_class_learnt_something_though_less_accurate_
     assert agreed.doubt(0.001) == ""
 
 
+def test_probabilities_that_rank_a_class_never_predicted_learnt_something():
+    """Models of a choice among unequal options may never predict the small one, yet give its rows
+    more probability of it than the others'; their argmax alone would say they learnt nothing."""
+    rng = np.random.default_rng(0)
+    labels = np.array([0] * 900 + [1] * 100)
+    small = np.where(labels == 1, rng.uniform(0.2, 0.45, 1_000), rng.uniform(0.05, 0.3, 1_000))
+    agreed = agreement(labels, np.column_stack([1 - small, small]))
+    assert agreed.accuracy == agreed.majority == 0.9
+    assert agreed.doubt(0.001) == ""
+
+
 def test_disagreement_alone_is_no_doubt():
     """Overlapping classes disagree with any model; the label screen measures that overlap."""
     assert Agreement(0.55, 0.1, 1e-30).doubt(0.001) == ""
