@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EXAMPLE := examples/poisoned-digits
 
-.PHONY: demo test lint typecheck bench policy-test clean
+.PHONY: demo test test-fast lint typecheck bench policy-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
+
+# The fast lane while you work: everything not marked slow, on two worker processes (pytest-xdist).
+# loadgroup keeps the tests that share an expensive fixture on one worker (tests/conftest.py).
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q -m "not slow" -n 2 --dist loadgroup
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check riskframe tests benchmarks examples devtools
