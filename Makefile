@@ -31,9 +31,11 @@ test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
 
 # The fast lane while you work: everything not marked slow, on two worker processes (pytest-xdist).
-# loadgroup keeps the tests that share an expensive fixture on one worker (tests/conftest.py).
+# --dist loadfile keeps each test module on one worker, so its module fixtures are built once and the
+# contract suite trains its tiny CNN once. (loadgroup would be finer, but pytest-xdist 3.8 ignores
+# xdist_group marks under pytest 9.2: pytest-dev/pytest-xdist#1386.)
 test-fast: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q -m "not slow" -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -q -m "not slow" -n 2 --dist loadfile
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check riskframe tests benchmarks examples devtools

@@ -47,16 +47,8 @@ def _builtin_cases() -> list[object]:
             params.append(pytest.param(None, None, id=module.rsplit(".", 1)[1],
                                        marks=pytest.mark.skip(reason=f"{module} does not register: {exc}")))
             continue
-        params += [pytest.param(case.detector, case.check, id=case.id, marks=_tiny_cnn_group(case.detector))
-                   for case in detector_contract_cases(registry)]
+        params += [pytest.param(case.detector, case.check, id=case.id) for case in detector_contract_cases(registry)]
     return params
-
-
-def _tiny_cnn_group(detector) -> list[pytest.MarkDecorator]:
-    """Detectors with a model role read the tiny CNN, trained once per process (riskframe.testing.tiny),
-    and backdoor-removed reuses trigger-reverse-engineering's search on it: under pytest-xdist they
-    run on one worker (tests/conftest.py)."""
-    return [pytest.mark.xdist_group("tiny-cnn")] if "model" in (*detector.requires, *detector.optional) else []
 
 
 @pytest.mark.parametrize("spec", BUILTIN_DETECTORS)
@@ -217,7 +209,6 @@ def test_the_class_and_schema_checks_pass_for_the_probes():
         check_params_schema(detector, None)
 
 
-@pytest.mark.xdist_group("tiny-cnn")
 def test_a_model_role_binds_the_tiny_torchscript_cnn(tmp_path):
     pytest.importorskip("torch", reason="the tiny model needs the torch extra")
     ctx = tiny_context(ModelOnly, tmp_path)
@@ -225,7 +216,6 @@ def test_a_model_role_binds_the_tiny_torchscript_cnn(tmp_path):
     assert (model.name, model.resolved_format, ctx.path("model").name) == ("tiny-cnn", "torchscript", "model.pt")
 
 
-@pytest.mark.xdist_group("tiny-cnn")
 def test_check_detector_runs_every_check_and_warns_about_skips(tmp_path):
     check_detector(Balance, tmp_path / "balance")
 
