@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from riskframe import __version__
 from riskframe.assessment import Assessment
+from riskframe.engine.gate import portfolio_decision
 from riskframe.reports.markdown_text import md_cell, md_text
 from riskframe.vocabulary import FAILING, Level
 
@@ -76,8 +77,8 @@ def summarize(assessed: Sequence[tuple[str, str, Assessment]], *, planned_runs: 
                 failing[technique.id].append(report)
     techniques = [TechniqueSummary(id=t, name=names[t], failing=failing[t], assessed=assessed_count.get(t, 0))
                   for t in sorted(names, key=lambda t: (-len(failing[t]), t))]
-    decision: Literal["pass", "fail"] = "fail" if any(s.decision == "fail" for s in systems) else "pass"
-    return PortfolioSummary(created_at=created_at, decision=decision, systems=systems, techniques=techniques,
+    return PortfolioSummary(created_at=created_at, decision=portfolio_decision([s.decision for s in systems]),
+                            systems=systems, techniques=techniques,
                             planned_runs=planned_runs, computed_runs=computed_runs)
 
 
