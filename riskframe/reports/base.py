@@ -4,8 +4,9 @@ one way a set of formats is chosen (``--format``) and written.
 A :class:`Renderer` is generic over what it renders: an assessment (every module of
 :mod:`riskframe.reports` that declares a module-level ``RENDERER``; the package finds it by itself,
 so adding a format is adding one module), a threat model (:mod:`riskframe.threat.report`), the
-comparison of two assessments (:mod:`riskframe.reports.diff_text`) or the history of a folder of
-them (:mod:`riskframe.reports.history_text`). :func:`parse_formats` and :func:`write_formats` serve
+comparison of two assessments (:mod:`riskframe.reports.diff_text`), the history of a folder of
+them (:mod:`riskframe.reports.history_text`) or the portfolio of ``assess-all``
+(:mod:`riskframe.reports.portfolio`). :func:`parse_formats` and :func:`write_formats` serve
 them all; :func:`rendered_text` is the one file of a format a command prints instead of writing.
 
 >>> from riskframe.reports.base import Renderer

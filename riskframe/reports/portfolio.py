@@ -3,7 +3,8 @@ ATLAS technique, the way a security team reviews an organisation.
 
 :func:`summarize` builds the record (:class:`PortfolioSummary`, written as ``portfolio.json``) from
 the assessments themselves; :func:`render_markdown` renders ``portfolio.md`` from that record
-alone. Both are pure; equal portfolios give equal bytes.
+alone. Both are pure; equal portfolios give equal bytes. :data:`FORMATS` are the two as
+renderers (:class:`~riskframe.reports.base.Renderer`) of the one rendering registry.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from riskframe import __version__
 from riskframe.assessment import Assessment
 from riskframe.engine.gate import portfolio_decision
+from riskframe.reports.base import RenderContext, Renderer
 from riskframe.reports.markdown_text import md_cell, md_text
 from riskframe.vocabulary import FAILING, Level
 
@@ -123,6 +125,22 @@ def render_markdown(summary: PortfolioSummary) -> bytes:
         where = ", ".join(md_text(report) for report in t.failing) or "none"
         lines.append(f"| {t.id} | {md_cell(t.name)} | {len(t.failing)}: {where} | {t.assessed} |")
     return ("\n".join(lines) + "\n").encode()
+
+
+def _json(summary: PortfolioSummary, context: RenderContext) -> dict[str, bytes]:
+    return {JSON_FILE: render_json(summary)}
+
+
+def _markdown(summary: PortfolioSummary, context: RenderContext) -> dict[str, bytes]:
+    return {MARKDOWN_FILE: render_markdown(summary)}
+
+
+# The formats assess-all writes beside the pipelines' reports (both, always).
+FORMATS: dict[str, Renderer[PortfolioSummary]] = {r.name: r for r in (
+    Renderer("json", "the portfolio summary as JSON", (JSON_FILE,), _json),
+    Renderer("md", "the systems and the ATLAS techniques that fail them, as Markdown tables", (MARKDOWN_FILE,),
+             _markdown),
+)}
 
 
 def _link(report: str) -> str:
