@@ -5,8 +5,8 @@ likelihood ratio of twice the Kullback-Leibler divergence between the labels dra
 flipped and the closest natural model with ``f`` flipped (the temperature refitted: on data whose
 classes overlap, a softer model explains part of any flip). The limit is the smallest share at
 which that reaches the test's critical value plus the margin for 80% power. It assumes the models
-do not learn the flips they are trained on; they partly do, most on data whose classes overlap
-(benchmarks/real_data.py measures how often that matters).
+do not learn the flips they are trained on; they partly do, most on data whose classes overlap,
+and :mod:`riskframe.detectors.labels._absorption` tries whether they learn them on each dataset.
 """
 
 from __future__ import annotations

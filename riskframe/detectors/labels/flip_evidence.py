@@ -14,12 +14,14 @@ from typing import Any, Literal
 import numpy as np
 
 from riskframe.data.datasets import Dataset
+from riskframe.detectors.labels._absorption import Probe
 from riskframe.detectors.labels._detection_limits import Limits
 from riskframe.detectors.labels._flips import ComponentFinding, FlipFindings
 from riskframe.results import Attachment
 
 HISTOGRAM_BINS = np.linspace(0.0, 1.0, 21)
 MAX_LIMIT_ROWS = 25  # the hardest class pairs to see, in the evidence
+MAX_REVIEW_INDICES = 1000  # the review list in the evidence: its head (its length is in the metrics)
 
 
 def percent(share: float) -> str:
@@ -44,6 +46,7 @@ class FlipView:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     method: dict[str, Any] = field(default_factory=dict)
     doubts: list[str] = field(default_factory=list)
+    probe: Probe | None = None
 
     def label(self, code: int) -> Any:
         """The user's label value of analysed class ``code`` (a plain int or str for JSON)."""
@@ -60,6 +63,12 @@ class FlipView:
     def flagged(self) -> np.ndarray:
         """Dataset indices of the flagged samples, most suspicious first."""
         return np.asarray(self.analysed[self.findings.flagged], dtype=np.int64)
+
+    @property
+    def review(self) -> np.ndarray:
+        """Dataset indices of the labels to review: the flagged ones, then the other implausible ones
+        (see :mod:`riskframe.detectors.labels._flips`), least plausible first. Never evidence."""
+        return np.asarray(self.analysed[self.findings.review], dtype=np.int64)
 
     @property
     def fraction(self) -> tuple[float, float, float]:
@@ -115,13 +124,14 @@ class FlipView:
     def summary(self, params: Any) -> str:
         f = self.findings
         parts = [self._found() if f.confirmed else self._nothing_found()]
+        parts.append(self._review())
         parts.append(self._natural_noise())
         parts.append(self._can_see(params))
         if self.skipped:
             unchecked = ", ".join(f"{c['label']} ({c['samples']})" for c in self.skipped)
             parts.append(f"Not checked, fewer than min_class_samples={params.min_class_samples} samples: "
                          f"class{'es' if len(self.skipped) > 1 else ''} {unchecked}.")
-        return " ".join(self.doubts + parts)
+        return " ".join(self.doubts + [p for p in parts if p])
 
     def _found(self) -> str:
         f = self.findings
@@ -150,6 +160,16 @@ class FlipView:
                 f"label{'s' if f.flagged.size != 1 else ''} ({what}) are flagged for review, but this data cannot "
                 f"tell them from its own noise (p = {_p(c.p_value)}).")
 
+    def _review(self) -> str:
+        f = self.findings
+        more = f.review.size - f.flagged.size
+        if more == 0:
+            return ""
+        after = " after the flagged ones" if f.flagged.size else ""
+        return (f"For review, not as evidence: {more} {'further ' if f.flagged.size else ''}"
+                f"label{'s' if more != 1 else ''} the natural model finds implausible (cleanlab, low normalized "
+                f"margin), listed in review_indices{after}.")
+
     def _natural_noise(self) -> str:
         f = self.findings
         ambiguous = (f" {f.ambiguous} rows are identical to rows with other labels: ambiguous, never counted as "
@@ -160,12 +180,30 @@ class FlipView:
     def _can_see(self, params: Any) -> str:
         if self.doubts:
             return "The screen could see no flip in this data."
+        spread = (f"random flips of {percent(self.limits.spread)}" if np.isfinite(self.limits.spread)
+                  else "no random flips up to half the labels")
+        short = not self.findings.confirmed and self.detectable_share > params.max_poison_fraction
+        if not np.isfinite(self.detectable_class_share):
+            sentence = "This data does not let the screen see a class relabelled as another, for most class pairs"
+            if self.probe is not None and not self.probe.seen:
+                a, b = self.probe.pair
+                sentence += (f": {percent(self.probe.share)} of class {self.label(a)} relabelled as {self.label(b)}, "
+                             f"tried on it, was learnt by the models and not seen (p = {_p(self.probe.p_value)}).")
+            else:
+                sentence += ", at any share up to half the class."
+            sentence += (f" It lets the screen see random flips of {percent(self.limits.spread)}."
+                         if np.isfinite(self.limits.spread) else " Nor random flips, up to half the labels.")
+            if short:
+                sentence += (f" The data cannot support the verdict the policy asks for (flips of "
+                             f"{percent(params.max_poison_fraction)} of the dataset, max_poison_fraction).")
+            return sentence
         hardest = self.pair_limits()[0]
+        hardest_share = (f"{percent(hardest[2])} for the hardest" if np.isfinite(hardest[2])
+                         else "none up to half the class for the hardest")
         sentence = (f"This data lets the screen see flips of {percent(self.detectable_class_share)} of a class or "
                     f"more ({percent(self.detectable_share)} of the dataset) for most class pairs, "
-                    f"{percent(min(hardest[2], 1.0))} for the hardest ({self.label(hardest[0])} -> "
-                    f"{self.label(hardest[1])}), and random flips of {percent(min(self.limits.spread, 1.0))}.")
-        if not self.findings.confirmed and self.detectable_share > params.max_poison_fraction:
+                    f"{hardest_share} ({self.label(hardest[0])} -> {self.label(hardest[1])}), and {spread}.")
+        if short:
             sentence += (f" That is above the {percent(params.max_poison_fraction)} of the dataset the policy asks "
                          "for (max_poison_fraction): the data cannot support that verdict.")
         return sentence
@@ -180,6 +218,7 @@ class FlipView:
             "estimated_poisoned_samples": f.estimate,
             "flagged_samples": float(f.flagged.size),
             "flagged_fraction": f.flagged.size / self.dataset.n_samples,
+            "review_samples": float(f.review.size),
             "targeted_pairs": float(len(f.targeted) if f.confirmed else 0),
             "top_pair_share": max((c.weight for c in f.targeted), default=0.0) if f.confirmed else 0.0,
             "detectable_share": min(self.detectable_share, 1.0),
@@ -198,6 +237,7 @@ class FlipView:
             "scores": [round(float(s), 4) for s in f.flip_probability[flagged]],
             "given_labels": [self.dataset.classes[c].item() for c in labels[flagged]],
             "suggested_labels": [self.label(c) for c in f.suggested[flagged]],
+            "review_indices": self.review[:MAX_REVIEW_INDICES].tolist(),
             "confirmed": f.confirmed,
             "pattern": f.pattern if f.confirmed else "none",
             "components": [self._component_row(c) for c in f.components],
@@ -264,6 +304,21 @@ class FlipView:
                     png,
                     f"The {shown.size} most likely flipped of {f.flagged.size} flagged samples{confirmed}: "
                     "index, given label → suggested label, probability the label was flipped",
+                )
+            )
+        review = f.review[:max_images]
+        if self.dataset.images is not None and not f.flagged.size and review.size:
+            captions = [
+                f"#{self.analysed[i]}: {self.dataset.classes[labels[i]].item()} → "
+                f"{self.label(f.suggested[i])}\nimplausibility {f.scores[i]:.2f}"
+                for i in review
+            ]
+            out.append(
+                png_attachment(
+                    "review-samples.png",
+                    image_grid_png(self.dataset.images[self.analysed[review]], captions),
+                    f"The {review.size} least plausible of {f.review.size} labels listed for review (not evidence of "
+                    "poisoning): index, given label → the natural model's most likely other label, implausibility",
                 )
             )
         return out

@@ -15,7 +15,14 @@ How it works:
    out of training, and the pair is measured again: models trained on the flips partly learnt
    them, which hides some flips and lowers the estimate.
 4. The detection limits: the smallest flips the tests would see on this data, from the natural
-   model (what the labels would look like with a share flipped, against what it explains).
+   model (what the labels would look like with a share flipped, against what it explains). The
+   models partly learn the flips they are trained on, so the limits are then tried: a flip of the
+   largest class into the second, twice the pair's limit, is made and the models fitted again
+   (:mod:`riskframe.detectors.labels._absorption`); if the test does not see it, the result says
+   the data does not let the screen see a class relabelled as another.
+5. The review list: the flagged samples, then the other labels the natural model finds implausible
+   (cleanlab's low-normalized-margin filter). Flips too few to tell from the data's own noise are
+   still among them; the list is for a person to look at, never evidence.
 
 Three outcomes. ``fail``: flips beyond the natural noise, named, counted, with an interval.
 ``pass``: no such evidence, and the data lets the screen see flips as small as the policy asks
@@ -35,7 +42,9 @@ from riskframe.data.datasets import Dataset
 from riskframe.detectors.base import Detector, DetectorParams
 from riskframe.detectors.context import RunContext
 from riskframe.detectors.labels import flip_evidence
-from riskframe.detectors.labels._flips import FlipFindings, FlipSettings, analyse_flips
+from riskframe.detectors.labels._absorption import probe_targeted_flip
+from riskframe.detectors.labels._detection_limits import Limits
+from riskframe.detectors.labels._flips import FlipFindings, FlipSettings, analyse_flips, components_tested
 from riskframe.detectors.labels._oof import (
     QUADRATIC_MAX_SAMPLES,
     QUADRATIC_MEMBERS,
@@ -119,6 +128,7 @@ class LabelIssues(Detector[LabelIssuesParams]):
     imports: ClassVar[tuple[str, ...]] = (
         "sklearn.base", "sklearn.model_selection", "sklearn.linear_model", "sklearn.neighbors",
         "sklearn.svm", "sklearn.ensemble", "sklearn.preprocessing", "sklearn.pipeline", "cleanlab.rank",
+        "cleanlab.filter",
         "scipy.stats", "scipy.optimize", "riskframe.detectors.figures:warm_up",
     )
 
@@ -167,11 +177,14 @@ class LabelIssues(Detector[LabelIssuesParams]):
         findings = analyse_flips(codes, probs, settings, groups)
         agreed = agreement(codes, probs)
         doubt = agreed.doubt(params.alpha) or fit.doubt()
-        purified = 0
+        purified, probe = 0, None
         if doubt:
             findings = findings.discarded()
-        elif findings.confirmed and findings.targeted:
-            findings, purified = _purified(fit, codes, findings, settings)
+        else:
+            if findings.confirmed and findings.targeted:
+                findings, purified = _purified(fit, codes, findings, settings)
+            probe = probe_targeted_flip(codes, findings.limits, findings.allowances[1], settings.alpha,
+                                        components_tested(fit.n_classes), fit.seed, fit.probabilities_of)
         method = {
             "model": params.model,
             "members": list(fit.members),
@@ -187,9 +200,13 @@ class LabelIssues(Detector[LabelIssuesParams]):
             "duplicate_rows_kept_in_one_fold": 0 if groups is None else int(analysed.size - np.unique(groups).size),
             "ambiguous_rows": findings.ambiguous,
             "purified_from_training": purified,
+            "targeted_flip_tried": None if probe is None else probe.describe(),
         }
-        return flip_evidence.FlipView(dataset, analysed, class_codes, findings, findings.limits, skipped, method,
-                                       [doubt] if doubt else [])
+        limits = findings.limits
+        if probe is not None and not probe.seen:  # the formula's pair limits assume what the probe disproved
+            limits = Limits(limits.spread, np.full_like(limits.pairs, np.inf))
+        return flip_evidence.FlipView(dataset, analysed, class_codes, findings, limits, skipped, method,
+                                       [doubt] if doubt else [], probe)
 
 
 class _Fit:
@@ -213,6 +230,16 @@ class _Fit:
     def probabilities(self, labels: np.ndarray, train_mask: np.ndarray | None = None) -> np.ndarray:
         return out_of_fold_probabilities(self.features, labels, self.n_classes, members=self.members,
                                          folds=self.folds, seed=self.seed, groups=self.groups, train_mask=train_mask,
+                                         train_rows=self.train_rows, workers=self.workers)
+
+    def probabilities_of(self, rows: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Out-of-fold probabilities of ``rows`` alone, given their ``labels``, with the same models
+        on at most three folds (what the models learn of a flip depends on its share in the
+        training folds, which the number of folds does not change; three cost half of five)."""
+        groups = None if self.groups is None else self.groups[rows]
+        folds = usable_folds(labels, min(self.folds, 3), groups)
+        return out_of_fold_probabilities(self.features[rows], labels, self.n_classes, members=self.members,
+                                         folds=folds, seed=self.seed, groups=groups,
                                          train_rows=self.train_rows, workers=self.workers)
 
     def doubt(self) -> str:

@@ -26,7 +26,7 @@ class Agreement:
 
     accuracy: float  # out-of-fold accuracy of the averaged probabilities
     majority: float  # share of the largest class: the accuracy of always guessing it
-    p_value: float  # one-sided binomial: the models do no better than always guessing it
+    p_value: float  # no class's probability ranks its rows above the others (Mann-Whitney, Bonferroni)
 
     def doubt(self, alpha: float) -> str:
         """Why the labels cannot be judged at all ('' when they can).
@@ -39,21 +39,32 @@ class Agreement:
         """
         if self.p_value <= alpha:
             return ""
-        return (f"The models learnt nothing from the features about the labels (out-of-fold accuracy "
-                f"{self.accuracy:.1%}, no better than always guessing the largest class, {self.majority:.1%}): the "
-                "labels are scrambled or the features carry no label information, so no flip can be told apart "
-                "and the labels cannot be vouched for.")
+        return (f"The models learnt nothing from the features about the labels (their out-of-fold probabilities "
+                f"rank the labels no better than chance; accuracy {self.accuracy:.1%}, always guessing "
+                f"the largest class {self.majority:.1%}): the labels are scrambled or the features carry no label "
+                "information, so no flip can be told apart and the labels cannot be vouched for.")
 
 
 def agreement(labels: np.ndarray, probs: np.ndarray) -> Agreement:
-    """:class:`Agreement` of out-of-fold ``probs`` (N, K) with class codes ``labels`` (N,)."""
-    from scipy.stats import binomtest
+    """:class:`Agreement` of out-of-fold ``probs`` (N, K) with class codes ``labels`` (N,).
+
+    The test asks whether the probabilities carry anything about the labels: for each class, are
+    the rows labelled with it given a higher probability of it than the other rows (one-sided
+    Mann-Whitney U; Bonferroni over the classes)? Not accuracy against the largest class: on a
+    dataset of one class to twenty, models that rank most of the small class first are barely more
+    accurate than always guessing the large one (94.7% against 92.0% on breast cancer with 4% of
+    the labels flipped), and on a choice dataset whose models never predict a small class their
+    probabilities may still rank it.
+    """
+    from scipy.stats import mannwhitneyu
 
     n = labels.size
-    correct = int(np.sum(probs.argmax(axis=1) == labels))
     majority = float(np.bincount(labels).max() / n)
-    p_value = binomtest(correct, n, majority, alternative="greater").pvalue if majority < 1.0 else 1.0
-    return Agreement(correct / n, majority, float(p_value))
+    accuracy = float(np.mean(probs.argmax(axis=1) == labels))
+    p_values = [float(mannwhitneyu(probs[labels == c, c], probs[labels != c, c], alternative="greater").pvalue)
+                for c in np.unique(labels) if 0 < np.count_nonzero(labels == c) < n]
+    p_value = min(1.0, len(p_values) * min(p_values)) if p_values else 1.0
+    return Agreement(accuracy, majority, p_value)
 
 
 # Rows a column's values are first counted on (see label_copies).
@@ -153,7 +164,7 @@ def representation_doubt(representations: np.ndarray, labels: np.ndarray, seed: 
     agreed = agreement(codes, probs)
     if agreed.p_value <= alpha:
         return ""
-    return (f"The representations say nothing about the labels (a linear model on them predicts {agreed.accuracy:.1%} "
-            f"of them out of fold, no better than always guessing the largest class, {agreed.majority:.1%}): they "
-            "are not this dataset's, their rows do not match its rows, or their model learnt nothing, so the screen "
-            "cannot vouch for the data.")
+    return (f"The representations say nothing about the labels (a linear model's out-of-fold probabilities from "
+            f"them rank the labels no better than chance; accuracy {agreed.accuracy:.1%}, always "
+            f"guessing the largest class {agreed.majority:.1%}): they are not this dataset's, their rows do not match "
+            "its rows, or their model learnt nothing, so the screen cannot vouch for the data.")

@@ -143,7 +143,7 @@ def test_representations_whose_rows_are_shuffled_fail_instead_of_hiding_the_back
                                       SpectralSignatures.Params())
 
     assert result.status == "fail"
-    assert result.summary.startswith("The representations say nothing about the labels (a linear model on them ")
+    assert result.summary.startswith("The representations say nothing about the labels (a linear model's out-of-fold probabilities ")
 
 
 def test_the_standard_method_is_recorded_and_still_scores_every_class(backdoored):

@@ -62,6 +62,8 @@ def test_targeted_flip_summary_says_what_how_much_and_what_the_data_allows(digit
     assert re.fullmatch(
         r"Flips beyond the data's natural noise: \d+\.\d% of class 7 relabelled as 1 \[\d+\.\d%, \d+\.\d%\], "
         r"p = \S+ \(1\d samples flagged; poisoned share of the dataset \d\.\d% \[\d\.\d%, \d\.\d%\]\)\. "
+        r"(For review, not as evidence: \d+ further labels? the natural model finds implausible \(cleanlab, low "
+        r"normalized margin\), listed in review_indices after the flagged ones\. )?"
         r"\d\.\d% of the labels disagree with the models; the classes' overlap explains \d\.\d%\. "
         r"This data lets the screen see flips of \d+\.\d% of a class or more \(\d\.\d% of the dataset\) for most "
         r"class pairs, \d+\.\d% for the hardest \(\d -> \d\), and random flips of \d+\.\d%\.",
@@ -133,6 +135,8 @@ def test_clean_digits_pass_and_say_what_the_screen_could_see(digits_flip_clean_r
     assert limits["dataset_share_most_pairs"] <= 0.01
     assert 0.0 < limits["class_share_most_pairs"] <= 0.1
     assert limits["hardest_pairs"][0]["class_share"] >= limits["class_share_most_pairs"]
+    tried = result.evidence["method"]["targeted_flip_tried"]  # the limits were tried, and held
+    assert tried["seen"] is True and tried["p_value"] < 0.001 and 0.05 <= tried["share"] <= 0.25
 
 
 # Warn: data that cannot support the verdict the policy asks for ------------------------------------
@@ -147,8 +151,29 @@ def test_overlapping_classes_are_natural_noise_not_poisoning(digits_dataset_cont
     assert natural["observed_disagreement"] > 0.1  # a raw confident-learning screen flags these
     assert abs(natural["observed_disagreement"] - natural["explained_by_overlap"]) < 0.05
     assert result.metrics["detectable_share"] > 0.01
-    assert result.summary.endswith("That is above the 1.0% of the dataset the policy asks for (max_poison_fraction): "
-                                   "the data cannot support that verdict.")
+    assert re.search(r"This data does not let the screen see a class relabelled as another, for most class pairs: "
+                     r"\d+\.\d% of class 0 relabelled as 1, tried on it, was learnt by the models and not seen "
+                     r"\(p = \S+\)\. Nor random flips, up to half the labels\. The data cannot support the verdict the "
+                     r"policy asks for \(flips of 1\.0% of the dataset, max_poison_fraction\)\.$", result.summary)
+    tried = result.evidence["method"]["targeted_flip_tried"]
+    assert tried["pair"] == [0, 1] and 0.05 <= tried["share"] <= 0.25 and tried["seen"] is False
+
+
+def test_flips_hidden_in_overlap_are_listed_for_review_not_as_evidence(digits_dataset_context):
+    features, labels = overlapping(n=600)
+    rng = np.random.default_rng(0)
+    flipped = np.sort(rng.choice(labels.size, size=24, replace=False))
+    labels = labels.copy()
+    labels[flipped] = 1 - labels[flipped]
+    result = LabelIssues().run(digits_dataset_context(features, labels), LabelIssues.Params())
+    assert result.status == "warn" and result.evidence["confirmed"] is False
+    review, flagged = result.evidence["review_indices"], result.evidence["flagged_indices"]
+    assert review[: len(flagged)] == flagged and len(set(review)) == len(review)
+    assert result.metrics["review_samples"] == len(review) > len(flagged)
+    assert np.isin(flipped, review).mean() >= 0.5  # measured: 0.71 among 69 listed (raw cleanlab: 0.62 among 235)
+    more = len(review) - len(flagged)
+    assert (f"For review, not as evidence: {more} {'further ' if flagged else ''}labels the natural model finds "
+            "implausible (cleanlab, low normalized margin), listed in review_indices") in result.summary
 
 
 def test_a_policy_can_fail_data_that_cannot_support_the_verdict(digits_dataset_context):
@@ -177,8 +202,9 @@ def test_labels_the_models_cannot_learn_are_inconclusive_saying_why(digits_datas
     scrambled = np.random.default_rng(0).integers(0, 10, labels.size)
     result = LabelIssues().run(digits_dataset_context(images, scrambled), LabelIssues.Params())
     assert (result.status, result.score) == ("warn", 0.25)
-    assert re.match(r"The models learnt nothing from the features about the labels \(out-of-fold accuracy 1?\d\.\d%, "
-                    r"no better than always guessing the largest class, 1\d\.\d%\): .* cannot be vouched for\. "
+    assert re.match(r"The models learnt nothing from the features about the labels \(their out-of-fold probabilities "
+                    r"rank the labels no better than chance; accuracy 1?\d\.\d%, always guessing the "
+                    r"largest class 1\d\.\d%\): .* cannot be vouched for\. "
                     r"No sign of label poisoning beyond the data's natural noise\. ", result.summary)
     assert result.evidence["flagged_indices"] == []
     assert result.summary.endswith("The screen could see no flip in this data.")

@@ -33,6 +33,29 @@ def test_guessing_the_majority_class_is_no_learning():
     assert agreed.doubt(0.001).startswith("The models learnt nothing")
 
 
+def test_a_model_that_finds_a_small_class_learnt_something_though_less_accurate_than_the_majority():
+    """One class to twenty: finding 15 of the 20 small-class rows, with 20 false alarms, is 94.0%
+    accurate against 95.2% for always guessing the large class, and plainly not chance."""
+    labels = np.array([0] * 400 + [1] * 20)
+    predicted = np.zeros(420, dtype=int)
+    predicted[400:415] = 1
+    predicted[:20] = 1
+    agreed = agreement(labels, _probs(predicted, 2))
+    assert (round(agreed.accuracy, 3), round(agreed.majority, 3)) == (0.940, 0.952)
+    assert agreed.doubt(0.001) == ""
+
+
+def test_probabilities_that_rank_a_class_never_predicted_learnt_something():
+    """Models of a choice among unequal options may never predict the small one, yet give its rows
+    more probability of it than the others'; their argmax alone would say they learnt nothing."""
+    rng = np.random.default_rng(0)
+    labels = np.array([0] * 900 + [1] * 100)
+    small = np.where(labels == 1, rng.uniform(0.2, 0.45, 1_000), rng.uniform(0.05, 0.3, 1_000))
+    agreed = agreement(labels, np.column_stack([1 - small, small]))
+    assert agreed.accuracy == agreed.majority == 0.9
+    assert agreed.doubt(0.001) == ""
+
+
 def test_disagreement_alone_is_no_doubt():
     """Overlapping classes disagree with any model; the label screen measures that overlap."""
     assert Agreement(0.55, 0.1, 1e-30).doubt(0.001) == ""
