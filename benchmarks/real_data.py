@@ -180,7 +180,7 @@ def sweeps() -> list[tuple[str, np.ndarray, np.ndarray]]:
 def print_row(row: Row) -> None:
     limit = row.clean.detectable
     cells = [f"{row.name:26s}", f"{row.n:6d}", f"{row.k:3d}", "sep" if row.separable else "   ",
-             f"{row.clean.status:4s} ({min(limit, 9.99):.2f})", f"{row.outliers:4s}"]
+             f"{row.clean.status:4s} ({f'{limit:.2f}' if np.isfinite(limit) else 'none'})", f"{row.outliers:4s}"]
     for kind in ("random 4%", "targeted 12%"):
         case, flags, truth, _ = row.injected[kind]
         ours, theirs, evidence = prf(case.review, truth)[2], prf(flags, truth)[2], prf(case.flagged, truth)[2]

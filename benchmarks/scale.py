@@ -1,9 +1,12 @@
 """Label screening at scale: ``label-issues`` against the raw cleanlab pipeline, 10^4 to 10^7 rows.
 
 The data: ``make_classification`` (20 features, 10 informative, 5 classes, one cluster per class,
-``class_sep`` 1.5), 3% of the labels given a random other label (seeded), written as an ``.npz``.
-Each measurement runs in a child process of its own (its peak memory is the child's
-``ru_maxrss``: the interpreter, the libraries, the data and the work):
+``class_sep`` 1.5), 3% of the labels given a random other label (seeded), written as an ``.npz`` of
+float32 features (as a user with millions of rows stores them: riskframe keeps float32 as float32).
+Each measurement runs in a child process of its own; its peak memory is that of the child's
+process tree (the child and every process it starts, sampled from /proc every 0.1 s and summed;
+raw cleanlab's ``n_jobs=2`` workers included) and the largest of the child's own peak (``VmHWM``:
+the interpreter, the libraries, the data and the work) and its waited-for children's ``ru_maxrss``:
 
 - **riskframe**: the ``label-issues`` detector as ``riskframe assess`` runs it (the dataset read and
   validated through the artifact store, the analysis, the verdict, metrics, evidence and figures),
@@ -13,28 +16,31 @@ Each measurement runs in a child process of its own (its peak memory is the chil
   ``cleanlab.filter.find_label_issues``; once on one process (``n_jobs=None``), once with
   ``n_jobs=2`` (both cores for the folds).
 
-Prints wall time, CPU time (the child and its worker processes), peak memory (the largest of the
-child and its workers), F1 of the flagged rows and the verdict per size; the ratio of the screen's
-wall time to raw cleanlab's on one process. ``--huge`` adds 10^7 rows (by hand: about 20 minutes and 4
-GiB). ``--lines`` shows the verdicts on both sides of the lines where the method changes with size
+Prints wall time, CPU time (the child and the processes it waited for), peak memory, F1 of the
+flagged rows and the verdict per size; the ratio of the screen's wall time to raw cleanlab's with
+``n_jobs=2``. ``--huge`` adds 10^7 rows (by hand: about 30 minutes; ``--raw-max-rows`` leaves raw
+cleanlab out above a size). ``--lines`` shows the verdicts on both sides of the lines where the method changes with size
 (the ensemble without kNN and svm above 20,000 rows; training and test samples above 50,000):
 clean data, 3% random flips and 12% of one class flipped to another, each analysed both ways on
 the same rows. ``--assess`` runs ``riskframe assess`` end to end on a 1,000,000-row npz with the
-bundled data-poisoning policy through the command line, and reports its exit code.
+bundled data-poisoning policy through the command line (``--assess-rows`` other sizes), and reports
+its exit code, the results and the peak memory of its process tree.
 
 Run: ``nice -n 10 .venv/bin/python -W ignore benchmarks/scale.py [--rows 10000,100000,1000000]
-[--huge] [--lines] [--assess]``.
+[--huge] [--raw-max-rows N] [--lines] [--assess] [--assess-rows 1000000,10000000]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -114,47 +120,133 @@ def child(argv: list[str]) -> None:
     extra["seconds"] = time.perf_counter() - started
     me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     extra["cpu_seconds"] = me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
-    extra["peak_mib"] = max(me.ru_maxrss, children.ru_maxrss) / 1024
+    # This process's own peak is its VmHWM: its ru_maxrss would carry over the parent's peak (the
+    # data it made), which Linux keeps across the fork and exec that started this interpreter.
+    hwm = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
+               if line.startswith("VmHWM:"))
+    extra["peak_mib"] = max(hwm, children.ru_maxrss) / 1024
     print(json.dumps(extra))
+
+
+class TreeMemory:
+    """The largest summed RSS of a process and all its descendants, sampled every ``every`` s
+    from /proc (Linux) while the process runs."""
+
+    def __init__(self, pid: int, every: float = 0.1) -> None:
+        self.pid, self.every, self.peak_mib = pid, every, 0.0
+        self.largest_mib = 0.0  # the largest single process
+        self.cpu: dict[int, float] = {}  # CPU seconds of each process of the tree, as last seen
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> float:
+        self._done.set()
+        self._thread.join()
+        return self.peak_mib
+
+    def _sample(self) -> None:
+        while not self._done.wait(self.every):
+            pids = _tree(self.pid)
+            sizes = [_rss_kib(pid) / 1024 for pid in pids]
+            self.peak_mib = max(self.peak_mib, sum(sizes))
+            self.largest_mib = max(self.largest_mib, *sizes)
+            for pid in pids:
+                self.cpu[pid] = max(self.cpu.get(pid, 0.0), _cpu_seconds(pid))
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time of every process of the tree, up to its last sample."""
+        return sum(self.cpu.values())
+
+
+def _tree(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        at = todo.pop()
+        found.append(at)
+        for task in Path(f"/proc/{at}/task").glob("*/children"):
+            with contextlib.suppress(OSError):  # the task ended between the listing and the read
+                todo.extend(int(c) for c in task.read_text().split())
+    return found
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def measure(kind: str, path: Path, *extra: str) -> dict[str, object]:
     out = path.with_suffix(f".{kind}.npy")
-    done = subprocess.run([sys.executable, "-W", "ignore", __file__, "--child", kind, str(path), str(out), *extra],
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        return {"error": done.stderr.strip().splitlines()[-1:], "seconds": float("nan"), "peak_mib": float("nan")}
-    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    process = subprocess.Popen([sys.executable, "-W", "ignore", __file__, "--child", kind, str(path), str(out), *extra],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    tree = TreeMemory(process.pid)
+    stdout, stderr = process.communicate()
+    tree_mib = tree.stop()
+    if process.returncode != 0:
+        return {"error": stderr.strip().splitlines()[-1:], "seconds": float("nan"), "peak_mib": float("nan"),
+                "tree_mib": tree_mib, "tree_cpu": tree.cpu_seconds}
+    result: dict[str, object] = json.loads(stdout.strip().splitlines()[-1])
     result["flagged"] = np.load(out)
+    result["tree_mib"], result["tree_cpu"] = tree_mib, tree.cpu_seconds
     return result
 
 
 # -- the table ----------------------------------------------------------------------------------
 
-def sizes_table(rows: list[int], folder: Path) -> None:
+def sizes_table(rows: list[int], folder: Path, raw_max_rows: int | None = None) -> None:
+    print("Each cell: wall time (CPU time of the process tree), peak RSS of the process tree summed "
+          "(the child's own peak, VmHWM); load average (1 min) before each measurement")
     print("| rows | riskframe label-issues | raw cleanlab, 1 process | raw cleanlab, n_jobs=2 | F1 riskframe / raw | "
-          "riskframe / raw (1 process) wall | verdict | method |")
+          "riskframe / raw (n_jobs=2) wall | verdict | method |")
     print("|---|---|---|---|---|---|---|---|")
+    skipped: dict[str, object] = {"skipped": True}
     for n in rows:
         features, labels, truth = make_data(n)
         path = folder / f"scale_{n}.npz"
-        np.savez(path, X=features, y=labels)
+        np.savez(path, X=features.astype(np.float32), y=labels)
         del features
-        ours = measure("riskframe", path)
-        raw = measure("cleanlab", path, "0")
-        raw2 = measure("cleanlab", path, "2")
+        ours = _loaded(measure, "riskframe", path)
+        with_raw = raw_max_rows is None or n <= raw_max_rows
+        raw = _loaded(measure, "cleanlab", path, "0") if with_raw else skipped
+        raw2 = _loaded(measure, "cleanlab", path, "2") if with_raw else skipped
         method = ours.get("method", {})
         shown = {k: method[k] for k in ("members", "folds_at_once", "training_rows_per_fold", "tested_rows")
                  if isinstance(method, dict) and k in method}
+        ratio = f"{ours['seconds'] / raw2['seconds']:.2f}x" if with_raw else "-"  # type: ignore[operator]
         print(f"| {n:,} | {_cell(ours)} | {_cell(raw)} | {_cell(raw2)} | "
-              f"{_f1(ours, truth)} / {_f1(raw, truth)} | {ours['seconds'] / raw['seconds']:.2f}x | "  # type: ignore[operator]
+              f"{_f1(ours, truth)} / {_f1(raw, truth)} | {ratio} | "
               f"{ours.get('status', ours.get('error'))} | {json.dumps(shown)} |", flush=True)
         path.unlink()
 
 
+def _loaded(fn, *args):  # type: ignore[no-untyped-def]
+    """``fn(*args)`` with the load average (1 minute) at its start."""
+    load = os.getloadavg()[0]
+    result = fn(*args)
+    result["load"] = load
+    return result
+
+
 def _cell(result: dict[str, object]) -> str:
-    cpu = result.get("cpu_seconds", float("nan"))
-    return f"{result['seconds']:.1f} s ({cpu:.0f} s CPU), {result['peak_mib']:,.0f} MiB"
+    if result.get("skipped"):
+        return "not run"
+    cpu = result.get("tree_cpu", float("nan"))
+    return (f"{result['seconds']:.1f} s ({cpu:.0f} s CPU), {result['tree_mib']:,.0f} MiB "
+            f"({result['peak_mib']:,.0f}); load {result['load']:.1f}")
 
 
 def _f1(result: dict[str, object], truth: np.ndarray) -> str:
@@ -196,29 +288,38 @@ def assess_once(rows: int, folder: Path) -> None:
     """``riskframe assess`` on a ``rows``-row npz through the command line: exit code, time, memory."""
     features, labels, _ = make_data(rows)
     data = folder / "data"
-    data.mkdir(exist_ok=True)
-    np.savez(data / "train.npz", X=features, y=labels)
+    data.mkdir(parents=True, exist_ok=True)
+    np.savez(data / "train.npz", X=features.astype(np.float32), y=labels)
     del features
     (folder / "pipeline.yaml").write_text(
         "apiVersion: riskframe/v1\nkind: Pipeline\nmetadata: {name: scale, owner: ml@example.org}\nstages:\n"
         "  - name: prepare\n    kind: data-preparation\n    artifacts:\n"
         "      - {name: train, type: dataset, path: data/train.npz, format: npz, features: X, labels: y}\n")
     riskframe = Path(sys.executable).with_name("riskframe")
+    load = os.getloadavg()[0]
     started = time.perf_counter()
-    done = subprocess.run([str(riskframe), "assess", str(folder / "pipeline.yaml"), "--policy",
-                           str(ROOT / "policies/data-poisoning.yaml"), "--out", str(folder / "out"), "--format", "json",
-                           "-q"], capture_output=True, text=True, check=False)
+    process = subprocess.Popen([str(riskframe), "assess", str(folder / "pipeline.yaml"), "--policy",
+                                str(ROOT / "policies/data-poisoning.yaml"), "--out", str(folder / "out"), "--format",
+                                "json", "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    tree = TreeMemory(process.pid)
+    _, stderr = process.communicate()
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    tree.stop()
     statuses = ""
     report = folder / "out" / "assessment.json"
     if report.exists():
         results = json.loads(report.read_text())["results"]
-        statuses = ", ".join(f"{r['control']}: {r['status']}" for r in results)
-    print(f"riskframe assess, {rows:,} rows, data-poisoning policy: exit {done.returncode}, {seconds:.0f} s, "
-          f"largest process {peak:,.0f} MiB; {statuses}\n")
-    if done.returncode not in (0, 1):
-        print(done.stderr[-2000:])
+        statuses = "; ".join(f"{r['control']}: {r['status']}{_took(r)}" for r in results)
+    print(f"riskframe assess, {rows:,} rows, data-poisoning policy (load {load:.1f}): exit {process.returncode}, "
+          f"{seconds:.0f} s, {tree.cpu_seconds:.0f} s CPU; process tree {tree.peak_mib:,.0f} MiB, its largest "
+          f"process {tree.largest_mib:,.0f} MiB; {statuses}\n", flush=True)
+    if process.returncode not in (0, 1):
+        print(stderr[-2000:])
+
+
+def _took(result: dict[str, object]) -> str:
+    seconds = result.get("duration_s")
+    return f" ({seconds:.0f} s)" if isinstance(seconds, float | int) else ""
 
 
 def main() -> None:
@@ -227,7 +328,9 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="10000,100000,1000000", help="comma-separated dataset sizes")
-    parser.add_argument("--huge", action="store_true", help="add 10,000,000 rows (by hand: about 4 GiB)")
+    parser.add_argument("--huge", action="store_true", help="add 10,000,000 rows (by hand: about 30 minutes)")
+    parser.add_argument("--raw-max-rows", type=int, default=None, help="raw cleanlab only up to this many rows")
+    parser.add_argument("--assess-rows", default="1000000", help="comma-separated sizes for --assess")
     parser.add_argument("--lines", action="store_true", help="verdicts on both sides of each line")
     parser.add_argument("--assess", action="store_true", help="riskframe assess on 1,000,000 rows, end to end")
     parser.add_argument("--skip-sizes", action="store_true", help="only --lines and --assess")
@@ -235,10 +338,11 @@ def main() -> None:
     rows = [int(r) for r in args.rows.split(",")] + ([10_000_000] if args.huge else [])
     print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the start", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        if args.assess:  # first: the peak memory of this process's children is then the assessment's
-            assess_once(1_000_000, Path(tmp))
+        if args.assess:
+            for n in (int(r) for r in args.assess_rows.split(",")):
+                assess_once(n, Path(tmp) / f"assess-{n}")
         if not args.skip_sizes:
-            sizes_table(rows, Path(tmp))
+            sizes_table(rows, Path(tmp), args.raw_max_rows)
         if args.lines:
             print()
             lines_table()

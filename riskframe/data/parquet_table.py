@@ -2,7 +2,8 @@
 the memory budget.
 
 Columns are found by name in the schema and judged by their type before a row is read: numbers
-(integers, floats, booleans, decimals) are features as they are; text and dictionary (pandas
+(integers, floats, booleans, decimals) are features as they are (float64, or float32 when every
+feature column is float32: half the memory); text and dictionary (pandas
 categorical) columns are categories, coded by value (:mod:`riskframe.data.tabular`), so a csv and a
 Parquet file of the same table give the same dataset, and so do its shards in any number. The
 footers' row counts size the arrays, and the budget is checked against them before any row group
@@ -42,11 +43,12 @@ def read_parquet(paths: Sequence[Path], artifact: Artifact, budget: Budget) -> t
     chosen, kinds, counts = _survey(paths, artifact, pa)
     total = sum(counts)
     optional = (chosen.groups, chosen.id_column)
-    per_row = _ROW_BYTES + 8 * len(chosen.features) + 8 * sum(c is not None for c in optional)
+    dtype = np.dtype(np.float32 if kinds and all(k == "float32" for k in kinds.values()) else np.float64)
+    per_row = _ROW_BYTES + dtype.itemsize * len(chosen.features) + 8 * sum(c is not None for c in optional)
     if total * per_row > budget.left:
         what = f"{paths[0].name}{f' and {len(paths) - 1} more files' if len(paths) > 1 else ''}"
         raise budget.exceeded(total * per_row, f"{what}: {total} rows of {len(chosen.features)} features")
-    filler = _Filler(chosen, kinds, total)
+    filler = _Filler(chosen, kinds, total, dtype)
     for path, count in zip(paths, counts, strict=True):
         filler.read(path, count, pa)
     shards = np.repeat(np.arange(len(paths), dtype=np.int32), counts)
@@ -79,6 +81,8 @@ def _kind(pa: Any, column: str, kind: Any, name: str) -> str:
     types = pa.types
     if types.is_dictionary(kind):
         kind = kind.value_type
+    if types.is_float32(kind):
+        return "float32"
     if types.is_integer(kind) or types.is_floating(kind) or types.is_boolean(kind) or types.is_decimal(kind):
         return "number"
     if types.is_string(kind) or types.is_large_string(kind):
@@ -90,12 +94,12 @@ def _kind(pa: Any, column: str, kind: Any, name: str) -> str:
 class _Filler:
     """The arrays of ``total`` rows, filled a batch at a time, and the text codes files share."""
 
-    def __init__(self, chosen: Roles, kinds: dict[str, str], total: int) -> None:
+    def __init__(self, chosen: Roles, kinds: dict[str, str], total: int, dtype: np.dtype[Any]) -> None:
         self.chosen = chosen
         self.labels = TextCodes("labels")
         self.groups = TextCodes("groups", limit=None)
         self.text = {i: TextCodes("features") for i, c in enumerate(chosen.features) if kinds[c] == "text"}
-        self.features = np.empty((total, len(chosen.features)))
+        self.features = np.empty((total, len(chosen.features)), dtype)
         self.codes = np.empty(total, np.int64)
         self.rows = np.empty(total, np.int64)
         self.members = np.empty(total, np.int64) if chosen.groups is not None else None
@@ -124,7 +128,7 @@ class _Filler:
             _no_nulls(values, column, first, name, "features")
             codes = self.text.get(position)
             self.features[span, position] = (_coded(values, codes, pa) if codes is not None
-                                             else values.to_numpy(zero_copy_only=False).astype(np.float64))
+                                             else values.to_numpy(zero_copy_only=False).astype(self.features.dtype))
         labels = batch.column(self.chosen.labels)
         _no_nulls(labels, self.chosen.labels, first, name, "labels")
         self.codes[span] = _coded(labels, self.labels, pa)

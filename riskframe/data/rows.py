@@ -58,7 +58,9 @@ def describe_rows(dataset: Dataset, indices: Sequence[int]) -> list[dict[str, An
 def _values(dataset: Dataset, index: int) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for position, column in enumerate(dataset.columns[:MAX_VALUES]):
-        value = float(dataset.features[index, position])
+        # The shortest text that reads back as the stored value: 12.9 stored as float32 is shown as
+        # 12.9, not as its float64 widening 12.899999618530273.
+        value = float(str(dataset.features[index, position]))
         categories = dataset.categories.get(column)
         values[column] = categories[int(value)] if categories is not None else value
     return values

@@ -92,7 +92,7 @@ def test_npy_pair(tmp_path, load, digits_small):
 
     ds = load(path="features.npy", labels="labels.npy")
 
-    assert ds.features.shape == (60, 64) and ds.features.dtype == np.float64
+    assert ds.features.shape == (60, 64) and ds.features.dtype == np.float32  # float32 stays float32
     np.testing.assert_array_equal(ds.labels, labels)
 
 
@@ -194,6 +194,17 @@ def test_features_too_large_to_square_are_refused(tmp_path, load):
     _refused(load, "features",
              "raw.npz: features hold 1 value beyond +-1e+150 (the first in row 1), too large to square without "
              "overflow; rescale them", path="raw.npz")
+
+
+def test_float32_features_beyond_what_float32_squares_are_refused(tmp_path, load):
+    features = np.ones((5, 3), dtype=np.float32)
+    features[3, 0] = 3e19  # its square is beyond float32's largest value
+    np.savez(tmp_path / "raw.npz", X=features, y=[0, 1, 0, 1, 0])
+    _refused(load, "features",
+             "raw.npz: features hold 1 value beyond +-1e+18 (the first in row 3), too large to square in float32 "
+             "without overflow; rescale them or store them as float64", path="raw.npz")
+    np.savez(tmp_path / "raw.npz", X=features.astype(np.float64), y=[0, 1, 0, 1, 0])
+    assert load(path="raw.npz").features[3, 0] == np.float32(3e19)  # as float64, squared without overflow
 
 
 def test_features_and_labels_of_different_lengths(tmp_path, load):
@@ -524,6 +535,11 @@ def test_the_budget_refuses_what_does_not_fit_and_keeps_what_is_loaded(tmp_path)
                                "than the dataset memory budget of 10.2 KiB (0 B left after the artifacts already "
                                "loaded); refused before reading it (set RISKFRAME_MAX_DATASET_MEMORY to change the "
                                "budget)")
+    # float32 features are kept as they are: half the bytes, and half the budget.
+    np.savez(tmp_path / "half.npz", X=np.ones((100, 10), np.float32), y=np.repeat([0, 1], 50))
+    budget = Budget(100 * 10 * 4 + 100 * (8 + 16))
+    half = load_dataset(Artifact(name="half", type="dataset", path="half.npz"), tmp_path, budget)
+    assert half.features.dtype == np.float32 and budget.left == 0
     np.savez(tmp_path / "bad.npz", X=np.full((100, 10), np.nan), y=np.repeat([0, 1], 50))
     budget = Budget(1 << 20)
     with pytest.raises(ArtifactError, match="NaN"):

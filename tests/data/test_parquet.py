@@ -91,6 +91,23 @@ def test_row_groups_are_read_in_batches(tmp_path, load, monkeypatch):
     assert ds.rows.tolist() == list(range(n))
 
 
+def test_float32_columns_are_read_as_float32_and_shown_as_written(tmp_path, load):
+    """Every feature column float32: the features are float32 (half the memory of float64); one
+    column of another type, and they are float64."""
+    table = pa.table({"a": pa.array([1.5, 12.9, 3.25, 0.1], pa.float32()), "b": pa.array([2.0, 1.0, 0.5, 7.0],
+                                                                                      pa.float32()),
+                      "y": ["u", "v", "u", "v"]})
+    pq.write_table(table, tmp_path / "f32.parquet")
+    pq.write_table(table.append_column("c", pa.array([1, 2, 3, 4])), tmp_path / "mixed.parquet")
+
+    ds = load(path="f32.parquet", labels="y")
+    mixed = load(path="mixed.parquet", labels="y")
+
+    assert ds.features.dtype == np.float32 and mixed.features.dtype == np.float64
+    np.testing.assert_array_equal(ds.features, mixed.features[:, :2].astype(np.float32))
+    assert describe_rows(ds, [1])[0]["values"] == {"a": 12.9, "b": 1.0}
+
+
 def test_the_budget_is_checked_against_the_footer_before_any_row_is_read(tmp_path):
     pq.write_table(pa.table({"x": np.arange(1000.0), "y": np.arange(1000) % 2}), tmp_path / "t.parquet")
     artifact = Artifact(name="t", type="dataset", path="t.parquet", labels="y")

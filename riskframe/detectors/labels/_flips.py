@@ -181,7 +181,7 @@ def _analyse(labels: np.ndarray, probs: np.ndarray, settings: FlipSettings,
         flip_probability[evidential] = responsibilities(q, natural.labels, fit.weights)
     natural_probs = everything.probs()
     scores, suggested = _implausibility(natural_probs, labels)
-    q_all = everything.probs(fit.temperature)
+    q_all = q if evidential.all() else everything.probs(fit.temperature)
     confirmed = bool(accepted)
     estimate = sum(c.flips for c in components) if confirmed else 0.0
     flagged = _most_likely(_flagged(labels, q_all, evidential, components, flip_probability), flip_probability, scores)
@@ -190,7 +190,7 @@ def _analyse(labels: np.ndarray, probs: np.ndarray, settings: FlipSettings,
         suggested=_suggested(q_all, labels, components, suggested),
         flip_probability=flip_probability,
         flagged=flagged,
-        review=_review(labels, natural_probs, flagged, scores),
+        review=_review(labels, natural_probs, flagged, scores, sample),
         components=components,
         confirmed=confirmed,
         temperature=everything.temperature,
@@ -275,9 +275,22 @@ def _implausibility(q: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.n
     from cleanlab.rank import get_label_quality_scores
 
     quality = get_label_quality_scores(labels, q, method="normalized_margin")
-    others = q.copy()
-    others[np.arange(labels.size), labels] = -np.inf
-    return 1.0 - quality, others.argmax(axis=1)  # cleanlab: 1 = clean label; riskframe: 1 = worst
+    return 1.0 - quality, most_likely_other(q, labels)  # cleanlab: 1 = clean label; riskframe: 1 = worst
+
+
+def most_likely_other(q: np.ndarray, labels: np.ndarray, chunk: int = 1_000_000) -> np.ndarray:
+    """The most likely class other than each row's label, a slice of rows at a time (a copy of a
+    10-million-row ``q`` would cost 400 MB).
+
+    >>> most_likely_other(np.array([[0.7, 0.2, 0.1], [0.7, 0.2, 0.1]]), np.array([0, 1])).tolist()
+    [1, 0]
+    """
+    out = np.empty(labels.size, dtype=np.int64)
+    for start in range(0, labels.size, chunk):
+        others = q[start:start + chunk].copy()
+        others[np.arange(others.shape[0]), labels[start:start + chunk]] = -np.inf
+        out[start:start + chunk] = others.argmax(axis=1)
+    return out
 
 
 def _suggested(q: np.ndarray, labels: np.ndarray, components: list[ComponentFinding],
@@ -305,9 +318,7 @@ def _flagged(labels: np.ndarray, q: np.ndarray, evidential: np.ndarray, componen
     than a (its most likely other class); of spread flips, the labels more likely flipped than not.
     Never a row of a group of identical rows with mixed labels."""
     rows = np.arange(labels.size)
-    others = q.copy()
-    others[rows, labels] = -np.inf
-    suggested = others.argmax(axis=1)
+    suggested = most_likely_other(q, labels)
     mask = np.zeros(labels.size, dtype=bool)
     for finding in components:
         if finding.component.pair is not None:
@@ -318,7 +329,8 @@ def _flagged(labels: np.ndarray, q: np.ndarray, evidential: np.ndarray, componen
     return np.asarray(mask & evidential)
 
 
-def _review(labels: np.ndarray, natural_probs: np.ndarray, flagged: np.ndarray, scores: np.ndarray) -> np.ndarray:
+def _review(labels: np.ndarray, natural_probs: np.ndarray, flagged: np.ndarray, scores: np.ndarray,
+            sample: np.ndarray | None) -> np.ndarray:
     """``flagged``, then the labels cleanlab's low-normalized-margin filter finds implausible under the
     natural model, least plausible first.
 
@@ -327,13 +339,25 @@ def _review(labels: np.ndarray, natural_probs: np.ndarray, flagged: np.ndarray, 
     benchmarks/real_data.py this filter, on the natural model's probabilities, found injected flips
     more precisely than cleanlab's default (prune by noise rate) on the same or on raw
     logistic-regression probabilities.
+
+    The filter keeps, of each given class, the labels of lowest normalized margin (``scores``), as
+    many as its estimate of that class's issues. Above the tested ``sample`` (a large dataset) it
+    runs on the sample, whose copies of the probabilities stay small, and each class's cut-off in
+    ``scores`` applies to every row.
     """
     from cleanlab.filter import find_label_issues
 
-    if np.unique(labels).size < 2:
+    rows = np.arange(labels.size) if sample is None else sample
+    if np.unique(labels[rows]).size < 2:
         return flagged
-    implausible = np.flatnonzero(find_label_issues(labels, natural_probs, filter_by="low_normalized_margin",
-                                                   n_jobs=1))
+    found = np.flatnonzero(find_label_issues(labels[rows], natural_probs[rows], filter_by="low_normalized_margin",
+                                             n_jobs=1))
+    if sample is None:
+        implausible = found
+    else:
+        cut = np.full(natural_probs.shape[1], np.inf)
+        np.minimum.at(cut, labels[rows[found]], scores[rows[found]])
+        implausible = np.flatnonzero(scores >= cut[labels])
     others = np.setdiff1d(implausible, flagged)
     return np.concatenate([flagged, others[np.argsort(-scores[others], kind="stable")]]).astype(np.int64)
 

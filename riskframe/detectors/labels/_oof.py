@@ -167,7 +167,7 @@ def out_of_fold_probabilities(
         train, test = split
         summed = np.zeros((test.size, n_classes))
         for name in members:
-            summed += _fit_predict(make_member(name, seed), features, labels, train, test, n_classes)
+            _fit_predict(make_member(name, seed), features, labels, train, test, summed)
         return summed
 
     probs = np.zeros((n, n_classes))
@@ -179,30 +179,36 @@ def out_of_fold_probabilities(
         warnings.filterwarnings("ignore", message=".*converge.*")
         if workers > 1 and len(splits) > 1:
             with ThreadPoolExecutor(max_workers=min(workers, len(splits)), thread_name_prefix="label-folds") as pool:
-                fold_probs = list(pool.map(fold_probabilities, splits))
+                # Each fold's rows are written, and its array dropped, as soon as it is its turn,
+                # rather than every fold's array kept until the last is done (at ten million rows,
+                # 400 MB next to the result).
+                for (_, test), fold in zip(splits, pool.map(fold_probabilities, splits), strict=True):
+                    probs[test] = fold
         else:
-            fold_probs = [fold_probabilities(split) for split in splits]
-    for (_, test), fold in zip(splits, fold_probs, strict=True):
-        probs[test] += fold
-    return probs / len(members)
+            for split in splits:
+                probs[split[1]] = fold_probabilities(split)
+    probs /= len(members)
+    return probs
 
 
-def _fit_predict(
-    model: Any, features: np.ndarray, labels: np.ndarray, train: np.ndarray, test: np.ndarray, n_classes: int
-) -> np.ndarray:
-    out = np.zeros((test.shape[0], n_classes))
+def _fit_predict(model: Any, features: np.ndarray, labels: np.ndarray, train: np.ndarray, test: np.ndarray,
+                 summed: np.ndarray) -> None:
+    """Fit ``model`` on the ``train`` rows and add its probabilities for the ``test`` rows to
+    ``summed`` (one row per test row), a chunk of rows at a time: the only copies of the features
+    are the training rows and one chunk of test rows, whatever the dataset's size."""
+    n_classes = summed.shape[1]
     # Calibration needs a few samples per class inside the fold; a class the purified pass has
     # nearly emptied is left out of this fold's training rather than failing the fit.
     counts = np.bincount(labels[train], minlength=n_classes)
     train = train[counts[labels[train]] >= MIN_TRAIN_PER_CLASS]
     seen = np.unique(labels[train])
     if seen.size == 0:
-        return np.full((test.shape[0], n_classes), 1.0 / n_classes)
+        summed += 1.0 / n_classes
+        return
     if seen.size == 1:  # nothing to learn; the fold's only class gets everything
-        out[:, seen[0]] = 1.0
-        return out
+        summed[:, seen[0]] += 1.0
+        return
     model.fit(features[train], labels[train])
     for start in range(0, test.size, PREDICT_CHUNK):
         chunk = test[start:start + PREDICT_CHUNK]
-        out[start:start + chunk.size, model.classes_] = model.predict_proba(features[chunk])
-    return out
+        summed[start:start + chunk.size, model.classes_] += model.predict_proba(features[chunk])

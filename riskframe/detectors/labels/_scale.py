@@ -17,7 +17,10 @@ evidence (:meth:`Scale.describe`):
   gets its probability of having been flipped from that fit. The tests' power is that of the
   sample, which the stated detection limit reflects.
 - **Folds at once.** The folds are fitted on ``workers`` threads (scikit-learn's fits release the
-  interpreter lock); threads share the run's memory limit, where processes would each get it.
+  interpreter lock); threads share the run's memory limit, where processes would each get it. By
+  default, as many as the run's share of the cores: ``OMP_NUM_THREADS`` where it is set (the process
+  and Dask executors set it to each worker's share: two runs on two cores get one each, not two
+  threads fighting over each core), else every core the process may run on.
 
 ``benchmarks/scale.py`` runs the screen on both sides of each line and shows the verdicts agree.
 """
@@ -42,13 +45,17 @@ class Scale:
 
     train_rows: int | None = TRAIN_ROWS
     natural_rows: int | None = NATURAL_ROWS
-    workers: int | None = None  # folds fitted at once; None: the cores this process may use
+    workers: int | None = None  # folds fitted at once; None: this run's share of the cores
 
     @property
     def threads(self) -> int:
-        """Folds fitted at once: ``workers``, or every core this process may run on."""
+        """Folds fitted at once: ``workers``; else the run's share of the cores, ``OMP_NUM_THREADS``
+        when it is set to a number; else every core the process may run on."""
         if self.workers is not None:
             return max(1, self.workers)
+        share = os.environ.get("OMP_NUM_THREADS", "").strip()
+        if share.isdigit() and int(share) > 0:
+            return int(share)
         affinity = getattr(os, "sched_getaffinity", None)
         return max(1, len(affinity(0)) if affinity is not None else (os.cpu_count() or 1))
 

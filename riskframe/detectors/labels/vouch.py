@@ -106,10 +106,12 @@ def duplicate_groups(features: np.ndarray) -> np.ndarray | None:
 
 def _may_repeat(features: np.ndarray) -> bool:
     """False when no two rows can be identical: their 64-bit hashes all differ (a sort of N
-    integers, where sorting N rows as bytes takes seconds at a million rows)."""
-    if features.dtype.itemsize != 8 or features.ndim != 2:
+    integers, where sorting N rows as bytes takes seconds at a million rows). Rows of 8- or 4-byte
+    values (float64, float32) are hashed; others are assumed to repeat."""
+    words = {8: np.uint64, 4: np.uint32}.get(features.dtype.itemsize)
+    if words is None or features.ndim != 2:
         return True
-    bits = features.view(np.uint64) if features.flags.c_contiguous else np.ascontiguousarray(features).view(np.uint64)
+    bits = features.view(words) if features.flags.c_contiguous else np.ascontiguousarray(features).view(words)
     digest = np.zeros(features.shape[0], dtype=np.uint64)
     for column in range(bits.shape[1]):  # FNV-style: multiply, then mix in the column's bits
         digest *= np.uint64(0x100000001B3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,33 @@ def test_no_bound_is_every_row():
     assert Scale(train_rows=800, natural_rows=900).describe(1_000, 5) == {"training_rows_per_fold": None,
                                                                           "tested_rows": 900}
     assert Scale(workers=3).threads == 3
+
+
+def test_folds_at_once_follow_the_runs_share_of_the_cores(monkeypatch):
+    """The process and Dask executors set OMP_NUM_THREADS to a worker's share of the cores: two
+    runs on two cores fit one fold at a time each, not two threads fighting over each core."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert Scale().threads == 1
+    assert Scale(workers=2).threads == 2  # an explicit number stands
+    monkeypatch.setenv("OMP_NUM_THREADS", "")
+    assert Scale().threads == len(os.sched_getaffinity(0))
+
+
+def test_rows_predicted_a_chunk_at_a_time_get_the_same_probabilities(monkeypatch):
+    """Every row is scored in chunks of PREDICT_CHUNK rows; the chunks change nothing (to the last
+    digits a matrix product's blocking may round differently), and float32
+    features (as a float32 file is read) give the same classes."""
+    from riskframe.detectors.labels import _oof
+
+    features, labels, _ = _data(600)
+    kwargs = {"members": ("logistic", "boosting"), "folds": 5, "seed": 0}
+    whole = out_of_fold_probabilities(features, labels, 3, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(_oof, "PREDICT_CHUNK", 7)
+    chunked = out_of_fold_probabilities(features, labels, 3, **kwargs)  # type: ignore[arg-type]
+    np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-15)  # matrix products may round otherwise
+    single = out_of_fold_probabilities(features.astype(np.float32), labels, 3, **kwargs)  # type: ignore[arg-type]
+    assert single.dtype == np.float64 and np.allclose(single.sum(axis=1), 1.0)
+    assert np.mean(single.argmax(axis=1) == whole.argmax(axis=1)) > 0.99
 
 
 def _data(n: int, targeted: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
