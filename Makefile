@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EXAMPLE := examples/poisoned-digits
 
-.PHONY: demo test lint typecheck bench policy-test clean
+.PHONY: demo test test-fast lint typecheck bench policy-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
+
+# The fast lane while you work: everything not marked slow, on two worker processes (pytest-xdist).
+# --dist loadfile keeps each test module on one worker, so its module fixtures are built once and the
+# contract suite trains its tiny CNN once. (loadgroup would be finer, but pytest-xdist 3.8 ignores
+# xdist_group marks under pytest 9.2: pytest-dev/pytest-xdist#1386.)
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q -m "not slow" -n 2 --dist loadfile
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check riskframe tests benchmarks examples devtools

@@ -51,9 +51,9 @@ def run(args: argparse.Namespace) -> int:
     from riskframe.commands.progress import ProgressPrinter
     from riskframe.engine.assess_all import assess_all, find_pipelines
     from riskframe.errors import UsageError
-    from riskframe.io.files import write_atomically
     from riskframe.reports import parse_formats, render, unavailable
-    from riskframe.reports.portfolio import JSON_FILE, MARKDOWN_FILE, render_json, render_markdown, summarize
+    from riskframe.reports.base import RenderContext, write_formats
+    from riskframe.reports.portfolio import FORMATS, summarize
 
     formats = parse_formats(args.format)
     out = Path(args.out)
@@ -79,8 +79,7 @@ def run(args: argparse.Namespace) -> int:
                              zip(pipelines, folders, portfolio.assessed, strict=True)],
                             planned_runs=portfolio.planned_runs, computed_runs=portfolio.computed_runs,
                             created_at=created_at)
-        write_atomically(out / JSON_FILE, render_json(summary))
-        write_atomically(out / MARKDOWN_FILE, render_markdown(summary))
+        write_formats(summary, list(FORMATS.values()), RenderContext(out))
     echo(summary_lines(summary, out))
     problems = [f"--format {name}: {error}" for name, error in missing.items()]
     echo([f"riskframe: error: {problem}" for problem in problems], sys.stderr)

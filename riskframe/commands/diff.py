@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from riskframe.io.terminal import echo, echo_json
+from riskframe.io.terminal import echo
 
 
 def register(subparsers: Any) -> None:
@@ -32,7 +32,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from riskframe.compare.diff import diff_assessments
     from riskframe.errors import UsageError
-    from riskframe.reports.diff_text import render
+    from riskframe.reports.base import rendered_text
+    from riskframe.reports.diff_text import FORMATS
     from riskframe.reports.json_report import load_assessment
 
     old, new = load_assessment(args.old), load_assessment(args.new)
@@ -42,8 +43,5 @@ def run(args: argparse.Namespace) -> int:
             f"{new.pipeline.name!r}; their result ids would match by accident. Compare two assessments of "
             "the same pipeline, or pass --allow-different-pipelines")
     diff = diff_assessments(old, new, args.old, args.new)
-    if args.format == "json":
-        echo_json(diff.model_dump(mode="json"))
-    else:
-        echo(render(diff, markdown=args.format == "md"))
+    echo(rendered_text(diff, FORMATS[args.format]).splitlines())
     return 1 if args.fail_on_regression and diff.regression else 0

@@ -23,15 +23,19 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from riskframe.compare.history import collect_history, render_html, render_lines
+    from riskframe.compare.history import collect_history
+    from riskframe.io.files import write_atomically
+    from riskframe.reports.base import rendered_text
+    from riskframe.reports.history_text import FORMATS
 
     history = collect_history(args.directory)
+    page = rendered_text(history, FORMATS[args.format])
     if args.format == "text":
-        echo(render_lines(history))
+        echo(page.splitlines())
         return 0
     out = Path(args.out) if args.out else Path(args.directory) / "history.html"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(history), encoding="utf-8")
+    write_atomically(out, page.encode("utf-8"))
     echo(f"Risk over time of {', '.join(history.pipelines) or 'no pipeline'} "
          f"({history.count} assessments): {out.as_posix()}")
     return 0

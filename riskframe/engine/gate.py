@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from riskframe.assessment import ControlResult, Gate, GateReason, GateWhy
 from riskframe.errors import UsageError
@@ -113,6 +114,16 @@ def without_known(gate: Gate, results: Sequence[ControlResult], known: Collectio
                                    "known": known_reasons, "baseline": baseline,
                                    "level": counted_level([r for r in results if r.id not in known])})
     return gate.model_copy(update={"reasons": _sentences(gate) + list(notes)})
+
+
+def portfolio_decision(decisions: Collection[Literal["pass", "fail"]]) -> Literal["pass", "fail"]:
+    """The gate of several systems assessed together (``riskframe assess-all``): it passes only
+    when every system's own gate passed.
+
+    >>> portfolio_decision(["pass", "fail"]), portfolio_decision(["pass"]), portfolio_decision([])
+    ('fail', 'pass', 'pass')
+    """
+    return "fail" if "fail" in decisions else "pass"
 
 
 def _sentences(gate: Gate) -> list[str]:

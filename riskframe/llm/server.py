@@ -64,7 +64,9 @@ def serve(model: Any, *, model_name: str = "tiny-lm", api_key: str | None = None
         raise ValueError(f"the model server binds loopback addresses only; got {host}")
     httpd = ThreadingHTTPServer((host, port), _handler(model, model_name, api_key))
     httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, name="riskframe-llm-server", daemon=True)
+    # shutdown() waits for serve_forever's next poll: 0.05 s instead of the default 0.5 s per server.
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="riskframe-llm-server", daemon=True)
     thread.start()
     try:
         yield Server(httpd, model_name)

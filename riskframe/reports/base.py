@@ -3,8 +3,11 @@ one way a set of formats is chosen (``--format``) and written.
 
 A :class:`Renderer` is generic over what it renders: an assessment (every module of
 :mod:`riskframe.reports` that declares a module-level ``RENDERER``; the package finds it by itself,
-so adding a format is adding one module) or a threat model (:mod:`riskframe.threat.report`).
-:func:`parse_formats` and :func:`write_formats` serve both.
+so adding a format is adding one module), a threat model (:mod:`riskframe.threat.report`), the
+comparison of two assessments (:mod:`riskframe.reports.diff_text`), the history of a folder of
+them (:mod:`riskframe.reports.history_text`) or the portfolio of ``assess-all``
+(:mod:`riskframe.reports.portfolio`). :func:`parse_formats` and :func:`write_formats` serve
+them all; :func:`rendered_text` is the one file of a format a command prints instead of writing.
 
 >>> from riskframe.reports.base import Renderer
 >>> echo = Renderer(
@@ -125,3 +128,18 @@ def write_formats(subject: S, renderers: Sequence[Renderer[S]], context: RenderC
         outputs.update(produced)
     context.out_dir.mkdir(parents=True, exist_ok=True)
     return [write_atomically(context.out_dir / name, content) for name, content in outputs.items()]
+
+
+def rendered_text(subject: S, renderer: Renderer[S]) -> str:
+    """The one file ``renderer`` renders of ``subject``, as text: what a command prints on the
+    terminal (``riskframe diff``, ``riskframe history``) instead of writing it.
+
+    Raises
+    ------
+    RegistryError
+        ``renderer`` does not render exactly one file, or not the one it declares.
+    """
+    produced = renderer.render(subject, RenderContext(Path("."), renderer.files))
+    if len(renderer.files) != 1 or set(produced) != set(renderer.files):
+        raise RegistryError(f"format {renderer.name!r} must render exactly one file to be printed", renderer)
+    return produced[renderer.files[0]].decode("utf-8")

@@ -1,14 +1,26 @@
-"""The text of ``riskframe diff``: plain text for a terminal, or Markdown for a pull-request comment.
+"""The formats of ``riskframe diff``: plain text for a terminal, Markdown for a pull-request comment,
+and JSON (the comparison's own dump).
 
-The comparison itself is :func:`riskframe.compare.diff.diff_assessments`; its JSON form is the
-model's own dump. Not a report format (it describes two assessments and is printed, not written),
-so it declares no ``RENDERER``.
+Each is a :class:`~riskframe.reports.base.Renderer` of an
+:class:`~riskframe.compare.diff.AssessmentDiff` (what :func:`riskframe.compare.diff.diff_assessments`
+found), as the assessment and threat-model formats are; the command prints the one it is asked for
+(:func:`~riskframe.reports.base.rendered_text`). Not an assessment format, so it declares no
+``RENDERER``.
+
+>>> sorted(FORMATS)
+['json', 'md', 'text']
+>>> FORMATS["md"].files
+('diff.md',)
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
+
+from riskframe.io.terminal import escape
+from riskframe.reports.base import RenderContext, Renderer
 
 if TYPE_CHECKING:
     from riskframe.compare.diff import AssessmentDiff, ResultChange, ScoreChange, WaiverChange
@@ -125,3 +137,28 @@ def _markdown_text() -> Callable[[object], str]:
 
 def _more(total: int) -> list[str]:
     return [f"  ... and {total - MAX_ROWS} more (use --format json)"] if total > MAX_ROWS else []
+
+
+def _lines(lines: list[str]) -> bytes:
+    # Escaped line by line here, so that a newline inside a value stays inside its line.
+    return "".join(f"{escape(line)}\n" for line in lines).encode("utf-8")
+
+
+def _text(diff: AssessmentDiff, context: RenderContext) -> dict[str, bytes]:
+    return {"diff.txt": _lines(render(diff))}
+
+
+def _markdown(diff: AssessmentDiff, context: RenderContext) -> dict[str, bytes]:
+    return {"diff.md": _lines(render(diff, markdown=True))}
+
+
+def _json(diff: AssessmentDiff, context: RenderContext) -> dict[str, bytes]:
+    # ASCII: every character outside printable ASCII is a JSON escape, so none reaches a terminal raw.
+    return {"diff.json": (json.dumps(diff.model_dump(mode="json"), indent=2, ensure_ascii=True) + "\n").encode()}
+
+
+FORMATS: dict[str, Renderer[AssessmentDiff]] = {r.name: r for r in (
+    Renderer("text", "new and fixed failures, risk changes and expired waivers, for a terminal", ("diff.txt",), _text),
+    Renderer("json", "the whole comparison as JSON", ("diff.json",), _json),
+    Renderer("md", "the same as Markdown, for a pull-request comment", ("diff.md",), _markdown),
+)}

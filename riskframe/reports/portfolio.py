@@ -3,7 +3,8 @@ ATLAS technique, the way a security team reviews an organisation.
 
 :func:`summarize` builds the record (:class:`PortfolioSummary`, written as ``portfolio.json``) from
 the assessments themselves; :func:`render_markdown` renders ``portfolio.md`` from that record
-alone. Both are pure; equal portfolios give equal bytes.
+alone. Both are pure; equal portfolios give equal bytes. :data:`FORMATS` are the two as
+renderers (:class:`~riskframe.reports.base.Renderer`) of the one rendering registry.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from riskframe import __version__
 from riskframe.assessment import Assessment
+from riskframe.engine.gate import portfolio_decision
+from riskframe.reports.base import RenderContext, Renderer
 from riskframe.reports.markdown_text import md_cell, md_text
 from riskframe.vocabulary import FAILING, Level
 
@@ -76,8 +79,8 @@ def summarize(assessed: Sequence[tuple[str, str, Assessment]], *, planned_runs: 
                 failing[technique.id].append(report)
     techniques = [TechniqueSummary(id=t, name=names[t], failing=failing[t], assessed=assessed_count.get(t, 0))
                   for t in sorted(names, key=lambda t: (-len(failing[t]), t))]
-    decision: Literal["pass", "fail"] = "fail" if any(s.decision == "fail" for s in systems) else "pass"
-    return PortfolioSummary(created_at=created_at, decision=decision, systems=systems, techniques=techniques,
+    return PortfolioSummary(created_at=created_at, decision=portfolio_decision([s.decision for s in systems]),
+                            systems=systems, techniques=techniques,
                             planned_runs=planned_runs, computed_runs=computed_runs)
 
 
@@ -122,6 +125,22 @@ def render_markdown(summary: PortfolioSummary) -> bytes:
         where = ", ".join(md_text(report) for report in t.failing) or "none"
         lines.append(f"| {t.id} | {md_cell(t.name)} | {len(t.failing)}: {where} | {t.assessed} |")
     return ("\n".join(lines) + "\n").encode()
+
+
+def _json(summary: PortfolioSummary, context: RenderContext) -> dict[str, bytes]:
+    return {JSON_FILE: render_json(summary)}
+
+
+def _markdown(summary: PortfolioSummary, context: RenderContext) -> dict[str, bytes]:
+    return {MARKDOWN_FILE: render_markdown(summary)}
+
+
+# The formats assess-all writes beside the pipelines' reports (both, always).
+FORMATS: dict[str, Renderer[PortfolioSummary]] = {r.name: r for r in (
+    Renderer("json", "the portfolio summary as JSON", (JSON_FILE,), _json),
+    Renderer("md", "the systems and the ATLAS techniques that fail them, as Markdown tables", (MARKDOWN_FILE,),
+             _markdown),
+)}
 
 
 def _link(report: str) -> str:

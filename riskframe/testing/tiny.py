@@ -86,7 +86,7 @@ def tiny_stage(workdir: Path) -> Stage:
     """Write the tiny stage's artifacts into ``workdir`` (once) and return the stage declaring them."""
     workdir.mkdir(parents=True, exist_ok=True)
     if not (workdir / "train.npz").exists():
-        _write_tiny_artifacts(workdir)
+        _copy_tiny_artifacts(workdir)
     artifacts = [
         Artifact(name="train", type="dataset", path="train.npz", format="npz", features="X", labels="y",
                  profile=TINY_PROFILE),
@@ -100,6 +100,23 @@ def tiny_stage(workdir: Path) -> Stage:
         artifacts.append(Artifact(name="tiny-cnn-reps", type="representations", path=TINY_CNN_REPS, of="train"))
     pinned = [a.model_copy(update={"sha256": sha256_path(workdir / a.path)}) for a in artifacts]
     return Stage(name="tiny", kind="data-preparation", trust="untrusted", artifacts=pinned)
+
+
+# The tiny stage's files by relative path: built once per process (deterministic), then copied into
+# every working folder (the contract suite builds one per check and per detector).
+_TINY_FILES: dict[str, bytes] = {}
+_TINY_FILE_NAMES = ("train.npz", TINY_PROFILE, "train_reps.npy", "config/params.json", "config/README.txt",
+                    "model.joblib")
+
+
+def _copy_tiny_artifacts(workdir: Path) -> None:
+    if not _TINY_FILES:
+        _write_tiny_artifacts(workdir)
+        _TINY_FILES.update({name: (workdir / name).read_bytes() for name in _TINY_FILE_NAMES})
+        return
+    for name, content in _TINY_FILES.items():
+        (workdir / name).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / name).write_bytes(content)
 
 
 def _write_tiny_artifacts(workdir: Path) -> None:
@@ -142,13 +159,16 @@ def _write_tiny_torchscript(detector: DetectorClass, workdir: Path) -> None:
     if not (workdir / TINY_TORCHSCRIPT).exists():
         (workdir / TINY_TORCHSCRIPT).write_bytes(_tiny_torchscript_bytes(detector.name, workdir / "train.npz"))
     if not (workdir / TINY_CNN_REPS).exists():
-        from riskframe.data.datasets import load_dataset
-        from riskframe.representations import load_model  # scans the file, then loads it
+        if "reps" not in _TINY_CNN:  # the same model on the same data everywhere: computed once per process
+            from riskframe.data.datasets import load_dataset
+            from riskframe.representations import load_model  # scans the file, then loads it
 
-        train = Artifact(name="train", type="dataset", path="train.npz", format="npz", features="X", labels="y")
-        cnn = Artifact(name="tiny-cnn", type="model", path=TINY_TORCHSCRIPT, format="torchscript", of="train")
-        model = load_model(cnn, workdir / TINY_TORCHSCRIPT)
-        np.save(workdir / TINY_CNN_REPS, model.representations(load_dataset(train, workdir), model.default_layer()))
+            train = Artifact(name="train", type="dataset", path="train.npz", format="npz", features="X", labels="y")
+            cnn = Artifact(name="tiny-cnn", type="model", path=TINY_TORCHSCRIPT, format="torchscript", of="train")
+            model = load_model(cnn, workdir / TINY_TORCHSCRIPT)
+            np.save(workdir / TINY_CNN_REPS, model.representations(load_dataset(train, workdir), model.default_layer()))
+            _TINY_CNN["reps"] = (workdir / TINY_CNN_REPS).read_bytes()
+        (workdir / TINY_CNN_REPS).write_bytes(_TINY_CNN["reps"])
 
 
 _TINY_CNN: dict[str, bytes] = {}

@@ -8,7 +8,8 @@ import re
 import pytest
 
 from riskframe import cli
-from riskframe.compare.history import collect_history, sparkline
+from riskframe.compare.history import collect_history
+from riskframe.reports.history_text import sparkline
 from riskframe.reports.json_report import dumps_assessment, load_assessment
 
 

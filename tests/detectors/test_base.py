@@ -9,6 +9,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from riskframe.detectors.base import ROLES, Detector, DetectorParams, check_detector_class
+from riskframe.detectors.registry import BUILTIN_DETECTORS, Registry
 from riskframe.errors import RegistryError
 from riskframe.results import DetectorResult
 
@@ -197,3 +198,16 @@ def test_a_typed_detector_declares_its_params_class_as_its_type_argument():
 
     where = _where("test_a_typed_detector_declares_its_params_class_as_its_type_argument.<locals>.Mismatched")
     assert str(excinfo.value) == f"detector {where}: Params is OtherParams but the class is declared Detector[Params]"
+
+
+@pytest.mark.parametrize("spec", BUILTIN_DETECTORS)
+def test_every_builtin_run_is_typed_against_the_contract(spec):
+    """``run(self, ctx: RunContext, params: <its own Params>) -> DetectorResult``, never ``Any``:
+    mypy --strict accepts an ``Any`` where the contract names a type, so this is checked here."""
+    registry = Registry()
+    registry.register_path(spec)
+    (detector,) = (registry[name] for name in registry)
+
+    annotations = {name: str(value) for name, value in detector.run.__annotations__.items()}
+
+    assert annotations == {"ctx": "RunContext", "params": detector.Params.__name__, "return": "DetectorResult"}

@@ -3,6 +3,7 @@ with no planted credential anywhere in its reports."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -17,9 +18,11 @@ from riskframe.reports import render
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "third-party-llm"
 
-pytest.importorskip("presidio_analyzer")
-pytest.importorskip("datasketch")
-pytest.importorskip("cryptography")
+# Checked without importing them: importing Presidio takes seconds, which a collection that deselects
+# these slow tests (pytest -m "not slow") should not pay.
+pytestmark = pytest.mark.skipif(
+    any(importlib.util.find_spec(name) is None for name in ("presidio_analyzer", "datasketch", "cryptography")),
+    reason="the text and sign extras (presidio-analyzer, datasketch, cryptography) are not installed")
 
 
 @pytest.fixture(scope="module")

@@ -90,6 +90,9 @@ def test_a_model_that_is_not_pytorch_is_not_applicable(tmp_path, files):
         ArtSpectralSignatures().run(_context(tmp_path, "mlp.skops"), ArtSpectralSignatures.Params())
 
 
+# The same checks run in the fast lane as tests/detectors/test_contract.py's built-in cases
+# (art-spectral-signatures-*, art-activation-defence-*); here check_detector runs them in one go.
+@pytest.mark.slow
 @pytest.mark.parametrize("detector", [ArtSpectralSignatures, ArtActivationDefence], ids=lambda d: d.name)
 def test_the_contract_suite_passes(detector, tmp_path):
     check_detector(detector, tmp_path)

@@ -23,6 +23,7 @@ _registry = Registry()
 _registry.register(DvcLock)
 
 
+@pytest.mark.slow  # the fast lane runs these very cases in tests/detectors/test_contract.py (dvc-lock-*)
 @parametrize_detector_checks(_registry)
 def test_dvc_lock_honours_the_detector_contract(detector, check, tmp_path):
     check(detector, tmp_path)

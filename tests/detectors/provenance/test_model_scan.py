@@ -25,6 +25,7 @@ EVIL = Asm(2).call("os", "system", "touch CANARY").stop()
 DENSE = {"module": "keras.layers", "class_name": "Dense", "registered_name": None, "config": {"units": 2}}
 
 
+@pytest.mark.slow  # the fast lane runs these very cases in tests/detectors/test_contract.py (model-file-scan-*)
 @parametrize_detector_checks(_registry)
 def test_the_detector_honours_the_contract(detector, check, tmp_path):
     check(detector, tmp_path)

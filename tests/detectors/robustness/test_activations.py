@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import importlib.util
 
 import pytest
 
@@ -12,9 +13,11 @@ from riskframe.detectors.robustness.activations import ActivationAnalysis
 from riskframe.io.files import write_npz
 from riskframe.spec.pipeline import Artifact, Stage
 
-pytest.importorskip("torch")
-pytest.importorskip("captum")
-pytestmark = pytest.mark.slow
+# Checked without importing them, so that a collection that deselects these slow tests does not pay
+# for importing captum.
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
+    any(importlib.util.find_spec(name) is None for name in ("torch", "captum")),
+    reason="the torch extra (torch, captum) is not installed")]
 
 PATCH = (6, 6, 2, 2)  # the planted trigger: rows 6-7, columns 6-7 of the 8x8 digits
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import json
 import re
@@ -16,7 +17,10 @@ from riskframe.detectors.text._secrets import github_checksum, secret_like
 from riskframe.detectors.text.pii_secrets import PiiSecrets, PiiSecretsParams
 from riskframe.scenarios.text import PII_KINDS, SECRET_KINDS, audit_corpus, iban_check, luhn_digit
 
-pytest.importorskip("presidio_analyzer")
+# Checked without importing it: Presidio's import compiles its recognisers' regexes (about 3 s), which
+# only the tests that run should pay, not every collection of the suite (each xdist worker collects).
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("presidio_analyzer") is None,
+                                reason="the text extra (presidio-analyzer) is not installed")
 
 
 def run(ctx, **params):
