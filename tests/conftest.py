@@ -12,6 +12,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# No per-example deadline: on a shared 2-core machine the first example of a property test can take
+# seconds (imports, a loaded CPU) and fail a test whose property holds. Slowness is measured in
+# benchmarks/, not in tests.
+settings.register_profile("riskframe", deadline=None)
+settings.load_profile("riskframe")
 
 
 @pytest.fixture
