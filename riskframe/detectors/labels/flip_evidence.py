@@ -184,13 +184,14 @@ class FlipView:
                   else "no random flips up to half the labels")
         short = not self.findings.confirmed and self.detectable_share > params.max_poison_fraction
         if not np.isfinite(self.detectable_class_share):
-            sentence = "This data does not let the screen see a class relabelled as another, for most class pairs"
             if self.probe is not None and not self.probe.seen:
                 a, b = self.probe.pair
-                sentence += (f": {percent(self.probe.share)} of class {self.label(a)} relabelled as {self.label(b)}, "
-                             f"tried on it, was learnt by the models and not seen (p = {_p(self.probe.p_value)}).")
+                sentence = (f"This data does not let the screen state a limit for a class relabelled as another: "
+                            f"{percent(self.probe.share)} of class {self.label(a)} relabelled as {self.label(b)}, "
+                            f"tried on it, was learnt by the models and not seen (p = {_p(self.probe.p_value)}).")
             else:
-                sentence += ", at any share up to half the class."
+                sentence = ("This data does not let the screen see a class relabelled as another, for most class "
+                            "pairs, at any share up to half the class.")
             sentence += (f" It lets the screen see random flips of {percent(self.limits.spread)}."
                          if np.isfinite(self.limits.spread) else " Nor random flips, up to half the labels.")
             if short:

@@ -18,8 +18,8 @@ How it works:
    model (what the labels would look like with a share flipped, against what it explains). The
    models partly learn the flips they are trained on, so the limits are then tried: a flip of the
    largest class into the second, twice the pair's limit, is made and the models fitted again
-   (:mod:`riskframe.detectors.labels._absorption`); if the test does not see it, the result says
-   the data does not let the screen see a class relabelled as another.
+   (:mod:`riskframe.detectors.labels._absorption`); if the test does not see it, the result states
+   no limit for a class relabelled as another, and says why.
 5. The review list: the flagged samples, then the other labels the natural model finds implausible
    (cleanlab's low-normalized-margin filter). Flips too few to tell from the data's own noise are
    still among them; the list is for a person to look at, never evidence.

@@ -151,7 +151,7 @@ def test_overlapping_classes_are_natural_noise_not_poisoning(digits_dataset_cont
     assert natural["observed_disagreement"] > 0.1  # a raw confident-learning screen flags these
     assert abs(natural["observed_disagreement"] - natural["explained_by_overlap"]) < 0.05
     assert result.metrics["detectable_share"] > 0.01
-    assert re.search(r"This data does not let the screen see a class relabelled as another, for most class pairs: "
+    assert re.search(r"This data does not let the screen state a limit for a class relabelled as another: "
                      r"\d+\.\d% of class 0 relabelled as 1, tried on it, was learnt by the models and not seen "
                      r"\(p = \S+\)\. Nor random flips, up to half the labels\. The data cannot support the verdict the "
                      r"policy asks for \(flips of 1\.0% of the dataset, max_poison_fraction\)\.$", result.summary)
