@@ -347,16 +347,14 @@ def _review(labels: np.ndarray, natural_probs: np.ndarray, flagged: np.ndarray, 
     """
     from cleanlab.filter import find_label_issues
 
-    rows = np.arange(labels.size) if sample is None else sample
-    if np.unique(labels[rows]).size < 2:
+    tested_labels, tested_probs = (labels, natural_probs) if sample is None else (labels[sample], natural_probs[sample])
+    if np.unique(tested_labels).size < 2:
         return flagged
-    found = np.flatnonzero(find_label_issues(labels[rows], natural_probs[rows], filter_by="low_normalized_margin",
-                                             n_jobs=1))
-    if sample is None:
-        implausible = found
-    else:
+    implausible = np.flatnonzero(find_label_issues(tested_labels, tested_probs, filter_by="low_normalized_margin",
+                                                   n_jobs=1))
+    if sample is not None:  # each class's cut-off in the sample, applied to every row
         cut = np.full(natural_probs.shape[1], np.inf)
-        np.minimum.at(cut, labels[rows[found]], scores[rows[found]])
+        np.minimum.at(cut, labels[sample[implausible]], scores[sample[implausible]])
         implausible = np.flatnonzero(scores >= cut[labels])
     others = np.setdiff1d(implausible, flagged)
     return np.concatenate([flagged, others[np.argsort(-scores[others], kind="stable")]]).astype(np.int64)
