@@ -51,8 +51,7 @@ __all__ = [
     "CHECKS", "Check", "ContractCase", "ContractSkipWarning", "check_class_contract", "check_detector",
     "check_params_defaults", "check_params_schema", "check_run_deterministic", "check_run_fails_closed",
     "check_run_result", "check_technique_ids", "check_techniques_in_catalog", "contract_params",
-    "detector_contract_cases",
-    "parametrize_detector_checks", "tiny_context", "tiny_stage",
+    "detector_contract_cases", "parametrize_detector_checks", "tiny_context", "tiny_stage",
 ]
 
 Check = Callable[[DetectorClass, Path], None]
