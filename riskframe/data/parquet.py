@@ -64,6 +64,9 @@ class ParquetTable:
         self.names: list[str] = list(schema.names)
         self.types: dict[str, Any] = {f.name: f.type for f in schema}
         self.rows = int(self._file.metadata.num_rows)
+        if self.rows < 0:  # a footer's row count is a signed integer the writer chose
+            self._handle.close()
+            raise ArtifactError(f"{path.name} is damaged: its footer declares {self.rows} rows", field)
 
     def __enter__(self) -> ParquetTable:
         return self

@@ -46,6 +46,7 @@ def test_targeted_flip_is_found_with_high_f1(digits_flip_targeted_run):
     assert f1(result.evidence["flagged_indices"], scenario.flipped) >= 0.90
 
 
+@pytest.mark.slow  # its session fixture screens all 1,797 digits with the full ensemble
 def test_targeted_flip_names_the_class_pair_and_its_share(digits_flip_targeted_run):
     _, result = digits_flip_targeted_run
     (component,) = result.evidence["components"]
@@ -57,6 +58,7 @@ def test_targeted_flip_names_the_class_pair_and_its_share(digits_flip_targeted_r
     assert result.metrics["targeted_pairs"] == 1.0
 
 
+@pytest.mark.slow  # its session fixture screens all 1,797 digits with the full ensemble
 def test_targeted_flip_summary_says_what_how_much_and_what_the_data_allows(digits_flip_targeted_run):
     _, result = digits_flip_targeted_run
     assert re.fullmatch(
@@ -71,6 +73,7 @@ def test_targeted_flip_summary_says_what_how_much_and_what_the_data_allows(digit
     ), result.summary
 
 
+@pytest.mark.slow  # its session fixture screens all 1,797 digits with the full ensemble
 def test_targeted_flip_estimate_has_an_interval_around_the_truth(digits_flip_targeted_run):
     scenario, result = digits_flip_targeted_run
     m = result.metrics
@@ -78,12 +81,14 @@ def test_targeted_flip_estimate_has_an_interval_around_the_truth(digits_flip_tar
     assert m["estimated_poison_fraction_low"] < scenario.poisoned_share < m["estimated_poison_fraction_high"]
 
 
+@pytest.mark.slow  # its session fixture screens all 1,797 digits with the full ensemble
 def test_targeted_flip_fails_the_check(digits_flip_targeted_run):
     _, result = digits_flip_targeted_run
     assert result.status == "fail"
     assert 0.5 <= result.score <= 1.0
 
 
+@pytest.mark.slow  # its session fixture screens all 1,797 digits with the full ensemble
 def test_evidence_is_sorted_by_suspicion_and_aligned(digits_flip_targeted_run):
     scenario, result = digits_flip_targeted_run
     ev = result.evidence
@@ -95,6 +100,7 @@ def test_evidence_is_sorted_by_suspicion_and_aligned(digits_flip_targeted_run):
     assert set(ev["suggested_labels"]) == {7}
 
 
+@pytest.mark.slow  # its session fixture screens all 1,797 digits with the full ensemble
 def test_flagged_samples_are_shown_as_a_png_grid(digits_flip_targeted_run):
     _, result = digits_flip_targeted_run
     image = Image.open(io.BytesIO(attachment(result, "flagged-samples.png")))
@@ -102,6 +108,7 @@ def test_flagged_samples_are_shown_as_a_png_grid(digits_flip_targeted_run):
     assert image.size == grid_pixels(len(result.evidence["flagged_indices"]), 8)
 
 
+@pytest.mark.slow  # its session fixture screens all 1,797 digits with the full ensemble
 def test_score_histogram_counts_every_sample(digits_flip_targeted_run):
     scenario, result = digits_flip_targeted_run
     hist = result.evidence["score_histogram"]
@@ -112,6 +119,7 @@ def test_score_histogram_counts_every_sample(digits_flip_targeted_run):
     assert Image.open(io.BytesIO(attachment(result, "score-histogram.png"))).format == "PNG"
 
 
+@pytest.mark.slow  # its session fixture screens all 1,797 digits with the full ensemble
 def test_random_flips_read_as_spread(digits_flip_random_run):
     scenario, result = digits_flip_random_run
     assert f1(result.evidence["flagged_indices"], scenario.flipped) >= 0.88
@@ -124,6 +132,7 @@ def test_random_flips_read_as_spread(digits_flip_random_run):
 # Pass: clean digits, and the detection limit that makes the pass mean something ------------------
 
 
+@pytest.mark.slow  # its session fixture screens all 1,797 digits with the full ensemble
 def test_clean_digits_pass_and_say_what_the_screen_could_see(digits_flip_clean_run):
     _, result = digits_flip_clean_run
     assert result.status == "pass"
