@@ -224,7 +224,7 @@ def sizes_table(rows: list[int], folder: Path, raw_max_rows: int | None = None) 
         raw = _loaded(measure, "cleanlab", path, "0") if with_raw else skipped
         raw2 = _loaded(measure, "cleanlab", path, "2") if with_raw else skipped
         method = ours.get("method", {})
-        shown = {k: method[k] for k in ("members", "folds_at_once", "training_rows_per_fold", "tested_rows")
+        shown = {k: method[k] for k in ("members", "folds", "folds_at_once", "training_rows_per_fold", "tested_rows")
                  if isinstance(method, dict) and k in method}
         ratio = f"{ours['seconds'] / raw2['seconds']:.2f}x" if with_raw else "-"  # type: ignore[operator]
         print(f"| {n:,} | {_cell(ours)} | {_cell(raw)} | {_cell(raw2)} | "

@@ -33,6 +33,7 @@ nothing from the features); ``inconclusive: fail`` makes that a failure.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -180,9 +181,11 @@ class LabelIssues(Detector[LabelIssuesParams]):
         fit = _Fit(features, codes, groups, params, seed, images=dataset.images is not None, scale=scale,
                    members=members)
         probs = fit.probabilities(codes)
-        settings = _settings(params, scale, seed)
-        findings = analyse_flips(codes, probs, settings, groups)
-        agreed = agreement(codes, probs)
+        settings = _settings(params, scale, seed, fit.workers)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="label-agreement") as pool:
+            agreed_soon = pool.submit(agreement, codes, probs)  # on a spare core meanwhile: both only read
+            findings = analyse_flips(codes, probs, settings, groups)
+            agreed = agreed_soon.result()
         doubt = agreed.doubt(LEARNT_ALPHA) or fit.doubt()
         purified, probe = 0, None
         if doubt:
@@ -197,6 +200,7 @@ class LabelIssues(Detector[LabelIssuesParams]):
             "members": list(fit.members),
             "left_out_for_size": fit.left_out_for_size(params.model),
             "folds": fit.folds,
+            "folds_requested": fit.requested_folds,
             "folds_at_once": fit.workers,
             "analysed_samples": int(analysed.size),
             **scale.describe(int(analysed.size), fit.folds),
@@ -223,7 +227,9 @@ class _Fit:
                  seed: int, images: bool, scale: Scale, members: tuple[str, ...] | None) -> None:
         self.features, self.groups, self.seed, self.train_rows = features, groups, seed, scale.train_rows
         self.n_classes, self.n_rows = int(codes.max()) + 1, int(codes.size)
-        self.folds = usable_folds(codes, params.folds, groups)
+        # What the data allows; fewer on large data, where every fold fits a sample of the same size.
+        self.requested_folds = usable_folds(codes, params.folds, groups)
+        self.folds = scale.folds(self.requested_folds, self.n_rows)
         self.members = members or members_for(params.model, int(codes.size), images)
         self.workers = min(scale.threads, self.folds)
 
@@ -244,7 +250,7 @@ class _Fit:
         on at most three folds (what the models learn of a flip depends on its share in the
         training folds, which the number of folds does not change; three cost half of five)."""
         groups = None if self.groups is None else self.groups[rows]
-        folds = usable_folds(labels, min(self.folds, 3), groups)
+        folds = usable_folds(labels, min(self.requested_folds, 3), groups)
         return out_of_fold_probabilities(self.features[rows], labels, self.n_classes, members=self.members,
                                          folds=folds, seed=self.seed, groups=groups,
                                          train_rows=self.train_rows, workers=self.workers)
@@ -275,9 +281,9 @@ def _purified(fit: _Fit, codes: np.ndarray, findings: FlipFindings,
     return again, int(findings.flagged.size)
 
 
-def _settings(params: LabelIssuesParams, scale: Scale, seed: int) -> FlipSettings:
+def _settings(params: LabelIssuesParams, scale: Scale, seed: int, workers: int) -> FlipSettings:
     return FlipSettings(alpha=params.alpha, allowance=params.natural_noise_rate, natural_flips=params.natural_flips,
-                        tested_rows=scale.natural_rows, seed=seed)
+                        tested_rows=scale.natural_rows, seed=seed, workers=workers)
 
 
 def _analysable(dataset: Dataset, min_samples: int) -> tuple[np.ndarray, list[dict[str, Any]]]:
