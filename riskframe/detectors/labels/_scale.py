@@ -51,6 +51,7 @@ class Scale:
     train_rows: int | None = TRAIN_ROWS
     natural_rows: int | None = NATURAL_ROWS
     workers: int | None = None  # folds fitted at once; None: this run's share of the cores
+    fewest_folds: bool = True  # fewer folds once a sample fills their training rows (see folds())
 
     @property
     def threads(self) -> int:
@@ -71,7 +72,7 @@ class Scale:
         >>> Scale(train_rows=50_000).folds(5, 1_000_000), Scale(train_rows=50_000).folds(5, 80_000)
         (2, 3)
         """
-        if self.train_rows is None:
+        if self.train_rows is None or not self.fewest_folds:
             return requested
         return next((folds for folds in range(2, requested) if n_rows - n_rows // folds >= self.train_rows),
                     requested)

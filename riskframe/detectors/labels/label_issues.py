@@ -64,6 +64,10 @@ from riskframe.results import DetectorResult
 # ranking's p-value is 0.004); nor 0.05: one scrambled labelling of the digits in 20 would count as
 # learnt (seed 0 of the test's: 0.037), and its review list of 1,610 labels would be noise.
 LEARNT_ALPHA = 0.01
+# The models' agreement with the labels is measured on a second thread while the flips are analysed,
+# up to this many rows; above it, its sorted copies of the probabilities (about 40 bytes a row) would
+# add to the analysis's own peak (at ten million rows, 390 MB over the 4 GiB the screen keeps under).
+AGREEMENT_ALONGSIDE_MAX_ROWS = 2_000_000
 
 
 class LabelIssuesParams(DetectorParams):
@@ -182,10 +186,11 @@ class LabelIssues(Detector[LabelIssuesParams]):
                    members=members)
         probs = fit.probabilities(codes)
         settings = _settings(params, scale, seed, fit.workers)
+        alongside = fit.workers > 1 and fit.n_rows <= AGREEMENT_ALONGSIDE_MAX_ROWS
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="label-agreement") as pool:
-            agreed_soon = pool.submit(agreement, codes, probs)  # on a spare core meanwhile: both only read
+            agreed_soon = pool.submit(agreement, codes, probs) if alongside else None  # both only read probs
             findings = analyse_flips(codes, probs, settings, groups)
-            agreed = agreed_soon.result()
+            agreed = agreement(codes, probs) if agreed_soon is None else agreed_soon.result()
         doubt = agreed.doubt(LEARNT_ALPHA) or fit.doubt()
         purified, probe = 0, None
         if doubt:
