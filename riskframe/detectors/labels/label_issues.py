@@ -206,7 +206,8 @@ class LabelIssues(Detector[LabelIssuesParams]):
             "left_out_for_size": fit.left_out_for_size(params.model),
             "folds": fit.folds,
             "folds_requested": fit.requested_folds,
-            "folds_at_once": fit.workers,
+            "folds_at_once": min(fit.workers, fit.folds),
+            "threads": fit.workers,
             "analysed_samples": int(analysed.size),
             **scale.describe(int(analysed.size), fit.folds),
             "out_of_fold_accuracy": round(agreed.accuracy, 4),
@@ -236,7 +237,8 @@ class _Fit:
         self.requested_folds = usable_folds(codes, params.folds, groups)
         self.folds = scale.folds(self.requested_folds, self.n_rows)
         self.members = members or members_for(params.model, int(codes.size), images)
-        self.workers = min(scale.threads, self.folds)
+        # Threads for the fits, the slices of rows to predict and the tests: not bounded by the folds.
+        self.workers = scale.threads
 
     def left_out_for_size(self, model: str) -> list[str]:
         """Members of the ensemble left out because of the dataset's size (their cost grows with
