@@ -203,8 +203,7 @@ def _analyse(labels: np.ndarray, probs: np.ndarray, settings: FlipSettings,
         ambiguous=int((~evidential).sum()),
         observed_disagreement=float(np.mean(natural_probs.argmax(axis=1) != labels)),
         natural_disagreement=float(np.mean(1.0 - natural_probs.max(axis=1))),
-        limits=(detection_limits(tested, settings.alpha, tests, allowances) if judged
-                else Limits(float("inf"), np.full((k, k), np.inf))),
+        limits=_limits(tested, settings, tests, allowances, judged),
         allowances=allowances,
         natural=tested,
         class_sizes=np.bincount(labels, minlength=k).astype(float),
@@ -212,6 +211,20 @@ def _analyse(labels: np.ndarray, probs: np.ndarray, settings: FlipSettings,
         low=float(sum(c.low * c.at_risk for c in components)) if confirmed else 0.0,
         high=float(sum(c.high * c.at_risk for c in components)) if confirmed else 0.0,
     )
+
+
+def _limits(tested: Natural, settings: FlipSettings, tests: int, allowances: tuple[float, np.ndarray],
+            judged: bool) -> Limits:
+    """The detection limits, counted on the rows where a flip stays evidence: rows alone in their
+    group. A flipped row of a group of identical rows, or of one declared entity, mixes the
+    group's labels, and a mixed group is ambiguity, never tested (a brand-choice panel whose
+    households buy 4 times each hides nearly every flip that way)."""
+    alone = tested.weights == 1.0
+    k = tested.n_classes
+    if not judged or np.unique(tested.labels[alone]).size < 2:
+        return Limits(float("inf"), np.full((k, k), np.inf))
+    visible = tested if alone.all() else tested.subset(alone, tested.weights)
+    return detection_limits(visible, settings.alpha, tests, allowances)
 
 
 def components_tested(k: int) -> int:

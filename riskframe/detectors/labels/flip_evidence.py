@@ -172,8 +172,10 @@ class FlipView:
 
     def _natural_noise(self) -> str:
         f = self.findings
-        ambiguous = (f" {f.ambiguous} rows are identical to rows with other labels: ambiguous, never counted as "
-                     "flips." if f.ambiguous else "")
+        # With declared groups, a row's group holds its entity and the rows identical to its rows.
+        alike = ("are in groups (identical rows, declared groups) with rows of other labels"
+                 if self.dataset.groups is not None else "are identical to rows with other labels")
+        ambiguous = f" {f.ambiguous} rows {alike}: ambiguous, never counted as flips." if f.ambiguous else ""
         return (f"{percent(f.observed_disagreement)} of the labels disagree with the models; the classes' overlap "
                 f"explains {percent(f.natural_disagreement)}.{ambiguous}")
 

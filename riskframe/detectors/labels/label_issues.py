@@ -54,7 +54,7 @@ from riskframe.detectors.labels._oof import (
     usable_folds,
 )
 from riskframe.detectors.labels._scale import DEFAULT_SCALE, Scale
-from riskframe.detectors.labels.vouch import agreement, duplicate_groups, joined_groups, label_copies
+from riskframe.detectors.labels.vouch import agreement, duplicate_groups, fold_groups, joined_groups, label_copies
 from riskframe.errors import NotApplicableError
 from riskframe.results import DetectorResult
 
@@ -181,8 +181,13 @@ class LabelIssues(Detector[LabelIssuesParams]):
         if copies:
             features = np.delete(features, copies, axis=1)  # the models would read the label from them
         entities = None if dataset.groups is None else dataset.groups[analysed]
-        groups = joined_groups(duplicate_groups(features), entities)
-        fit = _Fit(features, codes, groups, params, seed, images=dataset.images is not None, scale=scale,
+        joined = joined_groups(duplicate_groups(features), entities)
+        together = fold_groups(joined, entities, max(1, codes.size // params.folds))
+        # A group too large for a fold that joins entities is linked only through chains of
+        # identical rows across them (a week's prices, shared by every household); each row is
+        # judged beside its own entity's other labels. Identical rows without entities stay ambiguity.
+        groups = joined if entities is None else together
+        fit = _Fit(features, codes, together, params, seed, images=dataset.images is not None, scale=scale,
                    members=members)
         probs = fit.probabilities(codes)
         settings = _settings(params, scale, seed, fit.workers)
@@ -191,13 +196,13 @@ class LabelIssues(Detector[LabelIssuesParams]):
             agreed_soon = pool.submit(agreement, codes, probs) if alongside else None  # both only read probs
             findings = analyse_flips(codes, probs, settings, groups)
             agreed = agreement(codes, probs) if agreed_soon is None else agreed_soon.result()
-        doubt = agreed.doubt(LEARNT_ALPHA) or fit.doubt()
+        doubt = agreed.doubt(LEARNT_ALPHA) or _same_features(groups)
         purified, probe = 0, None
         if doubt:
             findings = findings.discarded()
         else:
             if findings.confirmed and findings.targeted:
-                findings, purified = _purified(fit, codes, findings, settings)
+                findings, purified = _purified(fit, codes, groups, findings, settings)
             probe = probe_targeted_flip(codes, findings.limits, findings.allowances[1], settings.alpha,
                                         components_tested(fit.n_classes), fit.seed, fit.probabilities_of)
         method = {
@@ -214,7 +219,8 @@ class LabelIssues(Detector[LabelIssuesParams]):
             "majority_class_rate": round(agreed.majority, 4),
             "temperature": round(findings.temperature, 4),
             "label_columns_left_out": copies,
-            "duplicate_rows_kept_in_one_fold": 0 if groups is None else int(analysed.size - np.unique(groups).size),
+            "duplicate_rows_kept_in_one_fold": 0 if together is None else int(analysed.size - np.unique(together).size),
+            "rows_of_groups_too_large_for_a_fold": _split_rows(joined, together),
             "ambiguous_rows": findings.ambiguous,
             "purified_from_training": purified,
             "targeted_flip_tried": None if probe is None else probe.describe(),
@@ -262,14 +268,24 @@ class _Fit:
                                          folds=folds, seed=self.seed, groups=groups,
                                          train_rows=self.train_rows, workers=self.workers)
 
-    def doubt(self) -> str:
-        if self.groups is not None and np.unique(self.groups).size < 2:
-            return ("Every analysed row has the same features: the labels cannot be judged from them, so no flip "
-                    "can be told apart.")
-        return ""
 
 
-def _purified(fit: _Fit, codes: np.ndarray, findings: FlipFindings,
+def _split_rows(groups: np.ndarray | None, together: np.ndarray | None) -> int:
+    """Rows :func:`fold_groups` took out of a group too large for a fold (it gives them new ids,
+    above every joined one)."""
+    if groups is None or together is None or together is groups:
+        return 0
+    return int((together > groups.max()).sum())
+
+
+def _same_features(groups: np.ndarray | None) -> str:
+    if groups is not None and np.unique(groups).size < 2:
+        return ("Every analysed row has the same features: the labels cannot be judged from them, so no flip "
+                "can be told apart.")
+    return ""
+
+
+def _purified(fit: _Fit, codes: np.ndarray, groups: np.ndarray | None, findings: FlipFindings,
               settings: FlipSettings) -> tuple[FlipFindings, int]:
     """A confirmed targeted pair, measured again with its flagged samples kept out of *training*.
 
@@ -281,7 +297,7 @@ def _purified(fit: _Fit, codes: np.ndarray, findings: FlipFindings,
     """
     keep = np.ones(codes.size, dtype=bool)
     keep[findings.flagged] = False
-    again = analyse_flips(codes, fit.probabilities(codes, keep), settings, fit.groups)
+    again = analyse_flips(codes, fit.probabilities(codes, keep), settings, groups)
     before = {c.component for c in findings.components}
     if not (again.confirmed and before <= {c.component for c in again.components}):
         return findings, 0

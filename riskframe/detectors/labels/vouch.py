@@ -10,7 +10,7 @@ it. That says nothing when
 
 Exact duplicate rows are the opposite problem, solved in the folds rather than reported: a copy
 of a flipped row in a training fold vouches for the flip, so identical rows are kept in one fold
-(:func:`duplicate_groups`).
+(:func:`duplicate_groups`), unless a group is too large for one (:func:`fold_groups`).
 """
 
 from __future__ import annotations
@@ -138,6 +138,34 @@ def joined_groups(duplicates: np.ndarray | None, entities: np.ndarray | None) ->
     graph = coo_matrix((np.ones(rows.size), (rows, hubs)), shape=(size, size))
     _, labels = connected_components(graph, directed=False)
     return np.asarray(labels[:n], dtype=np.int64)
+
+
+def fold_groups(joined: np.ndarray | None, entities: np.ndarray | None, max_rows: int) -> np.ndarray | None:
+    """The groups the folds keep together: ``joined`` (:func:`joined_groups`), except that a group of
+    more than ``max_rows`` rows (a fold's share) is split back into its declared entities, or into
+    single rows when none are declared.
+
+    Such a group cannot sit in one fold without leaving the others nearly empty, and the models
+    then learn nothing: purchases that share a week's prices link every household of a brand-choice
+    panel into one group (13,701 of 13,705 rows), and a table of three categorical columns has
+    twelve distinct rows. Declared entities still never straddle folds; copies of a row may, so
+    in such a group the training folds hold copies of the row's own label (the other rows of the
+    group stay ambiguity, which is judged on ``joined``).
+    """
+    if joined is None:
+        return None
+    _, codes, sizes = np.unique(joined, return_inverse=True, return_counts=True)
+    split = sizes[codes.ravel()] > max_rows
+    if not split.any():
+        return joined
+    if entities is None:
+        parts = np.arange(joined.size)
+    else:
+        _, parts = np.unique(entities, return_inverse=True)
+    groups = np.asarray(joined, dtype=np.int64).copy()
+    groups[split] = int(groups.max()) + 1 + parts.ravel()[split]  # new ids, above every old one
+    # A group that is one declared entity is not split: the user asked for it to stay whole.
+    return joined if np.unique(groups).size == sizes.size else groups
 
 
 # Rows a representation check looks at: enough for the binomial test to see any real signal,

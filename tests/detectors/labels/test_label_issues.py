@@ -191,7 +191,10 @@ def test_one_categorical_feature_with_few_distinct_rows_gets_a_verdict(digits_da
     result = LabelIssues().run(digits_dataset_context(feature[:, None].astype(float), labels), LabelIssues.Params())
     assert result.status == "warn"
     method = result.evidence["method"]
-    assert method["folds"] == 2 and method["ambiguous_rows"] == 600
+    # Each group of identical rows is too large for a fold: the folds take its rows one by one,
+    # and the rows stay ambiguity.
+    assert method["folds"] == 5 and method["rows_of_groups_too_large_for_a_fold"] == 600
+    assert method["ambiguous_rows"] == 600
     assert result.evidence["flagged_indices"] == []
     assert "600 rows are identical to rows with other labels: ambiguous, never counted as flips." in result.summary
 
@@ -362,3 +365,31 @@ def test_the_ensemble_adds_boosting_on_tables_and_leaves_the_quadratic_members_o
     assert members_for("ensemble", 20_001, images=True) == ("logistic", "boosting")
     assert members_for("svm", 50_000) == ("svm",)
     assert members_for("knn", 50_000) == ("knn",)
+
+
+def test_households_linked_by_shared_prices_still_get_folds_the_models_learn_from(tmp_path):
+    """A brand-choice panel: 200 households, 6 purchases each, at one of 30 weekly price vectors
+    that every household shares. Identical rows join all households into one group, which no fold
+    can hold; the folds go back to the households and the models learn the choice from the prices."""
+    from riskframe.detectors.context import ArtifactStore, RunContext
+    from riskframe.spec.pipeline import Artifact, Stage
+
+    rng = np.random.default_rng(0)
+    prices = rng.normal(size=(30, 3))
+    week = rng.integers(0, 30, 1_200)
+    household = np.repeat(np.arange(200), 6)
+    features = prices[week]
+    labels = np.where(rng.random(1_200) < 0.85, prices[week].argmin(axis=1), rng.integers(0, 3, 1_200))
+    np.savez(tmp_path / "panel.npz", X=features, y=labels, g=household)
+    artifact = Artifact(name="panel", type="dataset", path="panel.npz", format="npz", features="X", labels="y",
+                        groups="g")
+    stage = Stage(name="train", kind="data-preparation", artifacts=[artifact])
+    ctx = RunContext(stage=stage, bindings={"dataset": (artifact,)}, store=ArtifactStore(tmp_path), seed=0)
+    result = LabelIssues().run(ctx, LabelIssues.Params())
+    method = result.evidence["method"]
+    assert method["rows_of_groups_too_large_for_a_fold"] == 1_200 and method["folds"] == 5
+    assert method["out_of_fold_accuracy"] > 0.8
+    assert "learnt nothing" not in result.summary
+    if method["ambiguous_rows"]:
+        assert (f"{method['ambiguous_rows']} rows are in groups (identical rows, declared groups) with rows of other "
+                "labels: ambiguous, never counted as flips.") in result.summary

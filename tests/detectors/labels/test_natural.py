@@ -89,6 +89,20 @@ def test_a_concentrated_pair_is_targeted_and_scattered_mistakes_are_not():
     assert pair.low < 12 / 100 < pair.high and abs(findings.estimate - 12) <= 1.5
 
 
+def test_limits_count_only_rows_where_a_flip_would_stay_evidence():
+    """A flipped row of a group (identical rows, one entity) mixes the group's labels and becomes
+    ambiguity: where every row has a twin, no flip can be seen, and the limits say so."""
+    labels = np.repeat(np.arange(3), 200)
+    q = confident(labels, 3, p=0.9)
+    alone = analyse_flips(labels, q, FlipSettings()).limits
+    twins = analyse_flips(labels, q, FlipSettings(), groups=np.arange(labels.size) // 2).limits
+    half = np.where(np.arange(labels.size) % 4 < 2, np.arange(labels.size) // 2, labels.size + np.arange(labels.size))
+    some = analyse_flips(labels, q, FlipSettings(), groups=half).limits
+    assert np.isfinite(alone.spread) and np.isfinite(alone.pairs[0, 1])
+    assert np.isinf(twins.spread) and np.isinf(twins.pairs).all()
+    assert alone.pairs[0, 1] < some.pairs[0, 1] and alone.spread < some.spread
+
+
 def test_overlap_the_model_already_expects_is_no_finding():
     rng = np.random.default_rng(0)
     q = rng.dirichlet([2.0, 2.0], size=2_000)  # classes that overlap everywhere

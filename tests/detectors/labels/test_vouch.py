@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from riskframe import scenarios
-from riskframe.detectors.labels.vouch import Agreement, agreement, duplicate_groups, label_copies, representation_doubt
+from riskframe.detectors.labels.vouch import (
+    Agreement,
+    agreement,
+    duplicate_groups,
+    fold_groups,
+    joined_groups,
+    label_copies,
+    representation_doubt,
+)
 
 
 def _probs(predicted: np.ndarray, k: int) -> np.ndarray:
@@ -87,6 +95,48 @@ def test_duplicate_groups_match_identical_rows(features):
         for i in range(len(rows)):
             for j in range(len(rows)):
                 assert (groups[i] == groups[j]) == (rows[i] == rows[j])
+
+
+def test_a_group_too_large_for_a_fold_is_split_into_its_entities():
+    """Two households that bought at the same prices are one joined group of 4 rows; with room for
+    3 rows in a fold it goes back to the two households. The small group stays whole."""
+    entities = np.array([0, 0, 1, 1, 2, 3])
+    duplicates = np.array([0, 1, 1, 2, 3, 3])
+    joined = joined_groups(duplicates, entities)
+    assert joined is not None and np.unique(joined[:4]).size == 1 and joined[4] == joined[5]
+    together = fold_groups(joined, entities, max_rows=3)
+    assert together is not None
+    assert together[0] == together[1] != together[2] == together[3]
+    assert together[4] == together[5]
+
+
+def test_without_entities_a_group_too_large_for_a_fold_is_split_into_rows():
+    duplicates = np.array([0, 0, 0, 0, 1, 1])
+    together = fold_groups(duplicates, None, max_rows=3)
+    assert together is not None and np.unique(together[:4]).size == 4 and together[4] == together[5]
+    assert fold_groups(duplicates, None, max_rows=4) is duplicates
+
+
+def test_one_declared_entity_larger_than_a_fold_stays_whole():
+    entities = np.array([0, 0, 0, 0, 1])
+    assert fold_groups(entities, entities, max_rows=2) is entities
+
+
+@given(st.lists(st.integers(0, 6), min_size=1, max_size=40).flatmap(
+    lambda e: st.tuples(st.just(np.array(e)), arrays(np.int64, len(e), elements=st.integers(0, 6)),
+                        st.integers(1, 12))))
+def test_fold_groups_refine_the_joined_groups_and_never_split_an_entity(case):
+    entities, duplicates, max_rows = case
+    joined = joined_groups(duplicates, entities)
+    together = fold_groups(joined, entities, max_rows)
+    assert joined is not None and together is not None
+    for group in np.unique(together):  # a fold group lies inside one joined group
+        assert np.unique(joined[together == group]).size == 1
+    for entity in np.unique(entities):  # an entity lies inside one fold group
+        assert np.unique(together[entities == entity]).size == 1
+    groups, sizes = np.unique(together, return_counts=True)
+    for group, size in zip(groups, sizes, strict=True):  # larger than a fold only if one entity
+        assert size <= max_rows or np.unique(entities[together == group]).size == 1
 
 
 @pytest.mark.parametrize("kind", ["constant", "random", "rows shuffled"])
