@@ -72,7 +72,9 @@ def test_fold_threads_run_one_openmp_thread_each():
         return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "openmp"]
 
     with ThreadPoolExecutor(max_workers=2, initializer=_one_thread) as pool:
-        assert all(threads == [1] for threads in pool.map(lambda _: openmp_threads(), range(4)))
+        seen = list(pool.map(lambda _: openmp_threads(), range(4)))
+    # One limit per OpenMP library loaded (torch brings its own libgomp): each is one in every worker.
+    assert all(threads and set(threads) == {1} for threads in seen)
 
 
 def test_candidate_tests_on_threads_give_the_same_findings(monkeypatch):
