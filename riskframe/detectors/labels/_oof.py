@@ -18,11 +18,13 @@ from typing import Any, Literal
 import numpy as np
 
 ModelName = Literal["ensemble", "logistic", "knn", "svm", "boosting"]
+# Weakly regularised logistic regression: a member of the ensemble only (see make_member).
+LOOSE_LOGISTIC = "logistic-c1"
 # Fewest training samples of a class the svm's internal 3-fold calibration can work with.
 MIN_TRAIN_PER_CLASS = 3
 
 MEMBERS: dict[str, tuple[str, ...]] = {
-    "ensemble": ("logistic", "knn", "svm", "boosting"),
+    "ensemble": ("logistic", LOOSE_LOGISTIC, "knn", "svm", "boosting"),
     "logistic": ("logistic",),
     "knn": ("knn",),
     "svm": ("svm",),
@@ -62,6 +64,13 @@ def make_member(name: str, seed: int) -> Any:
     - ``logistic``: standardised features, strong L2 regularisation (C=0.1) so the linear model
       cannot bend around a few relabelled samples; ``tol=1e-3`` converges 4x faster than the
       default with the same out-of-fold accuracy on digits.
+    - ``logistic-c1``: scikit-learn's default C=1 and tolerance, in the ensemble beside it. Where a
+      line splits the classes and the strong penalty blurs it (two crab species by their shell
+      measurements), it is the sharpest member: on the 40 public datasets of
+      benchmarks/real_data.py the review list's mean F1 on injected flips rose from 0.518 to 0.528
+      with it. (Weighting the members by their out-of-fold likelihood of the given labels scored
+      0.537 there, but gave the flexible svm nearly all the weight on data where it had learnt a
+      targeted flip, and missed the flip: the labels being judged cannot choose the judge.)
     - ``knn``: 10 distance-weighted neighbours on min-max scaled features. Unit-variance scaling
       inflates near-constant columns (the border pixels of images) until they dominate the
       distance; min-max keeps every column in [0, 1] instead (0.983 vs 0.976 accuracy on digits).
@@ -77,6 +86,10 @@ def make_member(name: str, seed: int) -> Any:
         from sklearn.linear_model import LogisticRegression
 
         return make_pipeline(StandardScaler(), LogisticRegression(C=0.1, tol=1e-3, max_iter=500))
+    if name == LOOSE_LOGISTIC:
+        from sklearn.linear_model import LogisticRegression
+
+        return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
     if name == "knn":
         from sklearn.neighbors import KNeighborsClassifier
 

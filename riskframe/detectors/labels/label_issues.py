@@ -2,8 +2,8 @@
 
 How it works:
 
-1. Out-of-fold probabilities from an ensemble (logistic regression, kNN, RBF SVM and, on tabular
-   data, gradient boosting; stratified K-fold, seeded, identical rows and the rows of one declared
+1. Out-of-fold probabilities from an ensemble (two logistic regressions, kNN, RBF SVM and, on
+   tabular data, gradient boosting; stratified K-fold, seeded, identical rows and the rows of one declared
    entity (``groups:``) kept in one fold so that a copy cannot vouch for a flipped label; feature
    columns that are the label left out). On large data the ensemble, the rows each member is
    fitted on and the rows the tests see are bounded (:mod:`riskframe.detectors.labels._scale`).
@@ -84,8 +84,8 @@ class LabelIssuesParams(DetectorParams):
 
     model: Literal["ensemble", "logistic", "knn", "svm", "boosting"] = Field(
         default="ensemble",
-        description="out-of-fold model: the ensemble (logistic, knn, svm, and boosting on tabular data; logistic "
-                    "and boosting above 20,000 rows), or one",
+        description="out-of-fold model: the ensemble (logistic at C=0.1 and C=1, knn, svm, and boosting on "
+                    "tabular data; the two logistic and boosting above 20,000 rows), or one",
     )
     folds: int = Field(default=5, ge=2, le=20, description="stratified folds (reduced to the smallest class size)")
     alpha: float = Field(

@@ -358,11 +358,11 @@ def test_importing_the_detectors_loads_no_heavy_library():
 
 
 def test_the_ensemble_adds_boosting_on_tables_and_leaves_the_quadratic_members_out_of_large_data():
-    assert members_for("ensemble", 1_797, images=True) == ("logistic", "knn", "svm")
-    assert members_for("ensemble", 1_797) == ("logistic", "knn", "svm", "boosting")
-    assert members_for("ensemble", 20_000) == ("logistic", "knn", "svm", "boosting")
-    assert members_for("ensemble", 20_001) == ("logistic", "boosting")
-    assert members_for("ensemble", 20_001, images=True) == ("logistic", "boosting")
+    assert members_for("ensemble", 1_797, images=True) == ("logistic", "logistic-c1", "knn", "svm")
+    assert members_for("ensemble", 1_797) == ("logistic", "logistic-c1", "knn", "svm", "boosting")
+    assert members_for("ensemble", 20_000) == ("logistic", "logistic-c1", "knn", "svm", "boosting")
+    assert members_for("ensemble", 20_001) == ("logistic", "logistic-c1", "boosting")
+    assert members_for("ensemble", 20_001, images=True) == ("logistic", "logistic-c1", "boosting")
     assert members_for("svm", 50_000) == ("svm",)
     assert members_for("knn", 50_000) == ("knn",)
 
