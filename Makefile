@@ -27,15 +27,18 @@ demo: $(VENV)/.installed
 		--out reports/poisoned-digits --format json,md,html; \
 	status=$$?; [ $$status -eq 0 ] || [ $$status -eq 1 ]
 
+# Compiled modules are kept between runs even where the environment sets PYTHONDONTWRITEBYTECODE (as
+# container images often do): every worker, command-line subprocess and worker server of the suite
+# would otherwise compile riskframe and the tests again (pytest keeps its rewritten test modules there).
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q
 
 # The fast lane while you work: everything not marked slow, on two worker processes (pytest-xdist).
 # --dist loadfile keeps each test module on one worker, so its module fixtures are built once and the
 # contract suite trains its tiny CNN once. (loadgroup would be finer, but pytest-xdist 3.8 ignores
 # xdist_group marks under pytest 9.2: pytest-dev/pytest-xdist#1386.)
 test-fast: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q -m "not slow" -n 2 --dist loadfile
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -m "not slow" -n 2 --dist loadfile
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check riskframe tests benchmarks examples devtools

@@ -207,7 +207,7 @@ def totals(rows: list[Row]) -> None:
         below = int(np.sum(ours < theirs - 1e-9))
         ratio = ours.mean() / theirs.mean() if theirs.mean() else float("nan")
         print(f"injected, {subset} ({len(cases)} cases): mean F1 of the review list {ours.mean():.3f} vs raw cleanlab "
-              f"{theirs.mean():.3f} ({ratio:.2f}x), below raw cleanlab in {below}; of the flagged rows alone "
+              f"{theirs.mean():.3f} ({ratio:.3f}x), below raw cleanlab in {below}; of the flagged rows alone "
               f"{evidence.mean():.3f}")
     misses = [(r.name, kind) for r in rows for kind, (c, _, _, _) in r.injected.items()
               if c.status != "fail" and (RANDOM_SHARE if kind.startswith("random") else TARGETED_SHARE) > c.limit]

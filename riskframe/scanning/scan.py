@@ -34,7 +34,16 @@ from riskframe.scanning.sources import Source
 _RISKS = {  # what an unscanned format can do, for the notes
     "hdf5": " (a Keras .h5 model's config can hold Lambda layers whose code runs on load)",
 }
-_UNRECOGNISED = frozenset({"unknown", "empty", *NOT_SCANNED.values()})
+
+
+def _not_installed(codec: str) -> str:
+    """The format of content compressed with ``codec`` when its package is not installed (lz4)."""
+    return f"{codec} (not installed)"
+
+
+# Formats the scan has no reader for (never "unknown+gzip": a decompressed reading is marked inside).
+_UNRECOGNISED = frozenset({"unknown", "empty", *NOT_SCANNED.values(),
+                           *(_not_installed(codec) for codec in (*COMPRESSED.values(), "zlib"))})
 
 
 @dataclass(frozen=True)
@@ -94,7 +103,7 @@ class Scope:
             self.add(Finding(None, None, "medium", f"scan limit reached ({exc}); the rest was not checked, "
                                                    "so the file cannot be vouched for"))
             return "unknown"
-        if kind in _UNRECOGNISED or kind.endswith("(not installed)"):  # not "unknown+gzip": marked inside
+        if kind in _UNRECOGNISED:
             if pickled and kind in ("unknown", "empty"):
                 return pickled  # no other reading: it is a pickle
             self.unrecognised(kind)
@@ -139,9 +148,8 @@ class Scope:
         An empty member holds nothing to run, and an ``optional`` member's bytes are never
         interpreted by its loader: both are noted only.
         """
-        base = kind.split("+")[0]
-        why = "no scanner for this format" if base in NOT_SCANNED.values() else "format not recognised"
-        why += _RISKS.get(base, "")
+        why = "no scanner for this format" if kind in NOT_SCANNED.values() else "format not recognised"
+        why += _RISKS.get(kind, "")
         if kind == "empty":
             why = "empty"
         if self.member is None:
@@ -160,7 +168,7 @@ class Scope:
                                                 "the innermost was not scanned"))
             return codec
         if not containers.codec_available(codec):
-            return f"{codec} (not installed)"
+            return _not_installed(codec)
         inner = source.within(containers.decompressing(source, codec), max_bytes=self.limits.max_decompressed_bytes)
         try:
             return f"{self.deeper().scan_source(inner)}+{codec}"

@@ -118,8 +118,8 @@ def _message(error: Any, model: type[BaseModel], loc: tuple[Any, ...]) -> str:
         return f"must match the pattern {ctx.get('pattern')}.{got}"
     if kind in _KIND_NAMES:
         return f"must be {_KIND_NAMES[kind]}.{got}"
-    if kind in ("value_error", "assertion_error"):
-        return str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind in ("value_error", "assertion_error") and "error" in ctx:
+        return str(ctx["error"])  # the validator's own words (pydantic's message prefixes them)
     return f"{error['msg']}.{got}"
 
 

@@ -15,6 +15,7 @@ from riskframe.testing.checks import (
     check_run_result,
     check_technique_ids,
     check_techniques_in_catalog,
+    contract_params,
     detector_contract_cases,
     parametrize_detector_checks,
 )
@@ -23,6 +24,6 @@ from riskframe.testing.tiny import tiny_context, tiny_stage
 __all__ = [
     "CHECKS", "Check", "ContractCase", "ContractSkipWarning", "check_class_contract", "check_detector",
     "check_params_defaults", "check_params_schema", "check_run_deterministic", "check_run_fails_closed",
-    "check_run_result", "check_technique_ids", "check_techniques_in_catalog", "detector_contract_cases",
-    "parametrize_detector_checks", "tiny_context", "tiny_stage",
+    "check_run_result", "check_technique_ids", "check_techniques_in_catalog", "contract_params",
+    "detector_contract_cases", "parametrize_detector_checks", "tiny_context", "tiny_stage",
 ]

@@ -22,7 +22,8 @@ apply yet, e.g. when no ATLAS catalog is installed or the detector needs a ``mod
 The run checks build a tiny real stage on disk with :func:`tiny_context` (see
 :mod:`riskframe.testing.tiny`): 200 of scikit-learn's 8x8 digits with four 7s relabelled 1,
 their PCA representations, a folder of files, a tiny scikit-learn model and, for detectors with a
-``model`` role, a tiny TorchScript CNN.
+``model`` role, a tiny TorchScript CNN. They run the detector with its ``contract_params`` (the
+defaults, unless the detector declares cheaper ones for this tiny stage: fewer steps, fewer trees).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
-from riskframe.detectors.base import DetectorClass, check_detector_class
+from riskframe.detectors.base import DetectorClass, DetectorParams, check_detector_class
 from riskframe.detectors.context import RunContext
 from riskframe.detectors.registry import Registry
 from riskframe.errors import DocumentError, NotApplicableError, RegistryError
@@ -49,8 +50,8 @@ from riskframe.testing.tiny import tiny_context, tiny_stage
 __all__ = [
     "CHECKS", "Check", "ContractCase", "ContractSkipWarning", "check_class_contract", "check_detector",
     "check_params_defaults", "check_params_schema", "check_run_deterministic", "check_run_fails_closed",
-    "check_run_result", "check_technique_ids", "check_techniques_in_catalog", "detector_contract_cases",
-    "parametrize_detector_checks", "tiny_context", "tiny_stage",
+    "check_run_result", "check_technique_ids", "check_techniques_in_catalog", "contract_params",
+    "detector_contract_cases", "parametrize_detector_checks", "tiny_context", "tiny_stage",
 ]
 
 Check = Callable[[DetectorClass, Path], None]
@@ -179,7 +180,7 @@ def check_run_fails_closed(detector: DetectorClass, workdir: Path) -> None:
         _damage(ctx.store.path(artifact))
     hidden = f"{detector.name}: reported damaged artifacts as not applicable; let the error propagate"
     try:
-        result = detector().run(ctx, detector.Params())
+        result = detector().run(ctx, contract_params(detector))
     except NotApplicableError as exc:
         raise AssertionError(f"{hidden} ({exc})") from exc
     except Exception:
@@ -209,8 +210,13 @@ def _damage(path: Path) -> None:
         file.write_bytes(b"damaged in transit\n")
 
 
+def contract_params(detector: DetectorClass) -> DetectorParams:
+    """The parameters the run checks use: the defaults with the detector's ``contract_params``."""
+    return detector.Params.model_validate(dict(detector.contract_params))
+
+
 def _run(detector: DetectorClass, ctx: RunContext) -> DetectorResult:
-    result = detector().run(ctx, detector.Params())
+    result = detector().run(ctx, contract_params(detector))
     assert isinstance(result, DetectorResult), (
         f"{detector.name}: run returned {type(result).__name__}, not a DetectorResult")
     return result

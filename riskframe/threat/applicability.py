@@ -25,14 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Literal
 
 from riskframe.catalog.store import Catalog
 from riskframe.spec.pipeline import Artifact, Pipeline, Stage
 from riskframe.threat import tables
-from riskframe.threat.model import Reason
+from riskframe.threat.model import ArtifactRef, Reason
 
-Source = Literal["kind", "trust", "artifact", "policy"]
 Applicability = dict[str, list[Reason]]  # technique -> why it applies (immutable reasons, shared)
 
 
@@ -55,11 +53,12 @@ def stage_techniques(stage: Stage, catalog: Catalog) -> Applicability:
     found: Applicability = {tid: [reason] for tid, reason in _by_kind(catalog).get(stage.kind, {}).items()}
     types = {a.type for a in stage.artifacts}
     if stage.trust == "untrusted":
-        _add(found, catalog, "trust", ((r.technique, f"untrusted source: {r.reason}")
-                                       for r in tables.UNTRUSTED_SOURCE if r.needs is None or r.needs in types))
+        _add(found, catalog, ((r.technique, Reason(source="trust", text=f"untrusted source: {r.reason}"))
+                              for r in tables.UNTRUSTED_SOURCE if r.needs is None or r.needs in types))
     for artifact in stage.artifacts:
-        _add(found, catalog, "artifact", ((r.technique, f"{artifact.type} {artifact.name}: {r.reason}")
-                                          for r in artifact_rules(artifact)))
+        ref = ArtifactRef(type=artifact.type, name=artifact.name)
+        _add(found, catalog, ((r.technique, Reason(source="artifact", text=f"{artifact.type} {artifact.name}: "
+                                                   f"{r.reason}", artifact=ref)) for r in artifact_rules(artifact)))
     return found
 
 
@@ -81,13 +80,13 @@ def is_text_corpus(artifact: Artifact) -> bool:
     return declared in tables.TEXT_FORMATS or artifact.path.lower().endswith(tables.TEXT_SUFFIXES)
 
 
-def _add(found: Applicability, catalog: Catalog, source: Source, entries: Iterable[tuple[str, str]]) -> None:
-    for technique_id, text in entries:
+def _add(found: Applicability, catalog: Catalog, entries: Iterable[tuple[str, Reason]]) -> None:
+    for technique_id, reason in entries:
         if catalog.technique(technique_id) is None:  # an older catalog without this id
             continue
         reasons = found.setdefault(technique_id, [])
-        if not any(r.source == source and r.text == text for r in reasons):
-            reasons.append(Reason(source=source, text=text))
+        if reason not in reasons:
+            reasons.append(reason)
 
 
 @lru_cache(maxsize=4)

@@ -17,11 +17,19 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class ArtifactRef(_Model):
+    """An artifact of the stage, by its type and name in the pipeline."""
+
+    type: str
+    name: str
+
+
 class Reason(_Model):
     source: Literal["kind", "trust", "artifact", "policy"] = Field(
         description="kind: a mitigation's ATLAS lifecycle; trust: an untrusted source; artifact: what the stage "
                     "holds; policy: a requirement checks for it here")
     text: str
+    artifact: ArtifactRef | None = Field(default=None, description="source artifact: the artifact that opens it")
 
 
 class StageControl(_Model):

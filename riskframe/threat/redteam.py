@@ -81,7 +81,7 @@ def _stage_table(stage: StageThreats, model: ThreatModel, garak: dict[str, list[
     lines = [f"### {md_code(stage.name)}", "",
              "| technique | level | cadence | riskframe controls | garak probes |", "|---|---|---|---|---|"]
     exercised = [t for t in stage.techniques if t.covered_by or garak.get(t.id)
-                 or any(r.source == "artifact" and r.text.startswith(tuple(TARGET_TYPES)) for r in t.reasons)]
+                 or any(r.artifact is not None and r.artifact.type in TARGET_TYPES for r in t.reasons)]
     for entry in exercised:
         technique = model.technique(entry.id)
         probes = ", ".join(f"`{m}`" for m in sorted(garak.get(entry.id, []))) or "-"

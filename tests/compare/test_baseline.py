@@ -8,7 +8,6 @@ import os
 import pickle
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from riskframe import cli
@@ -268,6 +267,8 @@ def test_a_baseline_under_a_tightened_policy_is_an_error_end_to_end(vendor, tmp_
 
 
 def test_a_second_unsafe_model_at_a_known_place_fails_the_gate(vendor, tmp_path) -> None:
+    import jsonschema  # here: its import builds URI grammars (a second of CPU) in every worker that collects
+
     (tmp_path / "models" / "logreg.pkl").write_bytes(pickle.dumps(_Payload("touch LOGREG_PAYLOAD_RAN")))
     code, out = vendor("pr", "--format", "json,sarif,md", "--baseline", "main/assessment.json")
     assert code == 1

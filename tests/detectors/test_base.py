@@ -211,3 +211,19 @@ def test_every_builtin_run_is_typed_against_the_contract(spec):
     annotations = {name: str(value) for name, value in detector.run.__annotations__.items()}
 
     assert annotations == {"ctx": "RunContext", "params": detector.Params.__name__, "return": "DetectorResult"}
+
+
+@pytest.mark.parametrize(("contract", "why"), [
+    ({"threshold": "high"}, "threshold\n  Input should be a valid number"),
+    ({"steps": 20}, "steps\n  Extra inputs are not permitted"),
+    (["threshold"], "dictionary update sequence element #0 has length 9; 2 is required"),
+])
+def test_contract_params_that_are_not_valid_params_fail_when_defined(contract, why):
+    attrs = {"name": "cheap", "title": "Cheap", "requires": ("dataset",), "Params": Params, "run": Good.run,
+             "contract_params": contract, "__module__": __name__}
+
+    with pytest.raises(RegistryError) as excinfo:
+        type("Cheap", (Detector,), attrs)
+
+    assert str(excinfo.value).startswith(f"detector {_where('Cheap')}: contract_params must be valid Params fields: ")
+    assert why in str(excinfo.value)

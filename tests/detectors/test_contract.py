@@ -24,6 +24,7 @@ from riskframe.testing import (
     check_run_result,
     check_technique_ids,
     check_techniques_in_catalog,
+    contract_params,
     detector_contract_cases,
     parametrize_detector_checks,
     tiny_context,
@@ -249,3 +250,29 @@ def test_the_tiny_stage_is_real_and_pinned(tmp_path):
     assert ctx.representations().shape == (200, 16)
     assert [a.name for a in ctx.artifacts("files")] == ["train", "train-reps", "config", "model"]
     assert all(a.sha256 for a in ctx.artifacts("files"))
+
+
+class Quick(Balance):
+    """Balance, with a parameter the contract suite sets lower than its default."""
+
+    name = "quick-balance"
+    ran_with: ClassVar[list[DetectorParams]] = []
+
+    class Params(DetectorParams):
+        rounds: int = 100
+
+    contract_params: ClassVar[dict[str, int]] = {"rounds": 2}
+
+    def run(self, ctx, params):
+        Quick.ran_with.append(params)
+        return super().run(ctx, params)
+
+
+@pytest.mark.parametrize("check", [check_run_result, check_run_deterministic, check_run_fails_closed])
+def test_the_run_checks_use_the_detector_s_contract_params_and_the_defaults_stay_the_defaults(check, tmp_path):
+    Quick.ran_with.clear()
+
+    check(Quick, tmp_path)
+
+    assert Quick.ran_with and {p.rounds for p in Quick.ran_with} == {2}
+    assert contract_params(Quick) == Quick.Params(rounds=2) and Quick.Params().rounds == 100

@@ -7,6 +7,7 @@ import json
 import os
 import pickle
 import struct
+import sys
 import tracemalloc
 import zipfile
 
@@ -62,6 +63,17 @@ def test_text_and_unscanned_formats_are_unsupported_never_safe(tmp_path, content
     scan = scan_file(tmp_path / "f")
 
     assert (scan.verdict, scan.format, scan.findings) == ("unsupported", fmt, [])
+
+
+def test_an_lz4_stream_without_the_lz4_package_is_unsupported_never_safe(tmp_path, monkeypatch):
+    for name in ("lz4", "lz4.frame"):  # as on a machine without the optional package: its import fails
+        monkeypatch.setitem(sys.modules, name, None)
+    (tmp_path / "model.joblib").write_bytes(b"\x04\x22\x4d\x18" + bytes(40))
+
+    scan = scan_file(tmp_path / "model.joblib")
+
+    assert (scan.verdict, scan.format, scan.findings) == ("unsupported", "lz4 (not installed)", [])
+    assert scan.notes == ["format not recognised: the file was not scanned"]
 
 
 def test_text_that_pickle_load_would_import_from_is_unsafe(tmp_path):

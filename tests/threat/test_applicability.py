@@ -7,6 +7,7 @@ import pytest
 from riskframe.catalog import load_catalog
 from riskframe.spec.pipeline import Artifact, Stage
 from riskframe.threat.applicability import is_text_corpus, stage_techniques
+from riskframe.threat.model import ArtifactRef
 from riskframe.threat.tables import GENERATIVE_ONLY, SERVED_ONLY
 
 
@@ -62,6 +63,8 @@ def test_a_text_corpus_opens_llm_techniques_that_the_kind_alone_does_not(catalog
     assert {"AML.T0051", "AML.T0051.001", "AML.T0070", "AML.T0057"} <= set(found)
     assert found["AML.T0070"][-1].text == ("files docs: documents added to a retrieval corpus steer what the "
                                            "model retrieves and says")
+    assert found["AML.T0070"][-1].artifact == ArtifactRef(type="files", name="docs")
+    assert all(r.artifact is None for r in found["AML.T0070"] if r.source != "artifact")
 
 
 def test_text_corpora_are_recognised_by_format_or_suffix():

@@ -50,3 +50,38 @@ def test_it_is_a_renderer_of_the_threat_model_written_with_the_other_formats(mod
     written = write_threat_model(model, tmp_path, ["json", "redteam"])
     assert [p.name for p in written] == ["threat-model.json", "red-team-protocol.md"]
     assert (tmp_path / "red-team-protocol.md").read_text(encoding="utf-8") == protocol
+
+
+SERVED = """\
+apiVersion: riskframe/v1
+kind: Pipeline
+metadata: {name: served}
+stages:
+  - name: serve
+    kind: deployment
+    artifacts:
+      - {name: classifier, type: model, path: model.pkl}
+      - {name: model-card, type: files, path: card.md}
+"""
+
+
+def _without_artifact_refs(model: ThreatModel) -> ThreatModel:
+    """The same threat model with each reason's text kept and its artifact record dropped."""
+    stages = [stage.model_copy(update={"techniques": [
+        t.model_copy(update={"reasons": [r.model_copy(update={"artifact": None}) for r in t.reasons]})
+        for t in stage.techniques]}) for stage in model.stages]
+    return model.model_copy(update={"stages": stages})
+
+
+def test_a_technique_the_model_file_opens_is_listed_from_the_reason_s_artifact_record(tmp_path):
+    (tmp_path / "pipeline.yaml").write_text(SERVED, encoding="utf-8")
+    model = build_threat_model(tmp_path / "pipeline.yaml", created_at="2030-01-01T00:00:00+00:00")
+    unsafe = next(t for t in model.stage("serve").techniques if t.id == "AML.T0011.000")
+    assert [(r.artifact.type, r.artifact.name, r.text) for r in unsafe.reasons if r.artifact] == [
+        ("model", "classifier", "model classifier: unpickling the model runs whatever code the file names: a "
+                                "crafted file runs on load")]
+    row = "| AML.T0011.000 Unsafe AI Artifacts | medium | monthly | manual: nothing runs it | - |"
+
+    assert row in render_redteam(model).splitlines()
+    # The text alone (as a threat-model.json without the record would give) opens nothing.
+    assert row not in render_redteam(_without_artifact_refs(model)).splitlines()

@@ -22,7 +22,7 @@ and the recheck decide.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -49,8 +49,10 @@ class BackdoorRemovedParams(TriggerSearchParams):
 
 @dataclass(frozen=True)
 class Measure:
-    """One row of the before/after table; ``limit`` says what the after value must satisfy."""
+    """One row of the before/after table; ``limit`` says what the after value must satisfy. ``key``
+    names the measure for the code (the row's ``name`` is for people)."""
 
+    key: Literal["accuracy", "reversed-trigger", "true-trigger", "recheck"]
     name: str
     before: float | str
     after: float | str
@@ -109,11 +111,11 @@ def _measures(ctx: RunContext, subject: ModelUnderTest, screen: Screen, model: A
     reversed_after = screen.attack_success(model)
     limit = f"< {params.max_attack_success:g}"
     measures = [
-        Measure("clean accuracy", acc_before, acc_after, f"drop <= {params.max_accuracy_drop:g}",
+        Measure("accuracy", "clean accuracy", acc_before, acc_after, f"drop <= {params.max_accuracy_drop:g}",
                 drop <= params.max_accuracy_drop + 1e-12),
         # Without a backdoor the reversed trigger is only the easiest universal perturbation of an
         # honest class: it is measured and shown, and decides nothing.
-        Measure(f"attack success, reversed trigger of class {screen.suspect.label}",
+        Measure("reversed-trigger", f"attack success, reversed trigger of class {screen.suspect.label}",
                 screen.attack_success(subject.model), reversed_after,
                 limit if found else "informative: no backdoor found before",
                 not found or reversed_after < params.max_attack_success),
@@ -121,11 +123,11 @@ def _measures(ctx: RunContext, subject: ModelUnderTest, screen: Screen, model: A
     truth = known_trigger(ctx.path("dataset"))
     if truth is not None:
         success = attack_success(model, images, labels, truth)
-        measures.append(Measure(f"attack success, true trigger of class {truth.label}",
+        measures.append(Measure("true-trigger", f"attack success, true trigger of class {truth.label}",
                                 attack_success(subject.model, images, labels, truth), success, limit,
                                 success < params.max_attack_success))
     if after is not None:
-        measures.append(Measure("backdoor target (Neural Cleanse)", _target(screen), _target(after),
+        measures.append(Measure("recheck", "backdoor target (Neural Cleanse)", _target(screen), _target(after),
                                 "none", after.cleanse.target is None))
     return measures
 
@@ -141,7 +143,7 @@ def _target(screen: Screen) -> str:
 def _result(subject: ModelUnderTest, train: str, screen: Screen, after: Screen | None, measures: list[Measure],
             retrained: Any, ctx: RunContext, params: BackdoorRemovedParams) -> DetectorResult:
     accuracy_row, reversed_row = measures[0], measures[1]
-    truth_row = next((m for m in measures if m.name.startswith("attack success, true")), None)
+    truth_row = next((m for m in measures if m.key == "true-trigger"), None)
     failed = [m for m in measures if not m.ok]
     removal = removal_record(ctx.store.path(ctx.artifacts("dataset")[1]))
     evidence: dict[str, Any] = {

@@ -22,6 +22,7 @@ the trigger, not by their content. They are reported as ``flagged_indices`` into
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -77,6 +78,8 @@ class TriggerReverseEngineering(Detector[TriggerReverseParams]):
     techniques: ClassVar[tuple[str, ...]] = ("AML.T0018.000", "AML.T0043.004", "AML.T0020")
     imports: ClassVar[tuple[str, ...]] = ("torch", "riskframe.detectors.figures:warm_up")
     binds_training_data: ClassVar[bool] = True
+    # The contract suite's tiny CNN: 20 steps take every branch of the search that 200 take.
+    contract_params: ClassVar[Mapping[str, Any]] = {"steps": 20}
 
     def run(self, ctx: RunContext, params: TriggerReverseParams) -> DetectorResult:
         """Search every class's trigger on the bound model; see the module docstring."""
@@ -84,11 +87,12 @@ class TriggerReverseEngineering(Detector[TriggerReverseParams]):
         screen = screen_model(subject.model, subject.images, subject.labels, subject.n_classes, params.samples,
                               params.settings(ctx.seed), key=subject.key, shared=ctx.shared)
         evidence, attachments = _evidence(subject, screen, params)
+        carriers = None
         if screen.cleanse.target is not None and params.find_carriers:
-            found = _carriers(ctx, subject, screen)
-            evidence.update(found[0])
-            attachments += found[1]
-        return _result(subject, screen, params, evidence, attachments)
+            carriers, found, pictures = _carriers(ctx, subject, screen)
+            evidence.update(found)
+            attachments += pictures
+        return _result(subject, screen, params, evidence, attachments, carriers)
 
 
 def _evidence(subject: ModelUnderTest, screen: Screen,
@@ -118,11 +122,13 @@ def _evidence(subject: ModelUnderTest, screen: Screen,
     return evidence, attachments
 
 
-def _carriers(ctx: RunContext, subject: ModelUnderTest, screen: Screen) -> tuple[dict[str, Any], list[Attachment]]:
-    """Training images whose target label only the trigger explains (needs the model's ``of:``)."""
+def _carriers(ctx: RunContext, subject: ModelUnderTest,
+              screen: Screen) -> tuple[int | None, dict[str, Any], list[Attachment]]:
+    """Training images whose target label only the trigger explains (needs the model's ``of:``):
+    how many (None: not searched), the evidence and the picture of them."""
     train = training_data(ctx)
     if train is None:
-        return {"carriers": "not searched: the model declares no training data (of:)"}, []
+        return None, {"carriers": "not searched: the model declares no training data (of:)"}, []
     images = dataset_images(train, "trigger-reverse-engineering")
     labels = model_labels(train, subject.n_classes)
     fill = np.median(screen.images[screen.search], axis=0)
@@ -131,14 +137,14 @@ def _carriers(ctx: RunContext, subject: ModelUnderTest, screen: Screen) -> tuple
     found = (f"{indices.size} of {int((labels == label).sum())} training images of {train.name} labelled {label} lose "
              "that label once the trigger's pixels are painted over")
     if indices.size == 0:
-        return {"carriers": found}, []
+        return 0, {"carriers": found}, []
     evidence = {"flagged_artifact": train.name, "flagged_indices": indices.tolist(),
                 "scores": [round(float(s), 4) for s in scores], "carriers": found}
-    return evidence, [show.carriers_picture(images, indices, scores, label, train.name)]
+    return int(indices.size), evidence, [show.carriers_picture(images, indices, scores, label, train.name)]
 
 
 def _result(subject: ModelUnderTest, screen: Screen, params: TriggerReverseParams, evidence: dict[str, Any],
-            attachments: list[Attachment]) -> DetectorResult:
+            attachments: list[Attachment], carriers: int | None) -> DetectorResult:
     cleanse = screen.cleanse
     suspect = screen.suspect
     top_index = float(cleanse.indices[suspect.label])
@@ -151,8 +157,8 @@ def _result(subject: ModelUnderTest, screen: Screen, params: TriggerReverseParam
         "median_mask_norm": float(np.median(cleanse.norms)),
         "flagged_classes": float(len(cleanse.flagged)),
     }
-    if "flagged_indices" in evidence:
-        metrics["flagged_samples"] = float(len(evidence["flagged_indices"]))
+    if carriers:
+        metrics["flagged_samples"] = float(carriers)
     score = min(1.0, max(0.0, top_index) / (2.0 * params.threshold))  # 0.5 at the threshold
     where = show.region(suspect.mask)["where"]
     model = subject.artifact.name
@@ -162,9 +168,9 @@ def _result(subject: ModelUnderTest, screen: Screen, params: TriggerReverseParam
         return DetectorResult(status="pass", score=min(score, 0.49), summary=summary, metrics=metrics,
                               evidence=evidence, attachments=attachments)
     carried = ""
-    if "flagged_indices" in evidence:
-        carried = f"; {len(evidence['flagged_indices'])} training images of {evidence['flagged_artifact']} carry it"
-    elif "carriers" in evidence and evidence["carriers"].startswith("0 of"):
+    if carriers:
+        carried = f"; {carriers} training images of {evidence['flagged_artifact']} carry it"
+    elif carriers == 0:
         carried = "; no training image carries it (any more)"
     summary = (f"Model {model} has a backdoor into class {cleanse.target}: a {suspect.norm:.1f}-pixel trigger at "
                f"{where} sends {success:.0%} of held-out images of other classes there (anomaly index "

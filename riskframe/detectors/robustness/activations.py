@@ -21,6 +21,7 @@ stamped images are attached beside the images.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -75,6 +76,8 @@ class ActivationAnalysis(Detector[ActivationParams]):
     Params = ActivationParams
     techniques: ClassVar[tuple[str, ...]] = ("AML.T0018.000", "AML.T0043.004")
     imports: ClassVar[tuple[str, ...]] = ("torch", "captum.attr", "matplotlib.figure")
+    # The contract suite's tiny CNN: trigger-reverse-engineering's 20-step search (shared), fewer IG steps.
+    contract_params: ClassVar[Mapping[str, Any]] = {"steps": 20, "ig_steps": 8}
 
     def run(self, ctx: RunContext, params: ActivationParams) -> DetectorResult:
         """Stamp the suspected trigger, attribute, compare activations; see the module docstring."""

@@ -20,6 +20,7 @@ beside the originals.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -59,6 +60,8 @@ class EvasionRobustness(Detector[EvasionParams]):
     Params = EvasionParams
     techniques: ClassVar[tuple[str, ...]] = ("AML.T0015", "AML.T0043")
     imports: ClassVar[tuple[str, ...]] = ("art.attacks.evasion", "art.estimators.classification", "torch")
+    # The contract suite's tiny models: a few iterations of the same attacks.
+    contract_params: ClassVar[Mapping[str, Any]] = {"pgd_steps": 3, "hopskipjump_iterations": 2}
 
     def run(self, ctx: RunContext, params: EvasionParams) -> DetectorResult:
         """Attack a sample of the dataset and measure the accuracy that survives."""

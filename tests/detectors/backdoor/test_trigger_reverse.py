@@ -103,6 +103,27 @@ def test_the_training_images_carrying_the_trigger_are_flagged(backdoored_run):
     assert hits / len(flagged) >= 0.95 and hits / len(truth) >= 0.95, (hits, len(flagged), len(truth))
 
 
+def test_training_data_rid_of_the_flagged_images_is_said_to_carry_the_trigger_no_more(backdoored_run, tmp_path):
+    _, ctx, result = backdoored_run
+    train = ctx.artifacts("dataset")[1]
+    with np.load(ctx.store.path(train), allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    keep = np.setdiff1d(np.arange(len(arrays[train.labels])), result.evidence["flagged_indices"])
+    np.savez(tmp_path / "filtered.npz", **{name: values[keep] for name, values in arrays.items()})
+    for artifact in (*ctx.artifacts("dataset")[:1], *ctx.artifacts("model")):  # the same bytes: the same search
+        (tmp_path / artifact.path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ctx.store.path(artifact), tmp_path / artifact.path)
+    filtered = train.model_copy(update={"path": "filtered.npz", "sha256": None})
+    bindings = {**ctx.bindings, "dataset": (ctx.artifacts("dataset")[0], filtered)}
+
+    again = run(RunContext(stage=ctx.stage, bindings=bindings, store=ArtifactStore(tmp_path), seed=0))
+
+    assert again.status == "fail" and again.summary.endswith("; no training image carries it (any more).")
+    assert again.evidence["carriers"].startswith(f"0 of {int((arrays[train.labels][keep] == 0).sum())} training "
+                                                 "images of train labelled 0 lose that label")
+    assert "flagged_indices" not in again.evidence and "flagged_samples" not in again.metrics
+
+
 def test_a_clean_model_passes(clean_run):
     assert clean_run.status == "pass" and clean_run.score < 0.5
     assert re.fullmatch(r"No backdoor target in model model: (every class's smallest trigger is ordinary \(highest "
