@@ -19,15 +19,19 @@ the interpreter, the libraries, the data and the work) and its waited-for childr
 Prints wall time, CPU time (the child and the processes it waited for), peak memory, F1 of the
 flagged rows and the verdict per size; the ratio of the screen's wall time to raw cleanlab's with
 ``n_jobs=2``. ``--huge`` adds 10^7 rows (by hand: about 30 minutes; ``--raw-max-rows`` leaves raw
-cleanlab out above a size). ``--lines`` shows the verdicts on both sides of the lines where the method changes with size
-(the ensemble without kNN and svm above 20,000 rows; training and test samples above 50,000):
+cleanlab out above a size; ``--repeat N`` measures each size N times, riskframe and raw cleanlab
+in turn, for a loaded machine; ``--no-one-process`` leaves out raw cleanlab on one process).
+``--lines`` shows the verdicts on both sides of the lines where the method changes with size
+(the ensemble without kNN and svm above 20,000 rows; training and test samples above 50,000; the
+fewest folds that hold the training sample, two from 99,999 rows, against five):
 clean data, 3% random flips and 12% of one class flipped to another, each analysed both ways on
 the same rows. ``--assess`` runs ``riskframe assess`` end to end on a 1,000,000-row npz with the
 bundled data-poisoning policy through the command line (``--assess-rows`` other sizes), and reports
 its exit code, the results and the peak memory of its process tree.
 
 Run: ``nice -n 10 .venv/bin/python -W ignore benchmarks/scale.py [--rows 10000,100000,1000000]
-[--huge] [--raw-max-rows N] [--lines] [--assess] [--assess-rows 1000000,10000000]``.
+[--huge] [--raw-max-rows N] [--repeat N] [--no-one-process] [--lines [--only-line I]] [--assess]
+[--assess-rows 1000000,10000000]``.
 """
 
 from __future__ import annotations
@@ -207,7 +211,8 @@ def measure(kind: str, path: Path, *extra: str) -> dict[str, object]:
 
 # -- the table ----------------------------------------------------------------------------------
 
-def sizes_table(rows: list[int], folder: Path, raw_max_rows: int | None = None) -> None:
+def sizes_table(rows: list[int], folder: Path, raw_max_rows: int | None = None, repeat: int = 1,
+                one_process: bool = True) -> None:
     print("Each cell: wall time (CPU time of the process tree), peak RSS of the process tree summed "
           "(the child's own peak, VmHWM); load average (1 min) before each measurement")
     print("| rows | riskframe label-issues | raw cleanlab, 1 process | raw cleanlab, n_jobs=2 | F1 riskframe / raw | "
@@ -219,17 +224,23 @@ def sizes_table(rows: list[int], folder: Path, raw_max_rows: int | None = None) 
         path = folder / f"scale_{n}.npz"
         np.savez(path, X=features.astype(np.float32), y=labels)
         del features
-        ours = _loaded(measure, "riskframe", path)
         with_raw = raw_max_rows is None or n <= raw_max_rows
-        raw = _loaded(measure, "cleanlab", path, "0") if with_raw else skipped
-        raw2 = _loaded(measure, "cleanlab", path, "2") if with_raw else skipped
-        method = ours.get("method", {})
-        shown = {k: method[k] for k in ("members", "folds_at_once", "training_rows_per_fold", "tested_rows")
-                 if isinstance(method, dict) and k in method}
-        ratio = f"{ours['seconds'] / raw2['seconds']:.2f}x" if with_raw else "-"  # type: ignore[operator]
-        print(f"| {n:,} | {_cell(ours)} | {_cell(raw)} | {_cell(raw2)} | "
-              f"{_f1(ours, truth)} / {_f1(raw, truth)} | {ratio} | "
-              f"{ours.get('status', ours.get('error'))} | {json.dumps(shown)} |", flush=True)
+        for turn in range(repeat):
+            # On a loaded machine the load drifts: each turn starts with the other side.
+            if turn % 2:
+                raw2 = _loaded(measure, "cleanlab", path, "2") if with_raw else skipped
+                ours = _loaded(measure, "riskframe", path)
+            else:
+                ours = _loaded(measure, "riskframe", path)
+                raw2 = _loaded(measure, "cleanlab", path, "2") if with_raw else skipped
+            raw = _loaded(measure, "cleanlab", path, "0") if with_raw and one_process else skipped
+            method = ours.get("method", {})
+            shown = {k: method[k] for k in ("members", "folds", "folds_at_once", "training_rows_per_fold",
+                                            "tested_rows") if isinstance(method, dict) and k in method}
+            ratio = f"{ours['seconds'] / raw2['seconds']:.2f}x" if with_raw else "-"  # type: ignore[operator]
+            print(f"| {n:,} | {_cell(ours)} | {_cell(raw)} | {_cell(raw2)} | "
+                  f"{_f1(ours, truth)} / {_f1(raw2, truth)} | {ratio} | "
+                  f"{ours.get('status', ours.get('error'))} | {json.dumps(shown)} |", flush=True)
         path.unlink()
 
 
@@ -254,10 +265,10 @@ def _f1(result: dict[str, object], truth: np.ndarray) -> str:
     return "-" if flagged is None else f"{f1(np.asarray(flagged), truth):.2f}"
 
 
-def lines_table(seed: int = 0) -> None:
+def lines_table(seed: int = 0, only: int | None = None) -> None:
     """Verdicts on both sides of each line where the method changes with size, on the same rows."""
     from riskframe.data.datasets import Dataset
-    from riskframe.detectors.labels._scale import DEFAULT_SCALE, EVERY_ROW
+    from riskframe.detectors.labels._scale import DEFAULT_SCALE, EVERY_ROW, Scale
     from riskframe.detectors.labels.label_issues import LabelIssues
 
     params = LabelIssues.Params()
@@ -266,10 +277,12 @@ def lines_table(seed: int = 0) -> None:
          [("without", {}), ("with", {"members": ("logistic", "knn", "svm", "boosting")})]),
         (f"{200_000:,} rows: training and tests on 50,000-row samples / on every row", 200_000,
          [("samples", {"scale": DEFAULT_SCALE}), ("every row", {"scale": EVERY_ROW})]),
+        (f"{200_000:,} rows: 2 folds (the fewest that hold a 50,000-row sample) / 5 folds", 200_000,
+         [("2 folds", {"scale": DEFAULT_SCALE}), ("5 folds", {"scale": Scale(fewest_folds=False)})]),
     ]
     print("| line | labels | verdict, F1, estimated share, seconds: one side | the other side |")
     print("|---|---|---|---|")
-    for title, n, sides in cases:
+    for title, n, sides in cases if only is None else cases[only:only + 1]:
         for flips in ("clean", "random", "targeted"):
             features, labels, truth = make_data(n, seed, flips)
             dataset = Dataset("scale", Path("scale.npz"), features, labels, np.arange(5))
@@ -332,8 +345,11 @@ def main() -> None:
     parser.add_argument("--raw-max-rows", type=int, default=None, help="raw cleanlab only up to this many rows")
     parser.add_argument("--assess-rows", default="1000000", help="comma-separated sizes for --assess")
     parser.add_argument("--lines", action="store_true", help="verdicts on both sides of each line")
+    parser.add_argument("--only-line", type=int, default=None, help="with --lines: only this line (0, 1, 2)")
     parser.add_argument("--assess", action="store_true", help="riskframe assess on 1,000,000 rows, end to end")
     parser.add_argument("--skip-sizes", action="store_true", help="only --lines and --assess")
+    parser.add_argument("--repeat", type=int, default=1, help="measure each size this many times, in turn")
+    parser.add_argument("--no-one-process", action="store_true", help="leave out raw cleanlab on one process")
     args = parser.parse_args()
     rows = [int(r) for r in args.rows.split(",")] + ([10_000_000] if args.huge else [])
     print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the start", flush=True)
@@ -342,10 +358,10 @@ def main() -> None:
             for n in (int(r) for r in args.assess_rows.split(",")):
                 assess_once(n, Path(tmp) / f"assess-{n}")
         if not args.skip_sizes:
-            sizes_table(rows, Path(tmp), args.raw_max_rows)
+            sizes_table(rows, Path(tmp), args.raw_max_rows, args.repeat, not args.no_one_process)
         if args.lines:
             print()
-            lines_table()
+            lines_table(only=args.only_line)
 
 
 if __name__ == "__main__":

@@ -63,6 +63,12 @@ class FlipSettings:
     # every row is still scored): see riskframe.detectors.labels._scale. None: every row.
     tested_rows: int | None = None
     seed: int = 0
+    # Threads a round's candidates are tested on, from PARALLEL_TEST_ROWS tested rows (numpy's work
+    # on that many rows releases the interpreter lock; on fewer, threads only take turns with it).
+    workers: int = 1
+
+
+PARALLEL_TEST_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -236,19 +242,28 @@ def _tested_sample(labels: np.ndarray, settings: FlipSettings) -> np.ndarray | N
 
 def _select(natural: Natural, settings: FlipSettings, tests: int,
             allowances: tuple[float, np.ndarray]) -> tuple[dict[Component, tuple[float, float]], Evidence | None]:
-    """Forward selection; the accepted components with (statistic, p-value), and the best rejected."""
+    """Forward selection; the accepted components with (statistic, p-value), and the best rejected.
+
+    A round's candidates are independent tests: on a large sample they run on ``settings.workers``
+    threads, with the same results."""
+    from concurrent.futures import ThreadPoolExecutor
+
     candidates = [Component(None), *pair_candidates(natural, settings.candidates)]
     accepted: dict[Component, tuple[float, float]] = {}
     strongest = None
-    while candidates and len(accepted) < settings.max_components:
-        fitted = {c: 0.0 for c in accepted}
-        results = [ratio_test(natural, c, _allowance(c, allowances), fitted, tests) for c in candidates]
-        best = min(results, key=lambda t: (t.p_value, -t.statistic))
-        if best.p_value >= settings.alpha:
-            strongest = best
-            break
-        accepted[best.component] = (best.statistic, best.p_value)
-        candidates.remove(best.component)
+    threads = settings.workers if natural.labels.size >= PARALLEL_TEST_ROWS else 1
+    with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="label-tests") as pool:
+        while candidates and len(accepted) < settings.max_components:
+            fitted = {c: 0.0 for c in accepted}
+            n = len(candidates)
+            results = list(pool.map(ratio_test, [natural] * n, candidates,
+                                    [_allowance(c, allowances) for c in candidates], [fitted] * n, [tests] * n))
+            best = min(results, key=lambda t: (t.p_value, -t.statistic))
+            if best.p_value >= settings.alpha:
+                strongest = best
+                break
+            accepted[best.component] = (best.statistic, best.p_value)
+            candidates.remove(best.component)
     return accepted, strongest
 
 

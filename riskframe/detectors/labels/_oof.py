@@ -155,14 +155,15 @@ def out_of_fold_probabilities(
         Fit each member on at most this many rows of the training folds, a sample stratified by
         label (see :mod:`riskframe.detectors.labels._scale`); every row is still predicted.
     workers : int
-        Folds fitted at once, on threads of this process (they share its memory limit).
+        Threads of this process (they share its memory limit) fitting the folds' members and
+        predicting chunks of :data:`PREDICT_CHUNK` rows, one OpenMP/BLAS thread each.
 
     Returns
     -------
     numpy.ndarray
         Rows sum to 1. A class absent from a training fold gets probability 0 in that fold.
     """
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import Future, ThreadPoolExecutor
 
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped,unused-ignore]
@@ -175,53 +176,72 @@ def out_of_fold_probabilities(
                 else StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed))
     splits = [(stratified_sample(train[allowed[train]], labels, train_rows, seed + fold), test)
               for fold, (train, test) in enumerate(splitter.split(features, labels, groups))]
-
-    def fold_probabilities(split: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        train, test = split
-        summed = np.zeros((test.size, n_classes))
-        for name in members:
-            _fit_predict(make_member(name, seed), features, labels, train, test, summed)
-        return summed
-
     probs = np.zeros((n, n_classes))
-    # One BLAS/OpenMP thread per fold: these fits are small, and on a busy machine multi-threaded
+
+    def fit(fold: int, name: str) -> Fitted:
+        return _fit(make_member(name, seed), features, labels, splits[fold][0], n_classes)
+
+    def predict(fitted: Sequence[Future[Fitted]], rows: np.ndarray) -> None:
+        summed = np.zeros((rows.size, n_classes))
+        for model in fitted:  # the members in order: the same sums, whatever ran where
+            _add_probabilities(model.result(), features, rows, summed)
+        probs[rows] = summed
+
+    # One BLAS/OpenMP thread per task: these fits are small, and on a busy machine multi-threaded
     # BLAS spin-waits for cores it cannot get (lbfgs on digits: 0.8 s per fit instead of 0.01 s).
+    # OpenMP's limit is per thread: each worker sets its own (gradient boosting would otherwise
+    # start a thread per core in every worker, and two folds at once would run four threads on two
+    # cores), and the results do not depend on the machine's cores.
     with threadpool_limits(limits=1), warnings.catch_warnings():
         # Convergence chatter from lbfgs on a few folds says nothing about the labels.
         warnings.simplefilter("ignore", category=UserWarning)
         warnings.filterwarnings("ignore", message=".*converge.*")
-        if workers > 1 and len(splits) > 1:
-            with ThreadPoolExecutor(max_workers=min(workers, len(splits)), thread_name_prefix="label-folds") as pool:
-                # Each fold's rows are written, and its array dropped, as soon as it is its turn,
-                # rather than every fold's array kept until the last is done (at ten million rows,
-                # 400 MB next to the result).
-                for (_, test), fold in zip(splits, pool.map(fold_probabilities, splits), strict=True):
-                    probs[test] = fold
-        else:
-            for split in splits:
-                probs[split[1]] = fold_probabilities(split)
+        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="label-folds",
+                                initializer=_one_thread) as pool:
+            # Small tasks keep both cores busy to the end (five folds on two workers would leave
+            # one idle while the fifth runs): every fit, then every chunk of rows to predict,
+            # in the pool's order, so a chunk's fits have all started when it is picked up. A
+            # chunk's rows are written as soon as it is done: the only copies of the features are
+            # the training rows and one chunk per worker, whatever the dataset's size.
+            fitted = [[pool.submit(fit, fold, name) for name in members] for fold in range(len(splits))]
+            chunks = [pool.submit(predict, fitted[fold], test[start:start + PREDICT_CHUNK])
+                      for fold, (_, test) in enumerate(splits) for start in range(0, test.size, PREDICT_CHUNK)]
+            for chunk in chunks:
+                chunk.result()
     probs /= len(members)
     return probs
 
 
-def _fit_predict(model: Any, features: np.ndarray, labels: np.ndarray, train: np.ndarray, test: np.ndarray,
-                 summed: np.ndarray) -> None:
-    """Fit ``model`` on the ``train`` rows and add its probabilities for the ``test`` rows to
-    ``summed`` (one row per test row), a chunk of rows at a time: the only copies of the features
-    are the training rows and one chunk of test rows, whatever the dataset's size."""
-    n_classes = summed.shape[1]
+def _one_thread() -> None:
+    """Limit OpenMP to one thread in the calling (worker) thread; OpenMP keeps the limit per thread."""
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped,unused-ignore]
+
+    threadpool_limits(limits=1, user_api="openmp")
+
+
+# A fitted member, or the probabilities every row gets when its training rows hold fewer than two
+# classes (nothing to learn).
+Fitted = Any
+
+
+def _fit(model: Any, features: np.ndarray, labels: np.ndarray, train: np.ndarray, n_classes: int) -> Fitted:
+    """``model`` fitted on the ``train`` rows; or, with fewer than two classes to learn there, the
+    probabilities (n_classes,) every row gets."""
     # Calibration needs a few samples per class inside the fold; a class the purified pass has
     # nearly emptied is left out of this fold's training rather than failing the fit.
     counts = np.bincount(labels[train], minlength=n_classes)
     train = train[counts[labels[train]] >= MIN_TRAIN_PER_CLASS]
     seen = np.unique(labels[train])
     if seen.size == 0:
-        summed += 1.0 / n_classes
-        return
+        return np.full(n_classes, 1.0 / n_classes)
     if seen.size == 1:  # nothing to learn; the fold's only class gets everything
-        summed[:, seen[0]] += 1.0
-        return
-    model.fit(features[train], labels[train])
-    for start in range(0, test.size, PREDICT_CHUNK):
-        chunk = test[start:start + PREDICT_CHUNK]
-        summed[start:start + chunk.size, model.classes_] += model.predict_proba(features[chunk])
+        return np.eye(n_classes)[seen[0]]
+    return model.fit(features[train], labels[train])
+
+
+def _add_probabilities(fitted: Fitted, features: np.ndarray, rows: np.ndarray, summed: np.ndarray) -> None:
+    """Add ``fitted``'s probabilities for ``rows`` to ``summed`` (one row per row)."""
+    if isinstance(fitted, np.ndarray):
+        summed += fitted
+    else:
+        summed[:, fitted.classes_] += fitted.predict_proba(features[rows])

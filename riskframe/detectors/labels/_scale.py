@@ -12,6 +12,11 @@ evidence (:meth:`Scale.describe`):
   training folds (a seeded sample stratified by label): a linear model of a hundred coefficients,
   or 30 rounds of boosted trees, has little left to learn from the rows beyond that. Every row is
   still predicted by models that never saw its label.
+- **Folds.** Once each fold's training rows are a sample of ``train_rows``, more folds fit more
+  models of that same size and learn nothing more: the screen fits the fewest folds whose training
+  rows still hold the whole sample (two from ``2 * train_rows`` rows, three from ``1.5 *
+  train_rows``), never more than asked (:meth:`Scale.folds`). Every row is still predicted by a
+  model fitted on ``train_rows`` rows that never saw its label; only fewer such models are fitted.
 - **Tested rows.** The natural model's temperature, the tests, the intervals and the detection
   limits are fitted on at most ``natural_rows`` rows (a seeded stratified sample); every row then
   gets its probability of having been flipped from that fit. The tests' power is that of the
@@ -46,6 +51,7 @@ class Scale:
     train_rows: int | None = TRAIN_ROWS
     natural_rows: int | None = NATURAL_ROWS
     workers: int | None = None  # folds fitted at once; None: this run's share of the cores
+    fewest_folds: bool = True  # fewer folds once a sample fills their training rows (see folds())
 
     @property
     def threads(self) -> int:
@@ -58,6 +64,18 @@ class Scale:
             return int(share)
         affinity = getattr(os, "sched_getaffinity", None)
         return max(1, len(affinity(0)) if affinity is not None else (os.cpu_count() or 1))
+
+    def folds(self, requested: int, n_rows: int) -> int:
+        """The folds to fit on ``n_rows`` rows: the fewest (at least 2, at most ``requested``) whose
+        training rows still hold a full sample of ``train_rows``.
+
+        >>> Scale(train_rows=50_000).folds(5, 1_000_000), Scale(train_rows=50_000).folds(5, 80_000)
+        (2, 3)
+        """
+        if self.train_rows is None or not self.fewest_folds:
+            return requested
+        return next((folds for folds in range(2, requested) if n_rows - n_rows // folds >= self.train_rows),
+                    requested)
 
     def describe(self, n_rows: int, folds: int) -> dict[str, int | None]:
         """The bounds that applied to a dataset of ``n_rows`` rows (None where every row was used)."""

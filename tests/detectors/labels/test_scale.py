@@ -1,4 +1,5 @@
-"""Bounded label screening on large data: stratified samples, folds on threads, the bounds in the evidence."""
+"""Bounded label screening on large data: stratified samples, fewer folds, folds and tests on threads, the bounds
+in the evidence."""
 
 from __future__ import annotations
 
@@ -37,6 +38,60 @@ def test_no_bound_is_every_row():
     assert Scale(train_rows=800, natural_rows=900).describe(1_000, 5) == {"training_rows_per_fold": None,
                                                                           "tested_rows": 900}
     assert Scale(workers=3).threads == 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(2, 3_000_000), st.integers(2, 20), st.integers(1, 100_000))
+def test_large_data_fits_the_fewest_folds_that_hold_the_training_sample(rows, requested, train_rows):
+    folds = Scale(train_rows=train_rows).folds(requested, rows)
+    assert 2 <= folds <= requested
+    if folds < requested:  # the training rows of every fold still hold the whole sample
+        assert rows - rows // folds >= train_rows
+    if folds > 2:  # and one fold fewer would not
+        assert rows - rows // (folds - 1) < train_rows
+
+
+def test_fewer_folds_only_where_a_sample_fills_them():
+    assert [Scale().folds(5, n) for n in (10_000, 62_500, 66_666, 74_999, 99_999, 1_000_000)] == [5, 5, 4, 3, 2, 2]
+    assert EVERY_ROW.folds(5, 10_000_000) == 5
+    assert Scale(fewest_folds=False).folds(5, 10_000_000) == 5
+    assert Scale().folds(3, 60_000) == 3  # never more than asked
+
+
+def test_fold_threads_run_one_openmp_thread_each():
+    """OpenMP's thread limit belongs to each thread: without the workers' own, gradient boosting
+    in each of two fold threads would start a thread per core (four threads on two cores)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import sklearn.ensemble  # noqa: F401  (loads OpenMP, whose limit is then set)
+    from threadpoolctl import threadpool_info  # type: ignore[import-untyped,unused-ignore]
+
+    from riskframe.detectors.labels._oof import _one_thread
+
+    def openmp_threads() -> list[int]:
+        return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "openmp"]
+
+    with ThreadPoolExecutor(max_workers=2, initializer=_one_thread) as pool:
+        seen = list(pool.map(lambda _: openmp_threads(), range(4)))
+    # One limit per OpenMP library loaded (torch brings its own libgomp): each is one in every worker.
+    assert all(threads and set(threads) == {1} for threads in seen)
+
+
+def test_candidate_tests_on_threads_give_the_same_findings(monkeypatch):
+    from riskframe.detectors.labels import _flips
+    from riskframe.detectors.labels._flips import FlipSettings, analyse_flips
+
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 4, size=3_000)
+    probs = np.full((truth.size, 4), 0.02)
+    probs[np.arange(truth.size), truth] = 0.94
+    labels = truth.copy()
+    chosen = rng.choice(np.flatnonzero(truth == 2), size=60, replace=False)
+    labels[chosen] = 3
+    monkeypatch.setattr(_flips, "PARALLEL_TEST_ROWS", 0)
+    one, two = (analyse_flips(labels, probs, FlipSettings(workers=w)) for w in (1, 2))
+    assert [c.component.pair for c in two.components] == [c.component.pair for c in one.components] == [(2, 3)]
+    assert np.array_equal(one.flagged, two.flagged) and one.estimate == two.estimate
 
 
 def test_folds_at_once_follow_the_runs_share_of_the_cores(monkeypatch):
@@ -105,6 +160,8 @@ def test_the_bounds_apply_and_say_so_and_the_verdict_agrees_with_every_row():
     bounded = LabelIssues().analyse(dataset, params, 0, Scale(train_rows=800, natural_rows=1_000))
     whole = LabelIssues().analyse(dataset, params, 0, EVERY_ROW)
     assert bounded.method["training_rows_per_fold"] == 800
+    assert (bounded.method["folds"], bounded.method["folds_requested"]) == (2, 5)  # 1,000 rows hold the sample
+    assert (whole.method["folds"], whole.method["folds_requested"]) == (5, 5)
     assert bounded.method["tested_rows"] == 1_000
     assert whole.method["training_rows_per_fold"] is None and whole.method["tested_rows"] is None
     assert bounded.evidence()["method"]["tested_rows"] == 1_000
