@@ -92,6 +92,11 @@ class Natural:
         temperature = self.temperature if temperature is None else temperature
         return _calibrated(self.log_probs, temperature, self.counts, self.prior_weight)
 
+    def probs_of(self, rows: slice, temperature: float) -> np.ndarray:
+        """:meth:`probs` of a slice of rows (a large dataset a slice at a time)."""
+        counts = None if self.counts is None else self.counts[rows]
+        return _calibrated(self.log_probs[rows], temperature, counts, self.prior_weight)
+
 
 def group_counts(groups: np.ndarray | None, labels: np.ndarray, n_classes: int) -> np.ndarray | None:
     """For each row, the label counts of the *other* rows of its group, where those disagree.

@@ -166,9 +166,13 @@ class FlipView:
         if more == 0:
             return ""
         after = " after the flagged ones" if f.flagged.size else ""
-        return (f"For review, not as evidence: {more} {'further ' if f.flagged.size else ''}"
-                f"label{'s' if more != 1 else ''} the natural model finds implausible (cleanlab, low normalized "
-                f"margin), listed in review_indices{after}.")
+        labels = f"{more} {'further ' if f.flagged.size else ''}label{'s' if more != 1 else ''}"
+        if f.review_by.method == "flip-fit":
+            return (f"For review, not as evidence: the {labels} most likely flipped under a free fit of spread and "
+                    f"pair flips, as many as that fit expects to find them best (expected F1 "
+                    f"{f.review_by.expected_f1:.2f}), listed in review_indices{after}.")
+        return (f"For review, not as evidence: {labels} the natural model finds implausible (cleanlab, low "
+                f"normalized margin), listed in review_indices{after}.")
 
     def _natural_noise(self) -> str:
         f = self.findings
@@ -241,6 +245,7 @@ class FlipView:
             "given_labels": [self.dataset.classes[c].item() for c in labels[flagged]],
             "suggested_labels": [self.label(c) for c in f.suggested[flagged]],
             "review_indices": self.review[:MAX_REVIEW_INDICES].tolist(),
+            "review_chosen_by": f.review_by.method,
             "confirmed": f.confirmed,
             "pattern": f.pattern if f.confirmed else "none",
             "components": [self._component_row(c) for c in f.components],

@@ -155,3 +155,44 @@ def test_the_review_list_leads_with_the_flagged_and_a_sample_sets_the_same_cut_o
         assert np.unique(findings.review).size == findings.review.size
     overlap = np.intersect1d(every.review, sampled.review).size / np.union1d(every.review, sampled.review).size
     assert overlap >= 0.8, overlap  # measured: 0.85 (the flagged rows and the per-class counts differ a little)
+
+
+def test_the_review_list_follows_the_flip_fit_only_where_it_expects_to_be_more_right_than_wrong():
+    rng = np.random.default_rng(2)
+    classes = rng.integers(0, 3, size=3_000)
+    sharp = np.full((3_000, 3), 0.01)
+    sharp[np.arange(3_000), classes] = 0.98  # the models are sure, and right
+    labels = classes.copy()
+    flipped = rng.choice(3_000, size=120, replace=False)
+    labels[flipped] = (labels[flipped] + 1) % 3
+    separable = analyse_flips(labels, sharp, FlipSettings())
+    assert separable.review_by.method == "flip-fit" and separable.review_by.expected_f1 > 0.9
+    assert np.isin(flipped, separable.review).mean() > 0.95 and separable.review.size < 130
+
+    q = rng.dirichlet([1.0, 1.0, 1.0], size=3_000)  # the models can hardly tell the classes apart
+    labels = np.array([rng.choice(3, p=row) for row in q])
+    labels[flipped] = (labels[flipped] + 1) % 3
+    overlapping = analyse_flips(labels, q, FlipSettings())
+    assert overlapping.review_by.method == "cleanlab" and overlapping.review_by.expected_f1 < 0.5
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.float64, st.integers(1, 40), elements=st.floats(0.0, 1.0)), st.integers(0, 3))
+def test_the_flip_fit_list_is_the_best_of_its_prefixes(posterior, n_flagged):
+    from riskframe.detectors.labels._flips import REVIEW_MIN_EXPECTED_F1, _review
+
+    flagged = np.arange(min(n_flagged, posterior.size - 1))
+    labels = np.arange(posterior.size) % 2
+    review, how = _review(labels, np.full((posterior.size, 2), 0.5), flagged, np.zeros(posterior.size), None,
+                          posterior)
+    # The flagged, then every prefix of the others by posterior, unpruned: the best expected F1 among them.
+    others = np.setdiff1d(np.arange(posterior.size), flagged)
+    ranked = others[np.argsort(-posterior[others], kind="stable")]
+    found = posterior[flagged].sum() + np.concatenate([[0.0], np.cumsum(posterior[ranked])])
+    listed = flagged.size + np.arange(ranked.size + 1)
+    best = max(2 * f / (m + posterior.sum()) for f, m in zip(found, listed, strict=True) if m)
+    if best >= REVIEW_MIN_EXPECTED_F1:
+        assert how.method == "flip-fit" and how.expected_f1 == pytest.approx(best)
+        assert review[: flagged.size].tolist() == flagged.tolist()
+    else:
+        assert how.method == "cleanlab"
