@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from riskframe.results import Attachment
 from riskframe.vocabulary import Level, Status
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 NistStatus = Literal["satisfied", "not-satisfied", "not-assessed"]
 
@@ -141,6 +141,8 @@ class ControlResult(_Model):
     control_title: str
     detector: str
     artifact: str | None = Field(default=None, description="the primary artifact the run examined")
+    model: str | None = Field(default=None, description="the model artifact bound to the run beside its primary "
+                                                       "artifact, which the id names after it (train+model)")
     params: dict[str, Any]
     status: Status
     severity: Level

@@ -25,6 +25,8 @@ class Attachment(BaseModel):
     caption: str = ""
     media_type: Literal["image/png", "image/svg+xml"] = "image/png"
     data: str = Field(description="base64-encoded content, so the assessment JSON is self-contained")
+    prominent: bool = Field(default=False, description="the picture a reviewer checks first (the flagged samples "
+                                                      "themselves): reports show it first, and large")
 
 
 class DetectorResult(BaseModel):

@@ -5,10 +5,10 @@
 failure that was already there is only the same failure when its evidence is:
 
 - the **artifacts it examined** have the same sha256 in both assessments (the primary artifact, the
-  model a run is bound to, which its id names after the primary, ``train+model``, for a model the
-  dataset it was trained on, and the representations computed from the primary, which the backdoor
-  screens read; every artifact of the stage for a run over the whole stage, such as a model-file
-  scan or a digest check), as recorded in the assessment's ``lineage`` (else its ``inputs``). A
+  model a run is bound to (the result's ``model``), for a model the dataset it was trained on, and
+  the representations computed from the primary, which the backdoor screens read; every artifact
+  of the stage for a run over the whole stage, such as a model-file scan or a digest check), as
+  recorded in the assessment's ``lineage`` (else its ``inputs``). A
   run that did not read the representations still counts them: a false "new" costs a look, a
   false "known" hides a failure;
 - **what it found** is the same: the status, the metrics (floats to 4 significant digits), the
@@ -114,15 +114,11 @@ def _examined(result: ControlResult, assessment: Assessment) -> set[str]:
     stage = next((s for s in assessment.pipeline.stages if s.name == result.stage), None)
     if result.artifact is None:  # a run over the whole stage
         return {a.name for a in stage.artifacts} if stage else set()
-    known = {a.name for s in assessment.pipeline.stages for a in s.artifacts}
-    # A run bound to a model names it in its id after the primary artifact ("train+model"); names
-    # cannot hold "+" or "/", so the id's last part lists the artifacts the run was bound to.
-    bound = {name for name in result.id.rsplit("/", 1)[-1].split("+") if name in known}
+    bound = {result.artifact, *([result.model] if result.model else [])}
     trained_on = {e.artifact: e.trained_on for e in assessment.lineage if e.trained_on}
     representations = {e.artifact for e in assessment.lineage
                        if e.type == "representations" and e.of == result.artifact}
-    return ({result.artifact} | bound | representations
-            | {trained_on[n] for n in {result.artifact} | bound if n in trained_on})
+    return bound | representations | {trained_on[n] for n in bound if n in trained_on}
 
 
 def _artifact_digests(assessment: Assessment) -> dict[str, str]:

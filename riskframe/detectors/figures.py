@@ -125,9 +125,13 @@ def warm_up() -> None:
     image_grid_png(np.zeros((1, 2, 2)), ["a\nb"])
 
 
-def png_attachment(name: str, png: bytes, caption: str = "") -> Attachment:
-    """Wrap PNG bytes as a base64 :class:`~riskframe.results.Attachment` for the assessment."""
-    return Attachment(name=name, caption=caption, media_type="image/png", data=base64.b64encode(png).decode("ascii"))
+def png_attachment(name: str, png: bytes, caption: str = "", *, prominent: bool = False) -> Attachment:
+    """Wrap PNG bytes as a base64 :class:`~riskframe.results.Attachment` for the assessment.
+
+    ``prominent`` marks the picture a reviewer checks first (the flagged samples themselves).
+    """
+    return Attachment(name=name, caption=caption, media_type="image/png", data=base64.b64encode(png).decode("ascii"),
+                      prominent=prominent)
 
 
 def _shared_range(images: Sequence[np.ndarray] | np.ndarray) -> tuple[float, float]:

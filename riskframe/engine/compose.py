@@ -177,7 +177,7 @@ def _result(outcome: Outcome, risk: Risk, pipeline: Pipeline, decision: WaiverDe
         id=run.id, requirement=run.requirement.id, requirement_title=run.requirement.title,
         policy=run.policy.metadata.name, stage=run.stage.name, control=run.control.id,
         control_title=run.control.title, detector=run.detector.name,
-        artifact=run.primary.name if run.primary else None,
+        artifact=run.primary.name if run.primary else None, model=run.model.name if run.model else None,
         params=run.params.model_dump(mode="json"), status=decision.status,
         severity=run.requirement.severity, score=outcome.score, summary=outcome.summary,
         metrics=outcome.metrics, evidence=outcome.evidence, attachments=outcome.attachments,

@@ -48,6 +48,11 @@ class PlannedRun:
     primary: Artifact | None
 
     @property
+    def model(self) -> Artifact | None:
+        """The model bound beside the primary artifact (the id names it after the primary), if any."""
+        return _bound_model(self.primary, self.bindings) if self.primary else None
+
+    @property
     def techniques(self) -> list[str]:
         """ATLAS techniques the run addresses: the requirement's threats, then the control's."""
         return list(dict.fromkeys([*self.requirement.threats, *self.control.atlas.detects]))
@@ -187,8 +192,13 @@ def takes(detector: DetectorClass, artifact: Artifact) -> bool:
 
 def _bound_names(primary: Artifact, bindings: Mapping[str, tuple[Artifact, ...]]) -> str:
     """The id part naming what a run examines: ``test``, or ``test+model`` when a model is bound."""
+    model = _bound_model(primary, bindings)
+    return f"{primary.name}+{model.name}" if model else primary.name
+
+
+def _bound_model(primary: Artifact, bindings: Mapping[str, tuple[Artifact, ...]]) -> Artifact | None:
     model = bindings.get("model")
-    return f"{primary.name}+{model[0].name}" if model and model[0] is not primary else primary.name
+    return model[0] if model and model[0] is not primary else None
 
 
 def nearest_upstream(kind: str, stage: str, pipeline: Pipeline, graph: nx.DiGraph,

@@ -129,19 +129,15 @@ def _histogram(result: ControlResult, evidence: _evidence.ReadableEvidence) -> P
 def _attachments(result: ControlResult) -> tuple[list[Picture], list[str]]:
     """The attachments that can be shown, and the names of those that cannot (data not base64)."""
     pictures, unreadable = [], []
-    # The flagged samples are what a reviewer checks by eye: their picture goes first, and large.
-    for attachment in sorted(result.attachments, key=lambda a: not _shows_flagged(a.name)):
+    # The picture its detector marked prominent (the flagged samples a reviewer checks by eye) goes first, and large.
+    for attachment in sorted(result.attachments, key=lambda a: not a.prominent):
         if not _is_base64(attachment.data):
             unreadable.append(attachment.name)
             continue
         caption = attachment.caption or attachment.name
         uri = f"data:{attachment.media_type};base64,{attachment.data}"
-        pictures.append(Picture(uri, caption, caption, prominent=_shows_flagged(attachment.name)))
+        pictures.append(Picture(uri, caption, caption, prominent=attachment.prominent))
     return pictures, unreadable
-
-
-def _shows_flagged(name: str) -> bool:
-    return "flagged" in name.lower()
 
 
 def _is_base64(data: str) -> bool:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from riskframe.assessment import SCHEMA_VERSION, Assessment
 from riskframe.errors import DocumentError, InputError
+from riskframe.reports._schema_upgrade import upgrade
 from riskframe.reports.base import RenderContext, Renderer
 from riskframe.spec.validation import problems_from
 from riskframe.spec.yaml_source import SourceMap, parse_yaml
@@ -34,6 +35,7 @@ _LOCATE_LIMIT_BYTES = 2_000_000
 # An assessment of 1,000 results with pictures is about 10 MB.
 MAX_ASSESSMENT_BYTES = 256 << 20
 _VERSION = re.compile(r"^(\d+)\.(\d+)$")
+_SUPPORTED = (int(SCHEMA_VERSION.split(".")[0]), int(SCHEMA_VERSION.split(".")[1]))  # the newest schema it reads
 
 
 def dumps_assessment(assessment: Assessment) -> bytes:
@@ -101,15 +103,16 @@ def load_assessment(path: str | Path) -> Assessment:
             "not a riskframe assessment: expected a JSON object with schema_version, tool, "
             "results and gate, as 'riskframe assess' writes in assessment.json",
         )
+    declared = data["schema_version"]
+    version = _version(declared)
+    if version is None or version > _SUPPORTED:
+        raise _source_map(text, shown).error(("schema_version",), _version_problem(declared, version), declared)
     # Validated first: mapping every key's line costs far more than validating, and is only
     # needed to locate a problem.
-    version_problem = _version_problem(data["schema_version"])
-    if version_problem is None:
-        try:
-            return Assessment.model_validate(data)
-        except ValidationError as exc:
-            raise DocumentError(problems_from(exc, Assessment, _source_map(text, shown))) from None
-    raise _source_map(text, shown).error(("schema_version",), version_problem, data["schema_version"])
+    try:
+        return Assessment.model_validate(upgrade(data, version))
+    except ValidationError as exc:
+        raise DocumentError(problems_from(exc, Assessment, _source_map(text, shown))) from None
 
 
 def _read_text(path: Path, shown: str) -> str:
@@ -131,16 +134,18 @@ def _read_text(path: Path, shown: str) -> str:
         raise DocumentError.single(shown, "not a riskframe assessment: the file is not UTF-8 text") from None
 
 
-def _version_problem(version: Any) -> str | None:
-    """Why this riskframe cannot read an assessment of schema ``version``; None if it can."""
+def _version(version: Any) -> tuple[int, int] | None:
+    """``"1.2"`` -> ``(1, 2)``; None for anything that is not a schema version."""
     match = _VERSION.match(version) if isinstance(version, str) else None
-    if match is None:
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _version_problem(version: Any, found: tuple[int, int] | None) -> str:
+    """Why this riskframe cannot read an assessment of schema ``version`` (``found``: it parsed)."""
+    if found is None:
         return f"must be a version such as {SCHEMA_VERSION!r}. Got {version!r} instead."
-    supported = tuple(int(part) for part in SCHEMA_VERSION.split("."))
-    if (int(match.group(1)), int(match.group(2))) > supported:
-        return (f"this assessment uses schema {version}, newer than the {SCHEMA_VERSION} this riskframe "
-                "reads; upgrade riskframe to read it")
-    return None
+    return (f"this assessment uses schema {version}, newer than the {SCHEMA_VERSION} this riskframe "
+            "reads; upgrade riskframe to read it")
 
 
 def _source_map(text: str, shown: str) -> SourceMap:

@@ -51,7 +51,8 @@ def _named(w: Walker, offset: int, opcode: str, encoding: str) -> Ref | Opaque:
         raise
     if module is None or name is None:
         w.finding(None, offset, "high", f"{opcode} names a global too long to read (over {KEEP_TEXT} bytes): "
-                                        "what it imports cannot be judged")
+                                        "what it imports cannot be judged",
+                  title=f"{opcode} names a global too long to read")
         return Opaque("a global too long to read")
     if not w.claimed and not importable(module):
         raise malformed(offset, f"{module[:40]!r} is not a module name anything can import")

@@ -76,7 +76,8 @@ def scan_archive_source(source: Source, stream: ByteStream, scope: Scope,
             return scan(fp, scope)
     if scope.depth >= scope.limits.max_depth:
         scope.add(Finding(None, None, "medium", f"archives nested more than {scope.limits.max_depth} "
-                                                "deep; the innermost was not scanned"))
+                                                "deep; the innermost was not scanned",
+                          title=f"archives nested more than {scope.limits.max_depth} deep"))
         return kind
     with tempfile.TemporaryFile() as spool:
         copy_stream(stream, spool)
@@ -98,7 +99,8 @@ def scan_zip(fp: BinaryIO, scope: Scope, *, polyglot: bool = False) -> str:
     count = zip_entry_count(fp)
     if count is not None and count > limits.max_members:
         scope.add(Finding(None, None, "medium", f"archive declares {count} entries, more than the "
-                                                f"{limits.max_members} the scan reads (zip bomb guard)"))
+                                                f"{limits.max_members} the scan reads (zip bomb guard)",
+                          title=f"archive declares {count} entries, more than the {limits.max_members} the scan reads"))
         return "zip"
     try:
         archive = zipfile.ZipFile(fp)
@@ -106,14 +108,15 @@ def scan_zip(fp: BinaryIO, scope: Scope, *, polyglot: bool = False) -> str:
         if polyglot:
             scope.note(f"its zip directory does not open ({exc})")
         else:
-            scope.add(Finding(None, None, "medium", f"corrupt zip archive: {exc}"))
+            scope.add(Finding(None, None, "medium", f"corrupt zip archive: {exc}", title="corrupt zip archive"))
         return "zip"
     for problem in layout_problems(fp):
         if polyglot:  # only Python's zipfile reads a zip that does not start the file, and it was scanned as one
             scope.note(f"as a zip, it is not exactly one archive ({problem}): scanned as Python's zipfile reads it")
         else:
             scope.add(Finding(None, None, "medium", f"not exactly one zip archive: {problem}; zip readers "
-                                                    "(Python's zipfile, torch.load) may each see different members"))
+                                                    "(Python's zipfile, torch.load) may each see different members",
+                              title="not exactly one zip archive"))
     with archive:
         infos = archive.infolist()
         names = [info.filename for info in infos]
@@ -129,7 +132,8 @@ def scan_zip(fp: BinaryIO, scope: Scope, *, polyglot: bool = False) -> str:
                 if budget.spent:
                     scope.add(Finding(None, None, "medium", f"archive decompresses to more than "
                                                             f"{limits.max_archive_bytes} bytes "
-                                                            "(zip bomb guard); the rest was not read"))
+                                                            "(zip bomb guard); the rest was not read",
+                                      title=f"archive decompresses to more than {limits.max_archive_bytes} bytes"))
                     break
     return kind
 
@@ -156,11 +160,13 @@ def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, role: Role, ki
     try:
         member.scan_source(source, expect="pickle" if role == "pickle" else "any")
     except RuntimeError as exc:  # encrypted member
-        member.add(Finding(None, None, "medium", f"member cannot be read ({exc}); it was not scanned"))
+        member.add(Finding(None, None, "medium", f"member cannot be read ({exc}); it was not scanned",
+                           title="member cannot be read"))
     except NotImplementedError as exc:  # a compression method zipfile lacks
-        member.add(Finding(None, None, "medium", f"member cannot be decompressed ({exc}); not scanned"))
+        member.add(Finding(None, None, "medium", f"member cannot be decompressed ({exc}); not scanned",
+                           title="member cannot be decompressed"))
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-        member.add(Finding(None, None, "medium", f"corrupt archive member: {exc}"))
+        member.add(Finding(None, None, "medium", f"corrupt archive member: {exc}", title="corrupt archive member"))
 
 
 def copy_stream(stream: ByteStream, target: BinaryIO) -> None:
@@ -185,13 +191,16 @@ def scan_npy(stream: ByteStream, scope: Scope) -> str:
     try:
         shape, dtype = _npy_header(stream)
     except Truncated as exc:
-        scope.add(Finding(None, stream.offset, "medium", f"malformed .npy header: {exc}"))
+        scope.add(Finding(None, stream.offset, "medium", f"malformed .npy header: {exc}",
+                          title="malformed .npy header"))
         return "npy"
     except _Unvouched as exc:
-        scope.add(Finding(None, 0, "medium", f"the .npy header cannot be read as numpy reads it: {exc}"))
+        scope.add(Finding(None, 0, "medium", f"the .npy header cannot be read as numpy reads it: {exc}",
+                          title="the .npy header cannot be read as numpy reads it"))
         return "npy"
     except Exception as exc:  # numpy's reader raises many kinds on hostile headers; numpy.load would too
-        scope.add(Finding(None, stream.offset, "medium", f"malformed .npy header: {type(exc).__name__}: {exc}"))
+        scope.add(Finding(None, stream.offset, "medium", f"malformed .npy header: {type(exc).__name__}: {exc}",
+                          title="malformed .npy header"))
         return "npy"
     if dtype.hasobject:
         from riskframe.scanning.pickle_views import read_pickles
@@ -200,17 +209,20 @@ def scan_npy(stream: ByteStream, scope: Scope) -> str:
         read_pickles(scope, None, stream, claimed=True, mode="plain")
         return "npy"
     if any(n < 0 for n in shape):
-        scope.add(Finding(None, 0, "low", f"the .npy header's shape {shape} is not a list of sizes"))
+        scope.add(Finding(None, 0, "low", f"the .npy header's shape {shape} is not a list of sizes",
+                          title="the .npy header's shape is not a list of sizes"))
         return "npy"
     nbytes = math.prod(shape) * dtype.itemsize
     try:
         stream.skip(nbytes, "the array data")
     except Truncated as exc:
-        scope.add(Finding(None, stream.offset, "low", f"the array data is shorter than its header says: {exc}"))
+        scope.add(Finding(None, stream.offset, "low", f"the array data is shorter than its header says: {exc}",
+                          title="the array data is shorter than its header says"))
         return "npy"
     if not stream.at_end():
         scope.add(Finding(None, stream.offset, "low", f"bytes after the array data (from byte {stream.offset}): "
-                                                      "numpy.load never reads them, another reader may"))
+                                                      "numpy.load never reads them, another reader may",
+                          title="bytes after the array data"))
     return "npy"
 
 

@@ -18,6 +18,14 @@ class Finding:
     ``global_`` is the dotted global (``posix.system``) or None for a structural problem (a
     truncated stream); ``offset`` is the byte in the stream where the global is named (in the
     decompressed member ``member`` for archives); ``severity`` is ``low`` to ``critical``.
+    ``reason`` explains it in a sentence. A structural finding also has a ``title``, what it is in
+    a few words ("corrupt zip archive"), which summaries name where a global finding names its
+    global; it is given where the finding is made, so nothing cuts it out of the reason.
+
+    >>> Finding(None, 12, "low", "not well-formed ONNX: bad field")
+    Traceback (most recent call last):
+    ...
+    ValueError: a structural finding (no global) needs a title: 'not well-formed ONNX: bad field'
     """
 
     global_: str | None
@@ -25,10 +33,17 @@ class Finding:
     severity: Severity
     reason: str
     member: str | None = None
+    title: str | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.global_ is None and not self.title:
+            raise ValueError(f"a structural finding (no global) needs a title: {self.reason!r}")
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"global": self.global_, "offset": self.offset,
                                 "severity": self.severity, "reason": self.reason}
+        if self.title is not None:
+            data["title"] = self.title
         if self.member is not None:
             data["member"] = self.member
         return data

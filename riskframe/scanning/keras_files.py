@@ -77,13 +77,15 @@ def scan_keras_config(archive: zipfile.ZipFile, scope: Scope) -> None:
     info = archive.getinfo("config.json")
     if info.file_size > MAX_CONFIG_BYTES:
         scope.add(Finding(None, None, "medium", f"config.json declares {info.file_size} bytes, more than "
-                                                f"the {MAX_CONFIG_BYTES} the scan reads", "config.json"))
+                                                f"the {MAX_CONFIG_BYTES} the scan reads", "config.json",
+                          title=f"config.json is larger than the {MAX_CONFIG_BYTES} bytes the scan reads"))
         return
     try:
         with archive.open(info) as raw:
             config = json.loads(raw.read(MAX_CONFIG_BYTES + 1))
     except (ValueError, RecursionError, RuntimeError, zipfile.BadZipFile, OSError) as exc:
-        scope.add(Finding(None, None, "low", f"config.json is not valid JSON: {exc}", "config.json"))
+        scope.add(Finding(None, None, "low", f"config.json is not valid JSON: {exc}", "config.json",
+                          title="config.json is not valid JSON"))
         return
     seen: set[tuple[str | None, str]] = set()
     for module, name in keras_objects(config):

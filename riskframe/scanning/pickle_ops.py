@@ -316,7 +316,8 @@ class Walker:
         else:
             self.finding(None, offset, "high", f"{opcode} calls {describe(func, 60)}, a value computed "
                                                "while loading rather than a named global; no ordinary "
-                                               "pickler does this")
+                                               "pickler does this",
+                         title=f"{opcode} calls a value computed while loading, not a named global")
         return Call(func, args, opcode, offset)
 
     def mutated(self, target: Any, offset: int, opcode: str) -> None:
@@ -337,8 +338,9 @@ class Walker:
             if text in operands:
                 self.memo[index] = text
 
-    def finding(self, global_: str | None, offset: int | None, severity: Severity, reason: str) -> None:
-        self.report.findings.append(Finding(global_, offset, severity, reason))
+    def finding(self, global_: str | None, offset: int | None, severity: Severity, reason: str,
+                title: str | None = None) -> None:
+        self.report.findings.append(Finding(global_, offset, severity, reason, title=title))
 
     def _report_flagged(self) -> None:
         for ref in self.flagged:
@@ -467,19 +469,23 @@ def walk_pickles(stream: ByteStream, allowlist: Allowlist, limits: ScanLimits, *
 def _broken(exc: Exception, start: int, *, first: bool) -> Finding:
     if isinstance(exc, LimitExceeded):
         return Finding(None, start, "medium", f"scan limit reached ({exc}); the rest of the stream "
-                                              "was not checked, so the file cannot be vouched for")
+                                              "was not checked, so the file cannot be vouched for",
+                       title="scan limit reached")
     offset = getattr(exc, "offset", start)
     if isinstance(exc, Unfollowable):
         return Finding(None, offset, "medium", f"the scan cannot follow this pickle: {exc}; nothing after "
-                                               "this point was checked, so the file cannot be vouched for")
+                                               "this point was checked, so the file cannot be vouched for",
+                       title="the scan cannot follow this pickle")
     if first:
         kind = ("unreadable" if isinstance(exc, Unreadable) else "truncated" if isinstance(exc, Truncated)
                 else "malformed")
         return Finding(None, offset, "medium", f"{kind} pickle: {exc}; a loader runs every opcode "
-                                               "before this point, so nothing after it was checked")
+                                               "before this point, so nothing after it was checked",
+                       title=f"{kind} pickle")
     return Finding(None, start, "low", f"the bytes from {start} on are not a complete pickle ({exc} at "
                                        f"byte {offset}); pickle.load ignores them, but a loader reading "
-                                       "several pickles would run them")
+                                       "several pickles would run them",
+                   title=f"the bytes from {start} on are not a complete pickle")
 
 
 __all__ = ["Malformed", "Mode", "StreamReport", "Unfollowable", "Walker", "walk_pickles"]

@@ -51,7 +51,8 @@ def check_safetensors(stream: ByteStream, scope: Scope) -> str:
         if not stream.at_end():
             raise _Bad(f"bytes after the end of the tensor data (byte {stream.offset})")
     except (Truncated, _Bad, ValueError, RecursionError) as exc:
-        scope.add(Finding(None, stream.offset, "low", f"not well-formed safetensors: {exc}"))
+        scope.add(Finding(None, stream.offset, "low", f"not well-formed safetensors: {exc}",
+                          title="not well-formed safetensors"))
     return "safetensors"
 
 
@@ -113,7 +114,7 @@ def check_onnx(stream: ByteStream, scope: Scope) -> str | None:
     except (Truncated, _Bad) as exc:
         if _MODEL_GRAPH not in seen:
             return None
-        scope.add(Finding(None, stream.offset, "low", f"not well-formed ONNX: {exc}"))
+        scope.add(Finding(None, stream.offset, "low", f"not well-formed ONNX: {exc}", title="not well-formed ONNX"))
         return "onnx"
     if not {_MODEL_IR_VERSION, _MODEL_GRAPH} <= seen:
         return None
@@ -153,7 +154,8 @@ def _check_initializer(stream: ByteStream, end: int, scope: Scope) -> None:
         return
     if location.startswith(("/", "\\")) or ":" in location[:3] or ".." in location.replace("\\", "/").split("/"):
         scope.add(Finding(None, None, "high", f"initializer {name!r} reads its data from {location!r}, "
-                                              "outside the model's folder (path traversal)"))
+                                              "outside the model's folder (path traversal)",
+                          title=f"initializer {name!r} reads its data from {location!r}, outside the model's folder"))
     else:
         scope.note(f"initializer {name!r} keeps its data in the external file {location!r} (not scanned)")
 

@@ -97,11 +97,11 @@ class Scope:
         except Truncated as exc:  # a decompressor or archive member failing where no reader catches it
             if type(exc) is Unreadable and self.member is None and self.depth == 0:
                 raise  # the file itself cannot be read: scan_file reports it
-            self.add(Finding(None, exc.offset, "medium", f"unreadable data: {exc}"))
+            self.add(Finding(None, exc.offset, "medium", f"unreadable data: {exc}", title="unreadable data"))
             return "unknown"
         except LimitExceeded as exc:
             self.add(Finding(None, None, "medium", f"scan limit reached ({exc}); the rest was not checked, "
-                                                   "so the file cannot be vouched for"))
+                                                   "so the file cannot be vouched for", title="scan limit reached"))
             return "unknown"
         if kind in _UNRECOGNISED:
             if pickled and kind in ("unknown", "empty"):
@@ -165,7 +165,8 @@ class Scope:
     def scan_compressed(self, source: Source, codec: str) -> str:
         if self.depth >= self.limits.max_depth:
             self.add(Finding(None, 0, "medium", f"containers nested more than {self.limits.max_depth} deep; "
-                                                "the innermost was not scanned"))
+                                                "the innermost was not scanned",
+                              title=f"containers nested more than {self.limits.max_depth} deep"))
             return codec
         if not containers.codec_available(codec):
             return _not_installed(codec)
@@ -173,7 +174,7 @@ class Scope:
         try:
             return f"{self.deeper().scan_source(inner)}+{codec}"
         except (OSError, EOFError, ValueError) as exc:  # corrupt compressed data, caught by the codec
-            self.add(Finding(None, None, "medium", f"corrupt {codec} stream: {exc}"))
+            self.add(Finding(None, None, "medium", f"corrupt {codec} stream: {exc}", title=f"corrupt {codec} stream"))
             return f"unknown+{codec}"
 
 
@@ -210,7 +211,7 @@ def scan_file(path: str | os.PathLike[str], *, allowlist: Allowlist | None = Non
             return FileScan.unreadable(str(path), str(exc))
         except LimitExceeded as exc:
             result.add(Finding(None, None, "medium", f"scan limit reached ({exc}); the rest was not checked, "
-                                                     "so the file cannot be vouched for"))
+                                                     "so the file cannot be vouched for", title="scan limit reached"))
     return result
 
 

@@ -52,13 +52,15 @@ def scan_skops_schema(archive: zipfile.ZipFile, scope: Scope) -> None:
     info = archive.getinfo("schema.json")
     if info.file_size > MAX_SCHEMA_BYTES:
         scope.add(Finding(None, None, "medium", f"schema.json declares {info.file_size} bytes, more than "
-                                                f"the {MAX_SCHEMA_BYTES} the scan reads"))
+                                                f"the {MAX_SCHEMA_BYTES} the scan reads",
+                          title=f"schema.json is larger than the {MAX_SCHEMA_BYTES} bytes the scan reads"))
         return
     try:
         with archive.open(info) as raw:
             schema = json.loads(raw.read(MAX_SCHEMA_BYTES + 1))
     except (ValueError, RecursionError, RuntimeError, zipfile.BadZipFile) as exc:
-        scope.add(Finding(None, None, "low", f"schema.json is not valid JSON: {exc}", "schema.json"))
+        scope.add(Finding(None, None, "low", f"schema.json is not valid JSON: {exc}", "schema.json",
+                          title="schema.json is not valid JSON"))
         return
     skops_untrusted = _skops_untrusted(scope)
     seen: set[str] = set()

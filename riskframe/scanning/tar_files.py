@@ -60,11 +60,13 @@ def _scan_archive(archive: tarfile.TarFile, fp: BinaryIO, scope: Scope) -> str:
         members = _members(archive, scope.limits.max_members)
     except tarfile.TarError as exc:
         scope.add(Finding(None, None, "medium", f"a member header tarfile cannot read ({exc}): the archive "
-                                                "cannot be vouched for"))
+                                                "cannot be vouched for",
+                          title="a member header tarfile cannot read"))
         return "tar"
     if members is None:
         scope.add(Finding(None, None, "medium", f"archive holds more than {scope.limits.max_members} members "
-                                                "(the scan reads that many); the rest was not read"))
+                                                "(the scan reads that many); the rest was not read",
+                          title=f"archive holds more than {scope.limits.max_members} members"))
         return "tar"
     torch_members = _torch_members(archive, members)
     budget = ByteBudget(scope.limits.max_archive_bytes)
@@ -72,7 +74,8 @@ def _scan_archive(archive: tarfile.TarFile, fp: BinaryIO, scope: Scope) -> str:
         _scan_member(archive, member, torch_members, scope, budget)
         if budget.spent:
             scope.add(Finding(None, None, "medium", f"archive holds more than {scope.limits.max_archive_bytes} "
-                                                    "bytes (the scan reads that many); the rest was not read"))
+                                                    "bytes (the scan reads that many); the rest was not read",
+                              title=f"archive holds more than {scope.limits.max_archive_bytes} bytes"))
             break
     _check_end(fp, archive.offset, scope)
     return "pytorch-legacy-tar" if torch_members else "tar"
@@ -104,7 +107,9 @@ def _scan_member(archive: tarfile.TarFile, member: tarfile.TarInfo, torch_member
     if not member.isfile():
         if role is not None:
             child.add(Finding(None, None, "medium", f"torch.load extracts {role!r} and reads it, but it is a link "
-                                                    f"to {member.linkname!r}: a file the scan never sees"))
+                                                    f"to {member.linkname!r}: a file the scan never sees",
+                              title=f"torch.load extracts {role!r} and reads it, but it is a link to "
+                                    f"{member.linkname!r}"))
         else:
             child.cannot_vouch(f"a link to {member.linkname!r}; not scanned")
         return
@@ -122,9 +127,11 @@ def _scan_member(archive: tarfile.TarFile, member: tarfile.TarInfo, torch_member
                 _walk_records(child, stream, role)
     except Truncated as exc:
         child.add(Finding(None, exc.offset, "medium", f"the member ends inside a record torch.load reads ({exc}); "
-                                                      "it runs every pickle before this point"))
+                                                      "it runs every pickle before this point",
+                          title="the member ends inside a record torch.load reads"))
     except LimitExceeded as exc:
-        child.add(Finding(None, None, "medium", f"scan limit reached ({exc}); the rest was not checked"))
+        child.add(Finding(None, None, "medium", f"scan limit reached ({exc}); the rest was not checked",
+                          title="scan limit reached"))
 
 
 def _walk_records(scope: Scope, stream: ByteStream, role: str) -> None:
@@ -148,13 +155,15 @@ def _walk_records(scope: Scope, stream: ByteStream, role: str) -> None:
             _pickle(scope, stream)  # the storage views
     except Unfollowable as exc:
         scope.add(Finding(None, exc.offset, "medium", f"the scan cannot follow this member as torch.load "
-                                                      f"reads it: {exc}"))
+                                                      f"reads it: {exc}",
+                          title="the scan cannot follow this member as torch.load reads it"))
         return
     except _Stopped:
         return
     if not stream.at_end():
         scope.add(Finding(None, stream.offset, "low", f"bytes after the records torch.load reads (from byte "
-                                                      f"{stream.offset}): no loader reads them"))
+                                                      f"{stream.offset}): no loader reads them",
+                          title="bytes after the records torch.load reads"))
 
 
 class _Stopped(Exception):
@@ -193,5 +202,6 @@ def _check_end(fp: BinaryIO, end: int, scope: Scope) -> None:
     while chunk := fp.read(1 << 20):
         if chunk.strip(b"\0"):
             scope.add(Finding(None, end, "low", f"bytes after the end of the tar archive (from byte {end}): "
-                                                "tarfile never reads them, another reader may"))
+                                                "tarfile never reads them, another reader may",
+                              title="bytes after the end of the tar archive"))
             return

@@ -6,7 +6,9 @@ value. "must be a number in [0, 1]. Got 1.5 instead."
 
 from __future__ import annotations
 
+import collections.abc
 import difflib
+import enum
 import re
 import types
 import typing
@@ -105,9 +107,7 @@ def _message(error: Any, model: type[BaseModel], loc: tuple[Any, ...]) -> str:
         hint = did_you_mean(str(loc[-1]), allowed)
         return f"unknown field{hint}. Allowed fields: {', '.join(allowed)}" if allowed else "unknown field"
     if kind in ("literal_error", "enum"):
-        expected = _choices(ctx.get("expected", ""))
-        hint = did_you_mean(str(value), expected) if isinstance(value, str) else ""
-        return f"must be one of {', '.join(expected)}.{got.rstrip('.')}{hint}."
+        return _choice_message(model, loc, value) or f"{error['msg']}.{got}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         return f"must be {_range_text(model, loc, kind, ctx)}.{got}"
     if kind in ("too_short", "too_long"):
@@ -130,10 +130,62 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _choices(expected: str) -> list[str]:
-    # pydantic writes "'a', 'b' or 'c'"
-    parts = expected.replace(" or ", ", ").split(", ")
-    return [p.strip().strip("'\"") for p in parts if p.strip()]
+def _choice_message(model: type[BaseModel], loc: tuple[Any, ...], value: Any) -> str | None:
+    """"must be one of a, b. Got 'x' instead (did you mean 'a'?)." from the field's declared choices.
+
+    The choices come from the field's annotation (its ``Literal`` values or ``Enum`` members), as
+    the model declares them; None when ``loc`` leads to no field that declares any, and pydantic's
+    own message says it instead.
+    """
+    choices = [str(c) for c in _declared_choices(_annotation_at(model, loc))]
+    if not choices:
+        return None
+    got = f" Got {_show(value)} instead"
+    hint = did_you_mean(str(value), choices) if isinstance(value, str) else ""
+    return f"must be one of {', '.join(choices)}.{got}{hint}."
+
+
+def _declared_choices(annotation: Any) -> list[Any]:
+    """The values a ``Literal`` or ``Enum`` admits, also as members of a union or inside ``Annotated``."""
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return [member.value for member in annotation]
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Literal:
+        return list(args)
+    if origin is typing.Annotated:
+        return _declared_choices(args[0])  # the rest is metadata
+    if origin in (typing.Union, types.UnionType):
+        return list(dict.fromkeys(choice for arg in args for choice in _declared_choices(arg)))
+    return []
+
+
+def _annotation_at(model: type[BaseModel], loc: tuple[Any, ...]) -> Any:
+    """The declared type of what ``loc`` points at in ``model`` (a field, a list item, a mapping's
+    value), or None when it leads nowhere."""
+    annotation: Any = model
+    for part in loc:
+        annotation = _step(annotation, part)
+        if annotation is None:
+            return None
+    return annotation
+
+
+def _step(annotation: Any, part: str | int) -> Any:
+    fields = _model_fields(annotation)
+    if fields:
+        return next((f.annotation for n, f in fields.items() if part in (n, f.alias)), None)
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (list, set, frozenset, collections.abc.Sequence) and isinstance(part, int) and args:
+        return args[0]
+    if origin is tuple and isinstance(part, int) and args:
+        return args[0] if args[-1] is Ellipsis else args[part] if part < len(args) else None
+    if origin in (dict, collections.abc.Mapping) and len(args) == 2:
+        return args[1]  # ``part`` is a key
+    if origin is typing.Annotated:
+        return _step(args[0], part)
+    if origin in (typing.Union, types.UnionType):
+        return next((found for arg in args if (found := _step(arg, part)) is not None), None)
+    return None
 
 
 def _range_text(model: type[BaseModel], loc: tuple[Any, ...], kind: str, ctx: dict[str, Any]) -> str:

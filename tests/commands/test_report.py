@@ -81,12 +81,12 @@ def test_json_that_is_not_an_assessment_is_refused(riskframe, workspace) -> None
 
 
 def test_an_assessment_of_a_newer_schema_is_refused(assessed, riskframe) -> None:
-    text = assessed.read_text(encoding="utf-8").replace('"schema_version": "1.1"', '"schema_version": "9.0"', 1)
+    text = assessed.read_text(encoding="utf-8").replace('"schema_version": "1.2"', '"schema_version": "9.0"', 1)
     assessed.write_text(text, encoding="utf-8")
     code, _, err = riskframe("report", "out/assessment.json", "--format", "sarif")
     assert code == 2
     assert re.fullmatch(
-        r"out/assessment\.json:\d+:\d+: schema_version: this assessment uses schema 9\.0, newer than the 1\.1 "
+        r"out/assessment\.json:\d+:\d+: schema_version: this assessment uses schema 9\.0, newer than the 1\.2 "
         r"this riskframe reads; upgrade riskframe to read it\n",
         err,
     )

@@ -100,13 +100,13 @@ def _assess_models(root, monkeypatch, files):
     return assessment
 
 
-def test_a_run_bound_to_a_model_examines_the_model_its_id_names(tmp_path, monkeypatch) -> None:
-    """Engine ids name a model companion after the primary artifact: <req>/<stage>/<control>/<primary>+<model>."""
+def test_a_run_bound_to_a_model_examines_the_model_it_records(tmp_path, monkeypatch) -> None:
+    """The result records its bound model as data; its id (which names the model too) is never read apart."""
     assessment = _assess_models(tmp_path, monkeypatch, {"a.pkl": [1, 2], "b.pkl": [3]})
     [scan] = assessment.results
-    bound = scan.model_copy(update={"id": "BD-2/adopt/trigger-screen/a+b", "artifact": "a"})
+    bound = scan.model_copy(update={"id": "BD-2/adopt/trigger-screen/a+b", "artifact": "a", "model": "b"})
     assert sorted(evidence_of(bound, assessment).artifacts) == ["a", "b"]
-    alone = scan.model_copy(update={"id": "BD-2/adopt/trigger-screen/a", "artifact": "a"})
+    alone = scan.model_copy(update={"id": "BD-2/adopt/trigger-screen/a+b", "artifact": "a", "model": None})
     assert sorted(evidence_of(alone, assessment).artifacts) == ["a"]
 
 

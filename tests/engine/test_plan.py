@@ -257,6 +257,13 @@ def test_a_model_the_detector_cannot_read_is_its_own_not_applicable_result(two_m
             "not_applicable", "model 'model-onnx' is onnx, not torchscript"),
         "R1/evaluate/reads-torchscript-screen/test+model": ("pass", "examined model 'model'"),
     }
+    # what the id names, each result also records as data
+    assert {r.id: (r.artifact, r.model) for r in assessment.results if r.stage == "evaluate"} == {
+        "R1/evaluate/reads-torchscript-screen/test+model-onnx": ("test", "model-onnx"),
+        "R1/evaluate/reads-torchscript-screen/test+model": ("test", "model"),
+        "R1/evaluate/maybe-model-screen/test+model-onnx": ("test", "model-onnx"),
+        "R1/evaluate/maybe-model-screen/test+model": ("test", "model"),
+    }
 
 
 MIXED = """\

@@ -223,6 +223,7 @@ def _label_flip_result(flip: dict[str, Any]) -> ControlResult:
                 name="flagged-samples.png",
                 data=_grid_png(flip),
                 caption="The 12 most suspicious samples: given label -> suggested label",
+                prominent=True,
             ),
         ],
         risk=_risk("high", 0.72, effect="control failed: evidence raised the likelihood"),

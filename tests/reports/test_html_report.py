@@ -120,6 +120,20 @@ def test_too_many_stages_give_a_note_instead_of_an_unreadable_picture(assessment
     )
 
 
+def test_the_picture_shown_first_and_large_is_the_one_its_detector_marked_prominent(assessment, parse_html) -> None:
+    # Prominence is the attachment's own field: a name is no signal either way.
+    flip = assessment.results[0]
+    histogram, grid = flip.attachments
+    renamed = [histogram.model_copy(update={"name": "flagged-vs-kept.png"}),
+               grid.model_copy(update={"name": "grid.png"})]
+    page = render_html(assessment.model_copy(update={
+        "results": [flip.model_copy(update={"attachments": renamed}), *assessment.results[1:]]}))
+    card = _only(parse_html(page).find("article", id="result-dp-1-train-label-issues-train"))
+    figures = card.find("figure", class_="attachment")
+    assert [f.attrs["class"] for f in figures] == ["attachment prominent", "attachment"]
+    assert _only(figures[0].find("img")).attrs["src"] == f"data:image/png;base64,{grid.data}"
+
+
 def test_the_label_flip_finding_shows_the_share_and_the_flagged_images_first(assessment, tree) -> None:
     flip = assessment.results[0]
     grid = next(a for a in flip.attachments if a.name == "flagged-samples.png")

@@ -28,7 +28,7 @@ def test_round_trip_gives_back_an_equal_assessment(assessment, tmp_path) -> None
 def test_the_file_is_the_model_dump_indented_with_a_trailing_newline(assessment) -> None:
     text = dumps_assessment(assessment).decode("utf-8")
     assert text.endswith("}\n") and not text.endswith("\n\n")
-    assert text.startswith('{\n  "schema_version": "1.1",\n  "created_at": ')
+    assert text.startswith('{\n  "schema_version": "1.2",\n  "created_at": ')
     assert json.loads(text) == assessment.model_dump(mode="json")
     assert list(json.loads(text)) == list(Assessment.model_fields)  # declared order, not alphabetical
 
@@ -61,11 +61,11 @@ def test_non_finite_evidence_is_written_as_null_so_strict_readers_accept_it(asse
     assert evidence == {"bound": [None], "ratio": None}
 
 
-@pytest.mark.parametrize("version", ["1.2", "2.0"])
+@pytest.mark.parametrize("version", ["1.3", "2.0"])
 def test_a_newer_schema_version_is_refused_with_its_position(assessment, tmp_path, version) -> None:
     path = tmp_path / "assessment.json"
     path.write_bytes(
-        dumps_assessment(assessment).replace(b'"schema_version": "1.1"', f'"schema_version": "{version}"'.encode())
+        dumps_assessment(assessment).replace(b'"schema_version": "1.2"', f'"schema_version": "{version}"'.encode())
     )
     expected = (
         f"{path}:2:3: schema_version: this assessment uses schema {version}, newer than the "
@@ -75,9 +75,45 @@ def test_a_newer_schema_version_is_refused_with_its_position(assessment, tmp_pat
         load_assessment(path)
 
 
+def _as_written_before_1_2(assessment, version: str) -> dict:
+    """``assessment`` as a riskframe before schema 1.2 wrote it: no ``model``, no ``prominent``."""
+    data = json.loads(dumps_assessment(assessment))
+    data["schema_version"] = version
+    for result in data["results"]:
+        del result["model"]
+        for attachment in result["attachments"]:
+            del attachment["prominent"]
+    data["results"][0]["id"] += "+model"  # a run those riskframes bound to a model named it only in its id
+    return data
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.1"])
+def test_an_older_assessment_is_read_with_the_bound_model_and_the_prominent_picture(assessment, tmp_path,
+                                                                                     version) -> None:
+    path = tmp_path / "assessment.json"
+    path.write_text(json.dumps(_as_written_before_1_2(assessment, version)))
+
+    loaded = load_assessment(path)
+
+    assert [(r.id.rsplit("/", 1)[-1], r.artifact, r.model) for r in loaded.results[:2]] == [
+        ("train+model", "train", "model"), ("raw", "raw", None)]
+    assert [(a.name, a.prominent) for a in loaded.results[0].attachments] == [
+        ("score-histogram.png", False), ("flagged-samples.png", True)]
+
+
+def test_a_current_assessment_is_taken_as_it_records_itself(assessment, tmp_path) -> None:
+    # Schema 1.2 records both facts; a 1.2 file without them is read with the defaults, nothing inferred.
+    path = tmp_path / "assessment.json"
+    path.write_text(json.dumps(_as_written_before_1_2(assessment, SCHEMA_VERSION)))
+
+    first = load_assessment(path).results[0]
+
+    assert (first.model, [a.prominent for a in first.attachments]) == (None, [False, False])
+
+
 def test_a_schema_version_that_is_not_a_version_is_refused_with_its_position(assessment, tmp_path) -> None:
     path = tmp_path / "assessment.json"
-    path.write_bytes(dumps_assessment(assessment).replace(b'"schema_version": "1.1"', b'"schema_version": 1'))
+    path.write_bytes(dumps_assessment(assessment).replace(b'"schema_version": "1.2"', b'"schema_version": 1'))
     expected = f"{path}:2:3: schema_version: must be a version such as '{SCHEMA_VERSION}'. Got 1 instead."
     with pytest.raises(InputError, match=f"^{re.escape(expected)}$"):
         load_assessment(path)

@@ -142,6 +142,7 @@ class BackdoorView:
                     image_grid_png(self.dataset.images[shown], captions),
                     f"The {shown.size} most suspicious of {f.flagged.size} flagged samples: index, given label "
                     "(the class its nearest other-class samples share), score (1 = surely poisoned)",
+                    prominent=True,
                 )
             )
         return out

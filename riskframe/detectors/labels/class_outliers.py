@@ -360,6 +360,7 @@ def _attachments(
                 "flagged-samples.png",
                 image_grid_png(dataset.images[shown], captions),
                 f"The {shown.size} most isolated of {flagged.size} flagged samples: index, label, anomaly score",
+                prominent=True,
             )
         )
     return out

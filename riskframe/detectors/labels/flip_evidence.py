@@ -312,6 +312,7 @@ class FlipView:
                     png,
                     f"The {shown.size} most likely flipped of {f.flagged.size} flagged samples{confirmed}: "
                     "index, given label → suggested label, probability the label was flipped",
+                    prominent=True,
                 )
             )
         review = f.review[:max_images]

@@ -199,10 +199,11 @@ def _result(probes: dict[str, dict[str, Any]], runs: list[dict[str, Any]], param
     if failing:
         named = ", ".join(f"{p['probe']} ({p['attack_success_rate']:.0%})" for p in failing[:4])
         more = f" and {len(failing) - 4} more" if len(failing) > 4 else ""
-        summary = (f"{len(failing)} of {len(probes)} garak probes got through (attack success rate over "
-                   f"{params.max_attack_success:.0%}): {named}{more}.")
+        verdict = (f"{len(failing)} of {len(probes)} garak probes got through (attack success rate over "
+                   f"{params.max_attack_success:.0%}): {named}{more}")
     else:
-        summary = f"All {len(probes)} garak probes held (attack success rate at most {params.max_attack_success:.0%})."
-    if unmapped:
-        summary = summary[:-1] + f"; {len(unmapped)} probes map to no ATLAS technique ({', '.join(unmapped[:3])})."
+        verdict = f"All {len(probes)} garak probes held (attack success rate at most {params.max_attack_success:.0%})"
+    unmapped_note = (f"; {len(unmapped)} probes map to no ATLAS technique ({', '.join(unmapped[:3])})"
+                     if unmapped else "")
+    summary = f"{verdict}{unmapped_note}."
     return DetectorResult(status=status, score=worst, summary=summary, metrics=metrics, evidence=evidence)

@@ -139,8 +139,8 @@ class ArtifactScan:
         worst = max(self.scan.findings, key=lambda f: severity_rank(f.severity))
         more = len(self.scan.findings) - 1
         extra = f" and {more} more finding{'s' if more > 1 else ''}" if more else ""
-        if worst.global_ is None:  # a structural finding: say what, in its reason's first words
-            return f"{self.shown}: {re.split(r'[:;(]', worst.reason)[0].strip()} ({worst.severity}){extra}"
+        if worst.global_ is None:  # a structural finding: say what it is, as the scanner titled it
+            return f"{self.shown}: {worst.title} ({worst.severity}){extra}"
         return f"{self.shown} names {worst.global_} ({worst.severity}){extra}"
 
 

@@ -85,7 +85,8 @@ def test_flagged_samples_carry_their_source_class_and_pictures(backdoored):
     assert set(result.evidence["given_labels"]) == {0} and (clean_labels[flagged] == 0).all()
     scores = result.evidence["scores"]
     assert scores == sorted(scores, reverse=True) and min(scores) > 0.5
-    assert [a.name for a in result.attachments] == ["score-histogram.png", "flagged-samples.png"]
+    assert [(a.name, a.prominent) for a in result.attachments] == [("score-histogram.png", False),
+                                                                   ("flagged-samples.png", True)]
     histogram = result.evidence["score_histogram"]
     assert len(histogram["bins"]) == len(histogram["flagged"]) + 1 and sum(histogram["flagged"]) == 72
     assert sum(histogram["kept"]) + 72 == files.train_labels.size

@@ -96,6 +96,7 @@ def test_flagged_samples_are_shown_with_their_label(digits_dataset_context):
     grid = next(a for a in result.attachments if a.name == "flagged-samples.png")
     assert Image.open(io.BytesIO(base64.b64decode(grid.data))).size == grid_pixels(4, 8)
     assert grid.caption.startswith(f"The 4 most isolated of {len(result.evidence['flagged_indices'])} flagged")
+    assert [a.name for a in result.attachments if a.prominent] == ["flagged-samples.png"]
 
 
 def test_representations_are_used_when_bound(digits_dataset_context):

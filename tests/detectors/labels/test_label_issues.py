@@ -107,6 +107,7 @@ def test_flagged_samples_are_shown_as_a_png_grid(digits_flip_targeted_run):
     image = Image.open(io.BytesIO(attachment(result, "flagged-samples.png")))
     assert image.format == "PNG"
     assert image.size == grid_pixels(len(result.evidence["flagged_indices"]), 8)
+    assert [a.name for a in result.attachments if a.prominent] == ["flagged-samples.png"]
 
 
 @pytest.mark.slow  # its session fixture screens all 1,797 digits with the full ensemble

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from devtools.scanning.asm import Asm
-from devtools.scanning.corpus_files import keras_bytes
+from devtools.scanning.corpus_files import _pb, keras_bytes
 from riskframe.detectors.context import ArtifactStore, RunContext
 from riskframe.detectors.provenance.model_scan import ModelFileScan, ModelFileScanParams
 from riskframe.detectors.registry import Registry
@@ -204,6 +204,21 @@ def test_a_structural_finding_is_summarised_by_what_it_is(tmp_path):
 
     assert result.summary == ("1 of 1 scanned files would not load safely: m.zip: not exactly one zip archive "
                               "(medium).")
+
+
+def test_a_structural_finding_is_named_by_its_title_whatever_punctuation_its_reason_holds(tmp_path):
+    # The reason quotes the external data's location, "C:/x": cutting the reason at its first ':'
+    # would name the finding "initializer 'W' reads its data from 'C".
+    external = _pb(1, "location") + _pb(2, "C:/x")
+    initializer = _pb(1, 2) + _pb(2, 1) + _pb(8, "W") + _pb(13, external) + _pb(14, 1)
+    onnx = _pb(1, 8) + _pb(7, _pb(2, "g") + _pb(5, initializer)) + _pb(8, _pb(2, 13))
+
+    result = _run(tmp_path, {"m.onnx": onnx})
+
+    assert result.summary == ("1 of 1 scanned files would not load safely: m.onnx: initializer 'W' reads its data "
+                              "from 'C:/x', outside the model's folder (high).")
+    [finding] = result.evidence["files"][0]["findings"]
+    assert finding["title"] == "initializer 'W' reads its data from 'C:/x', outside the model's folder"
 
 
 def _zip_bytes() -> bytes:
