@@ -20,9 +20,11 @@ How it works:
    largest class into the second, twice the pair's limit, is made and the models fitted again
    (:mod:`riskframe.detectors.labels._absorption`); if the test does not see it, the result states
    no limit for a class relabelled as another, and says why.
-5. The review list: the flagged samples, then the other labels the natural model finds implausible
-   (cleanlab's low-normalized-margin filter). Flips too few to tell from the data's own noise are
-   still among them; the list is for a person to look at, never evidence.
+5. The review list: the flagged samples, then the labels most likely flipped under a free fit of
+   spread and pair flips, as many as maximise the list's expected F1 (or, where that fit expects
+   less than one half, the labels cleanlab's low-normalized-margin filter finds implausible).
+   Flips too few to tell from the data's own noise are still among them; the list is for a person
+   to look at, never evidence.
 
 Three outcomes. ``fail``: flips beyond the natural noise, named, counted, with an interval.
 ``pass``: no such evidence, and the data lets the screen see flips as small as the policy asks
