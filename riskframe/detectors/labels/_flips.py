@@ -176,11 +176,12 @@ def _analyse(labels: np.ndarray, probs: np.ndarray, settings: FlipSettings,
     # nothing can be tested and nothing seen.
     judged = np.unique(tested.labels).size >= 2
     allowances = _allowances(tested, settings) if judged else (0.5, np.full(k, 0.5))
+    accepted, strongest = _select(tested, settings, tests, allowances) if judged else ({}, None)
     # The detection limits need only the tested rows: on a large sample they are computed on a
-    # thread of their own meanwhile (the steps below run on one thread, the tests on two).
+    # thread of their own while the steps below run on one (started after the tests, which use
+    # every worker).
     limits = _started(settings.workers > 1 and tested.labels.size >= PARALLEL_TEST_ROWS,
                       _limits, tested, settings, tests, allowances, judged)
-    accepted, strongest = _select(tested, settings, tests, allowances) if judged else ({}, None)
     shown = accepted
     if (not accepted and strongest is not None and strongest.p_value < settings.review_alpha
             and strongest.weight > _allowance(strongest.component, allowances)):
