@@ -61,12 +61,17 @@ def agreement(labels: np.ndarray, probs: np.ndarray) -> Agreement:
     n = labels.size
     majority = float(np.bincount(labels).max() / n)
     accuracy = float(np.mean(probs.argmax(axis=1) == labels))
-    # Each sample sorted first: the test reads only ranks, which the order within a sample leaves
-    # alone, and scipy's stable sort of the two joined then merges two runs (a million rows: 1.0 s
-    # of CPU for the five classes, 0.3 s sorted; the same statistics and p-values).
-    p_values = [float(mannwhitneyu(np.sort(probs[labels == c, c]), np.sort(probs[labels != c, c]),
-                                   alternative="greater").pvalue)
-                for c in np.unique(labels) if 0 < np.count_nonzero(labels == c) < n]
+    p_values = []
+    for c in np.unique(labels):
+        labelled = labels == c
+        if 0 < np.count_nonzero(labelled) < n:
+            mine, others = probs[labelled, c], probs[~labelled, c]  # copies, sorted in place
+            # The test reads only ranks, which the order within a sample leaves alone; scipy's
+            # stable sort of the two joined then merges two runs (a million rows: 1.0 s of CPU for
+            # the five classes, 0.3 s sorted; the same statistics and p-values).
+            mine.sort()
+            others.sort()
+            p_values.append(float(mannwhitneyu(mine, others, alternative="greater").pvalue))
     p_value = min(1.0, len(p_values) * min(p_values)) if p_values else 1.0
     return Agreement(accuracy, majority, p_value)
 
