@@ -13,6 +13,7 @@ from riskframe.detectors.labels._detection_limits import detection_limits, expec
 from riskframe.detectors.labels._flips import FlipSettings, analyse_flips
 from riskframe.detectors.labels._natural import (
     Component,
+    _LabelLikelihood,
     fit_natural,
     group_counts,
     in_mixed_groups,
@@ -196,3 +197,29 @@ def test_the_flip_fit_list_is_the_best_of_its_prefixes(posterior, n_flagged):
         assert review[: flagged.size].tolist() == flagged.tolist()
     else:
         assert how.method == "cleanlab"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 6).flatmap(lambda k: st.tuples(probabilities(k), components(k), st.integers(0, 10**6),
+                                                     st.booleans())))
+def test_the_fitted_likelihood_and_its_gradient_are_those_of_the_label_model(case):
+    """The likelihood the tests maximise is that of label_probs on the calibrated probabilities,
+    groups of identical rows and row weights included; its gradient, finite differences'."""
+    q, weights, seed, grouped = case
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, q.shape[1], q.shape[0])
+    groups = rng.integers(0, max(1, q.shape[0] // 2), q.shape[0]) if grouped else None
+    natural = fit_natural(q, labels, group_counts(groups, labels, q.shape[1]))
+    natural = natural.subset(np.ones(labels.size, dtype=bool), rng.uniform(0.2, 1.0, labels.size))
+    free, fixed = list(weights)[: len(weights) // 2 + 1], dict(list(weights.items())[len(weights) // 2 + 1:])
+    free = [c for c in free if c not in fixed]
+    likelihood = _LabelLikelihood(natural, free, fixed)
+    v = np.concatenate([[rng.uniform(-2.0, 1.5)], rng.uniform(-10.0, -0.5, len(free))])
+    temperature, all_weights = likelihood.unpack(v)
+    probs = label_probs(natural.probs(temperature), all_weights)[np.arange(labels.size), labels]
+    value, gradient = likelihood(v)
+    assert value == pytest.approx(-(natural.weights * np.log(np.clip(probs, 1e-300, None))).sum(), rel=1e-9)
+    step = 1e-6
+    numerical = [(likelihood(v + step * np.eye(v.size)[i])[0] - likelihood(v - step * np.eye(v.size)[i])[0])
+                 / (2 * step) for i in range(v.size)]
+    assert gradient == pytest.approx(numerical, rel=1e-4, abs=1e-4 * (1.0 + abs(value)))
