@@ -405,7 +405,12 @@ def _flip_posterior(everything: Natural, labels: np.ndarray, sample: np.ndarray 
     each (the tests' evidence leaves out rows their twins contradict and counts a group once: fitted
     on those, the fit missed the flips of a brand-choice panel). Fitted on the tested ``sample`` of a
     large dataset; then a slice of rows at a time (each slice's probabilities are copied three times)."""
-    fitted_on = everything if sample is None else everything.subset(np.isin(np.arange(labels.size), sample))
+    if sample is None:
+        fitted_on = everything
+    else:
+        in_sample = np.zeros(labels.size, dtype=bool)
+        in_sample[sample] = True
+        fitted_on = everything.subset(in_sample)
     fit = fit_components(fitted_on, [Component(None), *pair_candidates(fitted_on, 1)])
     posterior = np.empty(labels.size)
     for start in range(0, labels.size, chunk):
