@@ -326,8 +326,9 @@ class FlipView:
                 png_attachment(
                     "review-samples.png",
                     image_grid_png(self.dataset.images[self.analysed[review]], captions),
-                    f"The {review.size} least plausible of {f.review.size} labels listed for review (not evidence of "
-                    "poisoning): index, given label → the natural model's most likely other label, implausibility",
+                    f"The first {review.size} of {f.review.size} labels listed for review, most doubtful first (not "
+                    "evidence of poisoning): index, given label → the natural model's most likely other label, "
+                    "implausibility",
                 )
             )
         return out

@@ -150,6 +150,16 @@ def test_clean_digits_pass_and_say_what_the_screen_could_see(digits_flip_clean_r
     assert tried["seen"] is True and tried["p_value"] < 0.001 and 0.05 <= tried["share"] <= 0.25
 
 
+
+@pytest.mark.slow  # its session fixture screens all 1,797 digits with the full ensemble
+def test_clean_digits_show_the_labels_listed_for_review_in_the_lists_order(digits_flip_clean_run):
+    _, result = digits_flip_clean_run
+    review = result.evidence["review_indices"]
+    (picture,) = [a for a in result.attachments if a.name == "review-samples.png"]
+    assert picture.caption.startswith(f"The first {len(review)} of {len(review)} labels listed for review, most "
+                                      "doubtful first (not evidence of poisoning)")
+    assert not picture.prominent  # a list for review, not the flagged samples
+
 # Warn: data that cannot support the verdict the policy asks for ------------------------------------
 
 
