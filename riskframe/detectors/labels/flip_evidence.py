@@ -168,8 +168,8 @@ class FlipView:
         after = " after the flagged ones" if f.flagged.size else ""
         labels = f"{more} {'further ' if f.flagged.size else ''}label{'s' if more != 1 else ''}"
         if f.review_by.method == "flip-fit":
-            return (f"For review, not as evidence: the {labels} most likely flipped under a free fit of spread and "
-                    f"pair flips, as many as that fit expects to find them best (expected F1 "
+            return (f"For review, not as evidence: the {labels} most likely flipped under a free fit of spread "
+                    f"flips, as many as that fit expects to find them best (expected F1 "
                     f"{f.review_by.expected_f1:.2f}), listed in review_indices{after}.")
         return (f"For review, not as evidence: {labels} the natural model finds implausible (cleanlab, low "
                 f"normalized margin), listed in review_indices{after}.")

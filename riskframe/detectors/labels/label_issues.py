@@ -21,7 +21,7 @@ How it works:
    (:mod:`riskframe.detectors.labels._absorption`); if the test does not see it, the result states
    no limit for a class relabelled as another, and says why.
 5. The review list: the flagged samples, then the labels most likely flipped under a free fit of
-   spread and pair flips, as many as maximise the list's expected F1 (or, where that fit expects
+   spread flips, as many as maximise the list's expected F1 (or, where that fit expects
    less than one half, the labels cleanlab's low-normalized-margin filter finds implausible).
    Flips too few to tell from the data's own noise are still among them; the list is for a person
    to look at, never evidence.
