@@ -393,11 +393,11 @@ def _candidates(labels: np.ndarray, q: np.ndarray, evidential: np.ndarray, compo
     The flagged samples are the first of them, as many as maximise the expected F1 under the fit's
     ``flip_probability`` (:func:`_expected_f1`): a pair's candidates reach far into its classes'
     overlap where the models are unsure (a computer-price panel with 250 flips: every candidate
-    flagged, F1 0.53; the 205 the fit finds likely enough, F1 0.84). Spread flips'
-    candidates are never cut: a posterior above one half is above half of any F1. Only the flagged
-    are kept out of training when a pair is measured again (label_issues._purified): with every
-    candidate kept out, mostly true labels of b where the classes overlap, the models' boundary
-    moved and the panel's F1 fell to 0.77."""
+    flagged, F1 0.53; the 205 the fit finds likely enough, F1 0.84). Spread flips' candidates are
+    never cut: a posterior above one half is above half of any F1. Only the flagged are kept out
+    of training when a pair is measured again (label_issues._purified): with every candidate kept
+    out, mostly true labels of b where the classes overlap, the models' boundary moved and the
+    panel's F1 fell to 0.77."""
     rows = np.arange(labels.size)
     suggested = most_likely_other(q, labels)
     mask = np.zeros(labels.size, dtype=bool)

@@ -180,6 +180,31 @@ def test_the_review_list_follows_the_flip_fit_only_where_it_expects_to_be_more_r
     assert overlapping.review_by.method == "cleanlab" and overlapping.review_by.expected_f1 < 0.5
 
 
+
+def test_a_pairs_flagged_labels_are_its_likeliest_candidates_not_every_label_its_class_is_likelier_for():
+    rng = np.random.default_rng(0)
+    n = 4_000
+    classes = rng.integers(0, 2, size=n)
+    p_true = np.where(rng.random(n) < 0.3, 0.55, 0.97)  # a third of the rows lie where the classes overlap
+    q = np.empty((n, 2))
+    q[np.arange(n), classes], q[np.arange(n), 1 - classes] = p_true, 1 - p_true
+    labels = np.where(rng.random(n) < p_true, classes, 1 - classes)  # the data's own noise
+    zeros = np.flatnonzero(labels == 0)
+    flipped = rng.choice(zeros, size=int(0.12 * zeros.size), replace=False)
+    labels[flipped] = 1
+    findings = analyse_flips(labels, q, FlipSettings())
+    assert [c.component.pair for c in findings.targeted] == [(0, 1)] and findings.confirmed
+
+    candidates = np.flatnonzero((labels == 1) & (q[:, 0] > q[:, 1]))
+    cut = np.setdiff1d(candidates, findings.flagged)
+    assert np.isin(findings.flagged, candidates).all() and cut.size > 0
+    assert findings.flip_probability[findings.flagged].min() > findings.flip_probability[cut].max()
+
+    def f1(found: np.ndarray) -> float:
+        return 2 * np.intersect1d(found, flipped).size / (found.size + flipped.size)
+
+    assert f1(findings.flagged) > f1(candidates) + 0.1, (f1(findings.flagged), f1(candidates))  # measured: 0.74, 0.56
+
 @settings(max_examples=200, deadline=None)
 @given(arrays(np.float64, st.integers(1, 40), elements=st.floats(0.0, 1.0)), st.integers(0, 3))
 def test_the_flip_fit_list_is_the_best_of_its_prefixes(posterior, n_flagged):
