@@ -15,11 +15,10 @@ the tests in order and keeps what they support:
 4. The review list: the flagged samples, then the labels most likely flipped. On data whose
    classes overlap, flips a test cannot tell from the data's own noise are still among the least
    plausible labels; a person can look at them. A free fit of spread flips (no test) gives every
-   label a probability of having been flipped; the list is as long as
-   maximises its expected F1 under that fit, when that F1 is at least one half. Below it the fit
-   cannot say which labels are wrong, and the list is the labels cleanlab's low-normalized-margin
-   filter finds implausible under the natural model. The list is never evidence: the verdict
-   reads only the tests.
+   label a probability of having been flipped; the list is as long as maximises its expected F1
+   under that fit, when that F1 is at least one half. Below it the fit cannot say which labels are
+   wrong, and the list is the labels cleanlab's low-normalized-margin filter finds implausible
+   under the natural model. The list is never evidence: the verdict reads only the tests.
 
 The estimate of the poisoned count is the accepted components' weight times the samples they act
 on (a pair: the expected size of its true class; spread: every sample), with the sum of their
@@ -457,14 +456,12 @@ def _review(labels: np.ndarray, natural_probs: np.ndarray, flagged: np.ndarray, 
     under the free flip fit's ``posterior``, when that is at least :data:`REVIEW_MIN_EXPECTED_F1`;
     else :func:`_implausible`'s.
 
-    The expected F1 of a list of ``m`` labels is twice the sum of its posteriors over ``m`` plus
-    the expected number of flips (the posteriors' sum). A label lengthens the best list only if
-    its posterior is above half the list's F1, so only posteriors above a quarter can be in a list
-    whose F1 is one half or more: the rest are never sorted. Where the fit expects less than one
-    half, it cannot tell which labels are wrong (the flips look like the data's own overlap) and
-    the longer cleanlab list finds more of them. Every analysed row counts, a row identical to
-    rows with other labels too: never evidence of poisoning, but a label its own twins contradict
-    is worth a look.
+    A label lengthens the best list (:func:`_expected_f1`) only if its posterior is above half the
+    list's F1, so only posteriors above a quarter can be in a list whose F1 is one half or more:
+    the rest are never sorted. Where the fit expects less than one half, it cannot tell which
+    labels are wrong (the flips look like the data's own overlap) and the longer cleanlab list
+    finds more of them. Every analysed row counts, a row identical to rows with other labels too:
+    never evidence of poisoning, but a label its own twins contradict is worth a look.
 
     >>> labels, flagged = np.array([0, 1, 1, 0]), np.array([], dtype=np.int64)
     >>> _review(labels, None, flagged, None, None, np.array([0.9, 0.8, 0.1, 0.2]))  # doctest: +ELLIPSIS

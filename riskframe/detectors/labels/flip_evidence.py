@@ -151,6 +151,8 @@ class FlipView:
 
     def _nothing_found(self) -> str:
         f = self.findings
+        if self.doubts:  # they say nothing could be judged; "no sign of poisoning" would reassure falsely
+            return ""
         if not f.components or f.flagged.size == 0:
             return "No sign of label poisoning beyond the data's natural noise."
         c = f.components[0]

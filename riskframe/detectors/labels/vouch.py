@@ -41,8 +41,9 @@ class Agreement:
             return ""
         return (f"The models learnt nothing from the features about the labels (their out-of-fold probabilities "
                 f"rank the labels no better than chance; accuracy {self.accuracy:.1%}, always guessing "
-                f"the largest class {self.majority:.1%}): the labels are scrambled or the features carry no label "
-                "information, so no flip can be told apart and the labels cannot be vouched for.")
+                f"the largest class {self.majority:.1%}): the labels are scrambled, the features carry no label "
+                "information, or most of a class's labels were changed (flips poured into a small class can do "
+                "that), so no flip can be told apart and the labels cannot be vouched for.")
 
 
 def agreement(labels: np.ndarray, probs: np.ndarray) -> Agreement:
