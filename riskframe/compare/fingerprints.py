@@ -90,8 +90,8 @@ class Evidence:
 def evidence_of(result: ControlResult, assessment: Assessment) -> Evidence:
     """The evidence behind ``result``, for telling the same failure from a changed one.
 
-    The artifacts a run examined: its primary artifact, the model it is bound to (named in its id:
-    ``BD-1/train/spectral-signature-screen/train+model``) and, for a model, the dataset it was
+    The artifacts a run examined: its primary artifact, the model it is bound to (``result.model``:
+    ``model`` for ``BD-1/train/spectral-signature-screen/train+model``) and, for a model, the dataset it was
     trained on (``of:``); for a run over a whole stage (``artifact`` is None: file scanners,
     digests), every artifact of the stage. Their digests come from the assessment's ``lineage`` (else its ``inputs``).
 
@@ -157,8 +157,19 @@ def _unsound(value: Any) -> list[Any]:
             continue
         marker = next((record[m] for m in _MARKERS if m in record), None)
         if marker is not None and str(marker) not in _SOUND:
-            kept.append(canonical(record))
+            kept.append(canonical(_without_finding_titles(record)))
     return sorted(kept, key=lambda r: json.dumps(r, sort_keys=True))
+
+
+def _without_finding_titles(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``record`` with its findings' titles left out: a title names a structural finding in words
+    its reason already holds, and assessments before schema 1.2 wrote none, so a baseline written
+    then keeps the fingerprint of the same failing file."""
+    findings = record.get("findings")
+    if not isinstance(findings, list):
+        return record
+    return {**record, "findings": [{k: v for k, v in f.items() if k != "title"} if isinstance(f, Mapping) else f
+                                   for f in findings]}
 
 
 def canonical(value: Any) -> Any:

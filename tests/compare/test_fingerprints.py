@@ -47,6 +47,15 @@ def _finding_of(flags, records):
     return _finding(result)
 
 
+def test_a_structural_findings_title_leaves_the_fingerprint_as_before_schema_1_2() -> None:
+    """Assessments before 1.2 wrote no title beside a structural finding's reason."""
+    finding = {"global": None, "offset": 9, "severity": "medium", "reason": "truncated pickle: no STOP"}
+    before = [{"path": "m.pkl", "outcome": "unsafe", "findings": [finding]}]
+    now = [{"path": "m.pkl", "outcome": "unsafe", "findings": [{**finding, "title": "truncated pickle"}]}]
+    assert _finding_of([], now) == _finding_of([], before)
+    assert _finding_of([], now) != _finding_of([], [{**before[0], "outcome": "unreadable"}])
+
+
 def test_what_changed_is_named() -> None:
     before = Evidence({"logreg": "aa", "cnn": "bb"},
                       {"status": "fail", "metrics": {"unsafe_files": 1.0}, "failing": {"files": [{"path": "cnn"}]}})
