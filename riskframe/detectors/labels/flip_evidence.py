@@ -167,6 +167,9 @@ class FlipView:
         more = f.review.size - f.flagged.size
         if more == 0:
             return ""
+        if self.doubts:
+            return (f"For review only, as the models learnt too little for any of it to be evidence: the {more} "
+                    f"label{'s' if more != 1 else ''} they doubt most, listed in review_indices.")
         after = " after the flagged ones" if f.flagged.size else ""
         labels = f"{more} {'further ' if f.flagged.size else ''}label{'s' if more != 1 else ''}"
         if f.review_by.method == "flip-fit":

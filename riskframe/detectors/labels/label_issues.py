@@ -198,10 +198,12 @@ class LabelIssues(Detector[LabelIssuesParams]):
             agreed_soon = pool.submit(agreement, codes, probs) if alongside else None  # both only read probs
             findings = analyse_flips(codes, probs, settings, groups)
             agreed = agreement(codes, probs) if agreed_soon is None else agreed_soon.result()
-        doubt = agreed.doubt(LEARNT_ALPHA) or _same_features(groups)
+        same_features = _same_features(groups)
+        doubt = agreed.doubt(LEARNT_ALPHA) or same_features
         purified, probe = 0, None
         if doubt:
-            findings = findings.discarded()
+            # The labels the models doubt most stay listed for review unless no row differs from another.
+            findings = findings.discarded(keep_review=not same_features)
         else:
             if findings.confirmed and findings.targeted:
                 findings, purified = _purified(fit, codes, groups, findings, settings)

@@ -246,9 +246,12 @@ def test_labels_the_models_cannot_learn_are_inconclusive_saying_why(digits_datas
     assert re.match(r"The models learnt nothing from the features about the labels \(their out-of-fold probabilities "
                     r"rank the labels no better than chance; accuracy 1?\d\.\d%, always guessing the "
                     r"largest class 1\d\.\d%\): .* cannot be vouched for\. "
+                    r"For review only, as the models learnt too little for any of it to be evidence: the \d+ labels "
+                    r"they doubt most, listed in review_indices\. "
                     r"\d+\.\d% of the labels disagree with the models", result.summary)
     assert "No sign of label poisoning" not in result.summary
     assert result.evidence["flagged_indices"] == []
+    assert result.metrics["flagged_samples"] == 0 and result.metrics["review_samples"] > 0
     assert result.summary.endswith("The screen could see no flip in this data.")
 
 

@@ -64,6 +64,20 @@ def test_probabilities_that_rank_a_class_never_predicted_learnt_something():
     assert agreed.doubt(0.001) == ""
 
 
+def test_two_classes_are_one_test_not_two():
+    """Each row's two probabilities sum to one: the second class's test is the first's, and counting
+    it twice would halve the test's power."""
+    from scipy.stats import mannwhitneyu
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 300)
+    first = np.clip(0.5 + 0.08 * (labels == 0) + rng.normal(0, 0.2, 300), 0, 1)
+    agreed = agreement(labels, np.column_stack([first, 1 - first]))
+    one_sided = mannwhitneyu(first[labels == 0], first[labels == 1], alternative="greater").pvalue
+    assert 0.001 < one_sided < 0.5
+    assert agreed.p_value == pytest.approx(one_sided)
+
+
 def test_disagreement_alone_is_no_doubt():
     """Overlapping classes disagree with any model; the label screen measures that overlap."""
     assert Agreement(0.55, 0.1, 1e-30).doubt(0.001) == ""
