@@ -37,7 +37,9 @@ class Finding:
 
     def __post_init__(self) -> None:
         if self.global_ is None and not self.title:
-            raise ValueError(f"a structural finding (no global) needs a title: {self.reason!r}")
+            # A mistake in riskframe, not in the scanned file: not a ValueError, which the scanners
+            # catch from codecs and would report as corrupt input.
+            raise TypeError(f"a structural finding (no global) needs a title: {self.reason!r}")
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"global": self.global_, "offset": self.offset,

@@ -11,7 +11,7 @@ from riskframe.scanning.findings import Finding
 
 
 def test_a_structural_finding_without_a_title_is_refused_when_it_is_made():
-    with pytest.raises(ValueError, match=r"^a structural finding \(no global\) needs a title: 'corrupt: x'$"):
+    with pytest.raises(TypeError, match=r"^a structural finding \(no global\) needs a title: 'corrupt: x'$"):
         Finding(None, 0, "medium", "corrupt: x")
 
 
