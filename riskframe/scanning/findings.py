@@ -25,7 +25,7 @@ class Finding:
     >>> Finding(None, 12, "low", "not well-formed ONNX: bad field")
     Traceback (most recent call last):
     ...
-    ValueError: a structural finding (no global) needs a title: 'not well-formed ONNX: bad field'
+    TypeError: a structural finding (no global) needs a title: 'not well-formed ONNX: bad field'
     """
 
     global_: str | None
