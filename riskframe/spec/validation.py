@@ -137,7 +137,7 @@ def _choice_message(model: type[BaseModel], loc: tuple[Any, ...], value: Any) ->
     the model declares them; None when ``loc`` leads to no field that declares any, and pydantic's
     own message says it instead.
     """
-    choices = [str(c) for c in _declared_choices(_annotation_at(model, loc))]
+    choices = [str(c) for c in _declared_choices(_target(model, loc)[0])]
     if not choices:
         return None
     got = f" Got {_show(value)} instead"
@@ -159,37 +159,42 @@ def _declared_choices(annotation: Any) -> list[Any]:
     return []
 
 
-def _annotation_at(model: type[BaseModel], loc: tuple[Any, ...]) -> Any:
+def _target(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[Any, FieldInfo | None]:
     """The declared type of what ``loc`` points at in ``model`` (a field, a list item, a mapping's
-    value), or None when it leads nowhere."""
+    value) and the last field on the way there (whose constraints and type a message names);
+    ``(None, None)`` when it leads nowhere."""
     annotation: Any = model
+    info: FieldInfo | None = None
     for part in loc:
-        annotation = _step(annotation, part)
+        annotation, field_info = _step(annotation, part)
         if annotation is None:
-            return None
-    return annotation
+            return None, None
+        info = field_info or info
+    return annotation, info
 
 
-def _step(annotation: Any, part: str | int) -> Any:
+def _step(annotation: Any, part: str | int) -> tuple[Any, FieldInfo | None]:
+    """One step of :func:`_target`: the type ``part`` leads to, and its field if it names one."""
     fields = _model_fields(annotation)
     if fields:
-        return next((f.annotation for n, f in fields.items() if part in (n, f.alias)), None)
+        info = next((f for n, f in fields.items() if part in (n, f.alias)), None)
+        return (None, None) if info is None else (info.annotation, info)
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin in (list, set, frozenset, collections.abc.Sequence) and isinstance(part, int) and args:
-        return args[0]
+        return args[0], None
     if origin is tuple and isinstance(part, int) and args:
-        return args[0] if args[-1] is Ellipsis else args[part] if part < len(args) else None
+        return (args[0] if args[-1] is Ellipsis else args[part] if part < len(args) else None), None
     if origin in (dict, collections.abc.Mapping) and len(args) == 2:
-        return args[1]  # ``part`` is a key
+        return args[1], None  # ``part`` is a key
     if origin is typing.Annotated:
         return _step(args[0], part)
     if origin in (typing.Union, types.UnionType):
-        return next((found for arg in args if (found := _step(arg, part)) is not None), None)
-    return None
+        return next((found for arg in args if (found := _step(arg, part))[0] is not None), (None, None))
+    return None, None
 
 
 def _range_text(model: type[BaseModel], loc: tuple[Any, ...], kind: str, ctx: dict[str, Any]) -> str:
-    info = _field_info(model, loc)
+    info = _target(model, loc)[1]
     bounds = {}
     for meta in info.metadata if info else ():
         for name in ("gt", "ge", "lt", "le"):
@@ -210,26 +215,9 @@ def _number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _field_info(model: type[BaseModel], loc: tuple[Any, ...]) -> FieldInfo | None:
-    current: Any = model
-    info: FieldInfo | None = None
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        fields = _model_fields(current)
-        found = next((f for n, f in fields.items() if part in (n, f.alias)), None)
-        if found is None:
-            return None
-        info, current = found, _inner_model(found.annotation)
-    return info
-
-
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    target: Any = model
-    if loc:
-        info = _field_info(model, loc)
-        target = _inner_model(info.annotation) if info else None
-    return [f.alias or n for n, f in _model_fields(target).items()]
+    """The fields of the model ``loc`` points at (inside a list, a mapping or an optional value)."""
+    return [f.alias or n for n, f in _model_fields(_inner_model(_target(model, loc)[0])).items()]
 
 
 def _model_fields(model: Any) -> dict[str, FieldInfo]:

@@ -34,6 +34,18 @@ class Paint(BaseModel):
     sample: Sample | None = None
 
 
+class Coat(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    thickness: Annotated[float, Field(gt=0, le=2)] = 1.0
+
+
+class Wall(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    coats: dict[str, Coat] = Field(default_factory=dict)
+
+
 def _messages(model: type[BaseModel], text: str) -> list[str]:
     document = parse_yaml(text, "doc.yaml")
     with pytest.raises(DocumentError) as info:
@@ -67,3 +79,9 @@ def test_a_choice_the_model_declares_nowhere_it_can_follow_is_said_in_pydantic_s
     # A TypedDict's keys are no model fields: its choices are not looked up, nor read out of pydantic's text.
     assert _messages(Paint, "sample: {sheen: satin}\n") == [
         "doc.yaml:1:10: sample.sheen: Input should be 'matt' or 'gloss'. Got 'satin' instead."]
+
+
+def test_a_model_inside_a_mapping_names_its_fields_and_its_bounds():
+    assert _messages(Wall, "coats: {first: {thicknes: 1}, second: {thickness: 3}}\n") == [
+        "doc.yaml:1:17: coats.first.thicknes: unknown field (did you mean 'thickness'?). Allowed fields: thickness",
+        "doc.yaml:1:40: coats.second.thickness: must be a number in (0, 2]. Got 3 instead."]
