@@ -132,6 +132,19 @@ def test_random_flips_read_as_spread(digits_flip_random_run):
     assert result.status == "fail"
 
 
+def test_one_doubtful_label_the_data_cannot_tell_from_its_noise_is_named_in_the_singular(digits_dataset_context):
+    from sklearn.datasets import make_classification
+
+    features, labels = make_classification(n_samples=200, n_features=4, n_informative=2, n_redundant=0,
+                                           class_sep=1.5, flip_y=0, random_state=9)
+    labels[np.random.default_rng(9).choice(np.flatnonzero(labels == 0), 1, replace=False)] = 1
+    result = LabelIssues().run(digits_dataset_context(features, labels), LabelIssues.Params())
+    assert result.status == "warn"
+    assert result.summary.startswith(
+        "No sign of label poisoning beyond the data's natural noise: the most doubtful label (spread over the "
+        "classes) is flagged for review, but this data cannot tell it from its own noise (p = ")
+
+
 # Pass: clean digits, and the detection limit that makes the pass mean something ------------------
 
 
