@@ -145,8 +145,9 @@ class FlipFindings:
     def discarded(self, keep_review: bool) -> FlipFindings:
         """These findings with nothing flagged or found: for data the models learnt nothing from,
         where no pattern in the labels is evidence. ``keep_review`` keeps the list of labels to
-        review (the doubtful ones still come first: flips poured into a small class until the test
-        of learning fails stay at its head, 55 of 57 among 86 on Boston's Charles River dummy)."""
+        review: raw cleanlab lists labels there too, and on seven small held-out datasets whose
+        models learnt nothing the kept list found injected flips as well as cleanlab's (F1 0.24
+        against 0.23)."""
         from dataclasses import replace
 
         empty = np.zeros(0, dtype=np.int64)

@@ -63,10 +63,9 @@ from riskframe.results import DetectorResult
 # The models count as having learnt something from the features when their probabilities rank the
 # labels better than chance at this level. Not the verdict's alpha: "they learnt nothing" voids every
 # other sentence, and flips poured into a small class weaken the ranking (breast cancer at one class
-# to twenty, 43 of the large class relabelled into the small one of 17: p = 0.005; Boston's Charles
-# River dummy, 57 into 35: p = 0.010, "learnt nothing"); nor 0.05: one scrambled labelling of the
-# digits in 20 would count as learnt (seed 0 of the test's: 0.037) and be judged as if the models
-# knew the classes.
+# to twenty, 43 of the large class relabelled into the small one of 17: p = 0.002; Boston's Charles
+# River dummy, 57 into 35: p = 0.0007; see vouch.agreement); nor 0.05: scrambled labellings of the
+# digits come as low as 0.04 (six measured), and would be judged as if the models knew the classes.
 LEARNT_ALPHA = 0.01
 # The models' agreement with the labels is measured on a second thread while the flips are analysed,
 # up to this many rows; above it, its sorted copies of the probabilities (about 40 bytes a row) would
