@@ -94,6 +94,24 @@ def test_a_class_flooded_with_flips_still_shows_the_models_learnt():
     assert agreed.p_value < 0.001 and agreed.doubt(0.01) == ""
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(4, 80), st.integers(2, 5))
+def test_agreement_is_a_p_value_that_naming_the_classes_differently_leaves_alone(seed, n, k):
+    """Whatever the labels and probabilities: a p-value in [0, 1], the same when the classes are
+    renumbered (the probabilities' columns with them)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, k, n)
+    probs = rng.dirichlet(np.ones(k), n)
+    probs[np.arange(n), labels] += rng.uniform(0, 1) * rng.random(n)  # some agreement, or little
+    probs /= probs.sum(axis=1, keepdims=True)
+    order = rng.permutation(k)
+    renamed = np.empty(k, dtype=np.int64)
+    renamed[order] = np.arange(k)
+    p_value = agreement(labels, probs).p_value
+    assert 0.0 <= p_value <= 1.0
+    assert agreement(renamed[labels], probs[:, order]).p_value == pytest.approx(p_value, rel=1e-9, abs=1e-12)
+
+
 def test_disagreement_alone_is_no_doubt():
     """Overlapping classes disagree with any model; the label screen measures that overlap."""
     assert Agreement(0.55, 0.1, 1e-30).doubt(0.001) == ""
