@@ -158,10 +158,10 @@ class FlipView:
         c = f.components[0]
         what = ("spread over the classes" if c.component.pair is None
                 else f"class {self.label(c.component.pair[0])} labelled {self.label(c.component.pair[1])}")
-        labels = ("the most doubtful label", "is", "it") if f.flagged.size == 1 else (
-            f"the {f.flagged.size} most doubtful labels", "are", "them")
-        return (f"No sign of label poisoning beyond the data's natural noise: {labels[0]} ({what}) {labels[1]} "
-                f"flagged for review, but this data cannot tell {labels[2]} from its own noise (p = {_p(c.p_value)}).")
+        labels, are, them = (("the most doubtful label", "is", "it") if f.flagged.size == 1
+                             else (f"the {f.flagged.size} most doubtful labels", "are", "them"))
+        return (f"No sign of label poisoning beyond the data's natural noise: {labels} ({what}) {are} flagged for "
+                f"review, but this data cannot tell {them} from its own noise (p = {_p(c.p_value)}).")
 
     def _review(self) -> str:
         f = self.findings

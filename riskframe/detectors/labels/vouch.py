@@ -74,13 +74,13 @@ def agreement(labels: np.ndarray, probs: np.ndarray) -> Agreement:
     whose models never predict a small class their probabilities may still rank it.
     """
     n = labels.size
-    majority = float(np.bincount(labels).max() / n)
+    counts = np.bincount(labels, minlength=probs.shape[1])
+    majority = float(counts.max() / n)
     accuracy = float(np.mean(probs.argmax(axis=1) == labels))
     # With two classes the tests of the second are the first's: each row's probabilities sum to one,
     # so one class's values are the other's reversed (counting them twice halved the tests' power:
     # 43 flips poured into a class of 17 read as 'learnt nothing' at p = 0.010).
-    classes = [c for c in range(1 if probs.shape[1] == 2 else probs.shape[1])
-               if 0 < np.count_nonzero(labels == c) < n]
+    classes = [c for c in range(1 if probs.shape[1] == 2 else probs.shape[1]) if 0 < counts[c] < n]
     tests = 2 * len(classes)  # Bonferroni: both tests of every class
     p_values = [_ranked_higher(labels, probs, c, "mann-whitney") for c in classes]
     # Kolmogorov-Smirnov only where Mann-Whitney leaves doubt: on data the models learnt from,

@@ -180,7 +180,6 @@ def test_the_review_list_follows_the_flip_fit_only_where_it_expects_to_be_more_r
     assert overlapping.review_by.method == "cleanlab" and overlapping.review_by.expected_f1 < 0.5
 
 
-
 def test_a_pairs_flagged_labels_are_its_likeliest_candidates_not_every_label_its_class_is_likelier_for():
     rng = np.random.default_rng(0)
     n = 4_000
@@ -204,6 +203,7 @@ def test_a_pairs_flagged_labels_are_its_likeliest_candidates_not_every_label_its
         return 2 * np.intersect1d(found, flipped).size / (found.size + flipped.size)
 
     assert f1(findings.flagged) > f1(candidates) + 0.1, (f1(findings.flagged), f1(candidates))  # measured: 0.74, 0.56
+
 
 @settings(max_examples=200, deadline=None)
 @given(arrays(np.float64, st.integers(1, 40), elements=st.floats(0.0, 1.0)), st.integers(0, 3))
