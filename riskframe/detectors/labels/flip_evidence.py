@@ -125,6 +125,7 @@ class FlipView:
         f = self.findings
         parts = [self._found() if f.confirmed else self._nothing_found()]
         parts.append(self._review())
+        parts.append(self._left_out())
         parts.append(self._natural_noise())
         parts.append(self._can_see(params))
         if self.skipped:
@@ -162,6 +163,23 @@ class FlipView:
                              else (f"the {f.flagged.size} most doubtful labels", "are", "them"))
         return (f"No sign of label poisoning beyond the data's natural noise: {labels} ({what}) {are} flagged for "
                 f"review, but this data cannot tell {them} from its own noise (p = {_p(c.p_value)}).")
+
+    def _left_out(self) -> str:
+        """Which feature columns the models never saw, and why: the reader must know what the
+        verdict rests on."""
+        why = {"label_columns_left_out": ("determines the label", "determine the label"),
+               "row_number_columns_left_out": ("numbers the rows", "number the rows")}
+        sentences = []
+        for key, (one, several) in why.items():
+            columns = self.method.get(key) or []
+            if columns:
+                names = ", ".join(self._column(c) for c in columns)
+                sentences.append(f"{names}, which {one if len(columns) == 1 else several}")
+        return f"Left out of the models: {'; '.join(sentences)}." if sentences else ""
+
+    def _column(self, position: int) -> str:
+        columns = self.dataset.columns
+        return f"column {columns[position]!r}" if position < len(columns) else f"feature column {position}"
 
     def _review(self) -> str:
         f = self.findings

@@ -5,8 +5,9 @@ How it works:
 1. Out-of-fold probabilities from an ensemble (two logistic regressions, kNN, RBF SVM and, on
    tabular data, gradient boosting; stratified K-fold, seeded, identical rows and the rows of one declared
    entity (``groups:``) kept in one fold so that a copy cannot vouch for a flipped label; feature
-   columns that are the label left out). On large data the ensemble, the rows each member is
-   fitted on and the rows the tests see are bounded (:mod:`riskframe.detectors.labels._scale`).
+   columns that are the label, or that number the rows, left out). On large data the ensemble,
+   the rows each member is fitted on and the rows the tests see are bounded
+   (:mod:`riskframe.detectors.labels._scale`).
 2. :mod:`riskframe.detectors.labels._natural` calibrates them into the dataset's *natural* label noise
    (class overlap, ambiguous identical rows) and tests two departures from it: flips spread over
    the classes, and a targeted class pair (7 -> 1). :mod:`riskframe.detectors.labels._flips` keeps the
@@ -56,7 +57,14 @@ from riskframe.detectors.labels._oof import (
     usable_folds,
 )
 from riskframe.detectors.labels._scale import DEFAULT_SCALE, Scale
-from riskframe.detectors.labels.vouch import agreement, duplicate_groups, fold_groups, joined_groups, label_copies
+from riskframe.detectors.labels.vouch import (
+    agreement,
+    duplicate_groups,
+    fold_groups,
+    joined_groups,
+    label_copies,
+    row_numbers,
+)
 from riskframe.errors import NotApplicableError
 from riskframe.results import DetectorResult
 
@@ -178,11 +186,14 @@ class LabelIssues(Detector[LabelIssuesParams]):
         # Every row analysed (the usual case): the dataset's own array, not a copy of it.
         features = dataset.features if analysed.size == dataset.n_samples else dataset.features[analysed]
         copies = label_copies(features, codes)
-        if len(copies) == features.shape[1]:
-            raise ValueError(f"every feature column ({len(copies)}) determines the label: there is nothing to check "
-                             "the labels against")
-        if copies:
-            features = np.delete(features, copies, axis=1)  # the models would read the label from them
+        # Counted on every row: a row left out (a class too small) breaks the count, not the column.
+        numbers = [c for c in row_numbers(dataset.features) if c not in copies]
+        if len(copies) + len(numbers) == features.shape[1]:
+            raise ValueError(f"every feature column ({features.shape[1]}) determines the label or numbers the rows: "
+                             "there is nothing to check the labels against")
+        if copies or numbers:
+            # The models would read the label from the first, the file's order from the second.
+            features = np.delete(features, copies + numbers, axis=1)
         entities = None if dataset.groups is None else dataset.groups[analysed]
         joined = joined_groups(duplicate_groups(features), entities)
         together = fold_groups(joined, entities, max(1, codes.size // params.folds))
@@ -224,6 +235,7 @@ class LabelIssues(Detector[LabelIssuesParams]):
             "majority_class_rate": round(agreed.majority, 4),
             "temperature": round(findings.temperature, 4),
             "label_columns_left_out": copies,
+            "row_number_columns_left_out": numbers,
             "duplicate_rows_kept_in_one_fold": 0 if together is None else int(analysed.size - np.unique(together).size),
             "rows_of_groups_too_large_for_a_fold": _split_rows(joined, together),
             "ambiguous_rows": findings.ambiguous,

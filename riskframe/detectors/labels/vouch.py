@@ -6,7 +6,9 @@ it. That says nothing when
 - the models learnt nothing: scrambled labels, or features that carry no information about them,
   leave out-of-fold accuracy at the rate of always guessing the largest class, and no single label
   then looks more wrong than another (a dataset with every label randomised would pass);
-- a feature column *is* the label: the models read it and agree with every flip.
+- a feature column *is* the label: the models read it and agree with every flip;
+- a feature column numbers the rows: the models learn the file's order, and in a file sorted by
+  label (or by outcome, as a survival table often is) its stretches read as the labels.
 
 Exact duplicate rows are the opposite problem, solved in the folds rather than reported: a copy
 of a flipped row in a training fold vouches for the flip, so identical rows are kept in one fold
@@ -112,7 +114,7 @@ def _ranked_higher(labels: np.ndarray, probs: np.ndarray, c: int,
     return float(ks_2samp(mine, others, alternative="less", method="exact" if exact else "asymp").pvalue)
 
 
-# Rows a column's values are first counted on (see label_copies).
+# Rows a column's values are first looked at (see label_copies and row_numbers).
 _PREFIX_ROWS = 4_096
 # Rows hashed at once (see _may_repeat).
 _HASH_ROWS = 16_384
@@ -140,6 +142,35 @@ def label_copies(features: np.ndarray, labels: np.ndarray) -> list[int]:
         if pairs.size == values.size:  # no value of this column goes with two labels
             copies.append(column)
     return copies
+
+
+def row_numbers(features: np.ndarray) -> list[int]:
+    """Feature columns that number the rows: ``k, k+1, k+2, ...`` down the file, a row index or an
+    id written out with the data.
+
+    Such a column tells the models where a row sits in the file, nothing about the sample. In a
+    file sorted by outcome it reads as the labels in stretches, and the labels that break a
+    stretch look flipped: a table of residents' deaths whose ``obs`` column counts its rows fails
+    the label screen with it (31 labels, p = 3e-6) and shows no sign of flips without it.
+
+    >>> row_numbers(np.array([[1.0, 0.5], [2.0, 0.1], [3.0, 0.9]]))
+    [0]
+    >>> row_numbers(np.array([[1.0], [3.0], [2.0]]))
+    []
+    """
+    n = features.shape[0]
+    if n < 2:
+        return []
+    steps = np.arange(min(n, _PREFIX_ROWS))
+    numbered = []
+    for column in range(features.shape[1]):
+        values = features[:, column]
+        # The first rows already tell a measurement from a count, sparing a pass over a million rows.
+        if not np.array_equal(values[:steps.size] - values[0], steps):
+            continue
+        if np.array_equal(values - values[0], np.arange(n)):
+            numbered.append(column)
+    return numbered
 
 
 def duplicate_groups(features: np.ndarray) -> np.ndarray | None:

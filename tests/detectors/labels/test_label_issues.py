@@ -14,10 +14,12 @@ from PIL import Image
 from pydantic import ValidationError
 
 from riskframe import scenarios
+from riskframe.detectors.context import ArtifactStore, RunContext
 from riskframe.detectors.figures import grid_pixels
 from riskframe.detectors.labels._oof import members_for
 from riskframe.detectors.labels.label_issues import LabelIssues
 from riskframe.errors import NotApplicableError
+from riskframe.spec.pipeline import Artifact, Stage
 
 
 def f1(flagged: list[int], truth: np.ndarray) -> float:
@@ -364,6 +366,24 @@ def test_a_feature_that_is_the_label_is_left_out(digits_dataset_context):
     result = LabelIssues().run(digits_dataset_context(leaked, poisoned), LabelIssues.Params())
     assert result.evidence["method"]["label_columns_left_out"] == [64]
     assert result.status == "fail" and f1(result.evidence["flagged_indices"], flipped) >= 0.9
+    assert "Left out of the models: feature column 64, which determines the label." in result.summary
+
+
+def test_a_column_that_numbers_the_rows_is_left_out_and_named(tmp_path):
+    """A table sorted by outcome with its R row names written out: the models must not read the
+    file's order as the labels."""
+    features, labels = overlapping(300)
+    order = np.argsort(labels, kind="stable")
+    frame = np.column_stack([np.arange(1, labels.size + 1), features[order, :2], labels[order]])
+    (tmp_path / "table.csv").write_text("obs,a,b,outcome\n" + "\n".join(
+        f"{int(row[0])},{row[1]:.6f},{row[2]:.6f},{int(row[3])}" for row in frame) + "\n")
+    table = Artifact(name="table", type="dataset", path="table.csv", format="csv", labels="outcome")
+    stage = Stage(name="train", kind="data-preparation", artifacts=[table])
+    ctx = RunContext(stage=stage, bindings={"dataset": (table,)}, store=ArtifactStore(tmp_path), seed=0)
+    result = LabelIssues().run(ctx, LabelIssues.Params())
+    assert result.evidence["method"]["row_number_columns_left_out"] == [0]
+    assert result.evidence["method"]["label_columns_left_out"] == []
+    assert "Left out of the models: column 'obs', which numbers the rows." in result.summary
 
 
 # Parameters ------------------------------------------------------------------------------------

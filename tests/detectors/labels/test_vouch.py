@@ -18,6 +18,7 @@ from riskframe.detectors.labels.vouch import (
     joined_groups,
     label_copies,
     representation_doubt,
+    row_numbers,
 )
 
 
@@ -126,6 +127,33 @@ def test_label_copies_are_columns_that_determine_the_label():
         np.ones(6),  # constant
     ])
     assert label_copies(features, labels) == [1]
+
+
+def test_row_numbers_are_columns_that_count_the_rows_from_any_start():
+    n = 5_000  # past the rows a column is first looked at
+    count = np.arange(n, dtype=float)
+    features = np.column_stack([
+        count + 1,  # an R row name: 1, 2, 3, ...
+        count * 2,  # a step of two: not a count of rows
+        np.roll(count, 1),  # counts, but not from the first row
+        np.where(count < 4_500, count, 0.0),  # counts for the first 4,500 rows only
+        count + 1_000,  # an id counted from 1,000
+    ])
+    assert row_numbers(features) == [0, 4]
+    assert row_numbers(features.astype(np.float32)) == [0, 4]
+    assert row_numbers(features[:1]) == []  # one row numbers nothing
+
+
+@given(arrays(np.float64, st.tuples(st.integers(2, 40), st.integers(0, 3)), elements=st.floats(-5, 5)),
+       st.integers(-1_000, 1_000), st.data())
+def test_a_row_count_is_found_wherever_it_stands_and_not_once_the_rows_are_shuffled(features, start, data):
+    n = features.shape[0]
+    position = data.draw(st.integers(0, features.shape[1]))
+    counted = np.insert(features, position, start + np.arange(n), axis=1)
+    assert position in row_numbers(counted)
+    order = data.draw(st.permutations(range(n)))
+    if list(order) != list(range(n)):
+        assert position not in row_numbers(counted[list(order)])
 
 
 @settings(deadline=None)  # the first example pays numpy's first sort: a second on a loaded machine
