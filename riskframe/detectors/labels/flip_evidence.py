@@ -168,7 +168,9 @@ class FlipView:
         """Which feature columns the models never saw, and why: the reader must know what the
         verdict rests on."""
         why = {"label_columns_left_out": ("determines the label", "determine the label"),
-               "row_number_columns_left_out": ("numbers the rows", "number the rows")}
+               "row_number_columns_left_out": ("numbers the rows", "number the rows"),
+               "entity_number_columns_left_out": ("numbers entities, each kept in one fold",
+                                                  "number entities, each kept in one fold")}
         sentences = []
         for key, (one, several) in why.items():
             columns = self.method.get(key) or []

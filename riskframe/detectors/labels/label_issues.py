@@ -5,7 +5,8 @@ How it works:
 1. Out-of-fold probabilities from an ensemble (two logistic regressions, kNN, RBF SVM and, on
    tabular data, gradient boosting; stratified K-fold, seeded, identical rows and the rows of one declared
    entity (``groups:``) kept in one fold so that a copy cannot vouch for a flipped label; feature
-   columns that are the label, or that number the rows, left out). On large data the ensemble,
+   columns that are the label, or that number the rows, left out, and so are columns that
+   number entities, whose rows are kept in one fold too). On large data the ensemble,
    the rows each member is fitted on and the rows the tests see are bounded
    (:mod:`riskframe.detectors.labels._scale`).
 2. :mod:`riskframe.detectors.labels._natural` calibrates them into the dataset's *natural* label noise
@@ -60,6 +61,7 @@ from riskframe.detectors.labels._scale import DEFAULT_SCALE, Scale
 from riskframe.detectors.labels.vouch import (
     agreement,
     duplicate_groups,
+    entity_numbers,
     fold_groups,
     joined_groups,
     label_copies,
@@ -188,15 +190,26 @@ class LabelIssues(Detector[LabelIssuesParams]):
         copies = label_copies(features, codes)
         # Counted on every row: a row left out (a class too small) breaks the count, not the column.
         numbers = [c for c in row_numbers(dataset.features) if c not in copies]
-        if len(copies) + len(numbers) == features.shape[1]:
-            raise ValueError(f"every feature column ({features.shape[1]}) determines the label or numbers the rows: "
-                             "there is nothing to check the labels against")
-        if copies or numbers:
-            # The models would read the label from the first, the file's order from the second.
-            features = np.delete(features, copies + numbers, axis=1)
+        ids = [c for c in entity_numbers(dataset.features) if c not in copies]
+        left_out = copies + numbers + ids
+        if len(left_out) == features.shape[1]:
+            raise ValueError(f"every feature column ({features.shape[1]}) determines the label or numbers the rows "
+                             "or entities: there is nothing to check the labels against")
+        numbered_entities = [features[:, c] for c in ids]
+        if left_out:
+            # The models would read the label from the first, the file's order from the second, a
+            # row's entity's other labels from the third.
+            features = np.delete(features, left_out, axis=1)
         entities = None if dataset.groups is None else dataset.groups[analysed]
-        joined = joined_groups(duplicate_groups(features), entities)
-        together = fold_groups(joined, entities, max(1, codes.size // params.folds))
+        duplicates = duplicate_groups(features)
+        joined = joined_groups(duplicates, entities)
+        # An entity number keeps its entity's rows in one fold. Unlike declared entities, its rows'
+        # labels are not judged beside each other: a litter's rats carry different treatments.
+        in_folds = entities
+        for numbered in numbered_entities if entities is None else []:
+            in_folds = numbered if in_folds is None else joined_groups(in_folds, numbered)
+        joined_in_folds = joined if in_folds is entities else joined_groups(duplicates, in_folds)
+        together = fold_groups(joined_in_folds, in_folds, max(1, codes.size // params.folds))
         # A group too large for a fold that joins entities is linked only through chains of
         # identical rows across them (a week's prices, shared by every household); each row is
         # judged beside its own entity's other labels. Identical rows without entities stay ambiguity.
@@ -236,8 +249,9 @@ class LabelIssues(Detector[LabelIssuesParams]):
             "temperature": round(findings.temperature, 4),
             "label_columns_left_out": copies,
             "row_number_columns_left_out": numbers,
+            "entity_number_columns_left_out": ids,
             "duplicate_rows_kept_in_one_fold": 0 if together is None else int(analysed.size - np.unique(together).size),
-            "rows_of_groups_too_large_for_a_fold": _split_rows(joined, together),
+            "rows_of_groups_too_large_for_a_fold": _split_rows(joined_in_folds, together),
             "ambiguous_rows": findings.ambiguous,
             "purified_from_training": purified,
             "targeted_flip_tried": None if probe is None else probe.describe(),

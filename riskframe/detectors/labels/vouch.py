@@ -8,7 +8,9 @@ it. That says nothing when
   then looks more wrong than another (a dataset with every label randomised would pass);
 - a feature column *is* the label: the models read it and agree with every flip;
 - a feature column numbers the rows: the models learn the file's order, and in a file sorted by
-  label (or by outcome, as a survival table often is) its stretches read as the labels.
+  label (or by outcome, as a survival table often is) its stretches read as the labels;
+- a feature column numbers entities (patients, households) whose rows stand together: split across
+  folds, one row's label is read off the other rows of its entity (:func:`entity_numbers`).
 
 Exact duplicate rows are the opposite problem, solved in the folds rather than reported: a copy
 of a flipped row in a training fold vouches for the flip, so identical rows are kept in one fold
@@ -171,6 +173,70 @@ def row_numbers(features: np.ndarray) -> list[int]:
         if np.array_equal(values - values[0], np.arange(n)):
             numbered.append(column)
     return numbered
+
+
+# What makes a column an entity number (see entity_numbers): at least this many entities, at most
+# this many rows each on average, steps of 0 or 1 between consecutive rows at least this often,
+# and at least this share of the numbers from the first to the last in use.
+ENTITY_MIN_COUNT = 20
+ENTITY_MAX_MEAN_ROWS = 10
+ENTITY_MIN_UNIT_STEPS = 0.95
+ENTITY_MIN_COVERAGE = 0.9
+
+
+def entity_numbers(features: np.ndarray) -> list[int]:
+    """Feature columns that number entities in file order: ``1, 1, 2, 2, 2, 3, ...``, the id of a
+    patient, household or tree whose rows stand together, the table sorted by it.
+
+    The rows of one entity share much of what the label depends on (a patient's treatment arm is
+    on both of the patient's rows). Split across folds, one row's label is read off the other's,
+    through the id itself or the features the rows share: a randomised trial with two rows per
+    patient and its patient ``id`` as a feature failed the label screen with "labels changed at
+    random in 17.6%"; with each patient's rows in one fold, the models learnt nothing about the
+    arm, as they should. Such a column keeps its entities' rows together in the folds and is left
+    out of the models.
+
+    What counts: whole numbers from 0 or 1, never decreasing down the file, consecutive rows
+    stepping by 0 or 1 (:data:`ENTITY_MIN_UNIT_STEPS`: rows left out for missing values leave a few
+    larger steps) through most numbers up to the last (:data:`ENTITY_MIN_COVERAGE`), at least
+    :data:`ENTITY_MIN_COUNT` of them, with some rows sharing one and at most
+    :data:`ENTITY_MAX_MEAN_ROWS` rows a number on average. Of the 174 clean tables of
+    benchmarks/clean_sweep.py, 19 have such a column, every one an id (subject, litter, tree,
+    household, patent); a table sorted by age does not count (ages start above 1, and 43 ages over
+    53 years leave too many out).
+
+    >>> ids = np.repeat(np.arange(1.0, 31.0), 2)
+    >>> entity_numbers(np.column_stack([np.linspace(0, 1, ids.size), ids]))
+    [1]
+    >>> entity_numbers(np.arange(1.0, 61.0)[:, None])  # a row number: see row_numbers
+    []
+    """
+    n = features.shape[0]
+    if n < 2:
+        return []
+    numbered = []
+    for column in range(features.shape[1]):
+        # The first rows already tell a sorted count from a measurement (spares a million-row pass).
+        if not _counts_entities(features[:_PREFIX_ROWS, column], prefix=n > _PREFIX_ROWS):
+            continue
+        if n <= _PREFIX_ROWS or _counts_entities(features[:, column], prefix=False):
+            numbered.append(column)
+    return numbered
+
+
+def _counts_entities(values: np.ndarray, prefix: bool) -> bool:
+    """:func:`entity_numbers`' test of one column's ``values``; of its first rows only (``prefix``),
+    without the count of entities, which the rest of the column adds to."""
+    if values[0] not in (0, 1):
+        return False
+    steps = np.diff(values)
+    if (steps < 0).any() or not (steps == 0).any() or (values != np.round(values)).any():
+        return False
+    distinct = int((steps != 0).sum()) + 1  # sorted: a new number at every step that is not 0
+    return ((prefix or distinct >= ENTITY_MIN_COUNT)
+            and values.size / distinct <= ENTITY_MAX_MEAN_ROWS
+            and float(((steps == 0) | (steps == 1)).mean()) >= ENTITY_MIN_UNIT_STEPS
+            and distinct / (float(values[-1] - values[0]) + 1.0) >= ENTITY_MIN_COVERAGE)
 
 
 def duplicate_groups(features: np.ndarray) -> np.ndarray | None:

@@ -386,6 +386,27 @@ def test_a_column_that_numbers_the_rows_is_left_out_and_named(tmp_path):
     assert "Left out of the models: column 'obs', which numbers the rows." in result.summary
 
 
+def test_a_column_that_numbers_entities_keeps_their_rows_in_one_fold_and_is_left_out(tmp_path):
+    """A randomised trial with two rows per patient, its patient id a feature: split across folds, a
+    row's arm is read off its twin's (through the id and the patient's own measurements), and the
+    screen failed; with each patient in one fold the models learn nothing about the arm."""
+    rng = np.random.default_rng(0)
+    arms = rng.integers(0, 3, 300)
+    patient = rng.normal(size=(300, 3))
+    lines = [f"{i + 1},{a:.6f},{b:.6f},{c:.6f},{event},{rng.exponential():.6f},{arms[i]}"
+             for i, (a, b, c) in enumerate(patient) for event in (1, 2)]
+    (tmp_path / "trial.csv").write_text("id,age,nodes,extent,event,time,arm\n" + "\n".join(lines) + "\n")
+    trial = Artifact(name="trial", type="dataset", path="trial.csv", format="csv", labels="arm")
+    stage = Stage(name="train", kind="data-preparation", artifacts=[trial])
+    ctx = RunContext(stage=stage, bindings={"dataset": (trial,)}, store=ArtifactStore(tmp_path), seed=0)
+    result = LabelIssues().run(ctx, LabelIssues.Params())
+    assert result.evidence["method"]["entity_number_columns_left_out"] == [0]
+    assert result.evidence["method"]["row_number_columns_left_out"] == []
+    assert result.status == "warn"
+    assert result.summary.startswith("The models learnt nothing from the features about the labels")
+    assert "Left out of the models: column 'id', which numbers entities, each kept in one fold." in result.summary
+
+
 # Parameters ------------------------------------------------------------------------------------
 
 

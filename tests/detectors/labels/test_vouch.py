@@ -14,6 +14,7 @@ from riskframe.detectors.labels.vouch import (
     Agreement,
     agreement,
     duplicate_groups,
+    entity_numbers,
     fold_groups,
     joined_groups,
     label_copies,
@@ -154,6 +155,47 @@ def test_a_row_count_is_found_wherever_it_stands_and_not_once_the_rows_are_shuff
     order = data.draw(st.permutations(range(n)))
     if list(order) != list(range(n)):
         assert position not in row_numbers(counted[list(order)])
+
+
+def test_entity_numbers_are_sorted_ids_of_entities_with_several_rows():
+    patients = np.repeat(np.arange(1.0, 31.0), 2)  # two rows per patient, numbered from 1
+    n = patients.size
+    features = np.column_stack([
+        patients,
+        patients - 1,  # numbered from 0
+        patients + 17,  # numbered from 18, like ages in a table sorted by age
+        np.repeat(np.arange(1.0, 16.0), 4),  # 15 entities: too few to tell from a sorted feature
+        np.arange(1.0, n + 1),  # a row number, each row its own: row_numbers' business
+        patients[::-1],  # decreasing
+        patients + 0.5,  # not whole numbers
+        np.repeat(np.arange(1.0, 61.0, 2.0), 2),  # every other number missing
+        np.repeat(np.arange(1.0, 5.0), n // 4),  # 15 rows a number
+    ])
+    assert entity_numbers(features) == [0, 1]
+    assert entity_numbers(features.astype(np.float32)) == [0, 1]
+    assert entity_numbers(features[:1]) == []
+
+
+def test_an_entity_number_is_read_down_the_whole_column():
+    """The first rows of a column are only a first look: a column that stops counting past them
+    is no entity number."""
+    households = np.repeat(np.arange(1.0, 2_501.0), 2)  # 5,000 rows, past the first look
+    broken = households.copy()
+    broken[4_500:] = 0.0
+    assert entity_numbers(np.column_stack([households, broken])) == [0]
+
+
+@given(st.lists(st.integers(1, 6), min_size=20, max_size=40), st.integers(0, 1), st.integers(0, 2), st.data())
+def test_an_entity_number_is_found_wherever_it_stands_and_not_once_the_rows_are_reversed(runs, start, others,
+                                                                                         data):
+    runs[0] = max(runs[0], 2)  # some entity has two rows or more
+    ids = np.repeat(start + np.arange(len(runs), dtype=float), runs)
+    rng = np.random.default_rng(len(runs))
+    features = rng.normal(size=(ids.size, others))
+    position = data.draw(st.integers(0, others))
+    numbered = np.insert(features, position, ids, axis=1)
+    assert position in entity_numbers(numbered)
+    assert position not in entity_numbers(numbered[::-1])
 
 
 @settings(deadline=None)  # the first example pays numpy's first sort: a second on a loaded machine
