@@ -407,6 +407,17 @@ def test_a_column_that_numbers_entities_keeps_their_rows_in_one_fold_and_is_left
     assert "Left out of the models: column 'id', which numbers entities, each kept in one fold." in result.summary
 
 
+@pytest.mark.parametrize("column", [
+    np.arange(1.0, 201.0),  # numbers the rows
+    np.repeat(np.arange(1.0, 101.0), 2),  # numbers entities of two rows each
+])
+def test_a_table_whose_only_feature_numbers_rows_or_entities_has_nothing_to_judge_by(digits_dataset_context, column):
+    labels = np.tile([0, 1], 100)
+    with pytest.raises(ValueError, match=r"every feature column \(1\) determines the label or numbers the rows or "
+                                         r"entities: there is nothing to check the labels against"):
+        LabelIssues().run(digits_dataset_context(column[:, None], labels), LabelIssues.Params())
+
+
 # Parameters ------------------------------------------------------------------------------------
 
 
