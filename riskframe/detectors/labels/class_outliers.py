@@ -22,7 +22,10 @@ rest. The result states the detection limit: the share of foreign samples a clas
 would need to stand out, and warns when that exceeds ``max_class_outlier_fraction``.
 
 Only samples unlike *any* class count: a sample unlike its class but typical of another (a rare
-rule case of a decision table, a '7' among the 1s) is a question for ``label-issues``.
+rule case of a decision table, a '7' among the 1s) is a question for ``label-issues``. What is
+typical of the dataset is judged twice, by a forest of every row and by one of as many rows of
+each class as the smallest has: to the first alone, a small class far from a large one would be
+foreign in its entirety.
 
 What it is for: foreign or corrupted samples (a 7 filed among the 1s, a blank image, a feature
 vector from another distribution). It is not a label-flip detector: a targeted flip puts a
@@ -189,12 +192,15 @@ def class_outlier_scores(
             # sklearn's score_samples is the *negated* anomaly score of Liu et al.: 1 = worst here.
             scores[members] = -forest.score_samples(standardised[members])
         profiled = ~np.isin(labels, skipped)
-        everyone = IsolationForest(n_estimators=params.n_estimators, random_state=seed).fit(standardised[profiled])
-        overall = -everyone.score_samples(standardised)
+        # The whole dataset seen two ways: every row, and as many rows of each class as the
+        # smallest has (see _balanced).
+        overall = [-IsolationForest(n_estimators=params.n_estimators, random_state=seed)
+                   .fit(standardised[rows]).score_samples(standardised)
+                   for rows in (np.flatnonzero(profiled), _balanced(labels, profiled, seed))]
     # A sample unlike its class but typical of the dataset is a label question (label-issues), or
     # a rare but ordinary case (a rule of a decision table): a foreign or corrupted sample is
-    # unlike *any* class, so only samples the whole dataset's forest finds unusual count.
-    ordinary = overall <= _robust_cutoff(overall[profiled], params.mad_threshold)
+    # unlike *any* class, so only samples the whole dataset's forests both find unusual count.
+    ordinary = np.any([seen <= _robust_cutoff(seen[profiled], params.mad_threshold) for seen in overall], axis=0)
     scores[ordinary & profiled] = np.minimum(scores[ordinary & profiled], AVERAGE_DEPTH_SCORE)
     # Each class's cutoff sits above its own median, by at least the spread of every profiled
     # sample: a class whose samples are nearly identical (benign cytology, all ones) has almost no
@@ -205,12 +211,28 @@ def class_outlier_scores(
         cutoffs[code] = max(AVERAGE_DEPTH_SCORE,
                             float(np.median(members)) + params.mad_threshold * max(_spread(members), pooled))
     # A class of a few dozen samples gives its forest too little to isolate strangers with (uniform
-    # noise among 300 digits scores 0.58-0.64 in its class): a sample the whole dataset's forest
-    # finds extreme (FAR_OUT robust deviations) is unlike every class, and flagged whatever its
-    # class forest says.
-    far_out = (overall > float(np.median(overall[profiled])) + FAR_OUT * _spread(overall[profiled])) & profiled
+    # noise among 300 digits scores 0.58-0.64 in its class): a sample both of the whole dataset's
+    # forests find extreme (FAR_OUT robust deviations) is unlike every class, and flagged whatever
+    # its class forest says.
+    far_out = np.all([seen > float(np.median(seen[profiled])) + FAR_OUT * _spread(seen[profiled])
+                      for seen in overall], axis=0) & profiled
     scores[far_out] = np.maximum(scores[far_out], cutoffs[labels[far_out]] + 1e-9)
     return scores, cutoffs, skipped
+
+
+def _balanced(labels: np.ndarray, profiled: np.ndarray, seed: int) -> np.ndarray:
+    """Indices of as many rows of each profiled class as the smallest has (seeded).
+
+    A forest fitted on every row is the largest class's: a class twenty times smaller, away from
+    it, is rare to it, and all of that class's samples read as unlike any class (every sample of
+    two clean classes of 13 and 14 rows beside one of 273 was flagged). Fitted on these rows alone,
+    the forest misses rare rows of the large classes (a passenger table of 14 distinct rows: 61 of
+    its survivors flagged), so a sample must look unusual to both."""
+    rng = np.random.default_rng(seed)
+    codes, counts = np.unique(labels[profiled], return_counts=True)
+    smallest = int(counts.min())
+    return np.sort(np.concatenate([rng.choice(np.flatnonzero(labels == code), size=smallest, replace=False)
+                                   for code in codes]))
 
 
 def _spread(scores: np.ndarray) -> float:

@@ -171,3 +171,17 @@ def test_a_class_fails_on_its_share_only_from_three_strays(digits_dataset_contex
     zero = result.evidence["class_profiles"][0]
     assert zero["flagged"] >= strays and zero["flagged_share"] > 0.05
     assert result.status == status
+
+
+def test_small_classes_far_from_a_large_one_are_not_foreign(digits_dataset_context):
+    """Two clean classes of 13 and 14 samples beside one of 273: to a forest of every row they are
+    rare, and each of their samples read as unlike any class (the class failed with all of them
+    flagged); they are classes, as typical of themselves as the large one is."""
+    from sklearn.datasets import make_classification
+
+    features, labels = make_classification(n_samples=300, n_features=2, n_informative=2, n_redundant=0, n_classes=3,
+                                            n_clusters_per_class=1, weights=[20 / 22, 1 / 22, 1 / 22], flip_y=0.0,
+                                            class_sep=2.5, random_state=975599732)
+    assert sorted(np.bincount(labels).tolist()) == [13, 14, 273]
+    result = ClassOutliers().run(digits_dataset_context(features, labels), ClassOutliers.Params())
+    assert result.status != "fail" and result.metrics["flagged_samples"] == 0.0
