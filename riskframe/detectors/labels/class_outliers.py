@@ -193,10 +193,11 @@ def class_outlier_scores(
             scores[members] = -forest.score_samples(standardised[members])
         profiled = ~np.isin(labels, skipped)
         # The whole dataset seen two ways: every row, and as many rows of each class as the
-        # smallest has (see _balanced).
+        # smallest has (see _balanced); one way when the classes are the same size.
+        every_row, balanced = np.flatnonzero(profiled), _balanced(labels, profiled, seed)
         overall = [-IsolationForest(n_estimators=params.n_estimators, random_state=seed)
                    .fit(standardised[rows]).score_samples(standardised)
-                   for rows in (np.flatnonzero(profiled), _balanced(labels, profiled, seed))]
+                   for rows in ([every_row, balanced] if balanced.size < every_row.size else [every_row])]
     # A sample unlike its class but typical of the dataset is a label question (label-issues), or
     # a rare but ordinary case (a rule of a decision table): a foreign or corrupted sample is
     # unlike *any* class, so only samples the whole dataset's forests both find unusual count.
