@@ -19,6 +19,7 @@ of a flipped row in a training fold vouches for the flip, so identical rows are 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -160,19 +161,7 @@ def row_numbers(features: np.ndarray) -> list[int]:
     >>> row_numbers(np.array([[1.0], [3.0], [2.0]]))
     []
     """
-    n = features.shape[0]
-    if n < 2:
-        return []
-    steps = np.arange(min(n, _PREFIX_ROWS))
-    numbered = []
-    for column in range(features.shape[1]):
-        values = features[:, column]
-        # The first rows already tell a measurement from a count, sparing a pass over a million rows.
-        if not np.array_equal(values[:steps.size] - values[0], steps):
-            continue
-        if np.array_equal(values - values[0], np.arange(n)):
-            numbered.append(column)
-    return numbered
+    return _columns_where(features, lambda values, whole: np.array_equal(values - values[0], np.arange(values.size)))
 
 
 # What makes a column an entity number (see entity_numbers): at least this many entities, at most
@@ -211,32 +200,34 @@ def entity_numbers(features: np.ndarray) -> list[int]:
     >>> entity_numbers(np.arange(1.0, 61.0)[:, None])  # a row number: see row_numbers
     []
     """
-    n = features.shape[0]
-    if n < 2:
-        return []
-    numbered = []
-    for column in range(features.shape[1]):
-        # The first rows already tell a sorted count from a measurement (spares a million-row pass).
-        if not _counts_entities(features[:_PREFIX_ROWS, column], prefix=n > _PREFIX_ROWS):
-            continue
-        if n <= _PREFIX_ROWS or _counts_entities(features[:, column], prefix=False):
-            numbered.append(column)
-    return numbered
+    return _columns_where(features, _counts_entities)
 
 
-def _counts_entities(values: np.ndarray, prefix: bool) -> bool:
-    """:func:`entity_numbers`' test of one column's ``values``; of its first rows only (``prefix``),
-    without the count of entities, which the rest of the column adds to."""
+def _counts_entities(values: np.ndarray, whole: bool) -> bool:
+    """:func:`entity_numbers`' test of one column's ``values``; of its first rows only (not
+    ``whole``), without the count of entities, which the rest of the column adds to."""
     if values[0] not in (0, 1):
         return False
     steps = np.diff(values)
     if (steps < 0).any() or not (steps == 0).any() or (values != np.round(values)).any():
         return False
     distinct = int((steps != 0).sum()) + 1  # sorted: a new number at every step that is not 0
-    return ((prefix or distinct >= ENTITY_MIN_COUNT)
+    return ((not whole or distinct >= ENTITY_MIN_COUNT)
             and values.size / distinct <= ENTITY_MAX_MEAN_ROWS
             and float(((steps == 0) | (steps == 1)).mean()) >= ENTITY_MIN_UNIT_STEPS
             and distinct / (float(values[-1] - values[0]) + 1.0) >= ENTITY_MIN_COVERAGE)
+
+
+def _columns_where(features: np.ndarray, holds: Callable[[np.ndarray, bool], bool]) -> list[int]:
+    """Feature columns whose values ``holds(values, whole)`` accepts, with at least two rows. Each
+    column's first rows are looked at first (``whole`` False unless they are every row): a
+    measurement shows itself there, sparing a pass over a million rows."""
+    n = features.shape[0]
+    if n < 2:
+        return []
+    whole = n <= _PREFIX_ROWS
+    return [column for column in range(features.shape[1])
+            if holds(features[:_PREFIX_ROWS, column], whole) and (whole or holds(features[:, column], True))]
 
 
 def duplicate_groups(features: np.ndarray) -> np.ndarray | None:

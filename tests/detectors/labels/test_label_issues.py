@@ -7,6 +7,7 @@ import io
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -369,18 +370,22 @@ def test_a_feature_that_is_the_label_is_left_out(digits_dataset_context):
     assert "Left out of the models: feature column 64, which determines the label." in result.summary
 
 
+def csv_context(folder: Path, header: str, lines: list[str], labels: str) -> RunContext:
+    """A RunContext on ``folder/table.csv``, written as a user would, its ``labels`` column the label."""
+    (folder / "table.csv").write_text(header + "\n" + "\n".join(lines) + "\n")
+    table = Artifact(name="table", type="dataset", path="table.csv", format="csv", labels=labels)
+    stage = Stage(name="train", kind="data-preparation", artifacts=[table])
+    return RunContext(stage=stage, bindings={"dataset": (table,)}, store=ArtifactStore(folder), seed=0)
+
+
 def test_a_column_that_numbers_the_rows_is_left_out_and_named(tmp_path):
     """A table sorted by outcome with its R row names written out: the models must not read the
     file's order as the labels."""
     features, labels = overlapping(300)
     order = np.argsort(labels, kind="stable")
     frame = np.column_stack([np.arange(1, labels.size + 1), features[order, :2], labels[order]])
-    (tmp_path / "table.csv").write_text("obs,a,b,outcome\n" + "\n".join(
-        f"{int(row[0])},{row[1]:.6f},{row[2]:.6f},{int(row[3])}" for row in frame) + "\n")
-    table = Artifact(name="table", type="dataset", path="table.csv", format="csv", labels="outcome")
-    stage = Stage(name="train", kind="data-preparation", artifacts=[table])
-    ctx = RunContext(stage=stage, bindings={"dataset": (table,)}, store=ArtifactStore(tmp_path), seed=0)
-    result = LabelIssues().run(ctx, LabelIssues.Params())
+    lines = [f"{int(row[0])},{row[1]:.6f},{row[2]:.6f},{int(row[3])}" for row in frame]
+    result = LabelIssues().run(csv_context(tmp_path, "obs,a,b,outcome", lines, "outcome"), LabelIssues.Params())
     assert result.evidence["method"]["row_number_columns_left_out"] == [0]
     assert result.evidence["method"]["label_columns_left_out"] == []
     assert "Left out of the models: column 'obs', which numbers the rows." in result.summary
@@ -395,11 +400,8 @@ def test_a_column_that_numbers_entities_keeps_their_rows_in_one_fold_and_is_left
     patient = rng.normal(size=(300, 3))
     lines = [f"{i + 1},{a:.6f},{b:.6f},{c:.6f},{event},{rng.exponential():.6f},{arms[i]}"
              for i, (a, b, c) in enumerate(patient) for event in (1, 2)]
-    (tmp_path / "trial.csv").write_text("id,age,nodes,extent,event,time,arm\n" + "\n".join(lines) + "\n")
-    trial = Artifact(name="trial", type="dataset", path="trial.csv", format="csv", labels="arm")
-    stage = Stage(name="train", kind="data-preparation", artifacts=[trial])
-    ctx = RunContext(stage=stage, bindings={"dataset": (trial,)}, store=ArtifactStore(tmp_path), seed=0)
-    result = LabelIssues().run(ctx, LabelIssues.Params())
+    result = LabelIssues().run(csv_context(tmp_path, "id,age,nodes,extent,event,time,arm", lines, "arm"),
+                               LabelIssues.Params())
     assert result.evidence["method"]["entity_number_columns_left_out"] == [0]
     assert result.evidence["method"]["row_number_columns_left_out"] == []
     assert result.status == "warn"
