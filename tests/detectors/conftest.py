@@ -53,6 +53,23 @@ def digits_dataset_context(tmp_path: Path) -> DigitsContext:
     return build
 
 
+TableContext = Callable[[str, list[str], str], RunContext]
+
+
+@pytest.fixture
+def csv_table_context(tmp_path: Path) -> TableContext:
+    """Factory: ``(header, lines, labels) -> RunContext`` on ``tmp_path/table.csv``, written as a
+    user would, its ``labels`` column the label."""
+
+    def build(header: str, lines: list[str], labels: str) -> RunContext:
+        (tmp_path / "table.csv").write_text(header + "\n" + "\n".join(lines) + "\n")
+        table = Artifact(name="table", type="dataset", path="table.csv", format="csv", labels=labels)
+        stage = Stage(name="train", kind="data-preparation", artifacts=[table])
+        return RunContext(stage=stage, bindings={"dataset": (table,)}, store=ArtifactStore(tmp_path), seed=0)
+
+    return build
+
+
 def _run_label_issues(folder: Path, scenario: scenarios.Scenario) -> tuple[scenarios.Scenario, DetectorResult]:
     ctx = write_dataset_context(folder, scenario.images, scenario.labels)
     return scenario, LabelIssues().run(ctx, LabelIssues.Params())

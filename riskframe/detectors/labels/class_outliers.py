@@ -44,6 +44,7 @@ from pydantic import Field
 from riskframe.data.datasets import Dataset
 from riskframe.detectors.base import Detector, DetectorParams
 from riskframe.detectors.context import RunContext
+from riskframe.detectors.labels.vouch import entity_numbers, row_numbers
 from riskframe.errors import NotApplicableError
 from riskframe.results import Attachment, DetectorResult
 
@@ -105,6 +106,8 @@ class ClassOutliers(Detector[ClassOutliersParams]):
         dataset: Dataset = ctx.dataset()
         source = "representations" if ctx.has("representations") else "dataset features"
         features = ctx.representations() if ctx.has("representations") else dataset.features
+        numbers, ids = ([], []) if ctx.has("representations") else (row_numbers(features), entity_numbers(features))
+        features = _without_place_columns(features, numbers, ids)
         scores, cutoffs, skipped = class_outlier_scores(features, dataset.labels, params, ctx.seed)
         flagged_mask = np.isfinite(cutoffs[dataset.labels]) & (scores > cutoffs[dataset.labels])
         flagged = np.flatnonzero(flagged_mask)
@@ -120,7 +123,8 @@ class ClassOutliers(Detector[ClassOutliersParams]):
         return DetectorResult(
             status=status,
             score=_score(crowded, worst),
-            summary=_summary(flagged.size, share, dataset.n_samples, crowded, limit, params),
+            summary=". ".join(filter(None, (_summary(flagged.size, share, dataset.n_samples, crowded, limit, params),
+                                            _left_out(dataset, numbers, ids)))),
             metrics={
                 "outlier_fraction": share,
                 "flagged_samples": float(flagged.size),
@@ -145,6 +149,8 @@ class ClassOutliers(Detector[ClassOutliersParams]):
                     for c in skipped
                 ],
                 "features": source,
+                "row_number_columns_left_out": numbers,
+                "entity_number_columns_left_out": ids,
             },
             attachments=_attachments(dataset, scores, flagged, flagged_mask, params.max_images),
         )
@@ -349,6 +355,29 @@ def _summary(count: int, share: float, n: int, crowded: list[dict[str, Any]], li
         return (f"{tail}. This data cannot show a class with {params.max_class_outlier_fraction:.0%} foreign "
                 f"samples (max_class_outlier_fraction): {can_see}")
     return f"{tail}; {can_see}"
+
+
+def _without_place_columns(features: np.ndarray, numbers: list[int], ids: list[int]) -> np.ndarray:
+    """``features`` without the columns that number the rows or entities: they say where a row
+    sits in the file, not what the sample is, and in a file sorted by class they would set each
+    class apart by its position (``label-issues`` leaves the same columns out)."""
+    left_out = sorted(set(numbers) | set(ids))
+    if len(left_out) == features.shape[1]:
+        raise ValueError(f"every feature column ({features.shape[1]}) numbers the rows or entities: there is "
+                         "nothing to profile the classes by")
+    return np.delete(features, left_out, axis=1) if left_out else features
+
+
+def _left_out(dataset: Dataset, numbers: list[int], ids: list[int]) -> str:
+    """The sentence naming the columns the forests never saw, if any."""
+    def named(columns: list[int]) -> str:
+        return ", ".join(f"column {dataset.columns[c]!r}" if c < len(dataset.columns) else f"feature column {c}"
+                         for c in columns)
+
+    sentences = [f"{named(columns)}, which {one if len(columns) == 1 else several}"
+                 for columns, one, several in ((numbers, "numbers the rows", "number the rows"),
+                                               (ids, "numbers entities", "number entities")) if columns]
+    return f"Left out of the forests: {'; '.join(sentences)}." if sentences else ""
 
 
 def _histogram(scores: np.ndarray, flagged: np.ndarray) -> dict[str, Any]:

@@ -185,3 +185,31 @@ def test_small_classes_far_from_a_large_one_are_not_foreign(digits_dataset_conte
     assert sorted(np.bincount(labels).tolist()) == [13, 14, 273]
     result = ClassOutliers().run(digits_dataset_context(features, labels), ClassOutliers.Params())
     assert result.status != "fail" and result.metrics["flagged_samples"] == 0.0
+
+
+def test_columns_that_number_rows_or_entities_are_left_out_and_named(csv_table_context):
+    """A panel sorted by class, its row names and subject ids written out: where a row sits in the
+    file says nothing of the sample, and the classes must be profiled and scored as if the two
+    columns were not there (in a file sorted by class, the row numbers alone set the classes apart)."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 150)
+    features = rng.normal(size=(300, 3)) + labels[:, None]
+    subject = np.repeat(np.arange(1, 101), 3)
+    rows = [f"{float(a):.6f},{float(b):.6f},{float(c):.6f},{label}" for (a, b, c), label in zip(features, labels, strict=True)]
+    numbered = [f"{i + 1},{subject[i]},{row}" for i, row in enumerate(rows)]
+    result = ClassOutliers().run(csv_table_context("obs,subject,a,b,c,label", numbered, "label"), FAST)
+    assert result.evidence["row_number_columns_left_out"] == [0]
+    assert result.evidence["entity_number_columns_left_out"] == [1]
+    assert result.summary.endswith(
+        ". Left out of the forests: column 'obs', which numbers the rows; column 'subject', which numbers entities.")
+    without = ClassOutliers().run(csv_table_context("a,b,c,label", rows, "label"), FAST)
+    assert result.evidence["class_profiles"] == without.evidence["class_profiles"]
+    assert result.evidence["flagged_indices"] == without.evidence["flagged_indices"]
+    assert result.summary.startswith(without.summary)
+
+
+def test_a_table_whose_only_feature_numbers_the_rows_has_nothing_to_profile(digits_dataset_context):
+    labels = np.repeat([0, 1], 100)
+    with pytest.raises(ValueError, match=r"every feature column \(1\) numbers the rows or entities: there is nothing "
+                                         r"to profile the classes by"):
+        ClassOutliers().run(digits_dataset_context(np.arange(1.0, 201.0)[:, None], labels), FAST)

@@ -7,7 +7,6 @@ import io
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -370,28 +369,20 @@ def test_a_feature_that_is_the_label_is_left_out(digits_dataset_context):
     assert "Left out of the models: feature column 64, which determines the label." in result.summary
 
 
-def csv_context(folder: Path, header: str, lines: list[str], labels: str) -> RunContext:
-    """A RunContext on ``folder/table.csv``, written as a user would, its ``labels`` column the label."""
-    (folder / "table.csv").write_text(header + "\n" + "\n".join(lines) + "\n")
-    table = Artifact(name="table", type="dataset", path="table.csv", format="csv", labels=labels)
-    stage = Stage(name="train", kind="data-preparation", artifacts=[table])
-    return RunContext(stage=stage, bindings={"dataset": (table,)}, store=ArtifactStore(folder), seed=0)
-
-
-def test_a_column_that_numbers_the_rows_is_left_out_and_named(tmp_path):
+def test_a_column_that_numbers_the_rows_is_left_out_and_named(csv_table_context):
     """A table sorted by outcome with its R row names written out: the models must not read the
     file's order as the labels."""
     features, labels = overlapping(300)
     order = np.argsort(labels, kind="stable")
     frame = np.column_stack([np.arange(1, labels.size + 1), features[order, :2], labels[order]])
     lines = [f"{int(row[0])},{row[1]:.6f},{row[2]:.6f},{int(row[3])}" for row in frame]
-    result = LabelIssues().run(csv_context(tmp_path, "obs,a,b,outcome", lines, "outcome"), LabelIssues.Params())
+    result = LabelIssues().run(csv_table_context("obs,a,b,outcome", lines, "outcome"), LabelIssues.Params())
     assert result.evidence["method"]["row_number_columns_left_out"] == [0]
     assert result.evidence["method"]["label_columns_left_out"] == []
     assert "Left out of the models: column 'obs', which numbers the rows." in result.summary
 
 
-def test_a_column_that_numbers_entities_keeps_their_rows_in_one_fold_and_is_left_out(tmp_path):
+def test_a_column_that_numbers_entities_keeps_their_rows_in_one_fold_and_is_left_out(csv_table_context):
     """A randomised trial with two rows per patient, its patient id a feature: split across folds, a
     row's arm is read off its twin's (through the id and the patient's own measurements), and the
     screen failed; with each patient in one fold the models learn nothing about the arm."""
@@ -400,7 +391,7 @@ def test_a_column_that_numbers_entities_keeps_their_rows_in_one_fold_and_is_left
     patient = rng.normal(size=(300, 3))
     lines = [f"{i + 1},{a:.6f},{b:.6f},{c:.6f},{event},{rng.exponential():.6f},{arms[i]}"
              for i, (a, b, c) in enumerate(patient) for event in (1, 2)]
-    result = LabelIssues().run(csv_context(tmp_path, "id,age,nodes,extent,event,time,arm", lines, "arm"),
+    result = LabelIssues().run(csv_table_context("id,age,nodes,extent,event,time,arm", lines, "arm"),
                                LabelIssues.Params())
     assert result.evidence["method"]["entity_number_columns_left_out"] == [0]
     assert result.evidence["method"]["row_number_columns_left_out"] == []
@@ -480,9 +471,6 @@ def test_households_linked_by_shared_prices_still_get_folds_the_models_learn_fro
     """A brand-choice panel: 200 households, 6 purchases each, at one of 30 weekly price vectors
     that every household shares. Identical rows join all households into one group, which no fold
     can hold; the folds go back to the households and the models learn the choice from the prices."""
-    from riskframe.detectors.context import ArtifactStore, RunContext
-    from riskframe.spec.pipeline import Artifact, Stage
-
     rng = np.random.default_rng(0)
     prices = rng.normal(size=(30, 3))
     week = rng.integers(0, 30, 1_200)
