@@ -87,6 +87,11 @@ class Dataset:
         """The user-facing label of class code ``code``."""
         return str(self.classes[code].item())
 
+    def column_named(self, position: int) -> str:
+        """Feature column ``position`` as a reader knows it: ``column 'age'`` where the file
+        names it, else ``feature column 3``."""
+        return f"column {self.columns[position]!r}" if position < len(self.columns) else f"feature column {position}"
+
 
 def load_dataset(artifact: Artifact, roots: DataRoots | Path, budget: Budget | None = None) -> Dataset:
     """Read and validate a ``type: dataset`` artifact.

@@ -370,13 +370,9 @@ def _without_place_columns(features: np.ndarray, numbers: list[int], ids: list[i
 
 def _left_out(dataset: Dataset, numbers: list[int], ids: list[int]) -> str:
     """The sentence naming the columns the forests never saw, if any."""
-    def named(columns: list[int]) -> str:
-        return ", ".join(f"column {dataset.columns[c]!r}" if c < len(dataset.columns) else f"feature column {c}"
-                         for c in columns)
-
-    sentences = [f"{named(columns)}, which {one if len(columns) == 1 else several}"
-                 for columns, one, several in ((numbers, "numbers the rows", "number the rows"),
-                                               (ids, "numbers entities", "number entities")) if columns]
+    why = ((numbers, "numbers the rows", "number the rows"), (ids, "numbers entities", "number entities"))
+    sentences = [f"{', '.join(dataset.column_named(c) for c in columns)}, which {one if len(columns) == 1 else several}"
+                 for columns, one, several in why if columns]
     return f"Left out of the forests: {'; '.join(sentences)}." if sentences else ""
 
 

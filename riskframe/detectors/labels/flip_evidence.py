@@ -175,13 +175,9 @@ class FlipView:
         for key, (one, several) in why.items():
             columns = self.method.get(key) or []
             if columns:
-                names = ", ".join(self._column(c) for c in columns)
+                names = ", ".join(self.dataset.column_named(c) for c in columns)
                 sentences.append(f"{names}, which {one if len(columns) == 1 else several}")
         return f"Left out of the models: {'; '.join(sentences)}." if sentences else ""
-
-    def _column(self, position: int) -> str:
-        columns = self.dataset.columns
-        return f"column {columns[position]!r}" if position < len(columns) else f"feature column {position}"
 
     def _review(self) -> str:
         f = self.findings

@@ -195,7 +195,8 @@ def test_columns_that_number_rows_or_entities_are_left_out_and_named(csv_table_c
     labels = np.repeat([0, 1], 150)
     features = rng.normal(size=(300, 3)) + labels[:, None]
     subject = np.repeat(np.arange(1, 101), 3)
-    rows = [f"{float(a):.6f},{float(b):.6f},{float(c):.6f},{label}" for (a, b, c), label in zip(features, labels, strict=True)]
+    rows = [f"{float(a):.6f},{float(b):.6f},{float(c):.6f},{label}"
+            for (a, b, c), label in zip(features, labels, strict=True)]
     numbered = [f"{i + 1},{subject[i]},{row}" for i, row in enumerate(rows)]
     result = ClassOutliers().run(csv_table_context("obs,subject,a,b,c,label", numbered, "label"), FAST)
     assert result.evidence["row_number_columns_left_out"] == [0]
