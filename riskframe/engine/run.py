@@ -35,6 +35,11 @@ from riskframe.engine.staging import StagedData, stage
 from riskframe.errors import WorkerError
 from riskframe.results import Attachment
 
+# The longest the main thread sleeps waiting for runs. Ctrl-C raises KeyboardInterrupt only when
+# the main thread runs Python again; a SIGINT that the kernel hands to another thread (a worker's
+# supervisor) does not wake a wait without a timeout, and riskframe would sit until a run ended.
+WAKE_EVERY_S = 0.5
+
 Progress = Callable[[int, int, "Outcome"], None]
 
 
@@ -120,7 +125,7 @@ def _run_all(runs: Sequence[tuple[PlannedRun, ArtifactStore | StagedData]], shar
             deadline = math.inf if enforced else now + run.control.timeout
             inflight[_submit(executor, job)] = (run, deadline, now)
         next_deadline = min(deadline for _, deadline, _ in inflight.values())
-        timeout = None if next_deadline == math.inf else max(0.0, next_deadline - time.monotonic())
+        timeout = min(WAKE_EVERY_S, max(0.0, next_deadline - time.monotonic()))
         done, _ = wait(inflight, timeout=timeout, return_when=FIRST_COMPLETED)
         for future in done:
             run, _, submitted = inflight.pop(future)

@@ -23,10 +23,19 @@ from tests.engine.test_workers import gone, wait_for_file
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="limits and signals as on Linux")
 
 
-def riskframe(args: list[str], site: Path, cwd: Path) -> subprocess.Popen[str]:
-    """``python -m riskframe`` with the plugin folder ``site`` installed (on its path)."""
+# ``python -m riskframe`` with Ctrl-C as at a terminal. A shell that starts the tests in the
+# background (``make test &`` without job control) hands its commands SIGINT ignored, and Python
+# then sets no KeyboardInterrupt handler: riskframe would rightly ignore the tests' Ctrl-C.
+AT_A_TERMINAL = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                 "sys.argv[0] = 'riskframe'; runpy.run_module('riskframe', run_name='__main__')")
+
+
+def riskframe(args: list[str], site: Path, cwd: Path, *, ctrl_c: bool = False) -> subprocess.Popen[str]:
+    """``python -m riskframe`` with the plugin folder ``site`` installed (on its path); with
+    ``ctrl_c``, SIGINT raises KeyboardInterrupt in it however the tests were started."""
     env = {**os.environ, "PYTHONPATH": str(site)}
-    return subprocess.Popen([sys.executable, "-m", "riskframe", *args], cwd=cwd, env=env, text=True,
+    start = ["-c", AT_A_TERMINAL] if ctrl_c else ["-m", "riskframe"]
+    return subprocess.Popen([sys.executable, *start, *args], cwd=cwd, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -59,7 +68,7 @@ def test_ctrl_c_stops_riskframe_promptly_and_leaves_no_process_behind(tmp_path):
     pid_file = tmp_path / "worker.pid"
     ws = write_workspace(tmp_path / "ws", ["holds-the-gil"], timeout=600, with_=f"{{pid_file: {pid_file}}}")
     process = riskframe(["assess", "pipeline.yaml", "--policy", "policy.yaml", "--controls", "controls",
-                         "--out", "out"], tmp_path / "site", ws.root)
+                         "--out", "out"], tmp_path / "site", ws.root, ctrl_c=True)
     try:
         worker = int(wait_for_file(pid_file, within=60))
         servers = [int(p) for p in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
@@ -73,6 +82,36 @@ def test_ctrl_c_stops_riskframe_promptly_and_leaves_no_process_behind(tmp_path):
     assert len(servers) == 1  # riskframe's only child: its worker server (workers are the server's)
     assert gone(worker) and gone(servers[0])
     assert not (ws.root / "out").exists()  # created for the run, empty: removed again
+
+
+def thread_kill(pid: int, thread: int, sig: int) -> None:
+    """Send ``sig`` to one thread of process ``pid`` (glibc's ``tgkill``)."""
+    import ctypes
+
+    if ctypes.CDLL(None, use_errno=True).tgkill(pid, thread, sig) != 0:
+        raise OSError(ctypes.get_errno(), "tgkill failed")
+
+
+@pytest.mark.slow  # a fresh interpreter and a worker
+@linux_only
+def test_ctrl_c_taken_by_another_thread_still_stops_riskframe_promptly(tmp_path):
+    """The kernel may hand a process's SIGINT to any of its threads. Python then raises
+    KeyboardInterrupt only when the main thread runs again, so a main thread asleep in a wait
+    without a timeout sat until the run ended (here: 600 s)."""
+    install_plugin(tmp_path / "site")
+    pid_file = tmp_path / "worker.pid"
+    ws = write_workspace(tmp_path / "ws", ["holds-the-gil"], timeout=600, with_=f"{{pid_file: {pid_file}}}")
+    process = riskframe(["assess", "pipeline.yaml", "--policy", "policy.yaml", "--controls", "controls",
+                         "--out", "out"], tmp_path / "site", ws.root, ctrl_c=True)
+    try:
+        worker = int(wait_for_file(pid_file, within=60))
+        others = [int(t) for t in os.listdir(f"/proc/{process.pid}/task") if int(t) != process.pid]
+        thread_kill(process.pid, others[0], signal.SIGINT)
+        _, stderr = process.communicate(timeout=15)
+    finally:
+        process.kill()
+    assert process.returncode == 130 and stderr.endswith("riskframe: interrupted\n")
+    assert gone(worker)
 
 
 POLICY = """\
