@@ -202,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     with serve(ByteNgramLM.load(Path(args.weights)), model_name=args.model_name, port=args.port) as server:
         print(f"serving {args.weights} as {args.model_name!r} at {server.base_url} (Ctrl-C stops)", flush=True)
         with suppress(KeyboardInterrupt):
-            threading.Event().wait()
+            while True:  # awake every half second: a Ctrl-C the kernel gave the serving thread is raised here
+                time.sleep(0.5)
     return 0
 
 
