@@ -61,14 +61,21 @@ def test_whatever_plugin_detectors_do_the_reports_are_written_and_the_exit_is_1(
     assert "ended its worker process with exit code 0" in (ws.root / "out/report.md").read_text()
 
 
-@pytest.mark.slow  # over 3 s (issue 13's fast lane)
-@linux_only
-def test_ctrl_c_stops_riskframe_promptly_and_leaves_no_process_behind(tmp_path):
+def assess_held_by_a_worker(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+    """``riskframe assess`` (Ctrl-C as at a terminal) of one detector that holds its worker's GIL
+    for good, its timeout 600 s; the process, and the file the worker writes its pid to once it runs."""
     install_plugin(tmp_path / "site")
     pid_file = tmp_path / "worker.pid"
     ws = write_workspace(tmp_path / "ws", ["holds-the-gil"], timeout=600, with_=f"{{pid_file: {pid_file}}}")
     process = riskframe(["assess", "pipeline.yaml", "--policy", "policy.yaml", "--controls", "controls",
                          "--out", "out"], tmp_path / "site", ws.root, ctrl_c=True)
+    return process, pid_file
+
+
+@pytest.mark.slow  # over 3 s (issue 13's fast lane)
+@linux_only
+def test_ctrl_c_stops_riskframe_promptly_and_leaves_no_process_behind(tmp_path):
+    process, pid_file = assess_held_by_a_worker(tmp_path)
     try:
         worker = int(wait_for_file(pid_file, within=60))
         servers = [int(p) for p in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
@@ -81,7 +88,7 @@ def test_ctrl_c_stops_riskframe_promptly_and_leaves_no_process_behind(tmp_path):
     assert process.returncode == 130 and stderr.endswith("riskframe: interrupted\n")
     assert len(servers) == 1  # riskframe's only child: its worker server (workers are the server's)
     assert gone(worker) and gone(servers[0])
-    assert not (ws.root / "out").exists()  # created for the run, empty: removed again
+    assert not (tmp_path / "ws/out").exists()  # created for the run, empty: removed again
 
 
 def thread_kill(pid: int, thread: int, sig: int) -> None:
@@ -98,11 +105,7 @@ def test_ctrl_c_taken_by_another_thread_still_stops_riskframe_promptly(tmp_path)
     """The kernel may hand a process's SIGINT to any of its threads. Python then raises
     KeyboardInterrupt only when the main thread runs again, so a main thread asleep in a wait
     without a timeout sat until the run ended (here: 600 s)."""
-    install_plugin(tmp_path / "site")
-    pid_file = tmp_path / "worker.pid"
-    ws = write_workspace(tmp_path / "ws", ["holds-the-gil"], timeout=600, with_=f"{{pid_file: {pid_file}}}")
-    process = riskframe(["assess", "pipeline.yaml", "--policy", "policy.yaml", "--controls", "controls",
-                         "--out", "out"], tmp_path / "site", ws.root, ctrl_c=True)
+    process, pid_file = assess_held_by_a_worker(tmp_path)
     try:
         worker = int(wait_for_file(pid_file, within=60))
         others = [int(t) for t in os.listdir(f"/proc/{process.pid}/task") if int(t) != process.pid]
